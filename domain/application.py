@@ -1,0 +1,261 @@
+"""The application service: the commands and queries the rest of the system uses.
+
+One eventsourcing ``Application`` holds every aggregate, so that one notification log feeds all
+read models. Which store it writes to is configuration (``infra/config.py``); nothing here knows.
+Deadlines are computed here from the rules, then recorded on the events: a case keeps the
+deadline it was given even if the city later edits its tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.actors import Actor
+from domain.case import DISPATCHED, RETURNED, Call, Case, case_id
+from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
+from domain.rules import Rules
+from domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
+from domain.workdays import as_china_time
+
+# Writers racing for the same day's ticket counter retry; more than this many losses in a row
+# means something else is wrong.
+MAX_TICKET_RETRIES = 20
+
+
+def now() -> datetime:
+    return as_china_time(datetime.now().astimezone())
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The outcome of logging a call: its ticket, and whether this call created it just now."""
+
+    ticket_no: str
+    created: bool
+
+
+class HotlineApplication(Application):
+    name = "hotline"
+    snapshotting_intervals = {TicketCounter: 100}  # noqa: RUF012 - the library's own class attribute
+
+    def __init__(self, rules: Rules, env: dict[str, str] | None = None):
+        super().__init__(env=env)
+        self.rules = rules
+
+    # ---- logging calls -----------------------------------------------------------------------
+
+    def open_case(self, call: Call, actor: Actor, at: datetime | None = None) -> Opening:
+        """Log a call as a new case. A call id seen before gives back its case, creating nothing."""
+        self._check_service(call.service_code)
+        at = as_china_time(at) if at else now()
+        if call.call_id:
+            existing = self.ticket_for_call(call.call_id)
+            if existing:
+                return Opening(existing, created=False)
+        for _ in range(MAX_TICKET_RETRIES):
+            counter = self._counter_for(at)
+            ticket_no = counter.issue()
+            case = Case.open(ticket_no, call, actor, at=at)
+            receipt = CallReceipt.record(call.call_id, ticket_no) if call.call_id else None
+            try:
+                self.save(counter, case, receipt)
+            except IntegrityError:
+                # Either another writer took this number, or another writer logged this call.
+                if call.call_id:
+                    existing = self.ticket_for_call(call.call_id)
+                    if existing:
+                        return Opening(existing, created=False)
+                continue
+            return Opening(ticket_no, created=True)
+        raise ConcurrentUpdate("系统繁忙，工单编号分配冲突，请稍后重试")
+
+    def _counter_for(self, at: datetime) -> TicketCounter:
+        day = at.date()
+        try:
+            return self.repository.get(counter_id(day))
+        except AggregateNotFoundError:
+            return TicketCounter.start(day)
+
+    def _check_service(self, service_code: str) -> None:
+        if service_code not in self.rules.services:
+            raise InvalidInput(f"未知服务事项代码：{service_code}")
+
+    def ticket_for_call(self, call_id: str) -> str | None:
+        try:
+            receipt: CallReceipt = self.repository.get(receipt_id(call_id))
+        except AggregateNotFoundError:
+            return None
+        return receipt.ticket_no
+
+    # ---- reading cases -------------------------------------------------------------------------
+
+    def get_case(self, ticket_no: str, version: int | None = None) -> Case:
+        try:
+            return self.repository.get(case_id(ticket_no), version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(ticket_no) from None
+
+    def case_events(self, ticket_no: str) -> list[Case.Event]:
+        events = list(self.events.get(case_id(ticket_no)))
+        if not events:
+            raise CaseNotFound(ticket_no)
+        return events
+
+    def case_as_of(self, ticket_no: str, moment: datetime) -> Case | None:
+        """The case as it stood at ``moment`` (None if it did not exist yet): time travel."""
+        moment = as_china_time(moment)
+        version = None
+        for stored in self.case_events(ticket_no):
+            if stored.timestamp > moment:
+                break
+            version = stored.originator_version
+        return None if version is None else self.get_case(ticket_no, version=version)
+
+    def case_ids(self) -> Iterator[UUID]:
+        """Every case's id, in the order they were logged."""
+        start = None
+        topics = [Case.Opened.TOPIC]
+        while True:
+            page = self.recorder.select_notifications(start, 500, topics=topics, inclusive_of_start=False)
+            if not page:
+                return
+            for notification in page:
+                yield notification.originator_id
+            start = page[-1].id
+
+    def all_cases(self) -> Iterator[Case]:
+        for aggregate_id in self.case_ids():
+            yield self.repository.get(aggregate_id)
+
+    # ---- the hotline answers and dispatches --------------------------------------------------
+
+    def answer_directly(self, ticket_no: str, actor: Actor, answer: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.answer_directly(actor, answer, at=at), **options)
+
+    def suggest_department(self, ticket_no: str) -> str | None:
+        case = self.get_case(ticket_no)
+        return self.rules.routing.route(case.service_code, case.district)
+
+    def dispatch(
+        self, ticket_no: str, actor: Actor, department: str | None = None, note: str = "", **options: Any
+    ) -> Case:
+        """派单 (or 改派 for a returned case). No department given: the routing rules choose."""
+
+        def command(case: Case, at: datetime) -> None:
+            code = department or self.rules.routing.route(case.service_code, case.district)
+            if not code:
+                raise InvalidInput(f"服务事项 {case.service_code} 没有匹配的派单规则，请手动选择承办单位")
+            if code not in self.rules.departments:
+                raise InvalidInput(f"未知承办单位：{code}")
+            deadlines = self.rules.time_limits.deadlines(self.rules.calendar, case.category, case.urgency, at)
+            dispatch = case.redispatch if case.status in (RETURNED, DISPATCHED) else case.dispatch
+            dispatch(
+                actor,
+                code,
+                sign_by=deadlines.sign_by.at,
+                reply_by=deadlines.reply_by.at,
+                provisional=deadlines.provisional,
+                note=note,
+                at=at,
+            )
+
+        return self._change(ticket_no, command, **options)
+
+    # ---- the department's actions --------------------------------------------------------------
+
+    def sign(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.sign(actor, at=at), **options)
+
+    def return_case(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.return_(actor, reason, at=at), **options)
+
+    def request_extension(
+        self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any
+    ) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            limit = self.rules.time_limits.limit_for(case.category, case.urgency)
+            case.request_extension(actor, working_days, reason, max_days=limit.max_extension_days, at=at)
+
+        return self._change(ticket_no, command, **options)
+
+    def approve_extension(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            days = case.pending_extension["working_days"] if case.pending_extension else 0
+            # The extra days run on from the current deadline, not from the approval.
+            reply_by = self.rules.calendar.add_working_days(case.reply_by or at, days) if days else None
+            case.approve_extension(
+                actor,
+                reply_by=reply_by.at if reply_by else case.reply_by,
+                provisional=bool(reply_by and reply_by.provisional),
+                at=at,
+            )
+
+        return self._change(ticket_no, command, **options)
+
+    def reject_extension(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reject_extension(actor, reason, at=at), **options)
+
+    def urge(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.urge(actor, note, at=at), **options)
+
+    def reply(self, ticket_no: str, actor: Actor, result: str, resolved: bool, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reply(actor, result, resolved, at=at), **options)
+
+    # ---- callback, closing, reopening, merging -------------------------------------------------
+
+    def record_callback(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        reached: bool,
+        satisfaction: str | None = None,
+        resolved: bool | None = None,
+        note: str = "",
+        **options: Any,
+    ) -> Case:
+        return self._change(
+            ticket_no,
+            lambda case, at: case.record_callback(actor, reached, satisfaction, resolved, note, at=at),
+            **options,
+        )
+
+    def close_case(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.close(actor, note, at=at), **options)
+
+    def reopen(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, at=at), **options)
+
+    def merge(self, ticket_no: str, actor: Actor, into: str, **options: Any) -> Case:
+        target = self.get_case(into)
+        if not target.is_open:
+            raise InvalidInput(f"目标工单 {into} 已{target.status_name}，不能并入")
+        return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
+
+    def _change(
+        self,
+        ticket_no: str,
+        command: Callable[[Case, datetime], None],
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Load, run one command, save. ``expected_version`` is the version the user was looking
+        at: if the case moved on since, the user must see the new state before acting."""
+        case = self.get_case(ticket_no)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentUpdate()
+        command(case, as_china_time(at) if at else now())
+        try:
+            self.save(case)
+        except IntegrityError:
+            raise ConcurrentUpdate() from None
+        return case
+
+
+__all__ = ["HotlineApplication", "Opening"]

@@ -1,0 +1,633 @@
+"""The hotline case (工单) as an event-sourced aggregate.
+
+Lifecycle (DESIGN.md): opened → answered directly, or dispatched → signed | returned →
+redispatched → extension requested → approved / rejected → urged → replied → callback recorded →
+closed | reopened; a duplicate is merged into another case.
+
+Each public command checks the rules first and only then triggers its event, so a refused command
+stores nothing; the ``@event`` methods only apply state and are replayed when the case is loaded.
+Every event carries the actor (id and role) and its time (the event timestamp).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
+from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from domain.errors import InvalidInput, InvalidTransition, NotPermitted
+
+OPENED = "opened"
+ANSWERED = "answered"
+DISPATCHED = "dispatched"
+SIGNED = "signed"
+RETURNED = "returned"
+REPLIED = "replied"
+CALLED_BACK = "called_back"
+CLOSED = "closed"
+REOPENED = "reopened"
+MERGED = "merged"
+
+STATUS_NAMES = {
+    OPENED: "待派单",
+    ANSWERED: "已直接答复",
+    DISPATCHED: "待签收",
+    SIGNED: "办理中",
+    RETURNED: "已退单待改派",
+    REPLIED: "已答复待回访",
+    CALLED_BACK: "已回访待办结",
+    CLOSED: "已办结",
+    REOPENED: "已重启待派单",
+    MERGED: "已并单",
+}
+FINISHED = (ANSWERED, CLOSED, MERGED)
+
+TICKET_NO = re.compile(r"^\d{8}-\d{6,}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,19}$")
+MAX_TEXT = 4000
+
+# Who may run each command. Department staff also have to belong to the case's department.
+CAN_INTAKE = (OPERATOR, SYSTEM, ADMIN)
+CAN_DISPATCH = (OPERATOR, SYSTEM, ADMIN)
+CAN_HANDLE = (DEPARTMENT,)
+CAN_DECIDE_EXTENSION = (OPERATOR, SUPERVISOR, ADMIN)
+CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
+CAN_FOLLOW_UP = (OPERATOR, ADMIN)
+
+
+def case_id(ticket_no: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"hotline/case/{ticket_no}")
+
+
+def _text(value: Any, label: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label}必须是文字")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{label}不能为空")
+    if len(value) > limit:
+        raise InvalidInput(f"{label}不能超过 {limit} 个字")
+    return value
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a caller told the hotline: the content of a new case."""
+
+    channel: str
+    category: str
+    service_code: str
+    description: str
+    caller_name: str = ""
+    caller_phone: str = ""
+    urgency: str = "normal"
+    address: str = ""
+    district: str = ""
+    lat: float | None = None
+    long: float | None = None
+    call_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise InvalidInput(f"未知渠道：{self.channel}")
+        if self.category not in CATEGORIES:
+            raise InvalidInput(f"未知诉求类别：{self.category}")
+        if self.urgency not in URGENCIES:
+            raise InvalidInput(f"未知紧急程度：{self.urgency}")
+        object.__setattr__(self, "service_code", _text(self.service_code, "服务事项", limit=64))
+        object.__setattr__(self, "description", _text(self.description, "诉求内容"))
+        object.__setattr__(self, "caller_name", _text(self.caller_name, "来电人姓名", required=False, limit=50))
+        phone = _text(self.caller_phone, "联系电话", required=False, limit=20)
+        if phone and not PHONE.match(phone):
+            raise InvalidInput(f"联系电话格式不正确：{phone}")
+        object.__setattr__(self, "caller_phone", phone)
+        object.__setattr__(self, "address", _text(self.address, "地址", required=False, limit=200))
+        object.__setattr__(self, "district", _text(self.district, "区县", required=False, limit=50))
+        for value, label, bound in ((self.lat, "纬度", 90), (self.long, "经度", 180)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound
+            ):
+                raise InvalidInput(f"{label}超出范围")
+        if (self.lat is None) != (self.long is None):
+            raise InvalidInput("经纬度必须同时提供")
+        if self.call_id is not None:
+            object.__setattr__(self, "call_id", _text(self.call_id, "来电编号", limit=128))
+
+
+class Case(Aggregate):
+    TOPIC = "hotline:Case"
+
+    class Event(Aggregate.Event):
+        TOPIC = "hotline:Case.Event"
+        actor_id: str
+        actor_role: str
+
+    class Created(Event, Aggregate.Created):
+        TOPIC = "hotline:Case.Created"
+
+    class Opened(Created):
+        TOPIC = "hotline:Case.Opened"
+        ticket_no: str
+        call_id: str | None
+        channel: str
+        category: str
+        service_code: str
+        description: str
+        caller_name: str
+        caller_phone: str
+        urgency: str
+        address: str
+        district: str
+        lat: float | None
+        long: float | None
+        actor_id: str
+        actor_role: str
+
+    @staticmethod
+    def create_id(ticket_no: str, **_: Any) -> UUID:
+        return case_id(ticket_no)
+
+    @classmethod
+    def open(cls, ticket_no: str, call: Call, actor: Actor, at: datetime | None = None) -> Case:
+        require_role(actor, CAN_INTAKE, "受理来电")
+        if not TICKET_NO.match(ticket_no):
+            raise InvalidInput(f"工单编号格式不正确：{ticket_no}")
+        return cls._create(
+            cls.Opened,
+            id=case_id(ticket_no),
+            timestamp=at,
+            ticket_no=ticket_no,
+            call_id=call.call_id,
+            channel=call.channel,
+            category=call.category,
+            service_code=call.service_code,
+            description=call.description,
+            caller_name=call.caller_name,
+            caller_phone=call.caller_phone,
+            urgency=call.urgency,
+            address=call.address,
+            district=call.district,
+            lat=call.lat,
+            long=call.long,
+            **actor.fields,
+        )
+
+    @event(Opened)
+    def __init__(
+        self,
+        ticket_no: str,
+        call_id: str | None,
+        channel: str,
+        category: str,
+        service_code: str,
+        description: str,
+        caller_name: str,
+        caller_phone: str,
+        urgency: str,
+        address: str,
+        district: str,
+        lat: float | None,
+        long: float | None,
+        actor_id: str,
+        actor_role: str,
+    ) -> None:
+        self.ticket_no = ticket_no
+        self.call_id = call_id
+        self.channel = channel
+        self.category = category
+        self.service_code = service_code
+        self.description = description
+        self.caller_name = caller_name
+        self.caller_phone = caller_phone
+        self.urgency = urgency
+        self.address = address
+        self.district = district
+        self.lat = lat
+        self.long = long
+        self.opened_by = actor_id
+        self.status = OPENED
+        self.department: str | None = None
+        self.sign_by: datetime | None = None
+        self.reply_by: datetime | None = None
+        self.deadline_provisional = False
+        self.signed_at: datetime | None = None
+        self.dispatch_count = 0
+        self.return_reason = ""
+        self.pending_extension: dict[str, Any] | None = None
+        self.extensions_granted = 0
+        self.urge_count = 0
+        self.answer = ""
+        self.reply_result = ""
+        self.resolved: bool | None = None
+        self.replied_at: datetime | None = None
+        self.satisfaction: str | None = None
+        self.resolved_per_caller: bool | None = None
+        self.caller_reached: bool | None = None
+        self.closed_at: datetime | None = None
+        self.reopen_count = 0
+        self.merged_into: str | None = None
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINISHED
+
+    def _refuse(self, action: str) -> InvalidTransition:
+        return InvalidTransition(f"工单 {self.ticket_no} 当前状态为“{self.status_name}”，不能{action}")
+
+    def _require_status(self, allowed: tuple[str, ...], action: str) -> None:
+        if self.status not in allowed:
+            raise self._refuse(action)
+
+    def _require_own_department(self, actor: Actor, action: str) -> None:
+        require_role(actor, CAN_HANDLE, action)
+        if actor.department != self.department:
+            raise NotPermitted(f"工单 {self.ticket_no} 不属于本单位，不能{action}")
+
+    # ---- the hotline answers or dispatches ---------------------------------------------------
+
+    class AnsweredDirectly(Event):
+        TOPIC = "hotline:Case.AnsweredDirectly"
+        answer: str
+
+    def answer_directly(self, actor: Actor, answer: str, at: datetime | None = None) -> None:
+        require_role(actor, CAN_INTAKE, "直接答复")
+        self._require_status((OPENED, REOPENED), "直接答复")
+        self._answered_directly(answer=_text(answer, "答复内容"), timestamp=at, **actor.fields)
+
+    @event(AnsweredDirectly)
+    def _answered_directly(self, answer: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.answer = answer
+        self.status = ANSWERED
+        self.closed_at = timestamp
+
+    class Dispatched(Event):
+        TOPIC = "hotline:Case.Dispatched"
+        department: str
+        sign_by: datetime
+        reply_by: datetime
+        provisional: bool
+        note: str
+
+    def dispatch(
+        self,
+        actor: Actor,
+        department: str,
+        sign_by: datetime,
+        reply_by: datetime,
+        provisional: bool = False,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        require_role(actor, CAN_DISPATCH, "派单")
+        self._require_status((OPENED, REOPENED), "派单")
+        self._dispatched(
+            department=_text(department, "承办单位", limit=64),
+            sign_by=sign_by,
+            reply_by=reply_by,
+            provisional=provisional,
+            note=_text(note, "派单说明", required=False),
+            timestamp=at,
+            **actor.fields,
+        )
+
+    @event(Dispatched)
+    def _dispatched(
+        self,
+        department: str,
+        sign_by: datetime,
+        reply_by: datetime,
+        provisional: bool,
+        note: str,
+        actor_id: str,
+        actor_role: str,
+        timestamp: datetime,
+    ) -> None:
+        self._assign(department, sign_by, reply_by, provisional)
+
+    def _assign(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
+        self.department = department
+        self.sign_by = sign_by
+        self.reply_by = reply_by
+        self.deadline_provisional = provisional
+        self.signed_at = None
+        self.pending_extension = None
+        self.dispatch_count += 1
+        self.status = DISPATCHED
+
+    class Redispatched(Event):
+        TOPIC = "hotline:Case.Redispatched"
+        department: str
+        sign_by: datetime
+        reply_by: datetime
+        provisional: bool
+        note: str
+
+    def redispatch(
+        self,
+        actor: Actor,
+        department: str,
+        sign_by: datetime,
+        reply_by: datetime,
+        provisional: bool = False,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """改派: after a return, or to correct a dispatch the department has not signed yet."""
+        require_role(actor, CAN_DISPATCH, "改派")
+        self._require_status((RETURNED, DISPATCHED), "改派")
+        department = _text(department, "承办单位", limit=64)
+        if self.status == DISPATCHED and department == self.department:
+            raise InvalidInput(f"工单 {self.ticket_no} 已派给该单位，无需改派")
+        self._redispatched(
+            department=department,
+            sign_by=sign_by,
+            reply_by=reply_by,
+            provisional=provisional,
+            note=_text(note, "改派说明", required=False),
+            timestamp=at,
+            **actor.fields,
+        )
+
+    @event(Redispatched)
+    def _redispatched(
+        self,
+        department: str,
+        sign_by: datetime,
+        reply_by: datetime,
+        provisional: bool,
+        note: str,
+        actor_id: str,
+        actor_role: str,
+        timestamp: datetime,
+    ) -> None:
+        self._assign(department, sign_by, reply_by, provisional)
+
+    # ---- the department signs, returns, asks for time, replies -------------------------------
+
+    class Signed(Event):
+        TOPIC = "hotline:Case.Signed"
+
+    def sign(self, actor: Actor, at: datetime | None = None) -> None:
+        self._require_own_department(actor, "签收")
+        self._require_status((DISPATCHED,), "签收")
+        self._signed(timestamp=at, **actor.fields)
+
+    @event(Signed)
+    def _signed(self, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.signed_at = timestamp
+        self.status = SIGNED
+
+    class Returned(Event):
+        TOPIC = "hotline:Case.Returned"
+        department: str
+        reason: str
+
+    def return_(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        """退单: the case is not this department's business; the reason is required."""
+        self._require_own_department(actor, "退单")
+        self._require_status((DISPATCHED, SIGNED), "退单")
+        self._returned(department=self.department, reason=_text(reason, "退单理由"), timestamp=at, **actor.fields)
+
+    @event(Returned)
+    def _returned(self, department: str, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.return_reason = reason
+        self.pending_extension = None
+        self.status = RETURNED
+
+    class ExtensionRequested(Event):
+        TOPIC = "hotline:Case.ExtensionRequested"
+        working_days: int
+        reason: str
+
+    def request_extension(
+        self, actor: Actor, working_days: int, reason: str, max_days: int, at: datetime | None = None
+    ) -> None:
+        self._require_own_department(actor, "申请延期")
+        self._require_status((SIGNED,), "申请延期")
+        if self.pending_extension is not None:
+            raise InvalidTransition(f"工单 {self.ticket_no} 已有待审批的延期申请")
+        if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= max_days:
+            raise InvalidInput(f"延期天数必须是 1 到 {max_days} 个工作日")
+        self._extension_requested(
+            working_days=working_days, reason=_text(reason, "延期理由"), timestamp=at, **actor.fields
+        )
+
+    @event(ExtensionRequested)
+    def _extension_requested(
+        self, working_days: int, reason: str, actor_id: str, actor_role: str, timestamp: datetime
+    ) -> None:
+        self.pending_extension = {"working_days": working_days, "reason": reason, "requested_at": timestamp}
+
+    class ExtensionApproved(Event):
+        TOPIC = "hotline:Case.ExtensionApproved"
+        reply_by: datetime
+        provisional: bool
+
+    def approve_extension(
+        self, actor: Actor, reply_by: datetime, provisional: bool = False, at: datetime | None = None
+    ) -> None:
+        require_role(actor, CAN_DECIDE_EXTENSION, "审批延期")
+        self._require_pending_extension()
+        self._extension_approved(reply_by=reply_by, provisional=provisional, timestamp=at, **actor.fields)
+
+    @event(ExtensionApproved)
+    def _extension_approved(
+        self, reply_by: datetime, provisional: bool, actor_id: str, actor_role: str, timestamp: datetime
+    ) -> None:
+        self.reply_by = reply_by
+        self.deadline_provisional = self.deadline_provisional or provisional
+        self.pending_extension = None
+        self.extensions_granted += 1
+
+    class ExtensionRejected(Event):
+        TOPIC = "hotline:Case.ExtensionRejected"
+        reason: str
+
+    def reject_extension(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        require_role(actor, CAN_DECIDE_EXTENSION, "审批延期")
+        self._require_pending_extension()
+        self._extension_rejected(reason=_text(reason, "不同意延期的理由"), timestamp=at, **actor.fields)
+
+    @event(ExtensionRejected)
+    def _extension_rejected(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.pending_extension = None
+
+    def _require_pending_extension(self) -> None:
+        if self.status != SIGNED or self.pending_extension is None:
+            raise InvalidTransition(f"工单 {self.ticket_no} 没有待审批的延期申请")
+
+    class Urged(Event):
+        TOPIC = "hotline:Case.Urged"
+        note: str
+
+    def urge(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
+        """催办: remind the department of a case it has not finished."""
+        require_role(actor, CAN_URGE, "催办")
+        self._require_status((DISPATCHED, SIGNED), "催办")
+        self._urged(note=_text(note, "催办意见", required=False), timestamp=at, **actor.fields)
+
+    @event(Urged)
+    def _urged(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.urge_count += 1
+
+    class Replied(Event):
+        TOPIC = "hotline:Case.Replied"
+        result: str
+        resolved: bool
+
+    def reply(self, actor: Actor, result: str, resolved: bool, at: datetime | None = None) -> None:
+        self._require_own_department(actor, "答复")
+        if self.status == DISPATCHED:
+            raise InvalidTransition(f"工单 {self.ticket_no} 尚未签收，不能答复，请先签收")
+        self._require_status((SIGNED,), "答复")
+        if not isinstance(resolved, bool):
+            raise InvalidInput("请说明诉求是否已解决")
+        self._replied(result=_text(result, "办理结果"), resolved=resolved, timestamp=at, **actor.fields)
+
+    @event(Replied)
+    def _replied(self, result: str, resolved: bool, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.reply_result = result
+        self.resolved = resolved
+        self.replied_at = timestamp
+        self.pending_extension = None
+        self.status = REPLIED
+
+    # ---- the hotline calls the citizen back and closes ---------------------------------------
+
+    class CallbackRecorded(Event):
+        TOPIC = "hotline:Case.CallbackRecorded"
+        reached: bool
+        satisfaction: str | None
+        resolved: bool | None
+        note: str
+
+    def record_callback(
+        self,
+        actor: Actor,
+        reached: bool,
+        satisfaction: str | None = None,
+        resolved: bool | None = None,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """回访: the caller's own word on satisfaction and whether the problem is solved."""
+        require_role(actor, CAN_FOLLOW_UP, "回访")
+        self._require_status((REPLIED,), "回访")
+        if reached:
+            if satisfaction not in SATISFACTION:
+                raise InvalidInput("请选择来电人的满意度：满意、基本满意或不满意")
+            if not isinstance(resolved, bool):
+                raise InvalidInput("请记录来电人认为问题是否已解决")
+        elif satisfaction is not None or resolved is not None:
+            raise InvalidInput("未联系上来电人时不能记录满意度")
+        self._callback_recorded(
+            reached=reached,
+            satisfaction=satisfaction,
+            resolved=resolved,
+            note=_text(note, "回访记录", required=False),
+            timestamp=at,
+            **actor.fields,
+        )
+
+    @event(CallbackRecorded)
+    def _callback_recorded(
+        self,
+        reached: bool,
+        satisfaction: str | None,
+        resolved: bool | None,
+        note: str,
+        actor_id: str,
+        actor_role: str,
+        timestamp: datetime,
+    ) -> None:
+        self.caller_reached = reached
+        self.satisfaction = satisfaction
+        self.resolved_per_caller = resolved
+        self.status = CALLED_BACK
+
+    class Closed(Event):
+        TOPIC = "hotline:Case.Closed"
+        note: str
+
+    def close(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
+        require_role(actor, CAN_FOLLOW_UP, "办结")
+        if self.status in (CLOSED, ANSWERED):
+            raise InvalidTransition(f"工单 {self.ticket_no} 已办结，不能重复办结")
+        self._require_status((CALLED_BACK,), "办结（请先回访）")
+        self._closed(note=_text(note, "办结说明", required=False), timestamp=at, **actor.fields)
+
+    @event(Closed)
+    def _closed(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.closed_at = timestamp
+        self.status = CLOSED
+
+    class Reopened(Event):
+        TOPIC = "hotline:Case.Reopened"
+        reason: str
+
+    def reopen(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        """重启: the caller is not satisfied, or the problem came back; the case is dispatched anew."""
+        require_role(actor, CAN_FOLLOW_UP, "重启工单")
+        self._require_status((CALLED_BACK, CLOSED, ANSWERED), "重启")
+        self._reopened(reason=_text(reason, "重启理由"), timestamp=at, **actor.fields)
+
+    @event(Reopened)
+    def _reopened(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.reopen_count += 1
+        self.closed_at = None
+        self.satisfaction = None
+        self.resolved_per_caller = None
+        self.status = REOPENED
+
+    class MergedInto(Event):
+        TOPIC = "hotline:Case.MergedInto"
+        target_ticket_no: str
+
+    def merge_into(self, actor: Actor, target_ticket_no: str, at: datetime | None = None) -> None:
+        """并单: this case repeats another open case; it follows that one from now on."""
+        require_role(actor, CAN_FOLLOW_UP, "并单")
+        self._require_status((OPENED, DISPATCHED, REOPENED), "并单")
+        if target_ticket_no == self.ticket_no:
+            raise InvalidInput("工单不能并入自身")
+        if not TICKET_NO.match(target_ticket_no or ""):
+            raise InvalidInput(f"工单编号格式不正确：{target_ticket_no}")
+        self._merged_into(target_ticket_no=target_ticket_no, timestamp=at, **actor.fields)
+
+    @event(MergedInto)
+    def _merged_into(self, target_ticket_no: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+        self.merged_into = target_ticket_no
+        self.closed_at = timestamp
+        self.status = MERGED
+
+
+EVENT_NAMES = {
+    Case.Opened: "受理",
+    Case.AnsweredDirectly: "直接答复",
+    Case.Dispatched: "派单",
+    Case.Redispatched: "改派",
+    Case.Signed: "签收",
+    Case.Returned: "退单",
+    Case.ExtensionRequested: "申请延期",
+    Case.ExtensionApproved: "同意延期",
+    Case.ExtensionRejected: "不同意延期",
+    Case.Urged: "催办",
+    Case.Replied: "答复",
+    Case.CallbackRecorded: "回访",
+    Case.Closed: "办结",
+    Case.Reopened: "重启",
+    Case.MergedInto: "并单",
+}

@@ -1,0 +1,61 @@
+"""Codes the whole system shares, with the Chinese names users read.
+
+Category and channel codes match the intake message schema (docs/messages.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CATEGORIES = {
+    "consult": "咨询",
+    "help": "求助",
+    "complaint": "投诉",
+    "report": "举报",
+    "suggestion": "建议",
+}
+CHANNELS = {
+    "phone": "电话",
+    "web": "网站",
+    "wechat": "微信",
+    "app": "移动应用",
+    "letter": "来信",
+    "open311": "Open311 接口",
+}
+URGENCIES = {"normal": "一般", "urgent": "紧急"}
+SATISFACTION = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
+
+# The dispatch centre's own queue: cases no routing rule matched wait here for a person.
+DISPATCH_CENTRE = "DISPATCH"
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service code of the dispatch catalogue (派单目录); Open311 serves the same list."""
+
+    code: str
+    name: str
+    group: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+
+def code_for(names: dict[str, str], value: str) -> str | None:
+    """Accept either the code or its Chinese name (data files and forms use both)."""
+    value = value.strip()
+    if value in names:
+        return value
+    for code, name in names.items():
+        if name == value:
+            return code
+    return None

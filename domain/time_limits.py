@@ -1,0 +1,86 @@
+"""Time limits (限时办结) as data: per category and urgency, a signing limit and a reply limit.
+
+The table itself lives in ``rules/time_limits.csv``; this module only applies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.catalogue import CATEGORIES, URGENCIES
+from domain.errors import InvalidInput
+from domain.workdays import CLOCKS, Deadline, WorkingDayCalendar
+
+WORKING_DAYS = "working_days"
+HOURS = "hours"
+REPLY_UNITS = (WORKING_DAYS, HOURS)
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    category: str
+    urgency: str
+    sign_hours: float
+    sign_clock: str
+    reply_amount: int | float
+    reply_unit: str
+    reply_clock: str
+    max_extension_days: int
+    basis: str = ""
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES or self.urgency not in URGENCIES:
+            raise InvalidInput(f"时限表中的类别或紧急程度无效：{self.category}/{self.urgency}")
+        if self.sign_clock not in CLOCKS or self.reply_clock not in CLOCKS:
+            raise InvalidInput("时限表中的计时方式无效")
+        if self.reply_unit not in REPLY_UNITS:
+            raise InvalidInput(f"时限表中的办理时限单位无效：{self.reply_unit}")
+        if self.sign_hours <= 0 or self.reply_amount <= 0 or self.max_extension_days < 0:
+            raise InvalidInput("时限必须为正数")
+        if self.reply_unit == WORKING_DAYS and int(self.reply_amount) != self.reply_amount:
+            raise InvalidInput("以工作日计的办理时限必须是整数")
+
+
+@dataclass(frozen=True)
+class CaseDeadlines:
+    sign_by: Deadline
+    reply_by: Deadline
+
+    @property
+    def provisional(self) -> bool:
+        return self.sign_by.provisional or self.reply_by.provisional
+
+
+class TimeLimitTable:
+    def __init__(self, limits: list[TimeLimit]):
+        self._limits = {(limit.category, limit.urgency): limit for limit in limits}
+        missing = [
+            f"{CATEGORIES[c]}/{URGENCIES[u]}"
+            for c in CATEGORIES
+            for u in URGENCIES
+            if (c, u) not in self._limits
+        ]
+        if missing:
+            raise InvalidInput("时限表缺少：" + "、".join(missing))
+
+    def __iter__(self):
+        return iter(self._limits.values())
+
+    def limit_for(self, category: str, urgency: str) -> TimeLimit:
+        try:
+            return self._limits[(category, urgency)]
+        except KeyError:
+            raise InvalidInput(f"没有 {category}/{urgency} 的办理时限") from None
+
+    def deadlines(
+        self, calendar: WorkingDayCalendar, category: str, urgency: str, dispatched_at: datetime
+    ) -> CaseDeadlines:
+        """The department's clock starts when the case reaches it (派单时刻)."""
+        limit = self.limit_for(category, urgency)
+        sign_by = calendar.add_hours(dispatched_at, limit.sign_hours, limit.sign_clock)
+        if limit.reply_unit == WORKING_DAYS:
+            reply_by = calendar.add_working_days(dispatched_at, int(limit.reply_amount))
+        else:
+            reply_by = calendar.add_hours(dispatched_at, limit.reply_amount, limit.reply_clock)
+        return CaseDeadlines(sign_by=sign_by, reply_by=reply_by)
