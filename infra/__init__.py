@@ -1,0 +1,1 @@
+"""Infrastructure: configuration, the composition root, adapters and the ``hotline`` CLI."""

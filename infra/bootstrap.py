@@ -1,0 +1,29 @@
+"""The composition root: the only place that builds adapters and wires them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.application import HotlineApplication
+from domain.rules import Rules
+from infra.config import Config
+from infra.rules_files import load_rules
+
+
+@dataclass
+class Services:
+    """What the web app, the CLI and the consumers receive, already built."""
+
+    config: Config
+    rules: Rules
+    app: HotlineApplication
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def bootstrap(config: Config | None = None) -> Services:
+    config = config or Config.from_env()
+    rules = load_rules(config.rules_dir)
+    app = HotlineApplication(rules=rules, env=config.event_store_env())
+    return Services(config=config, rules=rules, app=app)
