@@ -1,0 +1,29 @@
+"""Jinja filters: Chinese names for codes, Beijing time for moments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from domain.case import STATUS_NAMES
+from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from domain.rules import Rules
+from domain.workdays import as_china_time
+
+
+def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return as_china_time(moment).strftime(fmt)
+
+
+def register(app: Flask, rules: Rules) -> None:
+    app.add_template_filter(beijing)
+    app.add_template_filter(lambda code: CATEGORIES.get(code, code), "category")
+    app.add_template_filter(lambda code: CHANNELS.get(code, code), "channel")
+    app.add_template_filter(lambda code: URGENCIES.get(code, code), "urgency")
+    app.add_template_filter(lambda code: SATISFACTION.get(code, code or ""), "satisfaction")
+    app.add_template_filter(lambda code: STATUS_NAMES.get(code, code), "status")
+    app.add_template_filter(rules.department_name, "department")
+    app.add_template_filter(rules.service_name, "service")

@@ -1,0 +1,68 @@
+"""A case's events as a timeline a person can read: what happened, who did it, when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.actors import ROLE_NAMES
+from domain.case import EVENT_NAMES, Case
+from domain.catalogue import SATISFACTION
+from domain.rules import Rules
+from web.filters import beijing
+
+
+@dataclass(frozen=True)
+class Entry:
+    version: int
+    what: str
+    detail: str
+    actor: str
+    at: datetime
+
+
+def describe(event: Case.Event, rules: Rules) -> str:
+    if isinstance(event, Case.Opened):
+        return f"{rules.service_name(event.service_code)}：{event.description}"
+    if isinstance(event, (Case.Dispatched, Case.Redispatched)):
+        mark = "（暂定）" if event.provisional else ""
+        text = (
+            f"承办单位：{rules.department_name(event.department)}；签收期限 {beijing(event.sign_by)}；"
+            f"办理期限 {beijing(event.reply_by)}{mark}"
+        )
+        return text + (f"；{event.note}" if event.note else "")
+    if isinstance(event, Case.Returned):
+        return f"{rules.department_name(event.department)}退回：{event.reason}"
+    if isinstance(event, Case.ExtensionRequested):
+        return f"申请延期 {event.working_days} 个工作日：{event.reason}"
+    if isinstance(event, Case.ExtensionApproved):
+        return f"办理期限延至 {beijing(event.reply_by)}"
+    if isinstance(event, (Case.ExtensionRejected, Case.Reopened)):
+        return event.reason
+    if isinstance(event, Case.AnsweredDirectly):
+        return event.answer
+    if isinstance(event, Case.Replied):
+        return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
+    if isinstance(event, Case.CallbackRecorded):
+        if not event.reached:
+            return f"未联系上来电人{('：' + event.note) if event.note else ''}"
+        solved = "认为已解决" if event.resolved else "认为未解决"
+        return f"{SATISFACTION.get(event.satisfaction, '')}，{solved}{('；' + event.note) if event.note else ''}"
+    if isinstance(event, Case.MergedInto):
+        return f"并入工单 {event.target_ticket_no}"
+    if isinstance(event, (Case.Urged, Case.Closed)):
+        return event.note
+    return ""
+
+
+def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
+    return [
+        Entry(
+            version=event.originator_version,
+            what=EVENT_NAMES.get(type(event), type(event).__name__),
+            detail=describe(event, rules),
+            actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
+            at=event.timestamp,
+        )
+        for event in events
+    ]
