@@ -1,0 +1,167 @@
+"""The case aggregate on its own: transitions, refusals, and what each event records."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from domain.actors import Actor
+from domain.case import Call, Case
+from domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from domain.workdays import CHINA_TZ
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
+
+T0 = datetime(2025, 10, 9, 9, 30, tzinfo=CHINA_TZ)
+HBJ = department("HBJ")
+
+
+def new_case(**changes) -> Case:
+    fields = dict(channel="phone", category="complaint", service_code="noise", description="楼下噪音扰民",
+                  caller_name="张三", caller_phone="13800138000")
+    fields.update(changes)
+    return Case.open("20251009-000123", Call(**fields), OPERATOR_ACTOR, at=T0)
+
+
+def dispatched(case: Case | None = None) -> Case:
+    case = case or new_case()
+    case.dispatch(OPERATOR_ACTOR, "HBJ", sign_by=T0 + timedelta(days=1), reply_by=T0 + timedelta(days=20), at=T0)
+    return case
+
+
+def test_opening_records_the_call_the_actor_and_the_time():
+    case = new_case()
+    [opened] = case.collect_events()
+    assert isinstance(opened, Case.Opened)
+    assert (opened.ticket_no, opened.actor_id, opened.actor_role, opened.timestamp) == (
+        "20251009-000123", "op-1001", "operator", T0)
+    assert case.status == "opened" and case.status_name == "待派单"
+
+
+def test_the_whole_lifecycle():
+    case = dispatched()
+    case.sign(HBJ, at=T0 + timedelta(hours=1))
+    case.request_extension(HBJ, 5, "需要协调施工单位", max_days=10)
+    case.approve_extension(SUPERVISOR_ACTOR, reply_by=T0 + timedelta(days=27))
+    case.urge(SUPERVISOR_ACTOR, "请尽快办理")
+    case.reply(HBJ, "已约谈商户，音响已拆除", resolved=True)
+    case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True)
+    case.close(OPERATOR_ACTOR)
+    names = [type(e).__name__ for e in case.collect_events()]
+    assert names == ["Opened", "Dispatched", "Signed", "ExtensionRequested", "ExtensionApproved", "Urged",
+                     "Replied", "CallbackRecorded", "Closed"]
+    assert case.status == "closed" and case.reply_by == T0 + timedelta(days=27) and case.urge_count == 1
+
+
+def test_return_and_redispatch():
+    case = dispatched()
+    case.return_(HBJ, "属于城管职责")
+    case.redispatch(OPERATOR_ACTOR, "CGJ", sign_by=T0, reply_by=T0, at=T0)
+    assert case.status == "dispatched" and case.department == "CGJ" and case.dispatch_count == 2
+    with pytest.raises(NotPermitted, match="不属于本单位"):
+        case.sign(HBJ)
+    case.sign(department("CGJ"))
+
+
+def test_replying_to_a_case_nobody_signed_is_refused():
+    case = dispatched()
+    with pytest.raises(InvalidTransition, match="尚未签收"):
+        case.reply(HBJ, "已处理", resolved=True)
+    assert case.status == "dispatched"
+    assert len(case.collect_events()) == 2  # nothing was triggered
+
+
+def test_closing_twice_is_refused():
+    case = dispatched()
+    case.sign(HBJ)
+    case.reply(HBJ, "已处理", resolved=True)
+    case.record_callback(OPERATOR_ACTOR, reached=False, note="无人接听")
+    case.close(OPERATOR_ACTOR)
+    with pytest.raises(InvalidTransition, match="不能重复办结"):
+        case.close(OPERATOR_ACTOR)
+
+
+def test_another_department_cannot_touch_the_case():
+    case = dispatched()
+    for action in (lambda: case.sign(department("SJJ")), lambda: case.return_(department("SJJ"), "不是我们的")):
+        with pytest.raises(NotPermitted):
+            action()
+
+
+def test_roles_are_checked():
+    case = new_case()
+    with pytest.raises(NotPermitted, match="承办单位不能派单"):
+        case.dispatch(HBJ, "HBJ", sign_by=T0, reply_by=T0)
+    with pytest.raises(NotPermitted):
+        dispatched().sign(OPERATOR_ACTOR)
+
+
+def test_a_return_needs_a_reason():
+    with pytest.raises(InvalidInput, match="退单理由不能为空"):
+        dispatched().return_(HBJ, "   ")
+
+
+def test_an_extension_within_the_limit_and_one_at_a_time():
+    case = dispatched()
+    case.sign(HBJ)
+    with pytest.raises(InvalidInput, match="1 到 10"):
+        case.request_extension(HBJ, 11, "太复杂", max_days=10)
+    case.request_extension(HBJ, 3, "需要现场核查", max_days=10)
+    with pytest.raises(InvalidTransition, match="待审批"):
+        case.request_extension(HBJ, 3, "再要几天", max_days=10)
+    case.reject_extension(OPERATOR_ACTOR, "事项简单，请按期办结")
+    assert case.pending_extension is None
+
+
+def test_a_callback_needs_satisfaction_when_the_caller_was_reached():
+    case = dispatched()
+    case.sign(HBJ)
+    case.reply(HBJ, "已处理", resolved=False)
+    with pytest.raises(InvalidInput, match="满意度"):
+        case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="开心", resolved=True)
+
+
+def test_reopen_then_dispatch_again():
+    case = dispatched()
+    case.sign(HBJ)
+    case.reply(HBJ, "已处理", resolved=True)
+    case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="dissatisfied", resolved=False)
+    case.reopen(OPERATOR_ACTOR, "来电人反映噪音仍在")
+    assert case.status == "reopened" and case.satisfaction is None
+    dispatched(case)
+    assert case.dispatch_count == 2
+
+
+def test_merging_a_duplicate():
+    case = new_case()
+    with pytest.raises(InvalidInput, match="自身"):
+        case.merge_into(OPERATOR_ACTOR, "20251009-000123")
+    case.merge_into(OPERATOR_ACTOR, "20251009-000100")
+    assert case.status == "merged" and not case.is_open
+    with pytest.raises(InvalidTransition, match="已并单"):
+        case.urge(SUPERVISOR_ACTOR)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"channel": "pigeon"}, "未知渠道"),
+        ({"category": "praise"}, "未知诉求类别"),
+        ({"description": " "}, "诉求内容不能为空"),
+        ({"description": "长" * 4001}, "4000"),
+        ({"caller_phone": "call me"}, "联系电话格式不正确"),
+        ({"lat": 91.0, "long": 120.0}, "纬度"),
+        ({"lat": 30.0}, "同时"),
+        ({"urgency": "asap"}, "紧急程度"),
+    ],
+)
+def test_bad_call_details_are_refused_clearly(changes, message):
+    with pytest.raises(InvalidInput, match=message):
+        new_case(**changes)
+
+
+def test_an_actor_needs_an_id_and_a_known_role():
+    with pytest.raises(InvalidInput):
+        Actor("", "operator")
+    with pytest.raises(InvalidInput):
+        Actor("x", "mayor")
+    with pytest.raises(InvalidInput, match="绑定单位"):
+        Actor("x", "department")
