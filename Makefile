@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine:
+#   make run    create .venv, install, load demo data into the embedded SQLite store, serve on :8000
+#   make test   the whole suite (starts PostgreSQL if it is down, installs the browser if missing)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test test-fast services system-deps screenshots bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/hotline demo
+	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
+
+services:
+	scripts/ensure-services
+
+system-deps:
+	scripts/ensure-system-deps
+
+test: install services system-deps
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not postgres and not kafka and not browser"
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* .pytest_cache
