@@ -22,6 +22,7 @@ from domain.case import DISPATCHED, RETURNED, Call, Case, case_id
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
 from domain.rules import Rules
 from domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
+from domain.users import UserCommands
 from domain.workdays import as_china_time
 
 # Writers racing for the same day's ticket counter retry; more than this many losses in a row
@@ -41,7 +42,7 @@ class Opening:
     created: bool
 
 
-class HotlineApplication(Application):
+class HotlineApplication(UserCommands, Application):
     name = "hotline"
     snapshotting_intervals = {TicketCounter: 100}  # noqa: RUF012 - the library's own class attribute
 

@@ -75,7 +75,11 @@ def demo(cases: int, seed: int, force: bool) -> None:
 
     from infra.demo import DemoLoader
 
+    from infra.cli_users import ensure_demo_users
+
     services = _services()
+    if ensure_demo_users(services):
+        click.echo("已创建演示账号（见 README）")
     if not force and next(services.app.case_ids(), None) is not None:
         click.echo(f"{services.config.store_description()} 中已有工单，跳过演示数据（--force 可追加）。")
         return
@@ -124,6 +128,14 @@ def serve(host: str, port: int) -> None:
     click.echo(f"工单系统已启动：http://{host}:{port}/  （数据：{services.config.store_description()}）")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
+
+from infra.cli_users import users  # noqa: E402 - subcommand groups register after main is defined
+
+main.add_command(users)
+
+from infra.cli_apikeys import apikey  # noqa: E402
+
+main.add_command(apikey)
 
 if __name__ == "__main__":
     main()

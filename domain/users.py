@@ -1,0 +1,169 @@
+"""User accounts: who may sign in, with which role, bound to which department.
+
+Passwords arrive already hashed (argon2, done in ``infra``): the domain never sees one in clear.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from domain.actors import ADMIN, DEPARTMENT, ROLES, SYSTEM, Actor, require_role
+from domain.errors import DomainError, InvalidInput, InvalidTransition
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+ACCOUNT_ROLES = tuple(r for r in ROLES if r != SYSTEM)
+CAN_MANAGE_USERS = (ADMIN, SYSTEM)
+
+
+def user_id(username: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"hotline/user/{username.lower()}")
+
+
+class User(Aggregate):
+    TOPIC = "hotline:User"
+
+    class Event(Aggregate.Event):
+        TOPIC = "hotline:User.Event"
+        actor_id: str
+        actor_role: str
+
+    class Created(Event, Aggregate.Created):
+        TOPIC = "hotline:User.Created"
+
+    class Registered(Created):
+        TOPIC = "hotline:User.Registered"
+        username: str
+        display_name: str
+        role: str
+        department: str | None
+        password_hash: str
+
+    @staticmethod
+    def create_id(username: str, **_: Any) -> UUID:
+        return user_id(username)
+
+    @classmethod
+    def register(
+        cls, username: str, display_name: str, role: str, department: str | None, password_hash: str, actor: Actor
+    ) -> User:
+        require_role(actor, CAN_MANAGE_USERS, "管理账号")
+        if not USERNAME.match(username or ""):
+            raise InvalidInput("用户名须为 2–32 位字母、数字、点、下划线或短横线")
+        if role not in ACCOUNT_ROLES:
+            raise InvalidInput(f"未知角色：{role}（可选：{'、'.join(ACCOUNT_ROLES)}）")
+        if (role == DEPARTMENT) != bool(department):
+            raise InvalidInput("承办单位账号必须绑定一个单位，其他角色不能绑定单位")
+        if not password_hash:
+            raise InvalidInput("密码不能为空")
+        return cls._create(
+            cls.Registered,
+            id=user_id(username),
+            username=username.lower(),
+            display_name=(display_name or username).strip()[:50],
+            role=role,
+            department=department or None,
+            password_hash=password_hash,
+            **actor.fields,
+        )
+
+    @event(Registered)
+    def __init__(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        department: str | None,
+        password_hash: str,
+        actor_id: str,
+        actor_role: str,
+    ) -> None:
+        self.username = username
+        self.display_name = display_name
+        self.role = role
+        self.department = department
+        self.password_hash = password_hash
+        self.active = True
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role, self.department)
+
+    class PasswordChanged(Event):
+        TOPIC = "hotline:User.PasswordChanged"
+        password_hash: str
+
+    def change_password(self, password_hash: str, actor: Actor) -> None:
+        if actor.id != self.username:
+            require_role(actor, CAN_MANAGE_USERS, "修改他人密码")
+        if not password_hash:
+            raise InvalidInput("密码不能为空")
+        self._password_changed(password_hash=password_hash, **actor.fields)
+
+    @event(PasswordChanged)
+    def _password_changed(self, password_hash: str, actor_id: str, actor_role: str) -> None:
+        self.password_hash = password_hash
+
+    class Deactivated(Event):
+        TOPIC = "hotline:User.Deactivated"
+
+    def deactivate(self, actor: Actor) -> None:
+        require_role(actor, CAN_MANAGE_USERS, "停用账号")
+        if not self.active:
+            raise InvalidTransition(f"账号 {self.username} 已停用")
+        self._deactivated(**actor.fields)
+
+    @event(Deactivated)
+    def _deactivated(self, actor_id: str, actor_role: str) -> None:
+        self.active = False
+
+
+class UserCommands:
+    """User management on the application (a mixin of ``HotlineApplication``)."""
+
+    def register_user(
+        self,
+        username: str,
+        role: str,
+        password_hash: str,
+        actor: Actor,
+        department: str | None = None,
+        display_name: str = "",
+        at: datetime | None = None,
+    ) -> User:
+        if department and department not in self.rules.departments:
+            raise InvalidInput(f"未知承办单位：{department}")
+        user = User.register(username, display_name, role, department, password_hash, actor)
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise DomainError(f"用户名 {username} 已存在") from None
+        return user
+
+    def get_user(self, username: str) -> User | None:
+        if not USERNAME.match(username or ""):
+            return None
+        try:
+            return self.repository.get(user_id(username))
+        except AggregateNotFoundError:
+            return None
+
+    def change_password(self, username: str, password_hash: str, actor: Actor) -> None:
+        user = self.get_user(username)
+        if user is None:
+            raise InvalidInput(f"用户 {username} 不存在")
+        user.change_password(password_hash, actor)
+        self.save(user)
+
+    def deactivate_user(self, username: str, actor: Actor) -> None:
+        user = self.get_user(username)
+        if user is None:
+            raise InvalidInput(f"用户 {username} 不存在")
+        user.deactivate(actor)
+        self.save(user)
