@@ -125,6 +125,9 @@ def serve(host: str, port: int) -> None:
 
     services = _services()
     app = create_app(services)
+    if host in ("127.0.0.1", "localhost", "::1") and app.config["SESSION_COOKIE_SECURE"]:
+        # Plain HTTP on this machine only: Secure cookies would never come back over it.
+        app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
     click.echo(f"工单系统已启动：http://{host}:{port}/  （数据：{services.config.store_description()}）")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from infra.bootstrap import Services
 
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 
 
 def create_app(services: Services, testing: bool = False) -> Flask:
@@ -18,29 +21,54 @@ def create_app(services: Services, testing: bool = False) -> Flask:
         MAX_CONTENT_LENGTH=256 * 1024,  # a case is text; anything bigger is not a form we serve
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=services.config.cookie_secure,
+        SESSION_COOKIE_NAME="hotline_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=services.config.cookie_secure,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_I18N_ENABLED=False,  # use WTForms' bundled Chinese messages, no Babel needed
     )
     app.extensions["hotline"] = services
     csrf.init_app(app)
 
-    from web import filters
-    from web.views import cases, operator
+    from web import auth, filters
+    from web.views import cases, department, operator, supervisor
 
+    auth.login_manager.init_app(app)
     filters.register(app, services.rules)
-    app.register_blueprint(operator.bp)
-    app.register_blueprint(cases.bp)
+    for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp):
+        app.register_blueprint(blueprint)
 
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("error.html", title="页面不存在", message="您要找的页面或工单不存在。"), 404
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, "请求有误", "提交的内容无法识别，请返回检查后重试。")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
-        return render_template("error.html", title="页面已过期", message="表单已过期，请刷新页面后重新提交。"), 400
+        return page(400, "页面已过期", "表单已过期，请刷新页面后重新提交。")
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, "没有权限", "您的账号没有权限访问此页面。")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, "页面不存在", "您要找的页面或工单不存在。")
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, "操作方式不正确", "请通过页面上的按钮进行操作。")
 
     @app.errorhandler(413)
     def too_large(error):
-        return render_template("error.html", title="内容过大", message="提交的内容过大，请精简后重试。"), 413
+        return page(413, "内容过大", "提交的内容过大，请精简后重试。")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        log.exception("unhandled error", exc_info=getattr(error, "original_exception", error))
+        return page(500, "系统错误", "系统出现错误，已记录。请稍后重试；您刚才提交的内容如未显示成功，请重新提交。")
 
     return app

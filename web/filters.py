@@ -18,7 +18,19 @@ def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return as_china_time(moment).strftime(fmt)
 
 
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def register(app: Flask, rules: Rules) -> None:
+    app.add_template_filter(percent)
+    keywords = {code: " ".join(service.keywords) for code, service in rules.services.items()}
+
+    @app.context_processor
+    def shared():
+        # endpoints: so that a page links to another area only where that area is installed
+        return {"service_keywords": keywords, "endpoints": app.view_functions}
+
     app.add_template_filter(beijing)
     app.add_template_filter(lambda code: CATEGORIES.get(code, code), "category")
     app.add_template_filter(lambda code: CHANNELS.get(code, code), "channel")

@@ -1,14 +1,16 @@
-"""Forms with Chinese labels and messages. Domain rules are checked again by the domain itself."""
+"""Forms with Chinese labels and messages. The domain checks its rules again on every command."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
+from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{2,19}$"
+TICKET_PATTERN = r"^\d{8}-\d{6,}$"
+DISTRICTS = [("", "（不确定）"), ("城东区", "城东区"), ("城西区", "城西区"), ("高新区", "高新区")]
 
 
 class ChineseForm(FlaskForm):
@@ -16,6 +18,17 @@ class ChineseForm(FlaskForm):
 
     class Meta:
         locales = ["zh"]
+
+
+def text(label: str, limit: int = 4000, required: bool = True, area: bool = True):
+    checks = [DataRequired(message=f"请填写{label}")] if required else [Optional()]
+    checks.append(Length(max=limit, message=f"{label}不能超过 {limit} 个字"))
+    return (TextAreaField if area else StringField)(label, validators=checks)
+
+
+class LoginForm(ChineseForm):
+    username = StringField("用户名", validators=[DataRequired(message="请输入用户名"), Length(max=32)])
+    password = PasswordField("密码", validators=[DataRequired(message="请输入密码"), Length(max=256)])
 
 
 class CallForm(ChineseForm):
@@ -28,9 +41,73 @@ class CallForm(ChineseForm):
     category = SelectField("诉求类别", choices=list(CATEGORIES.items()), default="complaint")
     urgency = SelectField("紧急程度", choices=list(URGENCIES.items()), default="normal")
     service_code = SelectField("服务事项", validators=[DataRequired(message="请选择服务事项")])
-    district = SelectField("所在区县", choices=[("", "（不确定）"), ("城东区", "城东区"), ("城西区", "城西区"), ("高新区", "高新区")], default="")
+    district = SelectField("所在区县", choices=DISTRICTS, default="")
     address = StringField("事发地址", validators=[Optional(), Length(max=200, message="地址不能超过 200 个字")])
-    description = TextAreaField(
-        "诉求内容",
-        validators=[DataRequired(message="请填写诉求内容"), Length(max=4000, message="诉求内容不能超过 4000 个字")],
+    description = text("诉求内容")
+
+
+class ActionForm(ChineseForm):
+    """Every action on a case carries the version the user was looking at."""
+
+    version = HiddenField(validators=[InputRequired(message="页面已过期，请刷新后重试"), Regexp(r"^\d{1,9}$")])
+
+
+class PlainActionForm(ActionForm):
+    pass
+
+
+class AnswerForm(ActionForm):
+    answer = text("答复内容")
+
+
+class DispatchForm(ActionForm):
+    department = SelectField("承办单位", validators=[DataRequired(message="请选择承办单位")])
+    note = text("派单说明", limit=500, required=False)
+
+
+class ReasonForm(ActionForm):
+    reason = text("理由", limit=1000)
+
+
+class NoteForm(ActionForm):
+    note = text("说明", limit=1000, required=False)
+
+
+class ExtensionForm(ActionForm):
+    working_days = IntegerField(
+        "延期工作日数",
+        validators=[InputRequired(message="请填写延期天数"), NumberRange(min=1, max=30, message="延期天数须在 1 到 30 之间")],
     )
+    reason = text("延期理由", limit=1000)
+
+
+class ReplyForm(ActionForm):
+    result = text("办理结果")
+    resolved = RadioField("诉求是否已解决", choices=[("yes", "已解决"), ("no", "未解决")],
+                          validators=[InputRequired(message="请选择诉求是否已解决")])
+
+
+class CallbackForm(ActionForm):
+    reached = BooleanField("已联系上来电人", default=True)
+    satisfaction = SelectField("满意度", choices=[("", "（未联系上）"), *SATISFACTION.items()], default="satisfied")
+    resolved = SelectField("来电人认为问题", choices=[("", "（未联系上）"), ("yes", "已解决"), ("no", "未解决")], default="yes")
+    note = text("回访记录", limit=1000, required=False)
+
+
+class MergeForm(ActionForm):
+    target = StringField(
+        "并入工单编号",
+        validators=[DataRequired(message="请填写要并入的工单编号"), Regexp(TICKET_PATTERN, message="工单编号格式应为 20250101-000001")],
+    )
+
+
+class SearchForm(ChineseForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+        locales = ["zh"]
+
+    q = StringField("关键词", validators=[Optional(), Length(max=100)])
+    ticket = StringField("工单编号", validators=[Optional(), Length(max=20)])
+    phone = StringField("来电号码", validators=[Optional(), Regexp(PHONE_PATTERN, message="号码格式不正确")])
+    status = SelectField("状态", validators=[Optional()])
+    department = SelectField("承办单位", validators=[Optional()])

@@ -19,3 +19,7 @@ def hotline() -> HotlineApplication:
 
 def rules() -> Rules:
     return services().rules
+
+
+def read_models():
+    return services().read_models

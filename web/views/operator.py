@@ -1,28 +1,41 @@
-"""The operator's desk: log a call as a case."""
+"""The operator's console: log a call quickly, see the caller's history, find cases."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from domain.actors import OPERATOR, Actor
-from domain.case import Call
+from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
+from domain.case import PHONE, STATUS_NAMES, TICKET_NO, Call
 from domain.errors import DomainError
-from web.forms import CallForm
-from web.services import hotline, rules
+from web.auth import current_actor, roles_required
+from web.forms import CallForm, SearchForm
+from web.pagination import page_of, requested_page
+from web.services import hotline, read_models, rules
 
 bp = Blueprint("operator", __name__)
 
-
-def current_actor() -> Actor:
-    # The desk operator on duty; accounts and roles arrive with the login issue.
-    return Actor("op-desk", OPERATOR)
+DISPATCH_QUEUE = ["opened", "reopened", "returned"]
 
 
 def _service_choices() -> list[tuple[str, str]]:
     return [(code, f"{service.group} · {service.name}") for code, service in rules().services.items()]
 
 
+@bp.route("/operator")
+@roles_required(OPERATOR)
+def console():
+    models = read_models()
+    models.catch_up()
+    queue, queued = models.cases.search(status=DISPATCH_QUEUE, limit=10)
+    callbacks, awaiting = models.cases.search(status=["replied"], limit=10)
+    form = CallForm()
+    form.service_code.choices = _service_choices()
+    return render_template("operator/console.html", form=form, queue=queue, queued=queued,
+                           callbacks=callbacks, awaiting=awaiting)
+
+
 @bp.route("/calls/new", methods=["GET", "POST"])
+@roles_required(OPERATOR)
 def new_call():
     form = CallForm()
     form.service_code.choices = _service_choices()
@@ -43,6 +56,51 @@ def new_call():
         except DomainError as error:
             flash(str(error), "error")
         else:
-            flash(f"已受理，工单编号 {opening.ticket_no}", "success")
+            flash(f"已受理，工单编号 {opening.ticket_no}。请直接答复或派单。", "success")
             return redirect(url_for("cases.show", ticket_no=opening.ticket_no))
-    return render_template("call_form.html", form=form), 200 if not form.errors else 400
+    status = 400 if form.errors or request.method == "POST" else 200
+    return render_template("operator/call_form.html", form=form), status
+
+
+@bp.route("/operator/caller-history")
+@roles_required(OPERATOR)
+def caller_history():
+    """A fragment for the call form: the caller's earlier cases and likely duplicates."""
+    phone = (request.args.get("phone") or "").strip()
+    service_code = request.args.get("service_code") or None
+    if not PHONE.match(phone):
+        return render_template("operator/_caller_history.html", phone="", history=[], duplicates=[])
+    models = read_models()
+    models.catch_up()
+    history = models.caller_history(phone)
+    duplicates = models.possible_duplicates(phone, service_code) if service_code else []
+    return render_template("operator/_caller_history.html", phone=phone, history=history, duplicates=duplicates)
+
+
+@bp.route("/cases")
+@roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
+def search():
+    from flask_login import current_user
+
+    form = SearchForm(request.args)
+    form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
+    form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
+    number, offset = requested_page()
+    rows, total = [], 0
+    if form.validate():
+        department = form.department.data or None
+        if current_user.role == DEPARTMENT:
+            department = current_user.department  # a department only ever searches its own cases
+        ticket = (form.ticket.data or "").strip()
+        models = read_models()
+        models.catch_up()
+        rows, total = models.cases.search(
+            text=(form.q.data or "").strip() or None,
+            ticket_no=ticket if TICKET_NO.match(ticket) else (ticket or None),
+            phone=(form.phone.data or "").strip() or None,
+            status=form.status.data or None,
+            department=department,
+            limit=30,
+            offset=offset,
+        )
+    return render_template("operator/search.html", form=form, rows=rows, page=page_of(number, total))

@@ -1,0 +1,80 @@
+"""A case through the web: operator, department and supervisor each do their part."""
+
+import re
+
+from tests.web.test_operator_pages import log_call
+
+
+def version_of(page_text: str, action: str) -> str:
+    return re.search(rf'name="{action}-version"[^>]*value="(\d+)"', page_text).group(1)
+
+
+def act(browser, ticket: str, action: str, **fields):
+    page = browser.get(f"/cases/{ticket}").text
+    data = {f"{action}-{k}": v for k, v in fields.items()}
+    data[f"{action}-version"] = version_of(page, action)
+    return browser.post(f"/cases/{ticket}/{action}", data, token_from=f"/cases/{ticket}", follow_redirects=True)
+
+
+def test_the_whole_story_through_the_pages(signed_in, web_services):
+    operator, hbj, supervisor = signed_in("operator"), signed_in("hbj"), signed_in("supervisor")
+    ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
+
+    page = act(operator, ticket, "dispatch", department="HBJ", note="")
+    assert "已派单" in page.text and "待签收" in page.text
+
+    assert "签收" in hbj.get(f"/cases/{ticket}").text
+    assert "已签收" in act(hbj, ticket, "sign").text
+    page = act(hbj, ticket, "reply", result="已约谈商户，停止夜间营业音响", resolved="yes")
+    assert "已答复" in page.text
+
+    page = act(operator, ticket, "callback", reached="y", satisfaction="satisfied", resolved="yes", note="来电人满意")
+    assert "已记录回访" in page.text
+    assert "工单已办结" in act(operator, ticket, "close", note="").text
+
+    audit = supervisor.get(f"/audit/cases/{ticket}").text
+    for step in ("受理", "派单", "签收", "答复", "回访", "办结"):
+        assert f"<strong>{step}</strong>" in audit
+    events = web_services.app.case_events(ticket)
+    middle = events[2].timestamp  # the moment the department signed
+    as_of = supervisor.get(f"/audit/cases/{ticket}?at={middle.astimezone().strftime('%Y-%m-%dT%H:%M:%S')}").text
+    assert "办理中" in as_of and "第 3 版" in as_of
+
+
+def test_a_stale_page_cannot_overwrite_a_newer_state(signed_in):
+    operator, supervisor = signed_in("operator"), signed_in("supervisor")
+    ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
+    act(operator, ticket, "dispatch", department="HBJ", note="")
+    stale = supervisor.get(f"/cases/{ticket}").text  # the supervisor opens the page …
+    act(operator, ticket, "urge", note="请尽快签收")  # … while the operator urges first
+    response = supervisor.post(
+        f"/cases/{ticket}/urge", {"urge-version": version_of(stale, "urge"), "urge-note": "我也催一下"},
+        token_from=f"/cases/{ticket}", follow_redirects=True,
+    )
+    assert "该工单已被他人更新，请刷新后重试" in response.text
+
+
+def test_domain_refusals_are_shown_not_500(signed_in):
+    operator, hbj = signed_in("operator"), signed_in("hbj")
+    ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
+    act(operator, ticket, "dispatch", department="HBJ", note="")
+    page = hbj.get(f"/cases/{ticket}").text
+    response = hbj.post(f"/cases/{ticket}/reply", {"reply-version": version_of(page, "sign"), "reply-result": "x",
+                                                   "reply-resolved": "yes"}, token_from=f"/cases/{ticket}",
+                        follow_redirects=True)
+    assert response.status_code == 200 and "尚未签收" in response.text
+    response = hbj.post(f"/cases/{ticket}/return", {"return-version": version_of(page, "return"), "return-reason": ""},
+                        token_from=f"/cases/{ticket}", follow_redirects=True)
+    assert "请填写理由" in response.text
+    assert hbj.post(f"/cases/{ticket}/explode", {}, token_from=f"/cases/{ticket}").status_code == 404
+
+
+def test_another_department_sees_nothing_of_the_case(signed_in):
+    operator, cgj = signed_in("operator"), signed_in("cgj")
+    ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
+    act(operator, ticket, "dispatch", department="HBJ", note="")
+    assert cgj.get(f"/cases/{ticket}").status_code == 404
+    for action in ("sign", "return", "reply", "extend"):
+        response = cgj.post(f"/cases/{ticket}/{action}", {f"{action}-version": "2"}, token_from="/department")
+        assert response.status_code == 404, action
+    assert cgj.get(f"/audit/cases/{ticket}").status_code == 403

@@ -1,0 +1,51 @@
+"""The department's workbench: its own open cases with their deadlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from domain.actors import DEPARTMENT
+from domain.application import now
+from domain.workdays import as_china_time
+from web.auth import roles_required
+from web.forms import PlainActionForm
+from web.pagination import page_of, requested_page
+from web.services import read_models
+
+bp = Blueprint("department", __name__)
+
+
+def urgency_class(due: datetime | None, moment: datetime) -> str:
+    """overdue: red; due today: highlighted."""
+    if due is None:
+        return ""
+    if due < moment:
+        return "overdue"
+    if as_china_time(due).date() == moment.date():
+        return "due-today"
+    return ""
+
+
+@bp.route("/department")
+@roles_required(DEPARTMENT)
+def inbox():
+    number, offset = requested_page()
+    models = read_models()
+    models.catch_up()
+    code = current_user.department
+    if code is None:  # an admin looking at the workbench: pick nothing rather than everything
+        rows, total = [], 0
+    else:
+        rows, total = models.inbox(code, limit=30, offset=offset)
+    moment = now()
+    return render_template(
+        "department/inbox.html",
+        rows=rows,
+        page=page_of(number, total),
+        moment=moment,
+        urgency_class=urgency_class,
+        sign_form=PlainActionForm(prefix="sign"),
+    )

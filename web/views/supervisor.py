@@ -1,0 +1,93 @@
+"""The supervisor's desk: deadlines, the department ranking, and the audit of event history."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from flask import Blueprint, abort, render_template, request
+
+from domain.actors import SUPERVISOR
+from domain.application import now
+from domain.case import TICKET_NO
+from domain.errors import CaseNotFound
+from domain.workdays import CHINA_TZ
+from web.auth import roles_required
+from web.pagination import page_of, requested_page
+from web.services import hotline, read_models, rules
+from web.timeline import timeline
+
+bp = Blueprint("supervisor", __name__)
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def requested_month() -> str:
+    month = request.args.get("month", "")
+    if MONTH.match(month):
+        return month
+    return now().strftime("%Y-%m")
+
+
+@bp.route("/supervisor/deadlines")
+@roles_required(SUPERVISOR)
+def deadlines():
+    number, offset = requested_page()
+    kind = request.args.get("kind") or None
+    department = request.args.get("department") or None
+    if department and department not in rules().departments:
+        department = None
+    models = read_models()
+    models.catch_up()
+    moment = now()
+    rows, total = models.deadline_queue(moment, kinds=[kind] if kind else None, department=department,
+                                        limit=30, offset=offset)
+    return render_template("supervisor/deadlines.html", rows=rows, page=page_of(number, total), moment=moment,
+                           kind=kind, department=department)
+
+
+@bp.route("/supervisor/ranking")
+@roles_required(SUPERVISOR)
+def ranking():
+    month = requested_month()
+    models = read_models()
+    models.catch_up()
+    rows = models.metrics(month)
+    return render_template("supervisor/ranking.html", rows=rows, month=month)
+
+
+def requested_moment() -> datetime | None:
+    text = request.args.get("at", "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.year < 2000 or moment.year > 2100:
+        return None
+    return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
+
+
+@bp.route("/audit/cases/<ticket_no>")
+@roles_required(SUPERVISOR)
+def audit_case(ticket_no: str):
+    if not TICKET_NO.match(ticket_no):
+        abort(404)
+    try:
+        events = hotline().case_events(ticket_no)
+    except CaseNotFound:
+        abort(404)
+    moment = requested_moment()
+    bad_moment = bool(request.args.get("at")) and moment is None
+    as_of = hotline().case_as_of(ticket_no, moment) if moment else None
+    return render_template(
+        "supervisor/audit_case.html",
+        ticket_no=ticket_no,
+        events=events,
+        entries=timeline(events, rules()),
+        moment=moment,
+        bad_moment=bad_moment,
+        as_of=as_of,
+        current=hotline().get_case(ticket_no),
+        today=date.today(),
+    )
