@@ -7,6 +7,8 @@ Variables (README lists them too):
   HOTLINE_RULES_DIR      the city's editable rule tables (default: the project's rules/)
   HOTLINE_KAFKA_BOOTSTRAP host:port of the Kafka cluster; unset: the in-process bus
   HOTLINE_SECRET_KEY     the web app's session signing key (default: a key file under the data dir)
+  HOTLINE_COOKIE_SECURE  1 (default): session cookies only over HTTPS; `hotline serve` on a loopback
+                         address relaxes it so that http://127.0.0.1 works; 0 turns it off
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Config:
     rules_dir: Path = PROJECT_DIR / "rules"
     kafka_bootstrap: str | None = None
     secret_key: str | None = None
+    cookie_secure: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -42,6 +45,7 @@ class Config:
             rules_dir=Path(env.get("HOTLINE_RULES_DIR") or PROJECT_DIR / "rules"),
             kafka_bootstrap=env.get("HOTLINE_KAFKA_BOOTSTRAP") or None,
             secret_key=env.get("HOTLINE_SECRET_KEY") or None,
+            cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
         )
 
     @property
