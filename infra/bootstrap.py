@@ -8,6 +8,7 @@ from domain.application import HotlineApplication
 from domain.rules import Rules
 from infra.config import Config
 from infra.rules_files import load_rules
+from intake.bus import InProcessBus, in_process_bus
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Services:
     config: Config
     rules: Rules
     app: HotlineApplication
+    bus: InProcessBus | None = None  # no Kafka configured: intake messages run in this process
 
     def close(self) -> None:
         self.app.close()
@@ -26,4 +28,5 @@ def bootstrap(config: Config | None = None) -> Services:
     config = config or Config.from_env()
     rules = load_rules(config.rules_dir)
     app = HotlineApplication(rules=rules, env=config.event_store_env())
-    return Services(config=config, rules=rules, app=app)
+    bus = None if config.kafka_bootstrap else in_process_bus(app)
+    return Services(config=config, rules=rules, app=app, bus=bus)

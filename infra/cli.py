@@ -140,5 +140,10 @@ from infra.cli_apikeys import apikey  # noqa: E402
 
 main.add_command(apikey)
 
+from infra.cli_intake import consume, produce_demo  # noqa: E402
+
+main.add_command(consume)
+main.add_command(produce_demo)
+
 if __name__ == "__main__":
     main()

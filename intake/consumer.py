@@ -1,0 +1,204 @@
+"""The Kafka intake consumer: ``hotline.calls`` and ``hotline.replies`` into the event store.
+
+At-least-once: a polled batch is handled (one ``save`` for its calls), its dead letters are
+published and acknowledged, and only then are its offsets committed. A crash anywhere before the
+commit redelivers the batch; idempotency by call id (and by action for replies) makes that
+harmless. Bad input never stops the loop: it becomes a dead letter. An unavailable store is
+retried with growing pauses, without committing. ``stop`` (SIGTERM in ``hotline consume``)
+finishes the batch in hand, commits and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from eventsourcing.persistence import PersistenceError
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from intake.handlers import DeadLetter, Intake, Outcome
+from intake.kafka_io import make_consumer, make_producer
+from intake.messages import Outgoing
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT = 30.0  # seconds to wait for the broker to acknowledge dead letters or dispatch messages
+MAX_STORE_PAUSE = 30.0
+
+
+def send_all(producer: KafkaProducer, messages: Sequence[Outgoing]) -> None:
+    """Publish and wait for every acknowledgement; raises if any message was not stored."""
+    futures = [
+        producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers) or None) for m in messages
+    ]
+    if futures:
+        producer.flush(timeout=ACK_TIMEOUT)
+    for future in futures:
+        future.get(timeout=ACK_TIMEOUT)
+
+
+@dataclass
+class Progress:
+    """Running totals and the periodic throughput/lag log line."""
+
+    name: str
+    every: float = 10.0
+    messages: int = 0
+    created: int = 0
+    routed: int = 0
+    manual: int = 0
+    repeats: int = 0
+    applied: int = 0
+    dead: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _last_time: float = field(default_factory=time.monotonic)
+    _last_count: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        for name in ("messages", "created", "routed", "manual", "repeats", "applied"):
+            setattr(self, name, getattr(self, name) + getattr(outcome, name))
+        self.dead += len(outcome.dead_letters)
+
+    def line(self, lag: int | None = None) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return (
+            f"{self.name}: messages={self.messages} created={self.created} routed={self.routed} "
+            f"manual={self.manual} repeats={self.repeats} applied={self.applied} dead={self.dead} "
+            f"rate={self.messages / elapsed:.0f}/s lag={'?' if lag is None else lag}"
+        )
+
+    def maybe_log(self, lag_of: Callable[[], int | None], force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_time < self.every:
+            return
+        recent = (self.messages - self._last_count) / max(now - self._last_time, 1e-9)
+        log.info("%s recent=%.0f/s", self.line(lag_of()), recent)
+        self._last_time, self._last_count = now, self.messages
+
+
+class IntakeConsumer:
+    def __init__(
+        self,
+        bootstrap: str,
+        intake: Intake,
+        *,
+        group_id: str = "hotline-intake",
+        batch_size: int = 500,
+        log_every: float = 10.0,
+        client_id: str | None = None,
+    ):
+        self.bootstrap = bootstrap
+        self.intake = intake
+        self.group_id = group_id
+        self.batch_size = batch_size
+        self.progress = Progress(client_id or group_id, every=log_every)
+        self.client_id = client_id
+        self._consumer = None
+
+    def run(self, stop: threading.Event) -> Progress:
+        extra = {"client_id": self.client_id} if self.client_id else {}
+        consumer = make_consumer(
+            self.bootstrap, self.group_id, self.intake.subscribed, max_poll_records=self.batch_size, **extra
+        )
+        producer = make_producer(self.bootstrap)
+        self._consumer = consumer
+        log.info("开始消费 %s（消费组 %s）", "、".join(self.intake.subscribed), self.group_id)
+        try:
+            while not stop.is_set():
+                polled = consumer.poll(timeout_ms=500)
+                if polled:
+                    if not self._process(consumer, producer, polled, stop):
+                        break
+                self.progress.maybe_log(self.lag)
+        finally:
+            self.progress.maybe_log(self.lag, force=True)
+            producer.close(timeout=10)
+            consumer.close(autocommit=False)
+            self._consumer = None
+            log.info("已停止：%s", self.progress.line())
+        return self.progress
+
+    def _process(self, consumer, producer: KafkaProducer, polled: dict, stop: threading.Event) -> bool:
+        """Handle, publish dead letters, commit. False if stopped before the store took the batch."""
+        records = [record for batch in polled.values() for record in batch]
+        outcome = self._handle(records, stop)
+        if outcome is None:
+            return False
+        if not self._publish_dead_letters(producer, outcome.dead_letters, stop):
+            return False  # not committed: the batch and its dead letters come back on restart
+        offsets = {tp: OffsetAndMetadata(batch[-1].offset + 1, "", -1) for tp, batch in polled.items()}
+        try:
+            consumer.commit(offsets)
+        except KafkaError as error:
+            # Typically a rebalance moved the partitions away; their new owner re-reads the batch.
+            log.warning("提交位点失败（将由新的分区所有者重新处理）：%r", error)
+        self.progress.add(outcome)
+        return True
+
+    def _handle(self, records: list, stop: threading.Event) -> Outcome | None:
+        pause = 0.5
+        while True:
+            try:
+                return self.intake.handle(records)
+            except PersistenceError as error:
+                log.error("事件存储不可用，%.1f 秒后重试本批 %d 条消息：%r", pause, len(records), error)
+            except Exception:
+                # A bug meeting one message must not stall the stream: isolate it, keep the rest.
+                log.exception("处理本批消息时出错，逐条重试")
+                return self._one_by_one(records)
+            if stop.wait(pause):
+                return None
+            pause = min(pause * 2, MAX_STORE_PAUSE)
+
+    def _one_by_one(self, records: list) -> Outcome:
+        outcome = Outcome()
+        for record in records:
+            try:
+                outcome.add(self.intake.handle([record]))
+            except PersistenceError:
+                raise
+            except Exception as error:
+                outcome.messages += 1
+                outcome.dead_letters.append(DeadLetter(record, f"处理出错：{error!r}", "processing_error"))
+        return outcome
+
+    def _publish_dead_letters(self, producer: KafkaProducer, letters: list[DeadLetter], stop: threading.Event) -> bool:
+        messages = [self.intake.dead_letter(letter) for letter in letters]
+        pause = 0.5
+        while messages:
+            try:
+                send_all(producer, messages)
+                break
+            except KafkaError as error:
+                log.error("死信发送失败，%.1f 秒后重试：%r", pause, error)
+            if stop.wait(pause):
+                return False
+            pause = min(pause * 2, MAX_STORE_PAUSE)
+        return True
+
+    def lag(self) -> int | None:
+        """Messages not yet read, from the fetcher's high-water marks (end_offsets is wrong on Tansu)."""
+        consumer = self._consumer
+        if consumer is None:
+            return None
+        total, known = 0, False
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            try:
+                position = consumer.position(tp, timeout_ms=1000)
+            except KafkaError:
+                continue
+            if position is not None:
+                total += max(highwater - position, 0)
+                known = True
+        return total if known else None
+
+
+__all__ = ["IntakeConsumer", "Progress", "send_all"]

@@ -1,0 +1,202 @@
+"""Handlers that turn intake messages into application commands.
+
+Transport-free: the Kafka consumer and the in-process bus hand them the same records (anything
+with ``topic``, ``partition``, ``offset``, ``key`` and ``value``) and act on the ``Outcome``: dead
+letters to publish, counts to log. A message that can never succeed becomes a dead letter with a
+reason; a store that is unavailable raises (``PersistenceError``) so the caller retries the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
+from domain.application import HotlineApplication, now
+from domain.case import Case
+from domain.errors import ConcurrentUpdate, DomainError
+from intake.messages import (
+    DLQ_CODE,
+    DLQ_FAILED_AT,
+    DLQ_REASON,
+    DLQ_SOURCE,
+    CallMessage,
+    DepartmentAction,
+    InvalidMessage,
+    Outgoing,
+    Topics,
+    parse_call,
+    parse_reply,
+)
+
+log = logging.getLogger(__name__)
+
+# A department action replaying over a case that others keep changing gives up after this.
+MAX_CONFLICT_RETRIES = 5
+
+# The event each department action records: a stored one with the same actor and time is a repeat.
+ACTION_EVENTS: dict[str, type[Case.Event]] = {
+    "sign": Case.Signed,
+    "return": Case.Returned,
+    "request_extension": Case.ExtensionRequested,
+    "reply": Case.Replied,
+}
+
+
+class Record(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Any  # a Record
+    reason: str
+    code: str
+
+
+@dataclass
+class Outcome:
+    messages: int = 0
+    created: int = 0
+    repeats: int = 0
+    routed: int = 0
+    manual: int = 0
+    applied: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def add(self, other: Outcome) -> Outcome:
+        for name in ("messages", "created", "repeats", "routed", "manual", "applied"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.dead_letters.extend(other.dead_letters)
+        return self
+
+
+class CallIntake:
+    """``hotline.calls``: each valid call becomes one case, routed at once where a rule matches."""
+
+    def __init__(self, app: HotlineApplication, actor: Actor = SYSTEM_ACTOR):
+        self.app = app
+        self.actor = actor
+        self.districts = tuple(sorted({r.district for r in app.rules.routing.rules if r.district}))
+
+    def parse(self, record: Record) -> CallMessage:
+        return parse_call(record.value, self.app.rules.services, self.districts)
+
+    def handle(self, records: Sequence[Record]) -> Outcome:
+        outcome = Outcome(messages=len(records))
+        valid: list[tuple[Record, CallMessage]] = []
+        for record in records:
+            try:
+                valid.append((record, self.parse(record)))
+            except InvalidMessage as error:
+                outcome.dead_letters.append(DeadLetter(record, error.reason, error.code))
+        if not valid:
+            return outcome
+        try:
+            openings = self.app.open_cases([(m.call, m.received_at) for _, m in valid], self.actor)
+        except DomainError:
+            # Something the parser let through and the domain refuses: find it, keep the rest.
+            openings = []
+            for record, message in valid:
+                try:
+                    openings.extend(self.app.open_cases([(message.call, message.received_at)], self.actor))
+                except DomainError as error:
+                    outcome.dead_letters.append(DeadLetter(record, str(error), "refused"))
+        for opening in openings:
+            if not opening.created:
+                outcome.repeats += 1
+                continue
+            outcome.created += 1
+            if opening.department:
+                outcome.routed += 1
+            else:
+                outcome.manual += 1
+        return outcome
+
+
+class ReplyIntake:
+    """``hotline.replies``: a department's sign / return / request_extension / reply on a case."""
+
+    def __init__(self, app: HotlineApplication):
+        self.app = app
+
+    def handle(self, records: Iterable[Record]) -> Outcome:
+        outcome = Outcome()
+        for record in records:
+            outcome.messages += 1
+            try:
+                action = parse_reply(record.value)
+                if self._apply(action):
+                    outcome.applied += 1
+                else:
+                    outcome.repeats += 1
+            except InvalidMessage as error:
+                outcome.dead_letters.append(DeadLetter(record, error.reason, error.code))
+            except DomainError as error:
+                outcome.dead_letters.append(DeadLetter(record, str(error), "refused"))
+        return outcome
+
+    def _apply(self, action: DepartmentAction) -> bool:
+        """Apply once; False when the case already records this very action (a redelivery)."""
+        actor = Actor(action.actor_id, DEPARTMENT, action.department)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            if self._already_applied(action):
+                return False
+            try:
+                self._command(action, actor)
+            except ConcurrentUpdate:
+                continue
+            return True
+        raise ConcurrentUpdate()
+
+    def _already_applied(self, action: DepartmentAction) -> bool:
+        kind = ACTION_EVENTS[action.action]
+        return any(
+            isinstance(e, kind) and e.actor_id == action.actor_id and e.timestamp == action.at
+            for e in self.app.case_events(action.ticket_no)
+        )
+
+    def _command(self, action: DepartmentAction, actor: Actor) -> None:
+        app, ticket, at = self.app, action.ticket_no, action.at
+        if action.action == "sign":
+            app.sign(ticket, actor, at=at)
+        elif action.action == "return":
+            app.return_case(ticket, actor, action.reason, at=at)
+        elif action.action == "request_extension":
+            app.request_extension(ticket, actor, action.working_days, action.reason, at=at)
+        else:
+            app.reply(ticket, actor, action.result, action.resolved, at=at)
+
+
+class Intake:
+    """Every intake handler behind one entry point, shared by the Kafka consumer and the bus."""
+
+    def __init__(self, app: HotlineApplication, topics: Topics | None = None):
+        self.topics = topics or Topics()
+        self.calls = CallIntake(app)
+        self.replies = ReplyIntake(app)
+
+    @property
+    def subscribed(self) -> list[str]:
+        return [self.topics.calls, self.topics.replies]
+
+    def handle(self, records: Sequence[Record]) -> Outcome:
+        outcome = self.calls.handle([r for r in records if r.topic == self.topics.calls])
+        return outcome.add(self.replies.handle([r for r in records if r.topic == self.topics.replies]))
+
+    def dead_letter(self, letter: DeadLetter) -> Outgoing:
+        record = letter.record
+        log.warning("死信 %s/%s/%s：%s", record.topic, record.partition, record.offset, letter.reason)
+        headers = (
+            (DLQ_REASON, letter.reason.encode("utf-8")),
+            (DLQ_CODE, letter.code.encode("utf-8")),
+            (DLQ_SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            (DLQ_FAILED_AT, now().isoformat().encode()),
+        )
+        return Outgoing(self.topics.dead_letter_topic(record.topic), record.key, record.value, headers)
