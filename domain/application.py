@@ -21,6 +21,7 @@ from domain.actors import Actor
 from domain.case import DISPATCHED, RETURNED, Call, Case, case_id
 from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
 from domain.rules import Rules
+from domain.supervision_service import SupervisionCommands
 from domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
 from domain.users import UserCommands
 from domain.workdays import as_china_time
@@ -43,7 +44,7 @@ class Opening:
     department: str | None = None  # where intake routed it when it created the case; None: not routed here
 
 
-class HotlineApplication(UserCommands, Application):
+class HotlineApplication(SupervisionCommands, UserCommands, Application):
     name = "hotline"
     snapshotting_intervals = {TicketCounter: 100}  # noqa: RUF012 - the library's own class attribute
 

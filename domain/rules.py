@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.catalogue import DISPATCH_CENTRE, Department, Service
+from domain.follow_up import FollowUpRules
 from domain.routing import RoutingTable
 from domain.time_limits import TimeLimitTable
 from domain.workdays import WorkingDayCalendar
@@ -17,6 +18,7 @@ class Rules:
     routing: RoutingTable
     departments: dict[str, Department]
     services: dict[str, Service]
+    follow_up: FollowUpRules = field(default_factory=FollowUpRules)  # rules/follow_up.csv
 
     def department_name(self, code: str | None) -> str:
         if not code:

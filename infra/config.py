@@ -7,6 +7,8 @@ Variables (README lists them too):
   HOTLINE_RULES_DIR      the city's editable rule tables (default: the project's rules/)
   HOTLINE_KAFKA_BOOTSTRAP host:port of the Kafka cluster; unset: the in-process bus
   HOTLINE_SECRET_KEY     the web app's session signing key (default: a key file under the data dir)
+  HOTLINE_CALLER_HASH_KEY key of the callers' keyed phone hash in the read models (default: a key
+                         file under the data dir); changing it needs `hotline projections rebuild`
   HOTLINE_COOKIE_SECURE  1 (default): session cookies only over HTTPS; `hotline serve` on a loopback
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
 """
@@ -33,6 +35,7 @@ class Config:
     rules_dir: Path = PROJECT_DIR / "rules"
     kafka_bootstrap: str | None = None
     secret_key: str | None = None
+    caller_hash_key: str | None = None
     cookie_secure: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -45,6 +48,7 @@ class Config:
             rules_dir=Path(env.get("HOTLINE_RULES_DIR") or PROJECT_DIR / "rules"),
             kafka_bootstrap=env.get("HOTLINE_KAFKA_BOOTSTRAP") or None,
             secret_key=env.get("HOTLINE_SECRET_KEY") or None,
+            caller_hash_key=env.get("HOTLINE_CALLER_HASH_KEY") or None,
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
         )
 
@@ -85,6 +89,18 @@ class Config:
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+    def caller_key(self) -> bytes:
+        """The key of the callers' phone hash (HMAC-SHA256); a key file is made on first use."""
+        if self.caller_hash_key:
+            return self.caller_hash_key.encode("utf-8")
+        path = self.data_dir / "caller-hash.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode("utf-8")
 
 
 def postgres_env(url: str) -> dict[str, str]:

@@ -169,6 +169,8 @@ def _holiday_name(name: object) -> str:
 
 
 def load_rules(directory: Path) -> Rules:
+    from infra.rules_followup import load_follow_up  # the supervision rules' own loader
+
     departments = load_departments(directory / "departments.csv")
     services = load_services(directory / "services.csv")
     return Rules(
@@ -177,6 +179,7 @@ def load_rules(directory: Path) -> Rules:
         routing=load_routing(directory / "routing.csv", departments, services),
         departments=departments,
         services=services,
+        follow_up=load_follow_up(directory / "follow_up.csv"),
     )
 
 

@@ -1,0 +1,367 @@
+"""The case index (view ``cases``): one row per case, the source of department inboxes, the case
+part of the deadline queue, case search and caller history.
+
+The caller's phone number is never stored: only its keyed hash (``caller_key``). The callback
+due moment is computed here (rules/follow_up.csv, working-day calendar) when a reply arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from domain.case import ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, MERGED, REOPENED, REPLIED, RETURNED, SIGNED, Case
+from domain.catalogue import CATEGORIES, SATISFACTION
+from domain.case import STATUS_NAMES
+from domain.follow_up import FollowUpRules
+from domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
+from projections.base import Row, RowView, Table, stamp, touch, unstamp
+from projections.caller_key import CallerKey
+from projections.store import ViewRecorder
+
+FINISHED = (ANSWERED, CLOSED, MERGED)
+DUPLICATE_WINDOW = timedelta(days=30)
+
+CASES = Table(
+    "hv_cases",
+    (
+        "id", "ticket_no", "call_id", "status", "department", "category", "service_code", "channel", "urgency",
+        "district", "address", "description", "lat", "long", "caller_key", "opened_at", "updated_at",
+        "dispatched_at", "sign_by", "reply_by", "signed_at", "replied_at", "callback_by", "closed_at",
+        "deadline_provisional", "satisfaction", "resolved", "resolved_per_caller", "reply_result", "urge_count",
+        "merged_into", "version",
+    ),
+    "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
+    "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
+    "lat DOUBLE PRECISION, long DOUBLE PRECISION, caller_key TEXT, opened_at TEXT NOT NULL, updated_at TEXT, "
+    "dispatched_at TEXT, sign_by TEXT, reply_by TEXT, signed_at TEXT, replied_at TEXT, callback_by TEXT, "
+    "closed_at TEXT, deadline_provisional INTEGER, satisfaction TEXT, resolved INTEGER, resolved_per_caller INTEGER, "
+    "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER",
+    (
+        "opened: opened_at",
+        "updated: updated_at",
+        "inbox: department, status, opened_at",
+        "caller: caller_key, service_code, opened_at",
+        "status: status, opened_at",
+        "sign_by: status, sign_by",
+        "reply_by: status, reply_by",
+        "callback_by: status, callback_by",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    ticket_no: str
+    call_id: str | None
+    status: str
+    department: str | None
+    category: str
+    service_code: str
+    channel: str
+    urgency: str
+    district: str
+    address: str
+    description: str
+    lat: float | None
+    long: float | None
+    caller_key: str | None
+    opened_at: datetime
+    updated_at: datetime
+    sign_by: datetime | None
+    reply_by: datetime | None
+    signed_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    deadline_provisional: bool
+    satisfaction: str | None
+    resolved: bool | None
+    reply_result: str
+    urge_count: int
+    version: int
+    dispatched_at: datetime | None = None
+    callback_by: datetime | None = None
+    resolved_per_caller: bool | None = None
+    merged_into: str | None = None
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES.get(self.status, self.status)
+
+    @property
+    def category_name(self) -> str:
+        return CATEGORIES.get(self.category, self.category)
+
+    @property
+    def satisfaction_name(self) -> str:
+        return SATISFACTION.get(self.satisfaction or "", "")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINISHED
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        """The deadline the department is working against now."""
+        if self.status == DISPATCHED:
+            return self.sign_by
+        if self.status == SIGNED:
+            return self.reply_by
+        return None
+
+
+TIME_FIELDS = {"opened_at", "updated_at", "sign_by", "reply_by", "signed_at", "replied_at", "closed_at",
+               "dispatched_at", "callback_by"}
+BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller"}
+CASE_FIELDS = [f.name for f in fields(CaseRow)]
+
+
+def case_row(row: Row) -> CaseRow:
+    values: dict[str, Any] = {}
+    for name in CASE_FIELDS:
+        value = row[name]
+        if name in TIME_FIELDS:
+            value = unstamp(value)
+        elif name in BOOL_FIELDS:
+            value = None if value is None else bool(value)
+        values[name] = value
+    values["reply_result"] = values["reply_result"] or ""
+    values["urge_count"] = values["urge_count"] or 0
+    return CaseRow(**values)
+
+
+def moment_text(value: date | datetime, *, end: bool = False) -> str:
+    """A filter bound as stored text; a bare date means its start (or, with ``end``, the next day's)."""
+    if isinstance(value, datetime):
+        return stamp(value)  # type: ignore[return-value]
+    day = value + timedelta(days=1) if end else value
+    return stamp(datetime.combine(day, time(0), CHINA_TZ))  # type: ignore[return-value]
+
+
+class CaseIndex(RowView):
+    name = "cases"
+    tables = (CASES,)
+
+    def __init__(self, view: ViewRecorder, caller_key: CallerKey, calendar: WorkingDayCalendar,
+                 follow_up: FollowUpRules):
+        self.caller_key = caller_key
+        self.calendar = calendar
+        self.follow_up = follow_up
+        self.handlers = self._handlers()
+        super().__init__(view)
+
+    # ---- applying events ------------------------------------------------------------------
+
+    def _handlers(self) -> dict:
+        def opened(row: Row, e: Any) -> None:
+            row.update(
+                ticket_no=e.ticket_no, call_id=e.call_id, status="opened", category=e.category,
+                service_code=e.service_code, channel=e.channel, urgency=e.urgency, district=e.district,
+                address=e.address, description=e.description, lat=e.lat, long=e.long,
+                caller_key=self.caller_key(e.caller_phone), opened_at=stamp(e.timestamp), deadline_provisional=0,
+                urge_count=0, reply_result="",
+            )
+            touch(row, e)
+
+        def answered(row: Row, e: Any) -> None:
+            row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=e.answer)
+            touch(row, e)
+
+        def dispatched(row: Row, e: Any) -> None:
+            row.update(
+                status=DISPATCHED, department=e.department, dispatched_at=stamp(e.timestamp), sign_by=stamp(e.sign_by),
+                reply_by=stamp(e.reply_by), deadline_provisional=int(e.provisional), signed_at=None,
+            )
+            touch(row, e)
+
+        def signed(row: Row, e: Any) -> None:
+            row.update(status=SIGNED, signed_at=stamp(e.timestamp))
+            touch(row, e)
+
+        def returned(row: Row, e: Any) -> None:
+            row["status"] = RETURNED
+            touch(row, e)
+
+        def extension_approved(row: Row, e: Any) -> None:
+            row["reply_by"] = stamp(e.reply_by)
+            row["deadline_provisional"] = int(bool(row["deadline_provisional"]) or e.provisional)
+            touch(row, e)
+
+        def urged(row: Row, e: Any) -> None:
+            row["urge_count"] = (row["urge_count"] or 0) + 1
+            touch(row, e)
+
+        def replied(row: Row, e: Any) -> None:
+            due = self.follow_up.callback_due(self.calendar, e.timestamp)
+            row.update(status=REPLIED, reply_result=e.result, resolved=int(e.resolved), replied_at=stamp(e.timestamp),
+                       callback_by=stamp(due.at))
+            touch(row, e)
+
+        def called_back(row: Row, e: Any) -> None:
+            row.update(status=CALLED_BACK, satisfaction=e.satisfaction,
+                       resolved_per_caller=None if e.resolved is None else int(e.resolved))
+            touch(row, e)
+
+        def closed(row: Row, e: Any) -> None:
+            row.update(status=CLOSED, closed_at=stamp(e.timestamp))
+            touch(row, e)
+
+        def reopened(row: Row, e: Any) -> None:
+            row.update(status=REOPENED, closed_at=None, satisfaction=None, resolved_per_caller=None)
+            touch(row, e)
+
+        def merged(row: Row, e: Any) -> None:
+            row.update(status=MERGED, closed_at=stamp(e.timestamp), merged_into=e.target_ticket_no)
+            touch(row, e)
+
+        handlers = {
+            Case.Opened: (opened, True),
+            Case.AnsweredDirectly: (answered, False),
+            Case.Dispatched: (dispatched, False),
+            Case.Redispatched: (dispatched, False),
+            Case.Signed: (signed, False),
+            Case.Returned: (returned, False),
+            Case.ExtensionRequested: (touch, False),
+            Case.ExtensionApproved: (extension_approved, False),
+            Case.ExtensionRejected: (touch, False),
+            Case.Urged: (urged, False),
+            Case.Replied: (replied, False),
+            Case.CallbackRecorded: (called_back, False),
+            Case.Closed: (closed, False),
+            Case.Reopened: (reopened, False),
+            Case.MergedInto: (merged, False),
+        }
+        return {cls: (CASES, fn, creates) for cls, (fn, creates) in handlers.items()}
+
+    # ---- queries ----------------------------------------------------------------------------
+
+    def _table(self) -> str:
+        return self.view.table(CASES.name)
+
+    def get(self, ticket_no: str) -> CaseRow | None:
+        rows = self.view.query(f"SELECT * FROM {self._table()} WHERE ticket_no = ?", (ticket_no,))
+        return case_row(rows[0]) if rows else None
+
+    def search(
+        self,
+        *,
+        text: str | None = None,
+        ticket_no: str | None = None,
+        phone: str | None = None,
+        status: str | Sequence[str] | None = None,
+        department: str | None = None,
+        service_codes: Sequence[str] | None = None,
+        opened_from: date | datetime | None = None,
+        opened_to: date | datetime | None = None,
+        ticket_nos: Sequence[str] | None = None,
+        updated_from: date | datetime | None = None,
+        open_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CaseRow], int]:
+        """Cases matching every filter given, newest first, and how many match in all."""
+        where: list[str] = []
+        params: list[Any] = []
+
+        def among(column: str, values: Sequence[Any]) -> None:
+            values = list(values)
+            if not values:
+                where.append("1 = 0")
+                return
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+
+        if text and text.strip():
+            like = f"%{escape_like(text.strip())}%"
+            where.append("(description LIKE ? ESCAPE '!' OR address LIKE ? ESCAPE '!' OR ticket_no LIKE ? ESCAPE '!')")
+            params.extend([like, like, like])
+        if ticket_no:
+            where.append("ticket_no = ?")
+            params.append(ticket_no.strip())
+        if phone is not None:
+            where.append("caller_key = ?")
+            params.append(self.caller_key(phone) or "")
+        if status:
+            among("status", [status] if isinstance(status, str) else status)
+        if department:
+            where.append("department = ?")
+            params.append(department)
+        if service_codes is not None:
+            among("service_code", service_codes)
+        if ticket_nos is not None:
+            among("ticket_no", ticket_nos)
+        if opened_from is not None:
+            where.append("opened_at >= ?")
+            params.append(moment_text(opened_from))
+        if opened_to is not None:
+            # A date is inclusive (the whole day); a moment is the exclusive end.
+            where.append("opened_at < ?")
+            params.append(moment_text(opened_to, end=True))
+        if updated_from is not None:
+            where.append("updated_at >= ?")
+            params.append(moment_text(updated_from))
+        if open_only:
+            among("status", [s for s in STATUS_NAMES if s not in FINISHED])
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        total = self.view.query(f"SELECT COUNT(*) AS n FROM {self._table()}{clause}", params)[0]["n"]
+        rows = self.view.query(
+            f"SELECT * FROM {self._table()}{clause} ORDER BY opened_at DESC, ticket_no DESC LIMIT ? OFFSET ?",
+            [*params, _bounded(limit), max(0, int(offset))],
+        )
+        return [case_row(r) for r in rows], int(total)
+
+    def open_for(self, department: str, limit: int, offset: int) -> tuple[list[CaseRow], int]:
+        """The department's open cases, by next deadline: overdue first, then the soonest."""
+        # Cases waiting for the department: dispatched (to sign) or signed (to reply).
+        clause = f" FROM {self._table()} WHERE department = ? AND status IN (?, ?)"
+        params = [department, DISPATCHED, SIGNED]
+        total = self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"]
+        rows = self.view.query(
+            f"SELECT *{clause} ORDER BY CASE WHEN status = ? THEN sign_by ELSE reply_by END, ticket_no "
+            "LIMIT ? OFFSET ?",
+            [*params, DISPATCHED, _bounded(limit), max(0, int(offset))],
+        )
+        return [case_row(r) for r in rows], int(total)
+
+    def due_before(self, status: str, column: str, horizon: datetime, department: str | None) -> list[CaseRow]:
+        sql = f"SELECT * FROM {self._table()} WHERE status = ? AND {column} <= ?"
+        params: list[Any] = [status, stamp(horizon)]
+        if department:
+            sql += " AND department = ?"
+            params.append(department)
+        return [case_row(r) for r in self.view.query(sql + f" ORDER BY {column}", params)]
+
+    def by_caller(self, phone: str, *, service_code: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, limit: int = 50) -> list[CaseRow]:
+        key = self.caller_key(phone)
+        if not key:
+            return []
+        sql = f"SELECT * FROM {self._table()} WHERE caller_key = ?"
+        params: list[Any] = [key]
+        if service_code:
+            sql += " AND service_code = ?"
+            params.append(service_code)
+        if since is not None:
+            sql += " AND opened_at >= ?"
+            params.append(stamp(since))
+        if until is not None:
+            sql += " AND opened_at <= ?"
+            params.append(stamp(until))
+        sql += " ORDER BY opened_at DESC, ticket_no DESC LIMIT ?"
+        return [case_row(r) for r in self.view.query(sql, [*params, _bounded(limit)])]
+
+
+def escape_like(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _bounded(limit: int) -> int:
+    return max(0, min(int(limit), 1000))
+
+
+def as_moment(value: date | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return as_china_time(value) if value else None
+    return datetime.combine(value, time(0), CHINA_TZ)

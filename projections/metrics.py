@@ -1,0 +1,137 @@
+"""Monthly department metrics (三率, view ``metrics``): one fact row per case, grouped when read.
+
+Definitions and their source: docs/metrics.md. In short, for the cases a department received
+(派单 or 改派) in the month: 响应率 = signed within the signing limit ÷ cases whose signing is due;
+解决率 = callers who said it is solved ÷ callbacks that reached the caller; 满意率 = 满意 or 基本满意
+÷ the same callbacks; the score weighs the three (rules/metrics.csv) and ranks the departments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.case import Case
+from projections.base import Row, RowView, Table, stamp
+from projections.store import ViewRecorder
+
+FACTS = Table(
+    "hv_case_facts",
+    ("id", "ticket_no", "department", "dispatched_at", "sign_by", "signed_at", "callback_reached",
+     "resolved_per_caller", "satisfaction"),
+    "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL, department TEXT, dispatched_at TEXT, sign_by TEXT, "
+    "signed_at TEXT, callback_reached INTEGER, resolved_per_caller INTEGER, satisfaction TEXT",
+    ("month: dispatched_at, department",),
+)
+SATISFIED = ("satisfied", "basically_satisfied")
+
+
+@dataclass(frozen=True)
+class MetricWeights:
+    """Percentages of the overall score (rules/metrics.csv)."""
+
+    response: float = 10.0
+    resolution: float = 45.0
+    satisfaction: float = 45.0
+
+    @property
+    def total(self) -> float:
+        return self.response + self.resolution + self.satisfaction
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    month: str
+    department: str
+    department_name: str
+    dispatched: int  # 派单数
+    due_for_response: int  # 应签收数: dispatched minus those still inside their signing limit
+    responded: int  # 按时签收数
+    callbacks: int  # 回访联系上的件数
+    resolved: int  # 来电人认为已解决
+    satisfied: int  # 满意 + 基本满意
+    response_rate: float | None  # 响应率, percent
+    resolution_rate: float | None  # 解决率, percent
+    satisfaction_rate: float | None  # 满意率, percent
+    score: float | None  # 综合得分 0–100
+    rank: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def overall(weights: MetricWeights, rates: tuple[float | None, float | None, float | None]) -> float | None:
+    """Weighted mean of the rates that can be computed (a rate with no cases carries no weight)."""
+    pairs = [(w, r) for w, r in zip((weights.response, weights.resolution, weights.satisfaction), rates) if r is not None]
+    total = sum(w for w, _ in pairs)
+    return round(sum(w * r for w, r in pairs) / total, 2) if total else None
+
+
+def rank_rows(rows: list[MetricRow]) -> list[MetricRow]:
+    """Highest score first; equal scores share a rank (1, 1, 3); no score, no rank (listed last)."""
+    scored = sorted((r for r in rows if r.score is not None), key=lambda r: (-r.score, r.department))
+    ranked: list[MetricRow] = []
+    previous: float | None = None
+    rank = 0
+    for position, row in enumerate(scored, 1):
+        if row.score != previous:
+            rank, previous = position, row.score
+        ranked.append(MetricRow(**{**row.__dict__, "rank": rank}))
+    unscored = sorted((r for r in rows if r.score is None), key=lambda r: r.department)
+    return ranked + unscored
+
+
+class MetricsView(RowView):
+    name = "metrics"
+    tables = (FACTS,)
+
+    def __init__(self, view: ViewRecorder):
+        self.handlers = self._handlers()
+        super().__init__(view)
+
+    def _handlers(self) -> dict:
+        def opened(row: Row, e: Any) -> None:
+            row["ticket_no"] = e.ticket_no
+
+        def dispatched(row: Row, e: Any) -> None:
+            row.update(department=e.department, dispatched_at=stamp(e.timestamp), sign_by=stamp(e.sign_by),
+                       signed_at=None, callback_reached=None, resolved_per_caller=None, satisfaction=None)
+
+        def signed(row: Row, e: Any) -> None:
+            row["signed_at"] = stamp(e.timestamp)
+
+        def called_back(row: Row, e: Any) -> None:
+            row.update(callback_reached=int(e.reached), satisfaction=e.satisfaction,
+                       resolved_per_caller=None if e.resolved is None else int(e.resolved))
+
+        def reopened(row: Row, e: Any) -> None:
+            row.update(callback_reached=None, resolved_per_caller=None, satisfaction=None)
+
+        handlers = {
+            Case.Opened: (opened, True),
+            Case.Dispatched: (dispatched, False),
+            Case.Redispatched: (dispatched, False),
+            Case.Signed: (signed, False),
+            Case.CallbackRecorded: (called_back, False),
+            Case.Reopened: (reopened, False),
+        }
+        return {cls: (FACTS, fn, creates) for cls, (fn, creates) in handlers.items()}
+
+    def month(self, month_start: str, month_end: str, now: datetime) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(SATISFIED))
+        sql = (
+            "SELECT department, COUNT(*) AS dispatched, "
+            "SUM(CASE WHEN signed_at IS NOT NULL AND signed_at <= sign_by THEN 1 ELSE 0 END) AS responded, "
+            "SUM(CASE WHEN signed_at IS NULL AND sign_by > ? THEN 1 ELSE 0 END) AS pending, "
+            "SUM(CASE WHEN callback_reached = 1 THEN 1 ELSE 0 END) AS callbacks, "
+            "SUM(CASE WHEN callback_reached = 1 AND resolved_per_caller = 1 THEN 1 ELSE 0 END) AS resolved, "
+            f"SUM(CASE WHEN callback_reached = 1 AND satisfaction IN ({marks}) THEN 1 ELSE 0 END) AS satisfied "
+            f"FROM {self.view.table(FACTS.name)} "
+            "WHERE dispatched_at >= ? AND dispatched_at < ? AND department IS NOT NULL GROUP BY department"
+        )
+        return self.view.query(sql, [stamp(now), *SATISFIED, month_start, month_end])

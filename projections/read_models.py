@@ -1,0 +1,322 @@
+"""All read models behind one object (``services.read_models``): catching up, rebuilding, queries.
+
+Catching up pulls the application's notification log from the lowest position among the views,
+decodes each notification once for all views, and hands every view the events past its own
+position: one transaction per view per batch, rows and position together. It is the same pull
+loop on SQLite and PostgreSQL. Two processes catching up at once (the web app and
+``hotline projections run``) are safe: the loser of a race gets an IntegrityError on the
+tracking row, its transaction rolls back, and it re-reads the positions and carries on.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.application import HotlineApplication
+from domain.case import DISPATCHED, REPLIED, SIGNED
+from domain.errors import InvalidInput
+from domain.rules import Rules
+from domain.workdays import CHINA_TZ, as_china_time
+from projections.base import RowView, stamp
+from projections.caller_key import CallerKey
+from projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
+from projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
+from projections.metrics import MetricRow, MetricsView, MetricWeights, overall, percent, rank_rows
+from projections.store import ViewRecorder
+
+BATCH_SIZE = 5000
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+SIGNING = "signing"
+REPLYING = "replying"
+CALLBACK = "callback"
+WEEKLY_PROGRESS = "weekly_progress"
+MONTHLY_FEEDBACK = "monthly_feedback"
+SUPERVISION_DUE = "supervision_due"
+MINUTES_SIGNING = "minutes_signing"
+DEADLINE_KINDS = {
+    SIGNING: "签收",
+    REPLYING: "答复",
+    CALLBACK: "回访",
+    WEEKLY_PROGRESS: "每周进度报送",
+    MONTHLY_FEEDBACK: "每月落实反馈",
+    SUPERVISION_DUE: "督办事项办结",
+    MINUTES_SIGNING: "会议纪要送签",
+}
+
+
+def current_time() -> datetime:
+    return as_china_time(datetime.now().astimezone())
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    ticket_no: str
+    status: str
+    status_name: str
+    category: str
+    service_code: str
+    urgency: str
+    description: str
+    address: str
+    opened_at: datetime
+    deadline_kind: str  # "签收" while unsigned, then "答复"
+    next_deadline: datetime | None
+    overdue: bool
+    provisional: bool
+    urge_count: int
+    version: int
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    kind: str
+    kind_name: str
+    reference: str  # ticket number, supervision item reference or meeting reference
+    department: str  # who must act; "" for meeting minutes (the general office)
+    due_at: datetime
+    overdue: bool
+    provisional: bool
+    summary: str
+
+
+def month_bounds(month: str) -> tuple[str, str]:
+    """The month as stored-text bounds [start, end)."""
+    match = MONTH.match(month or "") if isinstance(month, str) else None
+    if not match:
+        raise InvalidInput(f"月份格式不正确：{month}，请写成 2025-10")
+    year, number = int(match.group(1)), int(match.group(2))
+    start = datetime(year, number, 1, tzinfo=CHINA_TZ)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CHINA_TZ)
+    return stamp(start), stamp(end)  # type: ignore[return-value]
+
+
+class ReadModels:
+    def __init__(
+        self,
+        app: HotlineApplication,
+        rules: Rules,
+        recorder: ViewRecorder,
+        caller_key: CallerKey,
+        weights: MetricWeights | None = None,
+        batch_size: int = BATCH_SIZE,
+    ):
+        self.app = app
+        self.rules = rules
+        self.recorder = recorder
+        self.caller_key = caller_key
+        self.weights = weights or MetricWeights()
+        self.batch_size = batch_size
+        self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up)
+        self.supervision = SupervisionLedger(recorder)
+        self.metrics_view = MetricsView(recorder)
+        self.views: dict[str, RowView] = {v.name: v for v in (self.cases, self.supervision, self.metrics_view)}
+        for view in self.views.values():
+            view.create_tables()
+        self._lock = threading.Lock()
+
+    # ---- keeping up ------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        return {name: view.position() for name, view in self.views.items()}
+
+    def catch_up(self, *, views: Sequence[str] | None = None,
+                 progress: Callable[[int], None] | None = None) -> int:
+        """Process every pending event for the views (all by default); returns how many events
+        of the log were read past the slowest view's position. Cheap when nothing is new."""
+        chosen = [self._view(name) for name in views] if views else list(self.views.values())
+        with self._lock:
+            for _ in range(10):
+                try:
+                    return self._catch_up(chosen, progress)
+                except IntegrityError:
+                    continue  # another process moved a view on: re-read positions and go on
+            return self._catch_up(chosen, progress)
+
+    def _catch_up(self, chosen: list[RowView], progress: Callable[[int], None] | None) -> int:
+        positions = {view.name: view.position() for view in chosen}
+        wanted = {topic for view in chosen for topic in view.topics}
+        start = min(positions.values())
+        processed = 0
+        recorder = self.app.recorder
+        mapper = self.app.mapper
+        while True:
+            page = recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+            if not page:
+                return processed
+            decoded = [(n.id, mapper.to_domain_event(n)) for n in page if n.topic in wanted]
+            last = page[-1].id
+            for view in chosen:
+                position = positions[view.name]
+                if position >= last:
+                    continue
+                events = [event for number, event in decoded if number > position]
+                view.process_batch(events, Tracking(view.tracking_name, last))
+                positions[view.name] = last
+            processed += sum(1 for n in page if n.id > start)
+            start = last
+            if progress:
+                progress(len(page))
+
+    def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the named views (all by default) and build them again from the first event."""
+        chosen = list(names) if names else list(self.views)
+        with self._lock:
+            for name in chosen:
+                self._view(name).drop()
+        return self.catch_up(views=chosen, progress=progress)
+
+    def pending(self) -> int:
+        """How many notifications the slowest view has still to read."""
+        latest = self.app.recorder.max_notification_id() or 0
+        return max(0, latest - min(self.positions().values()))
+
+    def _view(self, name: str) -> RowView:
+        try:
+            return self.views[name]
+        except KeyError:
+            raise InvalidInput(f"没有名为 {name} 的读模型，可选：{'、'.join(self.views)}") from None
+
+    def close(self) -> None:
+        self.recorder.datastore.close()  # type: ignore[attr-defined]
+
+    # ---- department inbox -------------------------------------------------------------------
+
+    def inbox(self, department: str, *, limit: int = 50, offset: int = 0,
+              now: datetime | None = None) -> tuple[list[InboxRow], int]:
+        moment = as_china_time(now) if now else current_time()
+        rows, total = self.cases.open_for(department, limit, offset)
+        return [self._inbox_row(row, moment) for row in rows], total
+
+    @staticmethod
+    def _inbox_row(row: CaseRow, moment: datetime) -> InboxRow:
+        deadline = row.next_deadline
+        return InboxRow(
+            ticket_no=row.ticket_no, status=row.status, status_name=row.status_name, category=row.category,
+            service_code=row.service_code, urgency=row.urgency, description=row.description, address=row.address,
+            opened_at=row.opened_at, deadline_kind="签收" if row.status == DISPATCHED else "答复",
+            next_deadline=deadline, overdue=bool(deadline and deadline < moment),
+            provisional=row.deadline_provisional, urge_count=row.urge_count, version=row.version,
+        )
+
+    # ---- deadline queue ---------------------------------------------------------------------
+
+    def deadline_queue(
+        self,
+        now: datetime | None = None,
+        *,
+        kinds: Sequence[str] | None = None,
+        department: str | None = None,
+        due_within_hours: float = 24 * 3,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[DeadlineRow], int]:
+        """Everything due within ``due_within_hours`` of ``now`` or already overdue, soonest first."""
+        moment = as_china_time(now) if now else current_time()
+        unknown = [k for k in kinds or () if k not in DEADLINE_KINDS]
+        if unknown:
+            raise InvalidInput(f"未知期限类型：{'、'.join(unknown)}")
+        chosen = set(kinds or DEADLINE_KINDS)
+        horizon = moment + timedelta(hours=due_within_hours)
+        found: list[DeadlineRow] = []
+
+        def add(kind: str, reference: str, dept: str | None, due: datetime | None, provisional: bool, summary: str):
+            if due is not None:
+                found.append(DeadlineRow(kind, DEADLINE_KINDS[kind], reference, dept or "", due, due < moment,
+                                         provisional, summary[:60]))
+
+        case_kinds = ((SIGNING, DISPATCHED, "sign_by"), (REPLYING, SIGNED, "reply_by"), (CALLBACK, REPLIED, "callback_by"))
+        for kind, status, column in case_kinds:
+            if kind in chosen:
+                for row in self.cases.due_before(status, column, horizon, department):
+                    add(kind, row.ticket_no, row.department, getattr(row, column),
+                        row.deadline_provisional and kind != CALLBACK, row.description)
+        item_kinds = ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
+        for kind, column in item_kinds:
+            if kind in chosen:
+                for item in self.supervision.open_items_due(column, horizon, department, moment):
+                    add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
+                        item.content)
+        if MINUTES_SIGNING in chosen and not department:
+            for meeting in self.supervision.meetings_due(horizon):
+                add(MINUTES_SIGNING, meeting.reference_no, "", meeting.minutes_due, meeting.provisional, meeting.title)
+        found.sort(key=lambda r: (r.due_at, r.kind, r.reference))
+        start = max(0, int(offset))
+        return found[start : start + max(0, int(limit))], len(found)
+
+    # ---- supervision ledger -----------------------------------------------------------------
+
+    def ledger(
+        self,
+        *,
+        month: str | None = None,
+        source: str | None = None,
+        status: str | list[str] | None = None,
+        department: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        now: datetime | None = None,
+    ) -> tuple[list[LedgerRow], int]:
+        """督办台账 rows (by source, then registration); with ``month``: the items open during it."""
+        moment = as_china_time(now) if now else current_time()
+        start, end = month_bounds(month) if month else (None, None)
+        return self.supervision.rows(moment, month_start=start, month_end=end, source=source, status=status,
+                                     department=department, limit=limit, offset=offset)
+
+    def ledger_item(self, reference_no: str, now: datetime | None = None) -> LedgerRow | None:
+        return self.supervision.get(reference_no, as_china_time(now) if now else current_time())
+
+    def meetings(self) -> list[MeetingRow]:
+        return self.supervision.meetings()
+
+    # ---- monthly metrics --------------------------------------------------------------------
+
+    def metrics(self, month: str, now: datetime | None = None) -> list[MetricRow]:
+        """三率 and the overall score of every department with cases dispatched in ``month``, ranked."""
+        moment = as_china_time(now) if now else current_time()
+        start, end = month_bounds(month)
+        rows = []
+        for fact in self.metrics_view.month(start, end, moment):
+            dispatched, pending = int(fact["dispatched"]), int(fact["pending"] or 0)
+            responded, callbacks = int(fact["responded"] or 0), int(fact["callbacks"] or 0)
+            resolved, satisfied = int(fact["resolved"] or 0), int(fact["satisfied"] or 0)
+            rates = (percent(responded, dispatched - pending), percent(resolved, callbacks),
+                     percent(satisfied, callbacks))
+            rows.append(MetricRow(
+                month=month, department=fact["department"], department_name=self.rules.department_name(fact["department"]),
+                dispatched=dispatched, due_for_response=dispatched - pending, responded=responded,
+                callbacks=callbacks, resolved=resolved, satisfied=satisfied, response_rate=rates[0],
+                resolution_rate=rates[1], satisfaction_rate=rates[2], score=overall(self.weights, rates), rank=None,
+            ))
+        return rank_rows(rows)
+
+    # ---- caller history ---------------------------------------------------------------------
+
+    def caller_history(self, phone: str, *, service_code: str | None = None, now: datetime | None = None,
+                       limit: int = 20) -> list[CaseRow]:
+        """The caller's cases (by the keyed hash of the number), newest first."""
+        until = as_china_time(now) if now else None
+        return self.cases.by_caller(phone, service_code=service_code, until=until, limit=limit)
+
+    def possible_duplicates(self, phone: str, service_code: str, now: datetime | None = None,
+                            exclude: str | None = None) -> list[CaseRow]:
+        """The same caller with the same service code within the last 30 days."""
+        moment = as_china_time(now) if now else current_time()
+        rows = self.cases.by_caller(phone, service_code=service_code, since=moment - DUPLICATE_WINDOW, until=moment)
+        return [row for row in rows if row.ticket_no != exclude]
+
+    # ---- plumbing for tests and the CLI -------------------------------------------------------
+
+    def dump(self, name: str) -> dict[str, list[tuple]]:
+        return self._view(name).dump()
+
+    def search(self, **filters: Any) -> tuple[list[CaseRow], int]:
+        return self.cases.search(**filters)
+

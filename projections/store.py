@@ -1,0 +1,97 @@
+"""Where the read models live: one views store per deployment, built on eventsourcing's
+tracking recorders so that each view's position is written in the same transaction as its rows.
+
+SQLite: a file of its own (``views.sqlite3`` beside the event store: the library's table names are
+fixed, so events and views cannot share a file). PostgreSQL: the events' own database and schema,
+tracking table ``hotline_views_tracking``. Every view tracks its position under its own name
+(``hotline.cases`` …) in that one tracking table, so views can be rebuilt one at a time.
+
+The SQL the views write is the same on both stores: ``?`` placeholders (turned into ``%s`` for
+psycopg), ``INSERT … ON CONFLICT … DO UPDATE``, TEXT timestamps in one fixed format and offset
+(Beijing time, microseconds) so that text order is time order on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+VIEWS_NAME = "hotline_views"
+
+
+class ViewRecorder:
+    """What every view needs from the store (mixed into both tracking recorders, which each
+    define ``table(name)`` and ``tracking_table()`` for their own naming)."""
+
+    dialect = ""
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    @contextmanager
+    def writing(self, tracking: Tracking | None) -> Iterator[Any]:
+        """One transaction: the caller writes rows, then the position is recorded with them."""
+        with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            yield cursor
+            if tracking is not None:
+                self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(self.sql(statement), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def execute(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> None:
+        cursor.execute(self.sql(statement), tuple(params))
+
+    def executemany(self, cursor: Any, statement: str, rows: list[Sequence[Any]]) -> None:
+        if rows:
+            cursor.executemany(self.sql(statement), rows)
+
+    def select(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor.execute(self.sql(statement), tuple(params))
+        return [dict(row) for row in cursor.fetchall()]
+
+    def position(self, tracking_name: str) -> int:
+        return self.max_tracking_id(tracking_name) or 0  # type: ignore[attr-defined]
+
+    def forget(self, cursor: Any, tracking_name: str) -> None:
+        """Delete a view's position (for a rebuild from zero)."""
+        self.execute(cursor, f"DELETE FROM {self.tracking_table()} WHERE application_name = ?", (tracking_name,))
+
+
+class SQLiteViewRecorder(ViewRecorder, SQLiteTrackingRecorder):
+    dialect = "sqlite"
+
+    def table(self, name: str) -> str:
+        return name
+
+    def tracking_table(self) -> str:
+        return "tracking"
+
+
+class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
+    dialect = "postgres"
+
+    def table(self, name: str) -> str:
+        return f'"{self.datastore.schema}"."{name}"'
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def tracking_table(self) -> str:
+        return self.table(self.tracking_table_name)
+
+
+def open_view_recorder(env: dict[str, str]) -> ViewRecorder:
+    """The views store for the given eventsourcing settings (SQLite or PostgreSQL)."""
+    factory = InfrastructureFactory.construct(Environment(VIEWS_NAME, env))
+    module = env.get("PERSISTENCE_MODULE", "")
+    recorder_class = PostgresViewRecorder if module.endswith("postgres") else SQLiteViewRecorder
+    return factory.tracking_recorder(recorder_class)  # type: ignore[arg-type]
