@@ -38,6 +38,10 @@ def create_app(services: Services, testing: bool = False) -> Flask:
     filters.register(app, services.rules)
     for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp):
         app.register_blueprint(blueprint)
+    from web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF
+
+    app.register_blueprint(open311_api)
+    csrf.exempt(open311_api)
 
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message), status

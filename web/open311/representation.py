@@ -1,0 +1,104 @@
+"""A case as GeoReport v2 presents a service request. Caller name, phone and e-mail are never
+part of it: the view below has no field for them, so no response can carry them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.case import FINISHED, STATUS_NAMES, Case
+from domain.catalogue import DISPATCH_CENTRE
+from domain.rules import Rules
+from web.open311.formats import w3c
+
+
+@dataclass(frozen=True)
+class RequestView:
+    ticket_no: str
+    status: str
+    department: str | None
+    service_code: str
+    description: str
+    address: str
+    lat: float | None
+    long: float | None
+    opened_at: datetime
+    updated_at: datetime | None
+    reply_by: datetime | None
+    reply_result: str
+
+    @classmethod
+    def from_case(cls, case: Case) -> RequestView:
+        return cls(
+            ticket_no=case.ticket_no,
+            status=case.status,
+            department=case.department,
+            service_code=case.service_code,
+            description=case.description,
+            address=case.address,
+            lat=case.lat,
+            long=case.long,
+            opened_at=case.created_on,
+            updated_at=case.modified_on,
+            reply_by=case.reply_by,
+            reply_result=case.reply_result or case.answer,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> RequestView:
+        """From the case index read model's row."""
+        return cls(
+            ticket_no=row.ticket_no,
+            status=row.status,
+            department=row.department,
+            service_code=row.service_code,
+            description=row.description,
+            address=row.address or "",
+            lat=row.lat,
+            long=row.long,
+            opened_at=row.opened_at,
+            updated_at=row.updated_at,
+            reply_by=row.reply_by,
+            reply_result=row.reply_result or "",
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in FINISHED
+
+
+def agency(view: RequestView, rules: Rules) -> str:
+    return rules.department_name(view.department or DISPATCH_CENTRE)
+
+
+def service_notice(view: RequestView, rules: Rules) -> str:
+    if view.is_closed:
+        return f"工单 {view.ticket_no} {STATUS_NAMES.get(view.status, '')}。"
+    if not view.department or view.department == DISPATCH_CENTRE:
+        return f"工单 {view.ticket_no} 已受理，正由 12345 热线派单中心确定承办单位。"
+    deadline = f"，答复期限 {w3c(view.reply_by)}" if view.reply_by else ""
+    return f"工单 {view.ticket_no} 已转{agency(view, rules)}办理{deadline}。"
+
+
+def as_request(view: RequestView, rules: Rules) -> dict[str, object]:
+    status_name = STATUS_NAMES.get(view.status, view.status)
+    return {
+        "service_request_id": view.ticket_no,
+        "status": "closed" if view.is_closed else "open",
+        "status_notes": view.reply_result or status_name,
+        "service_name": rules.service_name(view.service_code),
+        "service_code": view.service_code,
+        "description": view.description,
+        "agency_responsible": agency(view, rules),
+        "service_notice": service_notice(view, rules),
+        "requested_datetime": w3c(view.opened_at),
+        "updated_datetime": w3c(view.updated_at or view.opened_at),
+        "expected_datetime": w3c(view.reply_by),
+        "address": view.address or None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": view.lat,
+        "long": view.long,
+        "media_url": None,
+    }
