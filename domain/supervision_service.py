@@ -155,7 +155,7 @@ class SupervisionCommands:
     def _register(self, source: str, reference_no: str, actor: Actor, *, at: datetime | None, **fields: Any):
         at = as_china_time(at) if at else _now()
         item = self._new_item(source, reference_no, actor, at=at, **fields)
-        self._save_new(item, f"督办编号 {item.reference_no} 已存在")
+        self._save_new(item, message=f"督办编号 {item.reference_no} 已存在")
         return item
 
     def _save_new(self, *aggregates: Any, message: str) -> None:

@@ -145,5 +145,11 @@ from infra.cli_intake import consume, produce_demo  # noqa: E402
 main.add_command(consume)
 main.add_command(produce_demo)
 
+from infra.cli_projections import ledger, metrics, projections  # noqa: E402
+
+main.add_command(projections)
+main.add_command(ledger)
+main.add_command(metrics)
+
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ from domain.actors import Actor, OPERATOR, DEPARTMENT, SUPERVISOR
 from domain.application import HotlineApplication, now
 from domain.case import Call
 from domain.errors import DomainError
+from infra.demo_supervision import load_supervision_demo
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "晓东", "海燕"]
@@ -110,6 +111,8 @@ class DemoLoader:
             self._one_case(index, ending, opened)
             if progress:
                 progress(1)
+        # Supervision items and meetings in every state, beside the cases (infra/demo_supervision.py).
+        self.events += load_supervision_demo(self.app, self.now, [ticket for ticket, *_ in opened])
         return DemoResult(cases=cases, events=self.events)
 
     def _opened_at(self) -> datetime:

@@ -122,6 +122,8 @@ def ledger_row(row: Row, now: datetime) -> LedgerRow:
     finished_at = completed_at if not is_open else None
     if row["source"] == "meeting_decision" and row.get("meeting_title"):
         leader = f"{row['meeting_title']}（{row['meeting_chair']}）"
+    elif row["source"] == "escalated_case":
+        leader = f"超期工单 {row['ticket_no']}"
     else:
         leader = row["leader"] or ""
     return LedgerRow(
