@@ -1,0 +1,77 @@
+"""API keys: only a hash is stored, revoked keys stop working, the CLI prints a key once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from domain.actors import SYSTEM_ACTOR
+from domain.api_keys import ApiKey, ApiKeyRegistry, hash_key
+from domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from tests.conftest import OPERATOR_ACTOR
+
+
+def test_issue_authenticate_and_revoke_on_both_stores(services):
+    registry = ApiKeyRegistry(services.app)
+    issued = registry.issue("  区政府小程序  ", SYSTEM_ACTOR)
+    other = registry.issue("另一个客户端", SYSTEM_ACTOR)
+    assert issued.name == "区政府小程序" and len(issued.key) >= 43
+    found = registry.authenticate(issued.key)
+    assert found.id == issued.id and found.key_hash == hash_key(issued.key)
+    assert not hasattr(found, "key")
+    for wrong in (None, "", issued.key[:-1], "x" * 5000):
+        assert registry.authenticate(wrong) is None
+    registry.revoke(str(issued.id)[:8], SYSTEM_ACTOR)
+    assert registry.authenticate(issued.key) is None
+    assert registry.authenticate(other.key).name == "另一个客户端"
+    assert [(k.name, k.revoked) for k in registry.all()] == [("区政府小程序", True), ("另一个客户端", False)]
+
+
+def test_rules_of_the_aggregate():
+    with pytest.raises(NotPermitted):
+        ApiKey.issue("客户端", hash_key("k"), OPERATOR_ACTOR)
+    with pytest.raises(InvalidInput, match="名称不能为空"):
+        ApiKey.issue(" ", hash_key("k"), SYSTEM_ACTOR)
+    with pytest.raises(InvalidInput, match="摘要"):
+        ApiKey.issue("客户端", "plain-text-key", SYSTEM_ACTOR)
+    key = ApiKey.issue("客户端", hash_key("k"), SYSTEM_ACTOR)
+    key.revoke(SYSTEM_ACTOR)
+    with pytest.raises(InvalidTransition, match="已被吊销"):
+        key.revoke(SYSTEM_ACTOR)
+    assert [e.actor_id for e in key.collect_events()] == ["system", "system"]
+
+
+def test_finding_a_key_needs_a_real_prefix(sqlite_services):
+    registry = ApiKeyRegistry(sqlite_services.app)
+    with pytest.raises(InvalidInput, match="至少前 8 位"):
+        registry.find("abc")
+    with pytest.raises(InvalidInput, match="找不到"):
+        registry.find("00000000")
+
+
+def hotline(*args, data_dir):
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
+    env.pop("HOTLINE_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "infra", "apikey", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_the_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path):
+    created = hotline("create", "--name", "市民通 App", data_dir=tmp_path)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    listed = hotline("list", "--json", data_dir=tmp_path)
+    [row] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["name"] == "市民通 App" and row["revoked"] is False and key not in listed.stdout
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("hotline.sqlite3*"))
+    assert key.encode() not in stored and hash_key(key).encode() in stored
+
+    revoked = hotline("revoke", row["id"][:8], data_dir=tmp_path)
+    assert revoked.returncode == 0 and "已吊销" in revoked.stdout
+    again = hotline("revoke", row["id"], data_dir=tmp_path)
+    assert again.returncode == 1 and "已被吊销" in again.stderr
+    assert "已吊销" in hotline("list", data_dir=tmp_path).stdout
