@@ -48,7 +48,13 @@ def _answers(schema: dict[str, Any], *errors: int) -> dict[str, Any]:
 
 
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": {"type": "string", **schema}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
 
 
 NULLABLE_TEXT = {"type": "string", "nullable": True}

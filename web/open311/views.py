@@ -71,7 +71,9 @@ def _http_error(error: HTTPException) -> Response:
     }
     code = error.code or 400
     description = messages.get(code, "请求格式不正确")
-    headers = {"Allow": ", ".join(error.valid_methods)} if isinstance(error, MethodNotAllowed) and error.valid_methods else {}
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
     return _open311_error(Open311Error(code if code < 500 else 400, description, headers))
 
 
@@ -330,6 +332,24 @@ def request_list(fmt: str) -> Response:
     return render(fmt, "service_requests", [as_request(RequestView.from_row(row), rules) for row in rows])
 
 
+def _search(ids: list[str], codes: list[str], statuses: set[str], start: datetime, end: datetime) -> list:
+    """Rows of the case index read model, newest first, at most MAX_RESULTS."""
+    models = services().read_models
+    models.catch_up()
+    if ids:
+        rows, _ = models.cases.search(ticket_nos=ids, limit=MAX_RESULTS)
+        return rows
+    rows, _ = models.cases.search(
+        service_codes=codes or None,
+        opened_from=start,
+        opened_to=end,
+        status=list(FINISHED) if statuses == {"closed"} else None,
+        open_only=statuses == {"open"},
+        limit=MAX_RESULTS,
+    )
+    return rows
+
+
 @bp.get("/requests/<service_request_id>.<fmt>")
 def single_request(service_request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
@@ -373,20 +393,3 @@ def unknown(rest: str) -> Response:
         raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound()
 
-
-def _search(ids: list[str], codes: list[str], statuses: set[str], start: datetime, end: datetime) -> list:
-    """Rows of the case index read model, newest first, at most MAX_RESULTS."""
-    models = services().read_models
-    models.catch_up()
-    if ids:
-        rows, _ = models.cases.search(ticket_nos=ids, limit=MAX_RESULTS)
-        return rows
-    rows, _ = models.cases.search(
-        service_codes=codes or None,
-        opened_from=start,
-        opened_to=end,
-        status=list(FINISHED) if statuses == {"closed"} else None,
-        open_only=statuses == {"open"},
-        limit=MAX_RESULTS,
-    )
-    return rows
