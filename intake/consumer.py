@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eventsourcing.persistence import PersistenceError
-from kafka import KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -74,11 +74,21 @@ class Progress:
 
     def maybe_log(self, lag_of: Callable[[], int | None], force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_time < self.every:
+        idle = self.messages == self._last_count
+        if not force and (now - self._last_time < self.every or idle and now - self._last_time < 60):
             return
         recent = (self.messages - self._last_count) / max(now - self._last_time, 1e-9)
         log.info("%s recent=%.0f/s", self.line(lag_of()), recent)
         self._last_time, self._last_count = now, self.messages
+
+
+class _AssignmentLog(ConsumerRebalanceListener):
+    def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned) -> None:
+        names = sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)
+        log.info("分配到分区 [%s]", " ".join(names))
 
 
 class IntakeConsumer:
@@ -102,9 +112,8 @@ class IntakeConsumer:
 
     def run(self, stop: threading.Event) -> Progress:
         extra = {"client_id": self.client_id} if self.client_id else {}
-        consumer = make_consumer(
-            self.bootstrap, self.group_id, self.intake.subscribed, max_poll_records=self.batch_size, **extra
-        )
+        consumer = make_consumer(self.bootstrap, self.group_id, None, max_poll_records=self.batch_size, **extra)
+        consumer.subscribe(self.intake.subscribed, listener=_AssignmentLog())
         producer = make_producer(self.bootstrap)
         self._consumer = consumer
         log.info("开始消费 %s（消费组 %s）", "、".join(self.intake.subscribed), self.group_id)

@@ -1,0 +1,159 @@
+"""Intake handlers, the batch command, the dispatch outbox and the in-process bus on both stores."""
+
+import json
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+
+from domain.actors import SYSTEM_ACTOR
+from domain.case import DISPATCHED, OPENED, Call, Case
+from infra.bootstrap import bootstrap
+from intake.bus import BusRecord
+from intake.dispatch_publisher import DispatchPublisher
+from intake.handlers import Intake
+from intake.messages import CALLS, DISPATCH, DLQ_CODE, DLQ_REASON, REPLIES, REPLIES_DLQ, Outgoing, encode
+from tests.conftest import OPERATOR_ACTOR, department
+
+T0 = datetime.fromisoformat("2025-10-09T09:30:00+08:00")
+
+
+def call(call_id, service_code="street_vending", address="城东区解放路12号", **changes) -> dict:
+    message = {
+        "schema": "hotline.call/1", "call_id": call_id, "received_at": T0.isoformat(), "channel": "phone",
+        "caller": {"name": "王芳", "phone": "13912345678"}, "category": "complaint", "service_code": service_code,
+        "address": address, "description": "学校门口流动摊贩占道经营", "urgency": "normal",
+    }
+    message.update(changes)
+    return message
+
+
+def opened_call_ids(app) -> list[str]:
+    notifications = app.recorder.select_notifications(None, 100_000, topics=[Case.Opened.TOPIC])
+    return [app.mapper.to_domain_event(n).call_id for n in notifications]
+
+
+def as_calls(*pairs) -> list:
+    return [(Call(channel="phone", category="complaint", service_code=s, description="噪音扰民", district=d,
+                  call_id=i), T0) for i, s, d in pairs]
+
+
+def test_a_batch_opens_one_case_per_call_id_and_routes_it(hotline):
+    earlier = hotline.open_case(as_calls(("c-0", "noise", ""))[0][0], OPERATOR_ACTOR, at=T0)
+    openings = hotline.open_cases(
+        as_calls(("c-1", "street_vending", "城东区"), ("c-2", "other", ""), ("c-1", "street_vending", "城东区"),
+                 ("c-0", "noise", ""), ("c-3", "noise", "")),
+        SYSTEM_ACTOR,
+    )
+    assert [o.created for o in openings] == [True, True, False, False, True]
+    assert openings[2].ticket_no == openings[0].ticket_no and openings[3].ticket_no == earlier.ticket_no
+    assert [o.ticket_no for o in openings if o.created] == ["20251009-000002", "20251009-000003", "20251009-000004"]
+    assert sorted(opened_call_ids(hotline)) == ["c-0", "c-1", "c-2", "c-3"]
+
+    routed = hotline.get_case(openings[0].ticket_no)
+    assert (routed.status, routed.department, openings[0].department) == (DISPATCHED, "CDQ", "CDQ")  # district rule
+    manual = hotline.get_case(openings[1].ticket_no)
+    assert (manual.status, manual.department, openings[1].department) == (OPENED, None, None)  # no rule: manual queue
+
+    # The deadlines are the ones a dispatch at receipt time would give.
+    by_hand = hotline.open_case(as_calls(("c-9", "noise", ""))[0][0], OPERATOR_ACTOR, at=T0).ticket_no
+    expected = hotline.dispatch(by_hand, OPERATOR_ACTOR, at=T0)
+    auto = hotline.get_case(openings[4].ticket_no)
+    assert (auto.department, auto.sign_by, auto.reply_by) == (expected.department, expected.sign_by, expected.reply_by)
+
+
+def test_racing_batches_still_make_one_case_per_call(services):
+    # Two application objects on one store, as two consumer processes would be: overlapping batches.
+    other = bootstrap(services.config)
+    ids = [f"race-{n}" for n in range(60)]
+    errors = []
+
+    def run(app, order):
+        try:
+            for start in range(0, len(order), 10):
+                app.open_cases(as_calls(*[(i, "noise", "") for i in order[start:start + 10]]), SYSTEM_ACTOR)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(services.app, ids)),
+               threading.Thread(target=run, args=(other.app, ids[::-1]))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    other.close()
+    assert errors == []
+    opened = opened_call_ids(services.app)
+    assert sorted(opened) == sorted(ids)
+    tickets = [c.ticket_no for c in services.app.all_cases()]
+    assert len(set(tickets)) == len(ids)
+
+
+def test_the_bus_runs_calls_and_dead_letters_through_the_same_handlers(services):
+    bus = services.bus
+    valid = [encode(call("bus-1")), encode(call("bus-2", service_code="other")), encode(call("bus-1"))]
+    invalid = [b"{oops", encode(call("bus-3", category="praise"))]
+    outcome = bus.send_many([Outgoing(CALLS, None, v) for v in valid + invalid])
+    assert (outcome.messages, outcome.created, outcome.repeats, outcome.routed, outcome.manual) == (5, 2, 1, 1, 1)
+    letters = list(bus.kept["hotline.calls.dlq"])
+    assert [letter.value for letter in letters] == invalid  # the original bytes
+    reasons = [dict(letter.headers)[DLQ_REASON].decode() for letter in letters]
+    assert "JSON" in reasons[0] and "praise" in reasons[1]
+    # The routed case went out on the dispatch topic (outbox), keyed by department.
+    dispatched = [json.loads(m.value) for m in bus.kept[DISPATCH]]
+    assert [(d["department"], d["case"]["call_id"], d["kind"]) for d in dispatched] == [("CDQ", "bus-1", "dispatched")]
+
+
+def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_event_id(hotline):
+    hotline.open_cases(as_calls(*[(f"o-{n}", "noise", "") for n in range(5)]), SYSTEM_ACTOR)
+    received = []
+
+    def flaky(messages):
+        raise ConnectionError("broker down")
+
+    failing = DispatchPublisher(hotline, flaky, DISPATCH, position_name="test")
+    with pytest.raises(ConnectionError):
+        failing.publish_pending()
+    publisher = DispatchPublisher(hotline, received.extend, DISPATCH, position_name="test", page_size=2)
+    assert publisher.publish_pending() == 5
+    assert publisher.publish_pending() == 0  # the position is stored
+    bodies = [json.loads(m.value) for m in received]
+    assert len({b["event_id"] for b in bodies}) == 5 and {m.key for m in received} == {b"HBJ"}
+    assert all(b["sign_by"] and b["reply_by"] and b["ticket_no"] for b in bodies)
+
+    # A returned case that is re-dispatched goes out again, as a new event.
+    ticket = bodies[0]["ticket_no"]
+    hotline.return_case(ticket, department("HBJ"), "不属于本单位职责", at=T0 + timedelta(hours=1))
+    hotline.dispatch(ticket, OPERATOR_ACTOR, department="CGJ", at=T0 + timedelta(hours=2))
+    assert DispatchPublisher(hotline, received.extend, DISPATCH, position_name="test").publish_pending() == 1
+    last = json.loads(received[-1].value)
+    assert (last["kind"], last["department"], received[-1].key) == ("redispatched", "CGJ", b"CGJ")
+
+
+def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
+    body = {"schema": "hotline.reply/1", "action_id": f"{action}-{minutes}", "ticket_no": ticket, "action": action,
+            "department": department, "actor_id": "cdq-01", "at": (T0 + timedelta(minutes=minutes)).isoformat()}
+    body.update(fields)
+    return BusRecord(REPLIES, 0, minutes, ticket.encode(), encode(body))
+
+
+def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline):
+    intake = Intake(hotline)
+    ticket = hotline.open_cases(as_calls(("r-1", "street_vending", "城东区")), SYSTEM_ACTOR)[0].ticket_no
+    outcome = intake.handle([
+        reply("reply", ticket, 5, result="已处理", resolved=True),  # before signing: refused
+        reply("sign", ticket, 10, department="CGJ"),  # not this department's case
+        reply("sign", ticket, 20),
+        reply("sign", ticket, 20),  # redelivered
+        reply("request_extension", ticket, 30, working_days=3, reason="需协调城管执法"),
+        reply("reply", ticket, 40, result="已清理占道摊贩", resolved=True),
+        reply("sign", "20990101-000001", 50),
+    ])
+    assert (outcome.applied, outcome.repeats) == (3, 1)
+    letters = [intake.dead_letter(letter) for letter in outcome.dead_letters]
+    assert {m.topic for m in letters} == {REPLIES_DLQ}
+    reasons = [dict(m.headers)[DLQ_REASON].decode() for m in letters]
+    assert "尚未签收" in reasons[0] and "不属于本单位" in reasons[1] and "不存在" in reasons[2]
+    assert {dict(m.headers)[DLQ_CODE] for m in letters} == {b"refused"}
+    case = hotline.get_case(ticket)
+    assert case.status == "replied" and case.reply_result == "已清理占道摊贩"
+    assert [type(e).__name__ for e in hotline.case_events(ticket)] == [
+        "Opened", "Dispatched", "Signed", "ExtensionRequested", "Replied"]
