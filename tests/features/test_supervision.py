@@ -1,0 +1,204 @@
+"""Steps for features/supervision.feature, run on both stores, read through services.read_models."""
+
+from datetime import datetime
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from domain.case import Call
+from domain.catalogue import SATISFACTION, code_for
+from domain.errors import DomainError
+from domain.meeting import Decision
+from domain.workdays import CHINA_TZ
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
+
+scenarios("supervision.feature")
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+def shown(value: datetime) -> str:
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Story:
+    def __init__(self, services):
+        self.services = services
+        self.hotline = services.app
+        self.read_models = services.read_models
+        self.reference = ""
+        self.now: datetime | None = None
+        self.refusal: DomainError | None = None
+        self.metrics = {}
+
+    def queue(self):
+        self.read_models.catch_up()
+        rows, _ = self.read_models.deadline_queue(self.now, due_within_hours=24 * 60)
+        return rows
+
+    def ledger_row(self, reference):
+        self.read_models.catch_up()
+        return self.read_models.ledger_item(reference, now=self.now)
+
+
+@pytest.fixture(autouse=True)  # autouse: so the scenarios are parametrized over both stores
+def story(services):
+    return Story(services)
+
+
+@given(parsers.parse('督办员在"{at}"登记领导批示"{reference}"，由"{lead}"牵头，办结期限"{due}"'))
+def register(story, at, reference, lead, due):
+    story.reference = reference
+    story.now = moment(at)
+    story.hotline.register_instruction(reference, SUPERVISOR_ACTOR, leader="李市长", content="请抓紧落实",
+                                       lead_department=lead, due=due, at=moment(at))
+
+
+@given(parsers.parse('督办员登记"{held}"召开的"{reference}"会议，纪要涉及财务，议定事项由"{lead}"牵头'))
+def hold_meeting(story, held, reference, lead):
+    story.reference = reference
+    story.hotline.hold_meeting(reference, SUPERVISOR_ACTOR, title="市政府常务会议", chaired_by="李市长",
+                               held_at=moment(held), touches_finance=True, at=moment(held).replace(hour=17),
+                               decisions=[Decision("安排专项资金推进老旧小区改造", lead, moment("2025-12-31 00:00"))])
+
+
+@when(parsers.parse('现在是"{now}"'))
+def now_is(story, now):
+    story.now = moment(now)
+
+
+@when(parsers.parse('"{code}"单位在"{at}"报送进度"{content}"'))
+def report_progress(story, code, at, content):
+    story.hotline.report_progress(story.reference, department(code), content, at=moment(at))
+
+
+@when(parsers.parse('"{code}"单位在"{at}"反馈"{month}"的落实情况"{content}"'))
+def submit_feedback(story, code, at, month, content):
+    story.hotline.submit_feedback(story.reference, department(code), month, content, at=moment(at))
+
+
+@when(parsers.parse('"{code}"单位在"{at}"报告办结"{summary}"'))
+def report_completion(story, code, at, summary):
+    story.hotline.report_completion(story.reference, department(code), summary, at=moment(at))
+
+
+@when(parsers.parse('督办员在"{at}"核验销号'))
+def verify(story, at):
+    try:
+        story.hotline.verify_item(story.reference, SUPERVISOR_ACTOR, "同意销号", at=moment(at))
+    except DomainError as error:
+        story.refusal = error
+
+
+@when(parsers.parse('督办员在"{at}"送签会议纪要'))
+def send_minutes(story, at):
+    story.hotline.send_minutes_for_signing(story.reference, SUPERVISOR_ACTOR, at=moment(at))
+
+
+@then(parsers.parse('下次进度报送期限是"{due}"'))
+def progress_due(story, due):
+    assert shown(story.hotline.get_item(story.reference).progress_due) == due
+
+
+@then(parsers.parse('本月反馈期限是"{due}"'))
+def feedback_due(story, due):
+    assert shown(story.hotline.get_item(story.reference).feedback_due) == due
+
+
+@then(parsers.parse('纪要送签期限是"{due}"'))
+def minutes_due(story, due):
+    assert shown(story.hotline.get_meeting(story.reference).minutes_due) == due
+
+
+@then(parsers.parse('议定事项"{reference}"已登记为督办事项'))
+def decision_registered(story, reference):
+    item = story.hotline.get_item(reference)
+    assert item.source == "meeting_decision" and item.meeting_ref == story.reference
+    assert story.ledger_row(reference).leader_or_meeting.startswith("市政府常务会议")
+
+
+@then(parsers.re(r'期限队列中"(?P<reference>[^"]+)"的"(?P<kind>[^"]+)"(?P<state>已逾期|尚未逾期)'))
+def in_queue(story, reference, kind, state):
+    rows = [r for r in story.queue() if r.reference == reference and r.kind_name == kind]
+    assert len(rows) == 1, rows
+    assert rows[0].overdue is (state == "已逾期")
+
+
+@then(parsers.parse('期限队列中不再有"{reference}"的"{kind}"'))
+def not_in_queue(story, reference, kind):
+    assert not [r for r in story.queue() if r.reference == reference and r.kind_name == kind]
+
+
+@then(parsers.parse('台账中"{reference}"标记为周进度逾期'))
+def ledger_progress_overdue(story, reference):
+    row = story.ledger_row(reference)
+    assert row.progress_overdue and row.any_overdue and not row.overdue
+
+
+@then(parsers.parse('台账中"{reference}"的最新进度是"{content}"'))
+def ledger_latest_progress(story, reference, content):
+    row = story.ledger_row(reference)
+    assert row.latest_progress == content and not row.progress_overdue
+
+
+@then(parsers.parse('台账中"{reference}"的最新反馈是"{content}"'))
+def ledger_latest_feedback(story, reference, content):
+    assert story.ledger_row(reference).latest_feedback == content
+
+
+@then(parsers.parse('台账中"{reference}"未超期'))
+def ledger_not_overdue(story, reference):
+    story.now = moment("2026-01-15 00:00")  # long after the due date: it was completed in time
+    row = story.ledger_row(reference)
+    assert row.status == "verified" and not row.any_overdue
+
+
+@then(parsers.parse('操作被拒绝，提示"{text}"'))
+def refused(story, text):
+    assert story.refusal is not None and text in str(story.refusal)
+
+
+@then(parsers.parse('督办事项状态是"{status}"'))
+def item_status(story, status):
+    assert story.hotline.get_item(story.reference).status_name == status
+    assert story.ledger_row(story.reference).status_name == status
+
+
+@given(parsers.parse("{year:d} 年 {month:d} 月派出的工单如下："))
+def cases_of_month(story, year, month, datatable):
+    hotline = story.hotline
+    header, *rows = datatable
+    for number, values in enumerate(rows):
+        row = dict(zip(header, (v.strip() for v in values)))
+        code = row["承办单位"]
+        opened = datetime(year, month, 9, 9, number, tzinfo=CHINA_TZ)
+        call = Call(channel="phone", category="complaint", service_code="noise", description="噪声扰民",
+                    caller_phone=f"1380000{number:04d}")
+        ticket = hotline.open_case(call, OPERATOR_ACTOR, at=opened).ticket_no
+        hotline.dispatch(ticket, OPERATOR_ACTOR, department=code, at=opened)
+        signed = opened.replace(hour=15) if row["签收"] == "按时" else opened.replace(day=10, hour=10)
+        hotline.sign(ticket, department(code), at=signed)
+        hotline.reply(ticket, department(code), "已处理", row["问题解决"] != "否", at=signed.replace(day=13))
+        if row["回访"] != "未回访":
+            satisfaction = code_for(SATISFACTION, row["回访"])
+            hotline.record_callback(ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是",
+                                    at=signed.replace(day=14))
+
+
+@when(parsers.parse('计算"{month}"的三率'))
+def compute_metrics(story, month):
+    story.read_models.catch_up()
+    story.metrics = {row.department: row for row in story.read_models.metrics(month, now=moment("2025-11-15 00:00"))}
+
+
+@then(parsers.re(r'"(?P<code>\w+)"的响应率是 (?P<response>[\d.]+)%，解决率是 (?P<resolution>[\d.]+)%，'
+                 r'满意率是 (?P<satisfaction>[\d.]+)%，综合得分 (?P<score>[\d.]+)，排名第 (?P<rank>\d+)'))
+def metric_row(story, code, response, resolution, satisfaction, score, rank):
+    row = story.metrics[code]
+    assert f"{row.response_rate:.2f}" == response
+    assert f"{row.resolution_rate:.2f}" == resolution
+    assert f"{row.satisfaction_rate:.2f}" == satisfaction
+    assert f"{row.score:.2f}" == score
+    assert row.rank == int(rank)

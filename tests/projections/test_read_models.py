@@ -1,0 +1,232 @@
+"""The read models on both stores: rebuild equals the incremental run, tracking prevents double
+counting, and the queries the web UI and Open311 use answer correctly."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.case import Call
+from domain.errors import ConcurrentUpdate, InvalidInput, InvalidTransition, NotPermitted
+from domain.workdays import CHINA_TZ
+from infra.demo import DemoLoader
+from projections.caller_key import CallerKey
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
+
+T0 = datetime(2025, 10, 9, 9, 0, tzinfo=CHINA_TZ)  # a Thursday after National Day
+
+
+def open_case(hotline, *, phone="13800138000", service="noise", at=T0, description="楼下商铺喇叭噪音扰民",
+              dispatch_to=None):
+    call = Call(channel="phone", category="complaint", service_code=service, description=description,
+                caller_phone=phone, address="城西区建设路1号")
+    ticket = hotline.open_case(call, OPERATOR_ACTOR, at=at).ticket_no
+    if dispatch_to:
+        hotline.dispatch(ticket, OPERATOR_ACTOR, department=dispatch_to, at=at)
+    return ticket
+
+
+def test_rebuild_gives_exactly_the_rows_of_the_incremental_run(services):
+    read_models = services.read_models
+    read_models.batch_size = 173  # many batches, boundaries inside aggregates' histories
+    reference = datetime(2025, 11, 20, 12, 0, tzinfo=CHINA_TZ)
+    loader = DemoLoader(services.app, seed=7, reference=reference)
+    # Catch up while the data arrives, as `hotline projections run` would.
+    loader.load(500, progress=lambda _: read_models.catch_up() if loader.events % 7 == 0 else None)
+    read_models.catch_up()
+    events = services.app.recorder.max_notification_id()
+    assert events > 2000
+    assert read_models.pending() == 0
+    incremental = {name: read_models.dump(name) for name in read_models.views}
+    assert len(incremental["cases"]["hv_cases"]) == 500
+    assert len(incremental["supervision"]["hv_items"]) >= 12 and incremental["supervision"]["hv_meetings"]
+
+    read_models.batch_size = 5000
+    assert read_models.rebuild() == events
+    assert {name: read_models.dump(name) for name in read_models.views} == incremental
+    read_models.rebuild(["metrics"])  # one view alone
+    assert read_models.dump("metrics") == incremental["metrics"]
+    assert read_models.positions() == {name: events for name in read_models.views}
+
+
+def test_an_event_already_tracked_is_refused_and_nothing_changes(services):
+    hotline, read_models = services.app, services.read_models
+    ticket = open_case(hotline, dispatch_to="HBJ")
+    assert read_models.catch_up() > 0
+    assert read_models.catch_up() == 0  # nothing new: nothing to do
+    before = read_models.dump("cases")
+    urged = hotline.urge(ticket, SUPERVISOR_ACTOR, "请尽快签收", at=T0 + timedelta(hours=1))
+    read_models.catch_up()
+    assert read_models.cases.get(ticket).urge_count == 1
+    event = hotline.case_events(ticket)[-1]
+    position = read_models.cases.position()
+    with pytest.raises(IntegrityError):
+        read_models.cases.process_batch([event], Tracking(read_models.cases.tracking_name, position))
+    assert read_models.cases.get(ticket).urge_count == 1 and urged.urge_count == 1
+    assert before != read_models.dump("cases")
+
+
+def test_case_index_search_filters_and_counts(services):
+    hotline, read_models = services.app, services.read_models
+    first = open_case(hotline, dispatch_to="HBJ")
+    second = open_case(hotline, phone="13900000000", service="garbage", description="垃圾桶满了没人清运",
+                       at=T0 + timedelta(hours=1), dispatch_to="CGJ")
+    third = open_case(hotline, at=T0 + timedelta(days=1), description="广场舞音响太响")
+    read_models.catch_up()
+
+    row = read_models.cases.get(first)
+    assert row.status == "dispatched" and row.department == "HBJ" and row.service_code == "noise"
+    assert row.sign_by == hotline.get_case(first).sign_by and row.version == 2
+    assert read_models.cases.get("20990101-000001") is None
+
+    rows, total = read_models.cases.search()
+    assert total == 3 and [r.ticket_no for r in rows] == [third, second, first]  # newest first
+    assert read_models.cases.search(text="垃圾")[1] == 1
+    assert read_models.cases.search(text="100%")[1] == 0  # LIKE wildcards are literal
+    assert {r.ticket_no for r in read_models.cases.search(phone="+86 138-0013-8000")[0]} == {first, third}
+    assert read_models.cases.search(status=["opened"])[0][0].ticket_no == third
+    assert read_models.cases.search(department="CGJ")[0][0].ticket_no == second
+    assert read_models.cases.search(service_codes=["garbage", "noise"])[1] == 3
+    assert read_models.cases.search(service_codes=[])[1] == 0
+    assert read_models.cases.search(ticket_nos=[first, third])[1] == 2
+    assert read_models.cases.search(ticket_no=second)[1] == 1
+    assert read_models.cases.search(opened_from=T0.date() + timedelta(days=1))[1] == 1
+    assert read_models.cases.search(opened_to=T0.date())[1] == 2
+    assert read_models.cases.search(updated_from=T0 + timedelta(minutes=30))[1] == 2
+    page, total = read_models.cases.search(limit=1, offset=1)
+    assert total == 3 and [r.ticket_no for r in page] == [second]
+
+    hotline.answer_directly(third, OPERATOR_ACTOR, "已解答", at=T0 + timedelta(days=1, hours=1))
+    read_models.catch_up()
+    assert read_models.cases.search(open_only=True)[1] == 2
+
+
+def test_inbox_lists_overdue_first_then_the_soonest(services):
+    hotline, read_models = services.app, services.read_models
+    late = open_case(hotline, dispatch_to="HBJ", at=T0)
+    signed = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(hours=2))
+    hotline.sign(signed, department("HBJ"), at=T0 + timedelta(hours=3))
+    fresh = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(days=1))
+    open_case(hotline, dispatch_to="CGJ")
+    read_models.catch_up()
+    rows, total = read_models.inbox("HBJ", now=T0 + timedelta(days=1, hours=1))
+    assert total == 3
+    assert [r.ticket_no for r in rows] == [late, fresh, signed]
+    assert [r.overdue for r in rows] == [True, False, False]
+    assert [r.deadline_kind for r in rows] == ["签收", "签收", "答复"]
+    assert rows[2].next_deadline == hotline.get_case(signed).reply_by
+
+
+def test_caller_history_stores_only_a_keyed_hash(services):
+    hotline, read_models = services.app, services.read_models
+    old = open_case(hotline, at=T0 - timedelta(days=31))
+    recent = open_case(hotline, at=T0 - timedelta(days=3))
+    other_service = open_case(hotline, service="garbage", at=T0 - timedelta(days=2))
+    open_case(hotline, phone="13900000000", at=T0 - timedelta(days=1))
+    read_models.catch_up()
+
+    dumped = repr(read_models.dump("cases")) + repr(read_models.dump("metrics"))
+    assert "13800138000" not in dumped and "13900000000" not in dumped
+    key = read_models.cases.get(recent).caller_key
+    assert key == CallerKey(services.config.caller_key())("138 0013 8000")
+    assert key != CallerKey(b"another-key-of-32-bytes-length!!")("13800138000")
+
+    history = read_models.caller_history("13800138000", now=T0)
+    assert [r.ticket_no for r in history] == [other_service, recent, old]
+    duplicates = read_models.possible_duplicates("13800138000", "noise", T0)
+    assert [r.ticket_no for r in duplicates] == [recent]
+    assert read_models.possible_duplicates("13800138000", "noise", T0, exclude=recent) == []
+    assert read_models.possible_duplicates("", "noise", T0) == []
+
+
+def test_deadline_queue_covers_cases_items_and_meetings(services):
+    hotline, read_models = services.app, services.read_models
+    unsigned = open_case(hotline, dispatch_to="HBJ")
+    replied = open_case(hotline, dispatch_to="CGJ")
+    hotline.sign(replied, department("CGJ"), at=T0 + timedelta(hours=1))
+    hotline.reply(replied, department("CGJ"), "已处理", True, at=T0 + timedelta(hours=2))
+    hotline.register_instruction("督〔2025〕1号", SUPERVISOR_ACTOR, leader="李市长", content="落实整改",
+                                 lead_department="ZJJ", due="2025-10-20", at=T0)
+    read_models.catch_up()
+    now = T0 + timedelta(days=1, hours=2)  # Friday 11:00
+    rows, total = read_models.deadline_queue(now, due_within_hours=24 * 25)
+    kinds = {(r.kind, r.reference) for r in rows}
+    assert (("signing", unsigned) in kinds and ("callback", replied) in kinds
+            and ("weekly_progress", "督〔2025〕1号") in kinds and ("monthly_feedback", "督〔2025〕1号") in kinds
+            and ("supervision_due", "督〔2025〕1号") in kinds)
+    assert total == len(rows) == 5
+    assert [r.due_at for r in rows] == sorted(r.due_at for r in rows)
+    signing = next(r for r in rows if r.kind == "signing")
+    assert signing.overdue and signing.kind_name == "签收" and signing.department == "HBJ"
+    callback = next(r for r in rows if r.kind == "callback")
+    assert callback.due_at == datetime(2025, 10, 10, 23, 59, 59, tzinfo=CHINA_TZ) and not callback.overdue
+    only, n = read_models.deadline_queue(now, kinds=["callback"], department="CGJ")
+    assert n == 1 and only[0].reference == replied
+    assert read_models.deadline_queue(now, due_within_hours=1)[1] == 1  # only what is already overdue
+    with pytest.raises(InvalidInput, match="未知期限类型"):
+        read_models.deadline_queue(now, kinds=["nonsense"])
+
+
+def test_an_overdue_case_escalates_into_a_supervision_item(services):
+    hotline, read_models = services.app, services.read_models
+    ticket = open_case(hotline, dispatch_to="HBJ")
+    with pytest.raises(InvalidTransition, match="尚未超期"):
+        hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(hours=2))
+    item = hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(days=2))
+    assert item.source == "escalated_case" and item.reference_no == ticket and item.lead_department == "HBJ"
+    with pytest.raises(InvalidInput, match="已存在"):
+        hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(days=2))
+    read_models.catch_up()
+    rows, total = read_models.ledger(source="escalated_case", now=T0 + timedelta(days=2))
+    assert total == 1 and rows[0].reference_no == ticket and rows[0].leader_or_meeting == f"超期工单 {ticket}"
+
+
+def test_supervision_commands_keep_their_rules(services):
+    hotline = services.app
+    ref = "督〔2025〕9号"
+    hotline.register_instruction(ref, SUPERVISOR_ACTOR, leader="李市长", content="整治占道经营",
+                                 lead_department="CGJ", cooperating_departments=["CXQ"], due="2025-11-30", at=T0)
+    with pytest.raises(InvalidInput, match="已存在"):
+        hotline.register_instruction(ref, SUPERVISOR_ACTOR, leader="李市长", content="重复", lead_department="CGJ",
+                                     due="2025-11-30", at=T0)
+    with pytest.raises(InvalidInput, match="未知承办单位"):
+        hotline.register_instruction("督〔2025〕10号", SUPERVISOR_ACTOR, leader="李市长", content="x",
+                                     lead_department="NOPE", due="2025-11-30", at=T0)
+    with pytest.raises(NotPermitted, match="不涉及本单位"):
+        hotline.report_progress(ref, department("HBJ"), "进展", at=T0 + timedelta(days=1))
+    hotline.report_progress(ref, department("CXQ"), "配合单位已出动执法", at=T0 + timedelta(days=1))
+    with pytest.raises(ConcurrentUpdate, match="督办事项"):
+        hotline.urge_item(ref, SUPERVISOR_ACTOR, "加快", expected_version=1, at=T0 + timedelta(days=2))
+    hotline.submit_feedback(ref, department("CGJ"), "2025-10", "十月已整治 20 处", at=T0 + timedelta(days=3))
+    with pytest.raises(InvalidTransition, match="已反馈过"):
+        hotline.submit_feedback(ref, department("CGJ"), "2025-10", "再次反馈", at=T0 + timedelta(days=4))
+    with pytest.raises(InvalidInput, match="调整理由"):
+        hotline.change_due_date(ref, SUPERVISOR_ACTOR, "2025-12-31", "", at=T0 + timedelta(days=4))
+    with pytest.raises(NotPermitted, match="牵头单位"):
+        hotline.report_completion(ref, department("CXQ"), "完成", at=T0 + timedelta(days=5))
+    hotline.report_completion(ref, department("CGJ"), "全部整治到位", at=T0 + timedelta(days=5))
+    hotline.verify_item(ref, SUPERVISOR_ACTOR, at=T0 + timedelta(days=6))
+    with pytest.raises(InvalidTransition, match="不能重复销号"):
+        hotline.verify_item(ref, SUPERVISOR_ACTOR, at=T0 + timedelta(days=6))
+    item = hotline.reopen_item(ref, SUPERVISOR_ACTOR, "问题反弹", at=T0 + timedelta(days=8))
+    assert item.status_name == "重新督办" and item.is_open
+    assert [type(e).__name__ for e in hotline.item_events(ref)] == [
+        "Registered", "ProgressReported", "FeedbackSubmitted", "CompletionReported", "Verified", "Reopened"]
+    with pytest.raises(InvalidInput, match="月份格式"):
+        services.read_models.ledger(month="2025-13")
+
+
+def test_ledger_of_a_month_lists_the_items_open_during_it(services):
+    hotline, read_models = services.app, services.read_models
+    for number, lead in ((1, "ZJJ"), (2, "CGJ")):
+        hotline.register_instruction(f"督〔2025〕{number}号", SUPERVISOR_ACTOR, leader="李市长", content="落实",
+                                     lead_department=lead, due="2025-10-31", at=T0)
+    hotline.report_completion("督〔2025〕1号", department("ZJJ"), "完成", at=T0 + timedelta(days=1))
+    hotline.verify_item("督〔2025〕1号", SUPERVISOR_ACTOR, at=T0 + timedelta(days=2))
+    read_models.catch_up()
+    now = datetime(2025, 11, 10, tzinfo=CHINA_TZ)
+    assert read_models.ledger(month="2025-10", now=now)[1] == 2
+    november, total = read_models.ledger(month="2025-11", now=now)
+    assert total == 1 and november[0].reference_no == "督〔2025〕2号" and november[0].overdue
+    assert read_models.ledger(month="2025-09", now=now)[1] == 0
+    assert read_models.ledger(department="ZJJ", now=now)[0][0].status_name == "已销号"
