@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from domain.application import HotlineApplication
 from domain.rules import Rules
 from infra.config import Config
+from projections.read_models import ReadModels
+from infra.read_models import build_read_models
 from infra.rules_files import load_rules
 from intake.bus import InProcessBus, in_process_bus
 
@@ -19,8 +21,11 @@ class Services:
     rules: Rules
     app: HotlineApplication
     bus: InProcessBus | None = None  # no Kafka configured: intake messages run in this process
+    read_models: ReadModels | None = None  # projections: inboxes, deadlines, 督办台账, 三率, caller history
 
     def close(self) -> None:
+        if self.read_models is not None:
+            self.read_models.close()
         self.app.close()
 
 
@@ -29,4 +34,5 @@ def bootstrap(config: Config | None = None) -> Services:
     rules = load_rules(config.rules_dir)
     app = HotlineApplication(rules=rules, env=config.event_store_env())
     bus = None if config.kafka_bootstrap else in_process_bus(app)
-    return Services(config=config, rules=rules, app=app, bus=bus)
+    read_models = build_read_models(config, rules, app)
+    return Services(config=config, rules=rules, app=app, bus=bus, read_models=read_models)
