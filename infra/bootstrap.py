@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from domain.application import HotlineApplication
 from domain.rules import Rules
-from infra.config import Config
+from infra.audit_chain import seal_writes
+from infra.config import Config, ConfigError
+from infra.keys import unreadable_event
 from projections.read_models import ReadModels
 from infra.read_models import build_read_models
 from infra.rules_files import load_rules
@@ -33,6 +35,10 @@ def bootstrap(config: Config | None = None) -> Services:
     config = config or Config.from_env()
     rules = load_rules(config.rules_dir)
     app = HotlineApplication(rules=rules, env=config.event_store_env())
+    seal_writes(app.recorder, config.audit_key_bytes())
+    if problem := unreadable_event(app.mapper, app.recorder):
+        app.close()
+        raise ConfigError(problem)
     bus = None if config.kafka_bootstrap else in_process_bus(app)
     read_models = build_read_models(config, rules, app)
     return Services(config=config, rules=rules, app=app, bus=bus, read_models=read_models)

@@ -151,5 +151,11 @@ main.add_command(projections)
 main.add_command(ledger)
 main.add_command(metrics)
 
+from infra.cli_keys import keys  # noqa: E402
+from infra.cli_audit import audit  # noqa: E402
+
+main.add_command(keys)
+main.add_command(audit)
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,11 @@ Variables (README lists them too):
   HOTLINE_SECRET_KEY     the web app's session signing key (default: a key file under the data dir)
   HOTLINE_CALLER_HASH_KEY key of the callers' keyed phone hash in the read models (default: a key
                          file under the data dir); changing it needs `hotline projections rebuild`
+  HOTLINE_CIPHER_KEY     AES-256 key (base64, from `hotline keys generate`) that encrypts event state
+                         at rest; unset: the key file below, created on first use
+  HOTLINE_CIPHER_KEY_FILE where that local key lives (default: cipher.key under the data dir)
+  HOTLINE_AUDIT_KEY      key of the audit hash chain (`hotline audit verify`); unset: derived from
+                         the cipher key. Set it to let auditors verify without reading personal data
   HOTLINE_COOKIE_SECURE  1 (default): session cookies only over HTTPS; `hotline serve` on a loopback
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
 """
@@ -20,6 +25,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+from infra.audit_chain import RECORDER_TOPICS
+from infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +44,9 @@ class Config:
     kafka_bootstrap: str | None = None
     secret_key: str | None = None
     caller_hash_key: str | None = None
+    cipher_key: str | None = None
+    cipher_key_file: Path | None = None  # None: cipher.key under data_dir
+    audit_key: str | None = None
     cookie_secure: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -49,6 +60,9 @@ class Config:
             kafka_bootstrap=env.get("HOTLINE_KAFKA_BOOTSTRAP") or None,
             secret_key=env.get("HOTLINE_SECRET_KEY") or None,
             caller_hash_key=env.get("HOTLINE_CALLER_HASH_KEY") or None,
+            cipher_key=env.get("HOTLINE_CIPHER_KEY") or None,
+            cipher_key_file=Path(env["HOTLINE_CIPHER_KEY_FILE"]) if env.get("HOTLINE_CIPHER_KEY_FILE") else None,
+            audit_key=env.get("HOTLINE_AUDIT_KEY") or None,
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
         )
 
@@ -65,8 +79,10 @@ class Config:
     def sqlite_path(self, name: str) -> Path:
         return self.data_dir / f"{name}.sqlite3"
 
-    def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing library's settings for the chosen store."""
+    def event_store_env(self, encrypted: bool = True) -> dict[str, str]:
+        """The eventsourcing library's settings for the chosen store: event state encrypted (AES-GCM,
+        compressed first) and every event sealed into the audit chain by the recorder.
+        ``encrypted=False`` is for reading the stored bytes only (``hotline audit verify``)."""
         env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
         if self.database_url:
             env.update(postgres_env(self.database_url))
@@ -77,8 +93,37 @@ class Config:
                 SQLITE_DBNAME=str(self.sqlite_path("hotline")),
                 SQLITE_LOCK_TIMEOUT="30",
             )
+        env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPICS[env["PERSISTENCE_MODULE"]]
+        if encrypted:
+            env.update(
+                CIPHER_TOPIC="eventsourcing.cipher:AESCipher",
+                CIPHER_KEY=self.cipher_key_text(),
+                COMPRESSOR_TOPIC="eventsourcing.compressor:ZlibCompressor",
+            )
         env.update(self.extra_env)
         return env
+
+    def local_cipher_key_file(self) -> Path:
+        return self.cipher_key_file or self.data_dir / "cipher.key"
+
+    def cipher_key_text(self) -> str:
+        """HOTLINE_CIPHER_KEY, or the local key file (made on first use, owner-only)."""
+        try:
+            if self.cipher_key:
+                decode_key(self.cipher_key, "HOTLINE_CIPHER_KEY")
+                return self.cipher_key.strip()
+            return read_or_create_key_file(self.local_cipher_key_file())
+        except InvalidKey as error:
+            raise ConfigError(str(error)) from None
+
+    def audit_key_bytes(self) -> bytes:
+        """HOTLINE_AUDIT_KEY, or a key derived from the cipher key."""
+        try:
+            if self.audit_key:
+                return decode_key(self.audit_key, "HOTLINE_AUDIT_KEY")
+        except InvalidKey as error:
+            raise ConfigError(str(error)) from None
+        return derive_audit_key(decode_key(self.cipher_key_text(), "HOTLINE_CIPHER_KEY"))
 
     def flask_secret_key(self) -> str:
         if self.secret_key:

@@ -1,0 +1,55 @@
+"""Raw access to the store behind the application's back: what someone with database access can do."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from typing import Any
+
+import pytest
+
+from infra.bootstrap import Services
+
+
+class RawStore:
+    """Plain SQL on the events and audit tables, bypassing the application. ``?`` placeholders."""
+
+    def __init__(self, services: Services):
+        config = services.config
+        self.postgres = config.uses_postgres
+        if self.postgres:
+            import psycopg
+
+            base, _, query = config.database_url.partition("?")
+            self.schema = query.split("schema=", 1)[1]
+            self._connect = lambda: psycopg.connect(base, autocommit=True)
+            self.events = f'"{self.schema}".hotline_events'
+            self.audit = f'"{self.schema}".hotline_events_audit'
+            self.id_column = "notification_id"
+        else:
+            path = config.sqlite_path("hotline")
+            self._connect = lambda: sqlite3.connect(path, isolation_level=None)
+            self.events, self.audit, self.id_column = "stored_events", "stored_events_audit", "rowid"
+
+    def run(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self.postgres:
+            statement = statement.replace("?", "%s")
+        with closing(self._connect()) as conn:
+            cursor = conn.execute(statement, params)
+            rows = cursor.fetchall() if cursor.description else []
+            if not self.postgres:
+                conn.commit()
+            return [tuple(row) for row in rows]
+
+    def event(self, notification_id: int) -> tuple[Any, ...]:
+        """(originator_id, version, topic, state) of one stored event."""
+        [row] = self.run(
+            f"SELECT originator_id, originator_version, topic, state FROM {self.events} WHERE {self.id_column} = ?",
+            (notification_id,),
+        )
+        return row
+
+
+@pytest.fixture
+def raw(services) -> RawStore:
+    return RawStore(services)
