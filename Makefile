@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
+	@# No HOTLINE_CIPHER_KEY: a local key file encrypts the events (kept if it exists; back it up).
+	@test -n "$$HOTLINE_CIPHER_KEY" || $(BIN)/hotline keys generate --if-missing \
+		--out "$${HOTLINE_CIPHER_KEY_FILE:-$${HOTLINE_DATA_DIR:-var}/cipher.key}"
 	$(BIN)/hotline demo
 	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
 
