@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 
+from uuid import UUID
+
 import pytest
 
 from domain.actors import SYSTEM_ACTOR
 from domain.api_keys import ApiKey, ApiKeyRegistry, hash_key
 from domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from infra.bootstrap import bootstrap
+from infra.config import Config
 from tests.conftest import OPERATOR_ACTOR
 
 
@@ -68,7 +72,13 @@ def test_the_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path):
     [row] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert row["name"] == "市民通 App" and row["revoked"] is False and key not in listed.stdout
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("hotline.sqlite3*"))
-    assert key.encode() not in stored and hash_key(key).encode() in stored
+    assert key.encode() not in stored
+    services = bootstrap(Config(data_dir=tmp_path))
+    try:
+        [issued] = services.app.events.get(UUID(row["id"]))
+    finally:
+        services.close()
+    assert issued.key_hash == hash_key(key) and key not in repr(vars(issued))
 
     revoked = hotline("revoke", row["id"][:8], data_dir=tmp_path)
     assert revoked.returncode == 0 and "已吊销" in revoked.stdout
