@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 30.0  # seconds to wait for the broker to acknowledge dead letters or dispatch messages
 MAX_STORE_PAUSE = 30.0
+LONE_FAILURES = 5  # attempts before a lone failing message is dead-lettered
 
 
 def send_all(producer: KafkaProducer, messages: Sequence[Outgoing]) -> None:
@@ -150,30 +151,44 @@ class IntakeConsumer:
         return True
 
     def _handle(self, records: list, stop: threading.Event) -> Outcome | None:
-        pause = 0.5
+        """The batch's outcome, retrying while the failure is not the messages' fault; None if stopped.
+
+        An unexpected error is narrowed down message by message: a message that fails while others
+        in its batch succeed is a poison message and becomes a dead letter. When every message
+        fails, the fault is ours (store down, configuration, a bug): nothing is dead-lettered, the
+        batch waits and is retried, uncommitted. A lone message that keeps failing is
+        dead-lettered after ``LONE_FAILURES`` attempts so that it cannot stall its partition.
+        """
+        pause, attempts = 0.5, 0
         while True:
+            attempts += 1
             try:
                 return self.intake.handle(records)
             except PersistenceError as error:
                 log.error("事件存储不可用，%.1f 秒后重试本批 %d 条消息：%r", pause, len(records), error)
             except Exception:
-                # A bug meeting one message must not stall the stream: isolate it, keep the rest.
-                log.exception("处理本批消息时出错，逐条重试")
-                return self._one_by_one(records)
+                log.exception("处理本批 %d 条消息时出错，逐条重试", len(records))
+                outcome = self._one_by_one(records, give_up=len(records) == 1 and attempts >= LONE_FAILURES)
+                if outcome is not None:
+                    return outcome
+                log.error("本批消息全部处理失败（系统故障？），%.1f 秒后重试，位点不提交", pause)
             if stop.wait(pause):
                 return None
             pause = min(pause * 2, MAX_STORE_PAUSE)
 
-    def _one_by_one(self, records: list) -> Outcome:
-        outcome = Outcome()
+    def _one_by_one(self, records: list, give_up: bool) -> Outcome | None:
+        outcome, failed = Outcome(), []
         for record in records:
             try:
                 outcome.add(self.intake.handle([record]))
             except PersistenceError:
-                raise
+                return None
             except Exception as error:
-                outcome.messages += 1
-                outcome.dead_letters.append(DeadLetter(record, f"处理出错：{error!r}", "processing_error"))
+                failed.append(DeadLetter(record, f"处理出错：{error!r}", "processing_error"))
+        if len(failed) == len(records) and not give_up:
+            return None
+        outcome.messages += len(failed)
+        outcome.dead_letters.extend(failed)
         return outcome
 
     def _publish_dead_letters(self, producer: KafkaProducer, letters: list[DeadLetter], stop: threading.Event) -> bool:
