@@ -96,7 +96,7 @@ class Config:
         env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPICS[env["PERSISTENCE_MODULE"]]
         if encrypted:
             env.update(
-                CIPHER_TOPIC="eventsourcing.cipher:AESCipher",
+                CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",
                 CIPHER_KEY=self.cipher_key_text(),
                 COMPRESSOR_TOPIC="eventsourcing.compressor:ZlibCompressor",
             )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from eventsourcing.cipher import AESCipher
+from eventsourcing.cryptography import AESCipher
 
 from domain.case import Call
 from domain.workdays import CHINA_TZ

@@ -1,0 +1,119 @@
+"""Write throughput with and without encryption at rest and the audit chain (a quick look; issue 9
+benchmarks properly). Each run logs calls into a fresh store: one call per save (the operator
+console) and batches of 100 calls per save (Kafka intake). Configurations are interleaved and
+repeated so that other load on the machine hits all of them alike; medians are printed.
+
+    .venv/bin/python bench/security_overhead.py [--store sqlite|postgres|both] [--calls 1500] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from domain.actors import OPERATOR, Actor  # noqa: E402
+from domain.application import HotlineApplication  # noqa: E402
+from domain.case import Call  # noqa: E402
+from domain.workdays import CHINA_TZ  # noqa: E402
+from infra.audit_chain import seal_writes  # noqa: E402
+from infra.config import PROJECT_DIR, Config  # noqa: E402
+from infra.rules_files import load_rules  # noqa: E402
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+NO_CIPHER = {"CIPHER_TOPIC": "", "CIPHER_KEY": "", "COMPRESSOR_TOPIC": ""}
+NO_CHAIN = {"APPLICATION_RECORDER_TOPIC": ""}
+CONFIGURATIONS = {
+    "plain": {**NO_CIPHER, **NO_CHAIN},
+    "cipher": NO_CHAIN,
+    "chain": NO_CIPHER,
+    "cipher+chain": {},
+}
+ACTOR = Actor("op-bench", OPERATOR)
+START = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
+
+
+def calls(count: int) -> list[tuple[Call, datetime]]:
+    return [
+        (
+            Call(channel="phone", category="complaint", service_code="noise", description=f"夜间施工噪音扰民，第 {n} 件",
+                 caller_name="欧阳明月", caller_phone=f"139{n:08d}", address="城东区幸福路 12 号", district="城东区"),
+            START + timedelta(seconds=n),
+        )
+        for n in range(count)
+    ]
+
+
+def fresh_config(store: str, overrides: dict[str, str]) -> tuple[Config, callable]:
+    data_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    if store == "sqlite":
+        return Config(data_dir=data_dir, extra_env=overrides), lambda: None
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    return Config(database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides), drop
+
+
+def run(store: str, name: str, rules, items, batch: int) -> float:
+    """Events written per second."""
+    config, drop = fresh_config(store, CONFIGURATIONS[name])
+    app = HotlineApplication(rules=rules, env=config.event_store_env())
+    if "chain" in name:
+        seal_writes(app.recorder, config.audit_key_bytes())
+    try:
+        began = time.perf_counter()
+        if batch == 1:
+            for call, at in items:
+                app.open_case(call, ACTOR, at=at)
+        else:
+            for offset in range(0, len(items), batch):
+                app.open_cases(items[offset : offset + batch], ACTOR)
+        elapsed = time.perf_counter() - began
+        events = app.recorder.max_notification_id()
+        return events / elapsed
+    finally:
+        app.close()
+        drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--calls", type=int, default=1500)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rules = load_rules(PROJECT_DIR / "rules")
+    items = calls(args.calls)
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    print(f"{args.calls} calls per run, median of {args.repeats}; events written per second")
+    print(f"| store | calls per save | {' | '.join(CONFIGURATIONS)} |")
+    print(f"|---|---|{'---|' * len(CONFIGURATIONS)}")
+    for store in stores:
+        for batch in (1, 100):
+            rates: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+            for _ in range(args.repeats):
+                for name in CONFIGURATIONS:
+                    rates[name].append(run(store, name, rules, items, batch))
+            medians = {name: statistics.median(values) for name, values in rates.items()}
+            base = medians["plain"]
+            cells = [f"{medians[name]:,.0f} ({medians[name] / base - 1:+.0%})" if name != "plain"
+                     else f"{base:,.0f}" for name in CONFIGURATIONS]
+            print(f"| {store} | {batch} | {' | '.join(cells)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
