@@ -32,11 +32,11 @@ def create_app(services: Services, testing: bool = False) -> Flask:
     csrf.init_app(app)
 
     from web import auth, filters
-    from web.views import cases, department, operator, supervisor
+    from web.views import cases, department, operator, supervision, supervisor
 
     auth.login_manager.init_app(app)
     filters.register(app, services.rules)
-    for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp):
+    for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp, supervision.bp):
         app.register_blueprint(blueprint)
     from web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF
 

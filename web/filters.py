@@ -10,6 +10,7 @@ from domain.case import STATUS_NAMES
 from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from domain.rules import Rules
 from domain.workdays import as_china_time
+from web.pagination import page_url
 
 
 def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -19,7 +20,8 @@ def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A rate already in percent (0–100); no cases to rate: a dash, not 0%."""
+    return "—" if value is None else f"{value:.1f}%"
 
 
 def register(app: Flask, rules: Rules) -> None:
@@ -30,6 +32,8 @@ def register(app: Flask, rules: Rules) -> None:
     def shared():
         # endpoints: so that a page links to another area only where that area is installed
         return {"service_keywords": keywords, "endpoints": app.view_functions}
+
+    app.jinja_env.globals["page_url"] = page_url  # a global, so imported macros see it too
 
     app.add_template_filter(beijing)
     app.add_template_filter(lambda code: CATEGORIES.get(code, code), "category")

@@ -43,3 +43,11 @@ def requested_page(size: int = PAGE_SIZE) -> tuple[int, int]:
 
 def page_of(number: int, total: int, size: int = PAGE_SIZE) -> Page:
     return Page(number=number, size=size, total=total)
+
+
+def page_url(endpoint: str, number: int) -> str:
+    """This page's URL with the same filters and another page number."""
+    from flask import url_for
+
+    args = {**request.args.to_dict(), **(request.view_args or {}), "page": number}
+    return url_for(endpoint, **args)

@@ -66,3 +66,38 @@ def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
         )
         for event in events
     ]
+
+
+def describe_item_event(event, rules: Rules) -> str:
+    from domain.supervision import SOURCES, SupervisionItem
+
+    if isinstance(event, SupervisionItem.Registered):
+        partners = "、".join(rules.department_name(c) for c in event.cooperating_departments)
+        return (f"{SOURCES.get(event.source, event.source)}：{event.content}；牵头单位 {rules.department_name(event.lead_department)}"
+                f"{'；配合单位 ' + partners if partners else ''}；办结期限 {beijing(event.due_at, '%Y-%m-%d')}")
+    if isinstance(event, SupervisionItem.ProgressReported):
+        return f"{event.content}（下次进度 {beijing(event.next_progress_due)} 前报送）"
+    if isinstance(event, SupervisionItem.FeedbackSubmitted):
+        return f"{event.month}：{event.content}"
+    if isinstance(event, SupervisionItem.DueDateChanged):
+        return f"办结期限改为 {beijing(event.due_at, '%Y-%m-%d')}：{event.reason}"
+    if isinstance(event, SupervisionItem.CompletionReported):
+        return event.summary
+    if isinstance(event, SupervisionItem.Reopened):
+        return event.reason
+    return getattr(event, "note", "") or ""
+
+
+def item_timeline(events: list, rules: Rules) -> list[Entry]:
+    from domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
+
+    return [
+        Entry(
+            version=event.originator_version,
+            what=ITEM_EVENT_NAMES.get(type(event), type(event).__name__),
+            detail=describe_item_event(event, rules),
+            actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
+            at=event.timestamp,
+        )
+        for event in events
+    ]

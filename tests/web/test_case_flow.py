@@ -2,6 +2,8 @@
 
 import re
 
+from domain.workdays import CHINA_TZ
+
 from tests.web.test_operator_pages import log_call
 
 
@@ -36,8 +38,8 @@ def test_the_whole_story_through_the_pages(signed_in, web_services):
     for step in ("受理", "派单", "签收", "答复", "回访", "办结"):
         assert f"<strong>{step}</strong>" in audit
     events = web_services.app.case_events(ticket)
-    middle = events[2].timestamp  # the moment the department signed
-    as_of = supervisor.get(f"/audit/cases/{ticket}?at={middle.astimezone().strftime('%Y-%m-%dT%H:%M:%S')}").text
+    signed = events[2].timestamp.astimezone(CHINA_TZ).replace(tzinfo=None)  # the moment the department signed
+    as_of = supervisor.get(f"/audit/cases/{ticket}?at={signed.isoformat()}").text
     assert "办理中" in as_of and "第 3 版" in as_of
 
 

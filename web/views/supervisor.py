@@ -12,6 +12,9 @@ from domain.application import now
 from domain.case import TICKET_NO
 from domain.errors import CaseNotFound
 from domain.workdays import CHINA_TZ
+from projections.read_models import (
+    CALLBACK, DEADLINE_KINDS, MONTHLY_FEEDBACK, REPLYING, SIGNING, SUPERVISION_DUE, WEEKLY_PROGRESS,
+)
 from web.auth import roles_required
 from web.pagination import page_of, requested_page
 from web.services import hotline, read_models, rules
@@ -19,6 +22,8 @@ from web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+CASE_KINDS = (SIGNING, REPLYING, CALLBACK)
+ITEM_KINDS = (WEEKLY_PROGRESS, MONTHLY_FEEDBACK, SUPERVISION_DUE)
 
 
 def requested_month() -> str:
@@ -32,7 +37,7 @@ def requested_month() -> str:
 @roles_required(SUPERVISOR)
 def deadlines():
     number, offset = requested_page()
-    kind = request.args.get("kind") or None
+    kind = request.args.get("kind") if request.args.get("kind") in DEADLINE_KINDS else None
     department = request.args.get("department") or None
     if department and department not in rules().departments:
         department = None
@@ -41,8 +46,11 @@ def deadlines():
     moment = now()
     rows, total = models.deadline_queue(moment, kinds=[kind] if kind else None, department=department,
                                         limit=30, offset=offset)
-    return render_template("supervisor/deadlines.html", rows=rows, page=page_of(number, total), moment=moment,
-                           kind=kind, department=department)
+    return render_template(
+        "supervisor/deadlines.html", rows=rows, page=page_of(number, total), moment=moment, kind=kind,
+        department=department, kinds=DEADLINE_KINDS, case_kinds=CASE_KINDS, item_kinds=ITEM_KINDS,
+        departments=[(code, d.name) for code, d in rules().departments.items()],
+    )
 
 
 @bp.route("/supervisor/ranking")

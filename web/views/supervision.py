@@ -1,0 +1,286 @@
+"""督办台账 in the browser: the ledger, registering leader instructions, one item with its actions,
+the Excel export, and the audit of an item's history."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms import DateField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from domain.actors import DEPARTMENT, SUPERVISOR, Actor
+from domain.application import HotlineApplication, now
+from domain.errors import DomainError
+from domain.supervision import (
+    COMPLETION_REPORTED, IN_PROGRESS, REOPENED, SOURCES, STATUS_NAMES, VERIFIED, ItemNotFound, SupervisionItem,
+)
+from projections.ledger_export import write_ledger
+from web import forms
+from web.auth import current_actor, roles_required
+from web.pagination import page_of, requested_page
+from web.services import hotline, read_models, rules
+from web.views.supervisor import MONTH, requested_moment
+
+bp = Blueprint("supervision", __name__)
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RegisterForm(forms.ChineseForm):
+    reference_no = StringField("批示编号", validators=[DataRequired(message="请填写批示编号"), Length(max=64)])
+    leader = StringField("批示领导", validators=[DataRequired(message="请填写批示领导"), Length(max=50)])
+    content = forms.text("批示内容")
+    lead_department = forms.SelectField("牵头单位", validators=[DataRequired(message="请选择牵头单位")])
+    cooperating = MultiCheckbox("配合单位")
+    due = DateField("办结期限", validators=[InputRequired(message="请选择办结期限（年-月-日）")])
+
+
+class ProgressForm(forms.ActionForm):
+    content = forms.text("本周落实进度")
+
+
+class FeedbackForm(forms.ActionForm):
+    month = StringField("反馈月份", validators=[DataRequired(message="请填写月份"),
+                                             Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="月份格式应为 2025-10")])
+    content = forms.text("本月落实情况")
+
+
+class CompletionForm(forms.ActionForm):
+    summary = forms.text("完成情况")
+
+
+class DueDateForm(forms.ActionForm):
+    due = DateField("新的办结期限", validators=[InputRequired(message="请选择新的办结期限（年-月-日）")])
+    reason = forms.text("调整理由", limit=1000)
+
+
+class EscalateForm(forms.ActionForm):
+    due = DateField("督办办结期限", validators=[InputRequired(message="请选择督办办结期限（年-月-日）")])
+    content = forms.text("督办要求", limit=1000, required=False)
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    title: str
+    roles: tuple[str, ...]
+    statuses: tuple[str, ...]
+    form: type[forms.ActionForm]
+    run: Callable[[HotlineApplication, str, Actor, forms.ActionForm, int], SupervisionItem]
+    done: str
+
+
+OPEN = (IN_PROGRESS, REOPENED)
+ITEM_ACTIONS: dict[str, ItemAction] = {
+    "progress": ItemAction("报送每周进度", (DEPARTMENT,), OPEN, ProgressForm,
+                           lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
+                           "已报送进度"),
+    "feedback": ItemAction("反馈每月落实情况", (DEPARTMENT,), OPEN, FeedbackForm,
+                           lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data,
+                                                                       expected_version=v),
+                           "已反馈落实情况"),
+    "complete": ItemAction("报告完成", (DEPARTMENT,), OPEN, CompletionForm,
+                           lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
+                           "已报告完成，等待核验销号"),
+    "urge": ItemAction("催办", (SUPERVISOR,), OPEN, forms.NoteForm,
+                       lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v), "已催办"),
+    "due": ItemAction("调整办结期限", (SUPERVISOR,), OPEN, DueDateForm,
+                      lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
+                      "已调整办结期限"),
+    "verify": ItemAction("核验销号", (SUPERVISOR,), (COMPLETION_REPORTED,), forms.NoteForm,
+                         lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
+                         "已销号"),
+    "reopen": ItemAction("重新督办", (SUPERVISOR,), (COMPLETION_REPORTED, VERIFIED), forms.ReasonForm,
+                         lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
+                         "已重新督办"),
+}
+
+
+def _department_choices() -> list[tuple[str, str]]:
+    return [(code, d.name) for code, d in rules().departments.items()]
+
+
+def visible_item(reference_no: str) -> SupervisionItem:
+    """The item, if this user may see it: departments only the items they lead or cooperate on."""
+    try:
+        item = hotline().get_item(reference_no)
+    except ItemNotFound:
+        abort(404)
+    if current_user.role == DEPARTMENT and current_user.department not in (
+        item.lead_department, *item.cooperating_departments
+    ):
+        abort(404)
+    return item
+
+
+def _item_form(name: str, item: SupervisionItem | None = None, data=None) -> forms.ActionForm:
+    form = ITEM_ACTIONS[name].form(formdata=data, prefix=name)
+    if item is not None and data is None:
+        form.version.data = str(item.version)
+        if isinstance(form, FeedbackForm):
+            form.month.data = now().strftime("%Y-%m")
+    return form
+
+
+@bp.route("/supervisor/ledger")
+@roles_required(SUPERVISOR)
+def ledger():
+    number, offset = requested_page()
+    month = request.args.get("month") or None
+    month = month if month and MONTH.match(month) else None
+    source = request.args.get("source") if request.args.get("source") in SOURCES else None
+    status = request.args.get("status") if request.args.get("status") in STATUS_NAMES else None
+    models = read_models()
+    models.catch_up()
+    rows, total = models.ledger(month=month, source=source, status=status, limit=30, offset=offset)
+    return render_template("supervision/ledger.html", rows=rows, page=page_of(number, total), month=month,
+                           source=source, status=status, sources=SOURCES, statuses=STATUS_NAMES,
+                           export_month=month or now().strftime("%Y-%m"))
+
+
+@bp.route("/supervisor/ledger.xlsx")
+@roles_required(SUPERVISOR)
+def export():
+    month = request.args.get("month", "")
+    if not MONTH.match(month):
+        flash("请选择要导出的月份，格式为 2025-10。", "error")
+        return redirect(url_for("supervision.ledger"))
+    models = read_models()
+    models.catch_up()
+    rows, _ = models.ledger(month=month, limit=100_000)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "ledger.xlsx"
+        write_ledger(rows, path, title=f"{month} 督办台账", department_name=rules().department_name)
+        content = io.BytesIO(path.read_bytes())
+    return send_file(content, as_attachment=True, download_name=f"督办台账-{month}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/supervisor/ledger/new", methods=["GET", "POST"])
+@roles_required(SUPERVISOR)
+def register():
+    form = RegisterForm()
+    form.lead_department.choices = _department_choices()
+    form.cooperating.choices = _department_choices()
+    if form.validate_on_submit():
+        try:
+            item = hotline().register_instruction(
+                form.reference_no.data.strip(),
+                current_actor(),
+                leader=form.leader.data,
+                content=form.content.data,
+                lead_department=form.lead_department.data,
+                cooperating_departments=[c for c in form.cooperating.data if c != form.lead_department.data],
+                due=form.due.data,
+            )
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"已登记督办事项 {item.reference_no}", "success")
+            return redirect(url_for("supervision.item", reference_no=item.reference_no))
+    return render_template("supervision/register.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/supervision/items/<path:reference_no>")
+@roles_required(SUPERVISOR, DEPARTMENT)
+def item(reference_no: str):
+    found = visible_item(reference_no)
+    names = [
+        name for name, action in ITEM_ACTIONS.items()
+        if current_user.has_role(*action.roles) and found.status in action.statuses
+    ]
+    events = hotline().item_events(reference_no)
+    return render_template(
+        "supervision/item.html",
+        item=found,
+        actions={name: (ITEM_ACTIONS[name], _item_form(name, found)) for name in names},
+        entries=item_entries(events),
+    )
+
+
+@bp.route("/supervision/items/<path:reference_no>/do/<name>", methods=["POST"])
+@roles_required(SUPERVISOR, DEPARTMENT)
+def act(reference_no: str, name: str):
+    action = ITEM_ACTIONS.get(name)
+    if action is None:
+        abort(404)
+    found = visible_item(reference_no)
+    if not current_user.has_role(*action.roles):
+        abort(403)
+    form = _item_form(name, data=request.form)
+    back = redirect(url_for("supervision.item", reference_no=found.reference_no))
+    if not form.validate():
+        flash("；".join(error for errors in form.errors.values() for error in errors), "error")
+        return back
+    try:
+        action.run(hotline(), found.reference_no, current_actor(), form, int(form.version.data))
+    except DomainError as error:
+        flash(str(error), "error")
+        return back
+    flash(f"督办事项 {found.reference_no}：{action.done}", "success")
+    return back
+
+
+@bp.route("/cases/<ticket_no>/escalate", methods=["POST"])
+@roles_required(SUPERVISOR)
+def escalate(ticket_no: str):
+    form = EscalateForm(formdata=request.form, prefix="escalate")
+    if not form.validate():
+        flash("；".join(error for errors in form.errors.values() for error in errors), "error")
+        return redirect(url_for("cases.show", ticket_no=ticket_no))
+    try:
+        found = hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or "")
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("cases.show", ticket_no=ticket_no))
+    flash(f"工单 {ticket_no} 已转为督办事项", "success")
+    return redirect(url_for("supervision.item", reference_no=found.reference_no))
+
+
+def item_entries(events: list[SupervisionItem.Event]):
+    from web.timeline import item_timeline
+
+    return item_timeline(events, rules())
+
+
+@bp.route("/audit/items/<path:reference_no>")
+@roles_required(SUPERVISOR)
+def audit_item(reference_no: str):
+    try:
+        events = hotline().item_events(reference_no)
+    except ItemNotFound:
+        abort(404)
+    moment = requested_moment()
+    as_of = None
+    if moment:
+        versions = [e.originator_version for e in events if e.timestamp <= moment]
+        as_of = hotline().get_item(reference_no, version=versions[-1]) if versions else None
+    return render_template(
+        "supervision/audit_item.html",
+        item=hotline().get_item(reference_no),
+        events=events,
+        entries=item_entries(events),
+        moment=moment,
+        bad_moment=bool(request.args.get("at")) and moment is None,
+        as_of=as_of,
+    )
+
+
+def escalation_form(case, moment: datetime) -> EscalateForm | None:
+    """The supervisor's 转督办 form, shown on an overdue case."""
+    deadline = case.sign_by if case.status == "dispatched" else case.reply_by if case.status == "signed" else None
+    if deadline is None or deadline >= moment:
+        return None
+    form = EscalateForm(prefix="escalate", formdata=None)
+    form.version.data = str(case.version)
+    return form
