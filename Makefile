@@ -35,6 +35,9 @@ system-deps:
 test: install services system-deps
 	$(PY) -m pytest
 
+screenshots: install system-deps
+	$(PY) scripts/screenshots.py
+
 test-fast: install
 	$(PY) -m pytest -m "not postgres and not kafka and not browser"
 
