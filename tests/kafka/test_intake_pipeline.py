@@ -15,17 +15,19 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
 
 from domain.case import Case
+from domain.workdays import CHINA_TZ
 from infra.cli_intake import DemoCalls
 from infra.config import PROJECT_DIR
 from intake.consumer import send_all
 from intake.kafka_io import ensure_topics, make_consumer, make_producer
-from intake.messages import DLQ_REASON, Outgoing, Topics
+from intake.messages import DLQ_REASON, Outgoing, Topics, encode
 
 pytestmark = pytest.mark.kafka
 
@@ -158,6 +160,12 @@ def demo_messages(topic: str, count: int, seed: int, *, invalid=0.06, duplicates
     return outgoing, valid, invalid_values
 
 
+def department_action(topic: str, case, action: str, **fields) -> Outgoing:
+    body = {"schema": "hotline.reply/1", "action_id": f"{action}-{case.ticket_no}", "ticket_no": case.ticket_no,
+            "action": action, "department": case.department, "at": datetime.now(CHINA_TZ).isoformat(), **fields}
+    return Outgoing(topic, case.ticket_no.encode(), encode(body))
+
+
 def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(pipeline):
     topics = pipeline.topics
     pipeline.create_topics(3)
@@ -166,7 +174,19 @@ def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(
     consumer = pipeline.consumer("c1", "--batch-size", "200")
 
     pipeline.wait_for("every valid call as a case", lambda: len(pipeline.opened_call_ids()) >= len(valid), [consumer])
+
+    # A department's system signs one routed case and replies to another it never signed.
+    first, second = [c for c in pipeline.app.all_cases() if c.department][:2]
+    pipeline.produce([
+        department_action(topics.replies, first, "sign"),
+        department_action(topics.replies, second, "reply", result="已处理", resolved=True),
+    ])
+    pipeline.wait_for("the signature", lambda: pipeline.app.get_case(first.ticket_no).status == "signed", [consumer])
     assert consumer.stop() == 0  # dead letters are acknowledged before the batch is committed
+    refused = pipeline.read_topic(topics.replies_dlq, 1)
+    assert [r.key.decode() for r in refused] == [second.ticket_no]
+    assert "尚未签收" in dict(refused[0].headers)[DLQ_REASON].decode()
+    assert pipeline.app.get_case(second.ticket_no).status == "dispatched"
     assert "已停止" in consumer.text()
 
     opened = pipeline.opened_call_ids()
