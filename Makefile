@@ -38,6 +38,10 @@ test: install services system-deps
 screenshots: install system-deps
 	$(PY) scripts/screenshots.py
 
+bench: install services
+	@# Minutes: generates (once) and keeps the 1M-event data set in PostgreSQL; see bench/README.md.
+	$(BIN)/hotline bench all
+
 test-fast: install
 	$(PY) -m pytest -m "not postgres and not kafka and not browser"
 

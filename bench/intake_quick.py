@@ -7,7 +7,8 @@
 Produces realistic calls (5% invalid, 5% redelivered) to a private broker first, then runs one
 consumer in this process on a fresh store and times it from its first message to its last: group
 joining is left out, the store writes, dead letters and commits are in. ``--dispatch`` also runs
-the outbox publisher alongside, as ``hotline consume`` does.
+the outbox publisher alongside, as ``hotline consume`` does. The functions here are also the
+building blocks of ``hotline bench intake`` (bench/intake.py).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from infra.bootstrap import bootstrap  # noqa: E402
 from infra.cli_intake import DemoCalls  # noqa: E402
 from infra.config import Config  # noqa: E402
 from infra.devbroker import TansuBroker  # noqa: E402
-from intake.consumer import IntakeConsumer, send_all  # noqa: E402
+from intake.consumer import IntakeConsumer, Progress, send_all  # noqa: E402
 from intake.dispatch_publisher import DispatchPublisher  # noqa: E402
 from intake.handlers import Intake  # noqa: E402
-from intake.kafka_io import ensure_topics, make_producer  # noqa: E402
+from intake.kafka_io import ensure_topics, make_consumer, make_producer  # noqa: E402
 from intake.messages import Outgoing, Topics  # noqa: E402
 
 
@@ -41,6 +42,76 @@ def fresh_schema(url: str) -> str:
     with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
     return f"{url.split('?')[0]}?schema={name}"
+
+
+def produce_calls(bootstrap_servers: str, topics: Topics, count: int, partitions: int = 3, seed: int = 1) -> int:
+    """Realistic calls (5% invalid, 5% redelivered) onto ``topics.calls``; how many were sent."""
+    ensure_topics(bootstrap_servers, topics.partitions(partitions))
+    generated = DemoCalls(seed=seed).messages(count, invalid_ratio=0.05, duplicate_ratio=0.05)
+    producer = make_producer(bootstrap_servers)
+    for start in range(0, len(generated), 2000):
+        send_all(producer, [Outgoing(topics.calls, m.key, m.value) for m in generated[start:start + 2000]])
+    producer.close()
+    return len(generated)
+
+
+def consume_into_store(services, bootstrap_servers: str, topics: Topics, total: int, *, batch_size: int = 500,
+                       group_id: str = "bench", dispatch: bool = False) -> tuple[Progress, float, int]:
+    """Run one intake consumer until it has handled ``total`` messages; returns its progress, the
+    seconds from its first message to its last, and how many messages fell in that interval."""
+    stop = threading.Event()
+    consumer = IntakeConsumer(bootstrap_servers, Intake(services.app, topics), batch_size=batch_size,
+                              group_id=group_id, log_every=3600)
+    worker = threading.Thread(target=consumer.run, args=(stop,))
+    worker.start()
+    publisher_thread = None
+    if dispatch:
+        publisher_producer = make_producer(bootstrap_servers)
+        publisher = DispatchPublisher(services.app, lambda ms: send_all(publisher_producer, ms),
+                                      topics.dispatch, position_name=group_id)
+        publisher_thread = threading.Thread(target=publisher.run, args=(stop,))
+        publisher_thread.start()
+    progress = consumer.progress
+    try:
+        while progress.messages == 0:
+            if not worker.is_alive():
+                raise RuntimeError("intake consumer stopped before its first message")
+            time.sleep(0.005)
+        first = time.monotonic()
+        first_count = progress.messages
+        while progress.messages < total:
+            if not worker.is_alive():
+                raise RuntimeError(f"intake consumer stopped after {progress.messages} of {total} messages")
+            time.sleep(0.01)
+        elapsed = time.monotonic() - first
+    finally:
+        stop.set()
+        worker.join()
+        if publisher_thread:
+            publisher_thread.join()
+    return progress, elapsed, progress.messages - first_count
+
+
+def raw_consume(bootstrap_servers: str, topic: str, total: int, *, batch_size: int = 500,
+                group_id: str = "bench-raw") -> tuple[float, int]:
+    """The same messages read with a bare kafka-python consumer (poll only, no processing): the
+    seconds from its first batch to its last, and the messages after the first batch."""
+    consumer = make_consumer(bootstrap_servers, group_id, topic, max_poll_records=batch_size)
+    seen = first_count = 0
+    first = None
+    try:
+        deadline = time.monotonic() + 120
+        while seen < total and time.monotonic() < deadline:
+            polled = consumer.poll(timeout_ms=500)
+            count = sum(len(records) for records in polled.values())
+            if count and first is None:
+                first, first_count = time.monotonic(), count
+            seen += count
+        if seen < total:
+            raise RuntimeError(f"raw consumer read {seen} of {total} messages in 120 s")
+        return time.monotonic() - first, seen - first_count
+    finally:
+        consumer.close(autocommit=False)
 
 
 def main() -> None:
@@ -61,38 +132,9 @@ def main() -> None:
         config = Config(database_url=database_url, data_dir=data_dir, kafka_bootstrap=broker.bootstrap)
         services = bootstrap(config)
         topics = Topics()
-        ensure_topics(broker.bootstrap, topics.partitions(args.partitions))
-        generated = DemoCalls(seed=1).messages(args.calls, invalid_ratio=0.05, duplicate_ratio=0.05)
-        producer = make_producer(broker.bootstrap)
-        for start in range(0, len(generated), 2000):
-            send_all(producer, [Outgoing(topics.calls, m.key, m.value) for m in generated[start:start + 2000]])
-        producer.close()
-
-        stop = threading.Event()
-        consumer = IntakeConsumer(broker.bootstrap, Intake(services.app, topics), batch_size=args.batch_size,
-                                  group_id="bench", log_every=3600)
-        worker = threading.Thread(target=consumer.run, args=(stop,))
-        worker.start()
-        publisher_thread = None
-        if args.dispatch:
-            publisher_producer = make_producer(broker.bootstrap)
-            publisher = DispatchPublisher(services.app, lambda ms: send_all(publisher_producer, ms),
-                                          topics.dispatch, position_name="bench")
-            publisher_thread = threading.Thread(target=publisher.run, args=(stop,))
-            publisher_thread.start()
-        progress = consumer.progress
-        while progress.messages == 0:
-            time.sleep(0.005)
-        first = time.monotonic()
-        first_count = progress.messages
-        while progress.messages < len(generated):
-            time.sleep(0.01)
-        elapsed = time.monotonic() - first
-        stop.set()
-        worker.join()
-        if publisher_thread:
-            publisher_thread.join()
-        counted = progress.messages - first_count
+        total = produce_calls(broker.bootstrap, topics, args.calls, args.partitions)
+        progress, elapsed, counted = consume_into_store(services, broker.bootstrap, topics, total,
+                                                        batch_size=args.batch_size, dispatch=args.dispatch)
         print(
             f"{args.store}: {progress.messages} messages ({progress.created} cases, {progress.repeats} repeats, "
             f"{progress.dead} dead letters) batch={args.batch_size} dispatch={'on' if args.dispatch else 'off'}: "

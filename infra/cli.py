@@ -157,5 +157,9 @@ from infra.cli_audit import audit  # noqa: E402
 main.add_command(keys)
 main.add_command(audit)
 
+from infra.cli_bench import bench  # noqa: E402
+
+main.add_command(bench)
+
 if __name__ == "__main__":
     main()

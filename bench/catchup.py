@@ -1,0 +1,135 @@
+"""Projection catch-up: events per second to build every read model from zero on PostgreSQL, at
+100k and at 1M events, and the rebuild's peak memory.
+
+Each rebuild runs in a child process (``python -m bench.catchup --child``) so that its peak RSS is
+its own (``os.wait4``'s ``ru_maxrss``). The baseline, in another child in the same run, reads the
+same notification log page by page (5,000 a page, as the rebuild does) with and without decoding
+(decrypt, decompress, build the domain events): what a rebuild could reach if writing the views
+cost nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from bench.dataset import DataSet, generate_dataset, temporary_dataset
+from bench.harness import PG_URL, Progress, Result, median, no_progress, target
+
+GOAL = 50_000
+SIZES = {  # (events, cases, repeats)
+    "full": [(100_000, 20_000, 3), (1_000_000, 200_000, 1)],
+    "quick": [(100_000, 20_000, 1)],
+    "smoke": [(1_500, 300, 1)],
+}
+
+
+# ---- child side -----------------------------------------------------------------------------------
+
+
+def _child(mode: str, url: str, data_dir: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from infra.bootstrap import bootstrap
+    from infra.config import Config
+
+    services = bootstrap(Config(database_url=url, data_dir=Path(data_dir)))
+    try:
+        if mode == "rebuild":
+            began = time.perf_counter()
+            read = services.read_models.rebuild(progress=lambda n: print(f"progress {n}", flush=True))
+            return {"events": read, "seconds": time.perf_counter() - began}
+        recorder, mapper = services.app.recorder, services.app.mapper
+        out: dict[str, Any] = {}
+        for decode in (False, True):
+            began, start, count = time.perf_counter(), None, 0
+            while page := recorder.select_notifications(start, 5000, inclusive_of_start=False):
+                if decode:
+                    for notification in page:
+                        mapper.to_domain_event(notification)
+                count += len(page)
+                start = page[-1].id
+            out["decode_events_per_s" if decode else "read_events_per_s"] = count / (time.perf_counter() - began)
+        out["events"] = count
+        return out
+    finally:
+        services.close()
+
+
+def child_main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", choices=["rebuild", "baseline"], required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--data-dir", required=True)
+    args = parser.parse_args()
+    print("result " + json.dumps(_child(args.child, args.url, args.data_dir)), flush=True)
+
+
+# ---- parent side ----------------------------------------------------------------------------------
+
+
+def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> dict[str, Any]:
+    """Run one measurement in a child process; its result with the child's peak RSS in MiB."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.catchup", "--child", mode, "--url", dataset.url, "--data-dir",
+         str(dataset.data_dir)], stdout=subprocess.PIPE, text=True)
+    result: dict[str, Any] | None = None
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("progress "):
+            progress(int(line.split()[1]))
+        elif line.startswith("result "):
+            result = json.loads(line[len("result "):])
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or result is None:
+        raise RuntimeError(f"catch-up child ({mode}) failed with status {process.returncode}")
+    result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux: kilobytes
+    return result
+
+
+def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL) -> Result:
+    result = Result("catchup", quick=size != "full")
+    result.parameters = {"store": "postgresql", "data_sets": [{"events": e, "cases": c, "repeats": r}
+                                                              for e, c, r in SIZES[size]],
+                         "page": 5000, "views": ["cases", "supervision", "metrics"]}
+    with ExitStack() as stack:
+        for events, cases, repeats in SIZES[size]:
+            if size == "smoke":
+                dataset = stack.enter_context(temporary_dataset(events, cases, url=url))
+            else:
+                dataset = generate_dataset(events, cases, url=url)
+            runs, baselines = [], []
+            for _ in range(repeats):
+                baselines.append(in_child("baseline", dataset))
+                rebuilt = in_child("rebuild", dataset, progress)
+                rebuilt["events_per_s"] = rebuilt["events"] / rebuilt["seconds"]
+                runs.append(rebuilt)
+            label = f"{dataset.events // 1000}k"
+            rate = median([r["events_per_s"] for r in runs])
+            result.figures[label] = {
+                "events": dataset.events, "cases": dataset.cases,
+                "events_per_s": round(rate, 1),
+                "seconds": round(median([r["seconds"] for r in runs]), 2),
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+                "ratio_to_decode_only": round(rate / median([b["decode_events_per_s"] for b in baselines]), 4),
+                "runs": [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in runs],
+            }
+            result.baseline[label] = {
+                "read_events_per_s": round(median([b["read_events_per_s"] for b in baselines]), 1),
+                "read_and_decode_events_per_s": round(median([b["decode_events_per_s"] for b in baselines]), 1),
+                "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
+            }
+            result.targets.append(target(f"rebuild of all read models from zero at {label} events (PostgreSQL)",
+                                         rate, "events/s", GOAL))
+    return result
+
+
+if __name__ == "__main__":
+    child_main()

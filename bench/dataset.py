@@ -1,0 +1,340 @@
+"""Benchmark data: realistic calls, and large data sets (e.g. 1M events, 200k cases) written with
+batched saves.
+
+Cases are built with the domain's own commands (open, dispatch with the rules' deadlines, sign,
+urge, extension, reply, callback, close) and saved a few hundred aggregates per ``save``: the same
+events the application would store, written in a fraction of the time. Cases still being worked on
+were opened in the last two weeks, finished ones over the last three months, so inboxes and the
+deadline queue look like a busy city's, not like a backlog of years. Supervision items (the
+督办台账) come through the application's own commands, one save each.
+
+A generated PostgreSQL data set is kept in a schema named after its size (``bench_data_<events>_<cases>``)
+with its keys under ``var/bench/<schema>/``, so that ``catchup`` and ``pages`` reuse it; ``--fresh``
+makes it again.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.actors import OPERATOR, SUPERVISOR, Actor
+from domain.application import HotlineApplication, now
+from domain.case import Call, Case
+from domain.rules import Rules
+from domain.tickets import TicketCounter, counter_id
+from infra.config import PROJECT_DIR, Config
+from infra.demo import CATEGORY_BY_SERVICE, DESCRIPTIONS, DISTRICTS, STREETS, SURNAMES, GIVEN, department_actor
+
+from bench.harness import PG_URL, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
+
+OPERATOR_ACTOR = Actor("op-bench", OPERATOR)
+SUPERVISOR_ACTOR = Actor("sup-bench", SUPERVISOR)
+BENCH_DATA_DIR = PROJECT_DIR / "var" / "bench"
+OPEN_WINDOW_DAYS = 14
+FINISHED_WINDOW_DAYS = 90
+CASES_PER_ITEM = 100  # one supervision item per hundred cases
+
+# ending: (steps after open+dispatch..., weight). Counter issue + Opened are 2 events for every case.
+ENDINGS: dict[str, tuple[tuple[str, ...], int]] = {
+    "opened": ((), 3),
+    "answered": (("answer",), 8),
+    "dispatched": (("dispatch",), 8),
+    "signed": (("dispatch", "sign"), 12),
+    "urged": (("dispatch", "sign", "urge"), 4),
+    "extension": (("dispatch", "sign", "extend", "approve"), 3),
+    "replied": (("dispatch", "sign", "reply"), 8),
+    "called_back": (("dispatch", "sign", "reply", "callback"), 6),
+    "closed": (("dispatch", "sign", "reply", "callback", "close"), 48),
+}
+STILL_OPEN = {"opened", "dispatched", "signed", "urged", "extension", "replied"}
+
+
+def routable(rules: Rules) -> list[tuple[str, str]]:
+    """(service, district) pairs the routing rules send to a known department."""
+    return [(service, district) for service in DESCRIPTIONS for district in DISTRICTS
+            if (rules.routing.route(service, district) or "") in rules.departments]
+
+
+def calls(rules: Rules, count: int, seed: int = 1, *, call_ids: bool = False, prefix: str = "bench") -> list[Call]:
+    """Calls the routing rules place (so every case can be dispatched), with Chinese text."""
+    rng = random.Random(seed)
+    pairs = routable(rules)
+    out = []
+    for index in range(count):
+        service, district = rng.choice(pairs)
+        out.append(Call(
+            channel="phone",
+            category=CATEGORY_BY_SERVICE.get(service, "complaint"),
+            service_code=service,
+            description=f"{rng.choice(DESCRIPTIONS[service])}（第 {index} 件）",
+            caller_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            caller_phone=f"13{rng.randint(0, 999_999_999):09d}",
+            address=f"{district}{rng.choice(STREETS[district])}{rng.randint(1, 120)}号",
+            district=district,
+            call_id=f"{prefix}-{seed}-{index:07d}" if call_ids else None,
+        ))
+    return out
+
+
+def _tilted_weights(target_steps: float) -> dict[str, float]:
+    """The endings' weights tilted (w·e^(t·steps)) so that the mean steps per case is ``target_steps``."""
+    lengths = {name: len(steps) for name, (steps, _) in ENDINGS.items()}
+    low, high = -10.0, 10.0
+    for _ in range(60):
+        tilt = (low + high) / 2
+        weights = {name: w * math.exp(tilt * lengths[name]) for name, (_, w) in ENDINGS.items()}
+        mean = sum(weights[n] * lengths[n] for n in weights) / sum(weights.values())
+        low, high = (tilt, high) if mean < target_steps else (low, tilt)
+    return weights
+
+
+@dataclass
+class Generated:
+    cases: int
+    events: int
+    items: int
+
+
+class Generator:
+    """Writes ``cases`` cases and about ``events`` events into ``app``'s store."""
+
+    def __init__(self, app: HotlineApplication, rules: Rules, *, seed: int = 7, reference: datetime | None = None,
+                 batch_cases: int = 500):
+        self.app = app
+        self.rules = rules
+        self.rng = random.Random(seed)
+        self.now = reference or now()
+        self.batch_cases = batch_cases
+        self.counters: dict[date, TicketCounter] = {}
+        self.pairs = routable(rules)
+        self.callers = [(self.rng.choice(SURNAMES) + self.rng.choice(GIVEN), f"13{self.rng.randint(0, 999_999_999):09d}")
+                        for _ in range(5000)]
+
+    def run(self, cases: int, events: int, progress: Progress = no_progress) -> Generated:
+        items = max(1, cases // CASES_PER_ITEM)
+        case_events = events - items * 2  # an item: registered, and about one follow-up
+        written = 0
+        batch: list[Case] = []
+        for index in range(cases):
+            if index % self.batch_cases == 0:
+                # Re-aim every batch: steps that would fall after "now" are cut, so the mix drifts.
+                per_case = (case_events - written) / (cases - index)
+                weights = _tilted_weights(max(0.0, per_case - 2))
+                endings, chances = list(weights), list(weights.values())
+            ending = self.rng.choices(endings, chances)[0]
+            case, count = self._case(index, ending)
+            batch.append(case)
+            written += count
+            if len(batch) >= self.batch_cases:
+                self._save(batch)
+                progress(len(batch))
+                batch = []
+        if batch:
+            self._save(batch)
+            progress(len(batch))
+        written += self._items(items)
+        return Generated(cases=cases, events=written, items=items)
+
+    def _save(self, batch: Sequence[Case]) -> None:
+        counters = [c for c in self.counters.values() if c.pending_events]
+        self.app.save(*counters, *batch)
+
+    def _counter(self, day: date) -> TicketCounter:
+        counter = self.counters.get(day)
+        if counter is None:
+            try:
+                counter = self.app.repository.get(counter_id(day))
+            except AggregateNotFoundError:
+                counter = TicketCounter.start(day)
+            self.counters[day] = counter
+        return counter
+
+    def _opened_at(self, ending: str) -> datetime:
+        window = OPEN_WINDOW_DAYS if ending in STILL_OPEN else FINISHED_WINDOW_DAYS
+        day = (self.now - timedelta(days=self.rng.randint(0, window))).date()
+        moment = datetime.combine(day, time(self.rng.randint(7, 21), self.rng.randint(0, 59)), self.now.tzinfo)
+        return min(moment, self.now - timedelta(minutes=self.rng.randint(30, 240)))
+
+    def _case(self, index: int, ending: str) -> tuple[Case, int]:
+        rng = self.rng
+        service, district = rng.choice(self.pairs)
+        if ending == "answered":
+            service = rng.choice(["social_security", "school_enrollment", "household_registration", "housing_fund"])
+        name, phone = rng.choice(self.callers)
+        call = Call(
+            channel=rng.choice(["phone", "phone", "phone", "wechat", "web", "app"]),
+            category=CATEGORY_BY_SERVICE.get(service, "complaint"),
+            service_code=service,
+            description=rng.choice(DESCRIPTIONS[service]),
+            caller_name=name,
+            caller_phone=phone,
+            urgency="urgent" if rng.random() < 0.05 else "normal",
+            address=f"{district}{rng.choice(STREETS[district])}{rng.randint(1, 120)}号",
+            district=district,
+        )
+        at = self._opened_at(ending)
+        ticket_no = self._counter(at.date()).issue()
+        case = Case.open(ticket_no, call, OPERATOR_ACTOR, at=at)
+        count = 2
+        for step in ENDINGS[ending][0]:
+            at = at + timedelta(minutes=rng.randint(10, 60 * 20))
+            if at >= self.now:
+                break
+            self._step(case, step, at)
+            count += 1
+        return case, count
+
+    def _step(self, case: Case, step: str, at: datetime) -> None:
+        rules = self.rules
+        if step == "answer":
+            case.answer_directly(OPERATOR_ACTOR, "已按政策口径当场解答，来电人表示清楚。", at=at)
+        elif step == "dispatch":
+            department = rules.routing.route(case.service_code, case.district)
+            deadlines = rules.time_limits.deadlines(rules.calendar, case.category, case.urgency, at)
+            case.dispatch(OPERATOR_ACTOR, department, sign_by=deadlines.sign_by.at, reply_by=deadlines.reply_by.at,
+                          provisional=deadlines.provisional, note="按派单规则自动派单", at=at)
+        elif step == "sign":
+            case.sign(department_actor(case.department), at=at)
+        elif step == "urge":
+            case.urge(SUPERVISOR_ACTOR, "请加快办理进度", at=at)
+        elif step == "extend":
+            case.request_extension(department_actor(case.department), 5, "需协调多个部门现场核查", max_days=30, at=at)
+        elif step == "approve":
+            reply_by = rules.calendar.add_working_days(case.reply_by or at, 5)
+            case.approve_extension(SUPERVISOR_ACTOR, reply_by=reply_by.at, provisional=reply_by.provisional, at=at)
+        elif step == "reply":
+            resolved = self.rng.random() < 0.8
+            case.reply(department_actor(case.department), "已安排工作人员现场核查并处理完毕" if resolved
+                       else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释", resolved, at=at)
+        elif step == "callback":
+            satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[0]
+            case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction=satisfaction,
+                                 resolved=satisfaction != "dissatisfied", note="已回访来电人", at=at)
+        elif step == "close":
+            case.close(OPERATOR_ACTOR, at=at)
+
+    def _items(self, count: int) -> int:
+        """督办台账 items through the application: registered over the last months, most with a
+        weekly progress report, some completed."""
+        departments = sorted({d for d in (self.rules.routing.route(s, di) for s, di in self.pairs) if d})
+        year = self.now.year
+        written = 0
+        for number in range(count):
+            registered = self.now - timedelta(days=self.rng.randint(1, 80), hours=self.rng.randint(0, 8))
+            lead = departments[number % len(departments)]
+            reference = f"督〔{year}〕B{number:05d}号"
+            self.app.register_instruction(
+                reference, SUPERVISOR_ACTOR, leader="李市长", content=f"请{self.rules.department_name(lead)}"
+                f"牵头督促落实第 {number} 项群众反映集中的问题，按期报告办理情况。", lead_department=lead,
+                due=(registered + timedelta(days=self.rng.randint(20, 90))).date(), at=registered)
+            written += 1
+            roll = self.rng.random()
+            later = min(registered + timedelta(days=self.rng.randint(1, 6)), self.now - timedelta(minutes=5))
+            if roll < 0.7:
+                self.app.report_progress(reference, department_actor(lead), "已召开专题会议部署，正在逐项落实。", at=later)
+                written += 1
+            elif roll < 0.9:
+                self.app.report_completion(reference, department_actor(lead), "已全部整改到位。", at=later)
+                written += 1
+        return written
+
+
+# ---- kept PostgreSQL data sets ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataSet:
+    schema: str
+    url: str
+    data_dir: Path
+    events: int
+    cases: int
+
+    def config(self, **overrides) -> Config:
+        return Config(database_url=self.url, data_dir=self.data_dir, cookie_secure=False, **overrides)
+
+
+def dataset_schema(events: int, cases: int) -> str:
+    return f"bench_data_{events}_{cases}"
+
+
+MARKER = "bench_dataset"
+
+
+def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
+    """The kept data set of this size, if it was generated completely (its marker row exists)."""
+    import psycopg
+
+    schema = dataset_schema(events, cases)
+    data_dir = BENCH_DATA_DIR / schema
+    with psycopg.connect(libpq(url), connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                              (schema, MARKER)).fetchone()
+        if not exists or not (data_dir / "cipher.key").exists():
+            return None
+        row = conn.execute(f'SELECT events, cases FROM "{schema}".{MARKER}').fetchone()
+    return DataSet(schema, schema_url(schema, url), data_dir, int(row[0]), int(row[1])) if row else None
+
+
+def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool = False, seed: int = 7,
+                     progress: Progress = no_progress) -> DataSet:
+    """The kept PostgreSQL data set of this size: found, or (re)generated with the demo accounts."""
+    from infra.bootstrap import bootstrap
+    from infra.cli_users import ensure_demo_users
+
+    if not fresh and (found := find_dataset(events, cases, url)):
+        progress(cases)
+        return found
+    schema = dataset_schema(events, cases)
+    drop_schema(schema, url)
+    create_schema(schema, url)
+    data_dir = BENCH_DATA_DIR / schema
+    for old in ("cipher.key", "caller-hash.key", "flask-secret.key"):
+        (data_dir / old).unlink(missing_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    dataset = DataSet(schema, schema_url(schema, url), data_dir, events, cases)
+    services = bootstrap(dataset.config())
+    try:
+        ensure_demo_users(services)
+        generated = Generator(services.app, services.rules, seed=seed).run(cases, events, progress)
+        total = services.app.recorder.max_notification_id() or 0
+    finally:
+        services.close()
+    import psycopg
+
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{schema}".{MARKER} (events bigint, cases bigint, items bigint, made_at text)')
+        conn.execute(f'INSERT INTO "{schema}".{MARKER} VALUES (%s, %s, %s, %s)',
+                     (total, generated.cases, generated.items, datetime.now().astimezone().isoformat()))
+    return DataSet(schema, dataset.url, data_dir, total, generated.cases)
+
+
+@contextmanager
+def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int = 7,
+                      progress: Progress = no_progress) -> Iterator[DataSet]:
+    """A small data set in a fresh schema and a temp dir, dropped afterwards (smoke runs)."""
+    from infra.bootstrap import bootstrap
+    from infra.cli_users import ensure_demo_users
+
+    schema = create_schema(url=url)
+    dataset = DataSet(schema, schema_url(schema, url), Path(tempfile.mkdtemp(prefix="bench-data-")), events, cases)
+    try:
+        services = bootstrap(dataset.config())
+        try:
+            ensure_demo_users(services)
+            generated = Generator(services.app, services.rules, seed=seed).run(cases, events, progress)
+            total = services.app.recorder.max_notification_id() or 0
+        finally:
+            services.close()
+        yield DataSet(schema, dataset.url, dataset.data_dir, total, generated.cases)
+    finally:
+        drop_schema(schema, url)
