@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
 from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from domain.text import text
 
 OPENED = "opened"
 ANSWERED = "answered"
@@ -50,7 +51,6 @@ FINISHED = (ANSWERED, CLOSED, MERGED)
 
 TICKET_NO = re.compile(r"^\d{8}-\d{6,}$")
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,19}$")
-MAX_TEXT = 4000
 
 # Who may run each command. Department staff also have to belong to the case's department.
 CAN_INTAKE = (OPERATOR, SYSTEM, ADMIN)
@@ -63,19 +63,6 @@ CAN_FOLLOW_UP = (OPERATOR, ADMIN)
 
 def case_id(ticket_no: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"hotline/case/{ticket_no}")
-
-
-def _text(value: Any, label: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{label}必须是文字")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{label}不能为空")
-    if len(value) > limit:
-        raise InvalidInput(f"{label}不能超过 {limit} 个字")
-    return value
 
 
 @dataclass(frozen=True)
@@ -102,15 +89,15 @@ class Call:
             raise InvalidInput(f"未知诉求类别：{self.category}")
         if self.urgency not in URGENCIES:
             raise InvalidInput(f"未知紧急程度：{self.urgency}")
-        object.__setattr__(self, "service_code", _text(self.service_code, "服务事项", limit=64))
-        object.__setattr__(self, "description", _text(self.description, "诉求内容"))
-        object.__setattr__(self, "caller_name", _text(self.caller_name, "来电人姓名", required=False, limit=50))
-        phone = _text(self.caller_phone, "联系电话", required=False, limit=20)
+        object.__setattr__(self, "service_code", text(self.service_code, "服务事项", limit=64))
+        object.__setattr__(self, "description", text(self.description, "诉求内容"))
+        object.__setattr__(self, "caller_name", text(self.caller_name, "来电人姓名", required=False, limit=50))
+        phone = text(self.caller_phone, "联系电话", required=False, limit=20)
         if phone and not PHONE.match(phone):
             raise InvalidInput(f"联系电话格式不正确：{phone}")
         object.__setattr__(self, "caller_phone", phone)
-        object.__setattr__(self, "address", _text(self.address, "地址", required=False, limit=200))
-        object.__setattr__(self, "district", _text(self.district, "区县", required=False, limit=50))
+        object.__setattr__(self, "address", text(self.address, "地址", required=False, limit=200))
+        object.__setattr__(self, "district", text(self.district, "区县", required=False, limit=50))
         for value, label, bound in ((self.lat, "纬度", 90), (self.long, "经度", 180)):
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound
@@ -119,7 +106,7 @@ class Call:
         if (self.lat is None) != (self.long is None):
             raise InvalidInput("经纬度必须同时提供")
         if self.call_id is not None:
-            object.__setattr__(self, "call_id", _text(self.call_id, "来电编号", limit=128))
+            object.__setattr__(self, "call_id", text(self.call_id, "来电编号", limit=128))
 
 
 class Case(Aggregate):
@@ -266,7 +253,7 @@ class Case(Aggregate):
     def answer_directly(self, actor: Actor, answer: str, at: datetime | None = None) -> None:
         require_role(actor, CAN_INTAKE, "直接答复")
         self._require_status((OPENED, REOPENED), "直接答复")
-        self._answered_directly(answer=_text(answer, "答复内容"), timestamp=at, **actor.fields)
+        self._answered_directly(answer=text(answer, "答复内容"), timestamp=at, **actor.fields)
 
     @event(AnsweredDirectly)
     def _answered_directly(self, answer: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -295,11 +282,11 @@ class Case(Aggregate):
         require_role(actor, CAN_DISPATCH, "派单")
         self._require_status((OPENED, REOPENED), "派单")
         self._dispatched(
-            department=_text(department, "承办单位", limit=64),
+            department=text(department, "承办单位", limit=64),
             sign_by=sign_by,
             reply_by=reply_by,
             provisional=provisional,
-            note=_text(note, "派单说明", required=False),
+            note=text(note, "派单说明", required=False),
             timestamp=at,
             **actor.fields,
         )
@@ -349,7 +336,7 @@ class Case(Aggregate):
         """改派: after a return, or to correct a dispatch the department has not signed yet."""
         require_role(actor, CAN_DISPATCH, "改派")
         self._require_status((RETURNED, DISPATCHED), "改派")
-        department = _text(department, "承办单位", limit=64)
+        department = text(department, "承办单位", limit=64)
         if self.status == DISPATCHED and department == self.department:
             raise InvalidInput(f"工单 {self.ticket_no} 已派给该单位，无需改派")
         self._redispatched(
@@ -357,7 +344,7 @@ class Case(Aggregate):
             sign_by=sign_by,
             reply_by=reply_by,
             provisional=provisional,
-            note=_text(note, "改派说明", required=False),
+            note=text(note, "改派说明", required=False),
             timestamp=at,
             **actor.fields,
         )
@@ -400,7 +387,7 @@ class Case(Aggregate):
         """退单: the case is not this department's business; the reason is required."""
         self._require_own_department(actor, "退单")
         self._require_status((DISPATCHED, SIGNED), "退单")
-        self._returned(department=self.department, reason=_text(reason, "退单理由"), timestamp=at, **actor.fields)
+        self._returned(department=self.department, reason=text(reason, "退单理由"), timestamp=at, **actor.fields)
 
     @event(Returned)
     def _returned(self, department: str, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -423,7 +410,7 @@ class Case(Aggregate):
         if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= max_days:
             raise InvalidInput(f"延期天数必须是 1 到 {max_days} 个工作日")
         self._extension_requested(
-            working_days=working_days, reason=_text(reason, "延期理由"), timestamp=at, **actor.fields
+            working_days=working_days, reason=text(reason, "延期理由"), timestamp=at, **actor.fields
         )
 
     @event(ExtensionRequested)
@@ -460,7 +447,7 @@ class Case(Aggregate):
     def reject_extension(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
         require_role(actor, CAN_DECIDE_EXTENSION, "审批延期")
         self._require_pending_extension()
-        self._extension_rejected(reason=_text(reason, "不同意延期的理由"), timestamp=at, **actor.fields)
+        self._extension_rejected(reason=text(reason, "不同意延期的理由"), timestamp=at, **actor.fields)
 
     @event(ExtensionRejected)
     def _extension_rejected(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -478,7 +465,7 @@ class Case(Aggregate):
         """催办: remind the department of a case it has not finished."""
         require_role(actor, CAN_URGE, "催办")
         self._require_status((DISPATCHED, SIGNED), "催办")
-        self._urged(note=_text(note, "催办意见", required=False), timestamp=at, **actor.fields)
+        self._urged(note=text(note, "催办意见", required=False), timestamp=at, **actor.fields)
 
     @event(Urged)
     def _urged(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -496,7 +483,7 @@ class Case(Aggregate):
         self._require_status((SIGNED,), "答复")
         if not isinstance(resolved, bool):
             raise InvalidInput("请说明诉求是否已解决")
-        self._replied(result=_text(result, "办理结果"), resolved=resolved, timestamp=at, **actor.fields)
+        self._replied(result=text(result, "办理结果"), resolved=resolved, timestamp=at, **actor.fields)
 
     @event(Replied)
     def _replied(self, result: str, resolved: bool, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -538,7 +525,7 @@ class Case(Aggregate):
             reached=reached,
             satisfaction=satisfaction,
             resolved=resolved,
-            note=_text(note, "回访记录", required=False),
+            note=text(note, "回访记录", required=False),
             timestamp=at,
             **actor.fields,
         )
@@ -568,7 +555,7 @@ class Case(Aggregate):
         if self.status in (CLOSED, ANSWERED):
             raise InvalidTransition(f"工单 {self.ticket_no} 已办结，不能重复办结")
         self._require_status((CALLED_BACK,), "办结（请先回访）")
-        self._closed(note=_text(note, "办结说明", required=False), timestamp=at, **actor.fields)
+        self._closed(note=text(note, "办结说明", required=False), timestamp=at, **actor.fields)
 
     @event(Closed)
     def _closed(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
@@ -583,7 +570,7 @@ class Case(Aggregate):
         """重启: the caller is not satisfied, or the problem came back; the case is dispatched anew."""
         require_role(actor, CAN_FOLLOW_UP, "重启工单")
         self._require_status((CALLED_BACK, CLOSED, ANSWERED), "重启")
-        self._reopened(reason=_text(reason, "重启理由"), timestamp=at, **actor.fields)
+        self._reopened(reason=text(reason, "重启理由"), timestamp=at, **actor.fields)
 
     @event(Reopened)
     def _reopened(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:

@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import ADMIN, SUPERVISOR, Actor, require_role
 from domain.errors import DomainError, InvalidInput, InvalidTransition
-from domain.supervision import CAN_REGISTER, text
+from domain.supervision import CAN_REGISTER
+from domain.text import text
 
 HELD = "held"
 MINUTES_SENT = "minutes_sent"

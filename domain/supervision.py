@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
 from domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
+from domain.text import text
 
 LEADER_INSTRUCTION = "leader_instruction"
 MEETING_DECISION = "meeting_decision"
@@ -48,7 +49,6 @@ CAN_REPORT = (DEPARTMENT, SUPERVISOR, ADMIN)
 CAN_URGE = (SUPERVISOR, ADMIN, SYSTEM)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-MAX_TEXT = 4000
 
 
 class ItemNotFound(DomainError):
@@ -59,19 +59,6 @@ class ItemNotFound(DomainError):
 
 def item_id(reference_no: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"hotline/supervision/{reference_no}")
-
-
-def text(value: Any, label: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{label}必须是文字")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{label}不能为空")
-    if len(value) > limit:
-        raise InvalidInput(f"{label}不能超过 {limit} 个字")
-    return value
 
 
 def departments(values: Any, lead: str) -> list[str]:

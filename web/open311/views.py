@@ -13,7 +13,8 @@ from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from domain.actors import SYSTEM, Actor
-from domain.case import FINISHED, MAX_TEXT, TICKET_NO, Call
+from domain.case import FINISHED, TICKET_NO, Call
+from domain.text import MAX_TEXT
 from domain.errors import CaseNotFound, DomainError
 from domain.workdays import as_china_time
 from web.open311 import PREFIX, Open311State, bp
