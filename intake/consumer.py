@@ -111,12 +111,21 @@ class IntakeConsumer:
         self.client_id = client_id
         self._consumer = None
 
-    def run(self, stop: threading.Event) -> Progress:
+    def _connect(self) -> tuple:
         extra = {"client_id": self.client_id} if self.client_id else {}
         consumer = make_consumer(self.bootstrap, self.group_id, None, max_poll_records=self.batch_size, **extra)
         consumer.subscribe(self.intake.subscribed, listener=_AssignmentLog())
-        producer = make_producer(self.bootstrap)
         self._consumer = consumer
+        return consumer, make_producer(self.bootstrap)
+
+    def _topic_ids(self, consumer) -> dict[str, object]:
+        # kafka-python keeps each topic's id in its cluster metadata (the consumer exposes no accessor).
+        cluster = consumer._client.cluster
+        return {topic: cluster.topic_id(topic) for topic in self.intake.subscribed}
+
+    def run(self, stop: threading.Event) -> Progress:
+        consumer, producer = self._connect()
+        known: dict[str, object] = {}
         log.info("开始消费 %s（消费组 %s）", "、".join(self.intake.subscribed), self.group_id)
         try:
             while not stop.is_set():
@@ -125,6 +134,19 @@ class IntakeConsumer:
                     if not self._process(consumer, producer, polled, stop):
                         break
                 self.progress.maybe_log(self.lag)
+                ids = self._topic_ids(consumer)
+                if any(known.get(t) not in (None, i) for t, i in ids.items() if i is not None):
+                    # A topic came back with a new id: the broker lost it (a restart of a broker with
+                    # memory storage, or a topic deleted and made again). The client would keep
+                    # fetching at its old positions in the new, shorter log and never see a record:
+                    # start over with new clients, from the committed offsets (or the earliest).
+                    log.warning("主题已被重建（消息代理重启？），重新创建客户端后继续消费")
+                    producer.close(timeout=10)
+                    consumer.close(autocommit=False)
+                    consumer, producer = self._connect()
+                    known = {}
+                    continue
+                known.update({t: i for t, i in ids.items() if i is not None})
         finally:
             self.progress.maybe_log(self.lag, force=True)
             producer.close(timeout=10)

@@ -36,6 +36,8 @@ HEADINGS = (
 OVERDUE_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
 HEADING_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 OVERDUE_FONT = Font(color="9C0006")
+# CSV/formula injection: a cell starting with one of these would be taken for a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _day(moment: datetime | None) -> str:
@@ -93,6 +95,10 @@ def write_ledger(
             for column in range(1, len(HEADINGS) + 1):
                 cell = sheet.cell(row=line, column=column)
                 cell.alignment = Alignment(vertical="top", wrap_text=True)
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    # Text someone typed, never a formula (openpyxl makes "=…" one; Excel would run it).
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
                 if row.any_overdue:
                     cell.fill = OVERDUE_FILL
                     cell.font = OVERDUE_FONT

