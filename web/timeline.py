@@ -9,6 +9,8 @@ from domain.actors import ROLE_NAMES
 from domain.case import EVENT_NAMES, Case
 from domain.catalogue import SATISFACTION
 from domain.rules import Rules
+from domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
+from domain.supervision import SOURCES, SupervisionItem
 from web.filters import beijing
 
 
@@ -55,12 +57,12 @@ def describe(event: Case.Event, rules: Rules) -> str:
     return ""
 
 
-def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
+def entries(events: list, names: dict, describe_event, rules: Rules) -> list[Entry]:
     return [
         Entry(
             version=event.originator_version,
-            what=EVENT_NAMES.get(type(event), type(event).__name__),
-            detail=describe(event, rules),
+            what=names.get(type(event), type(event).__name__),
+            detail=describe_event(event, rules),
             actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
             at=event.timestamp,
         )
@@ -68,9 +70,11 @@ def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
     ]
 
 
-def describe_item_event(event, rules: Rules) -> str:
-    from domain.supervision import SOURCES, SupervisionItem
+def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
+    return entries(events, EVENT_NAMES, describe, rules)
 
+
+def describe_item_event(event: SupervisionItem.Event, rules: Rules) -> str:
     if isinstance(event, SupervisionItem.Registered):
         partners = "、".join(rules.department_name(c) for c in event.cooperating_departments)
         return (f"{SOURCES.get(event.source, event.source)}：{event.content}；牵头单位 {rules.department_name(event.lead_department)}"
@@ -89,15 +93,4 @@ def describe_item_event(event, rules: Rules) -> str:
 
 
 def item_timeline(events: list, rules: Rules) -> list[Entry]:
-    from domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
-
-    return [
-        Entry(
-            version=event.originator_version,
-            what=ITEM_EVENT_NAMES.get(type(event), type(event).__name__),
-            detail=describe_item_event(event, rules),
-            actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
-            at=event.timestamp,
-        )
-        for event in events
-    ]
+    return entries(events, ITEM_EVENT_NAMES, describe_item_event, rules)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
@@ -13,8 +13,8 @@ from domain.application import HotlineApplication, now
 from domain.case import (
     ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, OPENED, REOPENED, REPLIED, RETURNED, SIGNED, Case,
 )
-from domain.errors import DomainError
 from web import forms
+from web.actions import run_form
 from web.auth import current_actor, roles_required, visible_case
 from web.services import hotline, rules
 from web.timeline import timeline
@@ -133,16 +133,11 @@ def act(ticket_no: str, name: str):
     if not current_user.has_role(*action.roles):
         abort(403)
     form = _build_form(name, data=request.form)
-    back = redirect(url_for("cases.show", ticket_no=ticket_no))
-    if not form.validate():
-        flash("；".join(error for errors in form.errors.values() for error in errors), "error")
-        return back
-    try:
-        action.run(hotline(), case.ticket_no, current_actor(), form, int(form.version.data))
-    except DomainError as error:
-        flash(str(error), "error")
-        return back
-    flash(f"工单 {ticket_no}：{action.done}", "success")
-    if current_user.role == DEPARTMENT and name in ("reply", "return"):
-        return redirect(url_for("department.inbox"))
-    return back
+    done = run_form(
+        form,
+        lambda: action.run(hotline(), case.ticket_no, current_actor(), form, int(form.version.data)),
+        f"工单 {ticket_no}：{action.done}",
+    )
+    if done and current_user.role == DEPARTMENT and name in ("reply", "return"):
+        return redirect(url_for("department.inbox"))  # the case has left the department's hands
+    return redirect(url_for("cases.show", ticket_no=ticket_no))

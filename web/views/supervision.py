@@ -24,6 +24,7 @@ from domain.supervision import (
 )
 from projections.ledger_export import write_ledger
 from web import forms
+from web.actions import run_form
 from web.auth import current_actor, roles_required
 from web.pagination import page_of, requested_page
 from web.services import hotline, read_models, rules
@@ -218,33 +219,26 @@ def act(reference_no: str, name: str):
     if not current_user.has_role(*action.roles):
         abort(403)
     form = _item_form(name, data=request.form)
-    back = redirect(url_for("supervision.item", reference_no=found.reference_no))
-    if not form.validate():
-        flash("；".join(error for errors in form.errors.values() for error in errors), "error")
-        return back
-    try:
-        action.run(hotline(), found.reference_no, current_actor(), form, int(form.version.data))
-    except DomainError as error:
-        flash(str(error), "error")
-        return back
-    flash(f"督办事项 {found.reference_no}：{action.done}", "success")
-    return back
+    run_form(
+        form,
+        lambda: action.run(hotline(), found.reference_no, current_actor(), form, int(form.version.data)),
+        f"督办事项 {found.reference_no}：{action.done}",
+    )
+    return redirect(url_for("supervision.item", reference_no=found.reference_no))
 
 
 @bp.route("/cases/<ticket_no>/escalate", methods=["POST"])
 @roles_required(SUPERVISOR)
 def escalate(ticket_no: str):
     form = EscalateForm(formdata=request.form, prefix="escalate")
-    if not form.validate():
-        flash("；".join(error for errors in form.errors.values() for error in errors), "error")
+    item = run_form(
+        form,
+        lambda: hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or ""),
+        f"工单 {ticket_no} 已转为督办事项",
+    )
+    if item is None:
         return redirect(url_for("cases.show", ticket_no=ticket_no))
-    try:
-        found = hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or "")
-    except DomainError as error:
-        flash(str(error), "error")
-        return redirect(url_for("cases.show", ticket_no=ticket_no))
-    flash(f"工单 {ticket_no} 已转为督办事项", "success")
-    return redirect(url_for("supervision.item", reference_no=found.reference_no))
+    return redirect(url_for("supervision.item", reference_no=item.reference_no))
 
 
 def item_entries(events: list[SupervisionItem.Event]):
