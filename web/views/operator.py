@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from domain.case import PHONE, STATUS_NAMES, TICKET_NO, Call
@@ -80,8 +81,6 @@ def caller_history():
 @bp.route("/cases")
 @roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
 def search():
-    from flask_login import current_user
-
     form = SearchForm(request.args)
     form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
     form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
