@@ -94,7 +94,8 @@ class Call:
         object.__setattr__(self, "caller_name", text(self.caller_name, "来电人姓名", required=False, limit=50))
         phone = text(self.caller_phone, "联系电话", required=False, limit=20)
         if phone and not PHONE.match(phone):
-            raise InvalidInput(f"联系电话格式不正确：{phone}")
+            # Not echoed: the message reaches logs and dead-letter headers, a phone number must not.
+            raise InvalidInput("联系电话格式不正确：只能包含数字、空格和短横线，可以 + 开头")
         object.__setattr__(self, "caller_phone", phone)
         object.__setattr__(self, "address", text(self.address, "地址", required=False, limit=200))
         object.__setattr__(self, "district", text(self.district, "区县", required=False, limit=50))
