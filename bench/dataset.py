@@ -268,6 +268,14 @@ def dataset_schema(events: int, cases: int) -> str:
 
 
 MARKER = "bench_dataset"
+FORMAT_SETTINGS = ("PERSISTENCE_MODULE", "CIPHER_TOPIC", "COMPRESSOR_TOPIC", "APPLICATION_RECORDER_TOPIC")
+
+
+def store_format(config: Config) -> str:
+    """How events are stored (cipher, compressor, recorder): a kept data set written another way
+    cannot be read with today's settings and is generated again."""
+    env = config.event_store_env()
+    return ";".join(f"{name}={env.get(name, '')}" for name in FORMAT_SETTINGS)
 
 
 def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
@@ -281,8 +289,15 @@ def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
                               (schema, MARKER)).fetchone()
         if not exists or not (data_dir / "cipher.key").exists():
             return None
-        row = conn.execute(f'SELECT events, cases FROM "{schema}".{MARKER}').fetchone()
-    return DataSet(schema, schema_url(schema, url), data_dir, int(row[0]), int(row[1])) if row else None
+        columns = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
+                                              "WHERE table_schema = %s AND table_name = %s", (schema, MARKER))}
+        if "format" not in columns:
+            return None
+        row = conn.execute(f'SELECT events, cases, format FROM "{schema}".{MARKER}').fetchone()
+    if not row:
+        return None
+    dataset = DataSet(schema, schema_url(schema, url), data_dir, int(row[0]), int(row[1]))
+    return dataset if row[2] == store_format(dataset.config()) else None
 
 
 def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool = False, seed: int = 7,
@@ -312,9 +327,11 @@ def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool 
     import psycopg
 
     with psycopg.connect(libpq(url), autocommit=True) as conn:
-        conn.execute(f'CREATE TABLE "{schema}".{MARKER} (events bigint, cases bigint, items bigint, made_at text)')
-        conn.execute(f'INSERT INTO "{schema}".{MARKER} VALUES (%s, %s, %s, %s)',
-                     (total, generated.cases, generated.items, datetime.now().astimezone().isoformat()))
+        conn.execute(f'CREATE TABLE "{schema}".{MARKER} (events bigint, cases bigint, items bigint, made_at text, '
+                     'format text)')
+        conn.execute(f'INSERT INTO "{schema}".{MARKER} VALUES (%s, %s, %s, %s, %s)',
+                     (total, generated.cases, generated.items, datetime.now().astimezone().isoformat(),
+                      store_format(dataset.config())))
     return DataSet(schema, dataset.url, data_dir, total, generated.cases)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -21,6 +21,7 @@ from projections.store import ViewRecorder
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]
+BEIJING_OFFSET = timedelta(hours=8)
 IN_CHUNK = 500  # ids per "WHERE id IN (…)": well under SQLite's parameter limit
 
 
@@ -28,6 +29,8 @@ def stamp(moment: datetime | None) -> str | None:
     """Timestamps as stored: Beijing time, fixed width, so that text order is time order."""
     if moment is None:
         return None
+    if moment.utcoffset() == BEIJING_OFFSET:  # decoded events already carry +08:00: skip the conversion
+        return moment.isoformat(timespec="microseconds")
     return as_china_time(moment).isoformat(timespec="microseconds")
 
 
@@ -35,7 +38,7 @@ def unstamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: tables are module constants, used as dict keys per event
 class Table:
     name: str
     columns: tuple[str, ...]  # the first one is the key (the aggregate id as text)
@@ -63,12 +66,12 @@ class RowView(Projection[ViewRecorder]):
 
     # ---- schema -----------------------------------------------------------------------------
 
-    def create_tables(self) -> None:
+    def create_tables(self, indexes: bool = True) -> None:
         view = self.view
         with view.writing(None) as cursor:
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
-                for index in table.indexes:
+                for index in table.indexes if indexes else ():
                     label, columns = index.split(":")
                     view.execute(
                         cursor,
@@ -76,14 +79,16 @@ class RowView(Projection[ViewRecorder]):
                         f"ON {view.table(table.name)} ({columns.strip()})",
                     )
 
-    def drop(self) -> None:
-        """Forget everything: the rows and the position, in one transaction."""
+    def drop(self, indexes: bool = True) -> None:
+        """Forget everything: the rows and the position, in one transaction. ``indexes=False``
+        leaves the secondary indexes out until ``create_tables()``: a rebuild fills the tables
+        first and builds each index once at the end, much faster than maintaining them row by row."""
         view = self.view
         with view.writing(None) as cursor:
             for table in self.tables:
                 view.execute(cursor, f"DROP TABLE IF EXISTS {view.table(table.name)}")
             view.forget(cursor, self.tracking_name)
-        self.create_tables()
+        self.create_tables(indexes=indexes)
 
     def position(self) -> int:
         return self.view.position(self.tracking_name)
@@ -100,14 +105,18 @@ class RowView(Projection[ViewRecorder]):
         with view.writing(tracking) as cursor:
             if not mine:
                 return
+            keys = [str(event.originator_id) for event, _ in mine]
+            # Rows to load: those changed here but not created earlier in this same batch.
             wanted: dict[Table, set[str]] = {}
-            for event, (table, _, creates) in mine:
-                if not creates:
-                    wanted.setdefault(table, set()).add(str(event.originator_id))
+            created: set[tuple[Table, str]] = set()
+            for key, (_, (table, _, creates)) in zip(keys, mine):
+                if creates:
+                    created.add((table, key))
+                elif (table, key) not in created:
+                    wanted.setdefault(table, set()).add(key)
             rows: dict[Table, dict[str, Row]] = {table: self._load(cursor, table, ids) for table, ids in wanted.items()}
             touched: dict[Table, dict[str, Row]] = {}
-            for event, (table, handler, creates) in mine:
-                key = str(event.originator_id)
+            for key, (event, (table, handler, creates)) in zip(keys, mine):
                 table_rows = rows.setdefault(table, {})
                 if creates:
                     row = {column: None for column in table.columns}
@@ -136,12 +145,8 @@ class RowView(Projection[ViewRecorder]):
 
     def _upsert(self, cursor: Any, table: Table, rows: Iterable[Row]) -> None:
         columns = table.columns
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-        statement = (
-            f"INSERT INTO {self.view.table(table.name)} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({table.key}) DO UPDATE SET {updates}"
-        )
-        self.view.executemany(cursor, statement, [tuple(row[c] for c in columns) for row in rows])
+        values = [tuple(row[c] for c in columns) for row in rows]
+        self.view.upsert(cursor, table.name, columns, values)
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table, in key order: what a rebuild must reproduce exactly."""

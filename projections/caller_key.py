@@ -8,7 +8,6 @@ numbers (there are only about 10^10 mobile numbers, so a plain hash could be).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -34,4 +33,4 @@ class CallerKey:
         digits = normalise_phone(phone or "")
         if not digits:
             return None
-        return hmac.new(self._key, digits.encode("ascii"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, digits.encode("ascii"), "sha256").hex()  # one C call: same value as hmac.new

@@ -325,13 +325,28 @@ class CaseIndex(RowView):
         )
         return [case_row(r) for r in rows], int(total)
 
-    def due_before(self, status: str, column: str, horizon: datetime, department: str | None) -> list[CaseRow]:
-        sql = f"SELECT * FROM {self._table()} WHERE status = ? AND {column} <= ?"
+    def due_before(self, status: str, column: str, horizon: datetime, department: str | None,
+                   limit: int | None = None) -> list[CaseRow]:
+        """Cases in ``status`` whose ``column`` deadline is at or before ``horizon``, soonest first
+        (the first ``limit`` only, if given)."""
+        clause, params = self._due_clause(status, column, horizon, department)
+        sql = f"SELECT *{clause} ORDER BY {column}, ticket_no"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(0, int(limit)))
+        return [case_row(r) for r in self.view.query(sql, params)]
+
+    def count_due_before(self, status: str, column: str, horizon: datetime, department: str | None) -> int:
+        clause, params = self._due_clause(status, column, horizon, department)
+        return int(self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"])
+
+    def _due_clause(self, status: str, column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:
+        clause = f" FROM {self._table()} WHERE status = ? AND {column} <= ?"
         params: list[Any] = [status, stamp(horizon)]
         if department:
-            sql += " AND department = ?"
+            clause += " AND department = ?"
             params.append(department)
-        return [case_row(r) for r in self.view.query(sql + f" ORDER BY {column}", params)]
+        return clause, params
 
     def by_caller(self, phone: str, *, service_code: str | None = None, since: datetime | None = None,
                   until: datetime | None = None, limit: int = 50) -> list[CaseRow]:

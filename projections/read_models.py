@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,33 +146,56 @@ class ReadModels:
         wanted = {topic for view in chosen for topic in view.topics}
         start = min(positions.values())
         processed = 0
-        recorder = self.app.recorder
+        reader: ThreadPoolExecutor | None = None
+        try:
+            page, decoded = self._read(start, wanted)
+            while page:
+                last = page[-1].id
+                ahead = None
+                if len(page) == self.batch_size:
+                    # More to come: read and decode the next page while the views write this one
+                    # (the writes mostly wait on the database, so the two overlap).
+                    reader = reader or ThreadPoolExecutor(max_workers=1, thread_name_prefix="catch-up")
+                    ahead = reader.submit(self._read, last, wanted)
+                processed += self._apply(chosen, positions, page, decoded, start)
+                start = last
+                if progress:
+                    progress(len(page))
+                page, decoded = ahead.result() if ahead else self._read(start, wanted)
+            return processed
+        finally:
+            if reader:
+                reader.shutdown(wait=True)
+
+    def _read(self, start: int, wanted: set[str]) -> tuple[list[Any], list[tuple[int, Any]]]:
+        """The next page of the log after ``start``, with its events for the views decoded."""
+        page = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
         mapper = self.app.mapper
-        while True:
-            page = recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
-            if not page:
-                return processed
-            decoded = [(n.id, mapper.to_domain_event(n)) for n in page if n.topic in wanted]
-            last = page[-1].id
-            for view in chosen:
-                position = positions[view.name]
-                if position >= last:
-                    continue
-                events = [event for number, event in decoded if number > position]
-                view.process_batch(events, Tracking(view.tracking_name, last))
-                positions[view.name] = last
-            processed += sum(1 for n in page if n.id > start)
-            start = last
-            if progress:
-                progress(len(page))
+        return page, [(n.id, mapper.to_domain_event(n)) for n in page if n.topic in wanted]
+
+    def _apply(self, chosen: list[RowView], positions: dict[str, int], page: list[Any],
+               decoded: list[tuple[int, Any]], start: int) -> int:
+        last = page[-1].id
+        for view in chosen:
+            position = positions[view.name]
+            if position >= last:
+                continue
+            events = [event for number, event in decoded if number > position]
+            view.process_batch(events, Tracking(view.tracking_name, last))
+            positions[view.name] = last
+        return sum(1 for n in page if n.id > start)
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Drop the named views (all by default) and build them again from the first event."""
         chosen = list(names) if names else list(self.views)
         with self._lock:
             for name in chosen:
-                self._view(name).drop()
-        return self.catch_up(views=chosen, progress=progress)
+                self._view(name).drop(indexes=False)
+        try:
+            return self.catch_up(views=chosen, progress=progress)
+        finally:
+            for name in chosen:
+                self._view(name).create_tables()  # the indexes, each built once over the full table
 
     def pending(self) -> int:
         """How many notifications the slowest view has still to read."""
@@ -225,7 +249,10 @@ class ReadModels:
             raise InvalidInput(f"未知期限类型：{'、'.join(unknown)}")
         chosen = set(kinds or DEADLINE_KINDS)
         horizon = moment + timedelta(hours=due_within_hours)
+        start = max(0, int(offset))
+        wanted = start + max(0, int(limit))
         found: list[DeadlineRow] = []
+        total = 0
 
         def add(kind: str, reference: str, dept: str | None, due: datetime | None, provisional: bool, summary: str):
             if due is not None:
@@ -235,9 +262,13 @@ class ReadModels:
         case_kinds = ((SIGNING, DISPATCHED, "sign_by"), (REPLYING, SIGNED, "reply_by"), (CALLBACK, REPLIED, "callback_by"))
         for kind, status, column in case_kinds:
             if kind in chosen:
-                for row in self.cases.due_before(status, column, horizon, department):
+                # Cases can be many: count them in SQL and fetch only the soonest that could be on
+                # the requested page (the page's rows are among the first offset + limit of each kind).
+                total += self.cases.count_due_before(status, column, horizon, department)
+                for row in self.cases.due_before(status, column, horizon, department, limit=wanted):
                     add(kind, row.ticket_no, row.department, getattr(row, column),
                         row.deadline_provisional and kind != CALLBACK, row.description)
+        fetched_cases = len(found)
         item_kinds = ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
         for kind, column in item_kinds:
             if kind in chosen:
@@ -248,8 +279,7 @@ class ReadModels:
             for meeting in self.supervision.meetings_due(horizon):
                 add(MINUTES_SIGNING, meeting.reference_no, "", meeting.minutes_due, meeting.provisional, meeting.title)
         found.sort(key=lambda r: (r.due_at, r.kind, r.reference))
-        start = max(0, int(offset))
-        return found[start : start + max(0, int(limit))], len(found)
+        return found[start:wanted], total + len(found) - fetched_cases
 
     # ---- supervision ledger -----------------------------------------------------------------
 
