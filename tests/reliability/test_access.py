@@ -242,3 +242,52 @@ def test_no_secret_in_the_logs(app, web_services, caplog):  # noqa: F811
                "session key": web_services.config.flask_secret_key()}
     leaked = [name for name, secret in secrets.items() if secret in text]
     assert not leaked, leaked
+
+
+@pytest.mark.slow
+def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path):
+    """Two gunicorn workers on a fresh data directory: a session made by one is good on the other
+    (both read one secret key), and the in-process throttle counts per worker, so a name gets at most
+    limit x workers wrong passwords in the window (measured: see docs/reliability.md)."""
+    import subprocess
+    import sys
+
+    from infra.bootstrap import bootstrap
+    from infra.cli_users import ensure_demo_users
+    from infra.config import Config
+    from tests.e2e.live import free_port
+    from tests.reliability.conftest import HttpSession, server_env
+
+    config = Config(data_dir=tmp_path)
+    built = bootstrap(config)
+    ensure_demo_users(built)
+    built.close()
+    port = free_port()
+    log = open(tmp_path / "gunicorn.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "infra.wsgi:app"],
+        env=server_env(config), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if HttpSession(base).get("/login").status == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.2)
+        operator = HttpSession(base).login("operator", PASSWORDS["operator"])
+        assert [operator.get("/operator").status for _ in range(20)] == [200] * 20
+        answers = []
+        for attempt in range(14):
+            answers.append(HttpSession(base).post("/login", {"username": "supervisor",
+                                                            "password": f"guess-{attempt}"}).status)
+        refused = answers.count(401)
+        assert 5 <= refused <= 10 and answers.count(429) == 14 - refused, answers
+        print(f"gunicorn -w 2: {refused} wrong passwords answered 401 before every worker said 429")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()

@@ -176,3 +176,67 @@ def test_formulas_in_the_ledger_export_stay_text(signed_in, web_services):  # no
     cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value in attacks]
     assert len(cells) == 2 * len(attacks)  # leader and content of each item
     assert all(cell.data_type == "s" and cell.quotePrefix for cell in cells)
+
+
+# Every POST route of the app and the test that fuzzes it (here or in tests/web, tests/open311).
+FUZZED_POSTS = {
+    "/login": "test_the_sign_in_form",
+    "/logout": "no fields but the CSRF token (tests/web/test_login.py)",
+    "/calls/new": "tests/web/test_fuzz_forms.py::test_the_call_form",
+    "/cases/<ticket_no>/<name>": "tests/web/test_fuzz_forms.py::test_every_case_action + test_the_extension_decisions",
+    "/cases/<ticket_no>/escalate": "test_the_escalation_form",
+    "/supervisor/ledger/new": "test_the_register_form",
+    "/supervision/items/<path:reference_no>/do/<name>": "test_every_supervision_item_action",
+    "/open311/v2/requests.<fmt>": "tests/open311/test_openapi_property.py (schemathesis)",
+    "/open311/v2/": "catch-all: answers 404/405 in the API's format",
+    "/open311/v2/<path:rest>": "catch-all: answers 404/405 in the API's format",
+}
+
+
+def test_every_form_and_action_is_fuzzed(app):  # noqa: F811
+    from tests.web.test_fuzz_forms import ACTION_FIELDS
+    from web.views.cases import ACTIONS
+    from web.views.supervision import ITEM_ACTIONS
+
+    posts = {rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    assert posts == set(FUZZED_POSTS), posts ^ set(FUZZED_POSTS)
+    assert set(ACTIONS) == set(ACTION_FIELDS) | set(DECISION_FIELDS)
+    assert set(ITEM_ACTIONS) == set(ITEM_FIELDS)
+
+
+DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}
+
+
+@FUZZ
+@given(action=st.sampled_from(sorted(DECISION_FIELDS)), reason=junk, version=junk,
+       who=st.sampled_from(["hbj", "supervisor"]))
+def test_the_extension_decisions(desks, web_services, action, reason, version, who):  # noqa: F811
+    app = web_services.app
+    ticket = app.open_case(Call(channel="phone", category="complaint", service_code="noise", description="噪音"),
+                           OPERATOR_ACTOR).ticket_no
+    from tests.conftest import department
+
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    app.sign(ticket, department("HBJ"))
+    app.request_extension(ticket, department("HBJ"), 3, "需要协调多个部门")
+    data = {f"{action}-{name}": reason for name in DECISION_FIELDS[action]}
+    data[f"{action}-version"] = version
+    before = stored_events(web_services)
+    response = desks[who].post(f"/cases/{ticket}/{action}", data, token_from=f"/cases/{ticket}")
+    assert response.status_code in (302, 403), response.status_code
+    stored = stored_events(web_services) - before
+    assert stored == 0 if response.status_code == 403 or version != "4" else stored in (0, 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["q", "ticket", "phone", "status", "department", "page", "month",
+                                                "at", "kind", "source", "service_code", "next"]), junk, max_size=4),
+       index=st.integers(min_value=0))
+def test_query_strings_on_every_page(signed_in, app, params, index):  # noqa: F811
+    admin = signed_in("admin")
+    pages = sorted(rule.rule for rule in app.url_map.iter_rules()
+                   if "GET" in rule.methods and not rule.rule.startswith(("/open311", "/static")))
+    path = pages[index % len(pages)]
+    path = path.replace("<ticket_no>", "20250101-000001").replace("<path:reference_no>", "批示-1")
+    response = admin.get(path, query_string=params)
+    assert response.status_code in (200, 302, 404), (path, params, response.status_code)
