@@ -1,7 +1,9 @@
 """Write throughput with and without encryption at rest and the audit chain (a quick look; issue 9
-benchmarks properly). Each run logs calls into a fresh store: one call per save (the operator
-console) and batches of 100 calls per save (Kafka intake). Configurations are interleaved and
-repeated so that other load on the machine hits all of them alike; medians are printed.
+benchmarks properly). Each run saves new cases (one Case.Opened event each, the event that holds
+the caller's name and phone) into a fresh store: one case per save (the operator console) and 100
+per save (Kafka intake); only the saves are timed. Configurations are interleaved and repeated so
+that other load on the machine hits all of them alike; medians are printed: events written per
+second (wall clock) and the writer's CPU time per event (less disturbed by other processes).
 
     .venv/bin/python bench/security_overhead.py [--store sqlite|postgres|both] [--calls 1500] [--repeats 3]
 """
@@ -21,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.actors import OPERATOR, Actor  # noqa: E402
 from domain.application import HotlineApplication  # noqa: E402
-from domain.case import Call  # noqa: E402
+from domain.case import Call, Case  # noqa: E402
 from domain.workdays import CHINA_TZ  # noqa: E402
 from infra.audit_chain import seal_writes  # noqa: E402
 from infra.config import PROJECT_DIR, Config  # noqa: E402
@@ -33,6 +35,7 @@ NO_CHAIN = {"APPLICATION_RECORDER_TOPIC": ""}
 CONFIGURATIONS = {
     "plain": {**NO_CIPHER, **NO_CHAIN},
     "cipher": NO_CHAIN,
+    "cipher+zlib": {**NO_CHAIN, "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
     "chain": NO_CIPHER,
     "cipher+chain": {},
 }
@@ -68,23 +71,20 @@ def fresh_config(store: str, overrides: dict[str, str]) -> tuple[Config, callabl
     return Config(database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides), drop
 
 
-def run(store: str, name: str, rules, items, batch: int) -> float:
-    """Events written per second."""
+def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
+    """(events written per second, writer CPU microseconds per event)."""
     config, drop = fresh_config(store, CONFIGURATIONS[name])
     app = HotlineApplication(rules=rules, env=config.event_store_env())
     if "chain" in name:
         seal_writes(app.recorder, config.audit_key_bytes())
+    cases = [Case.open(f"20250930-{n + 1:06d}", call, ACTOR, at=at) for n, (call, at) in enumerate(items)]
     try:
-        began = time.perf_counter()
-        if batch == 1:
-            for call, at in items:
-                app.open_case(call, ACTOR, at=at)
-        else:
-            for offset in range(0, len(items), batch):
-                app.open_cases(items[offset : offset + batch], ACTOR)
-        elapsed = time.perf_counter() - began
-        events = app.recorder.max_notification_id()
-        return events / elapsed
+        wall, cpu = time.perf_counter(), time.process_time()
+        for offset in range(0, len(cases), batch):
+            app.save(*cases[offset : offset + batch])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        events = len(cases)
+        return events / wall, cpu / events * 1e6
     finally:
         app.close()
         drop()
@@ -93,27 +93,31 @@ def run(store: str, name: str, rules, items, batch: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--calls", type=int, default=1500)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rules = load_rules(PROJECT_DIR / "rules")
     items = calls(args.calls)
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-    print(f"{args.calls} calls per run, median of {args.repeats}; events written per second")
-    print(f"| store | calls per save | {' | '.join(CONFIGURATIONS)} |")
+    print(f"{args.calls} cases per run, median of {args.repeats}: events/s written (writer CPU µs per event)")
+    print(f"| store | cases per save | {' | '.join(CONFIGURATIONS)} |")
     print(f"|---|---|{'---|' * len(CONFIGURATIONS)}")
     for store in stores:
         for batch in (1, 100):
             rates: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+            cpus: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
             for _ in range(args.repeats):
                 for name in CONFIGURATIONS:
-                    rates[name].append(run(store, name, rules, items, batch))
-            medians = {name: statistics.median(values) for name, values in rates.items()}
-            base = medians["plain"]
-            cells = [f"{medians[name]:,.0f} ({medians[name] / base - 1:+.0%})" if name != "plain"
-                     else f"{base:,.0f}" for name in CONFIGURATIONS]
+                    rate, cpu = run(store, name, rules, items, batch)
+                    rates[name].append(rate)
+                    cpus[name].append(cpu)
+            base = statistics.median(rates["plain"])
+            cells = []
+            for name in CONFIGURATIONS:
+                rate, cpu = statistics.median(rates[name]), statistics.median(cpus[name])
+                change = "" if name == "plain" else f" {rate / base - 1:+.0%}"
+                cells.append(f"{rate:,.0f}{change} ({cpu:.0f} µs)")
             print(f"| {store} | {batch} | {' | '.join(cells)} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -80,9 +80,10 @@ class Config:
         return self.data_dir / f"{name}.sqlite3"
 
     def event_store_env(self, encrypted: bool = True) -> dict[str, str]:
-        """The eventsourcing library's settings for the chosen store: event state encrypted (AES-GCM,
-        compressed first) and every event sealed into the audit chain by the recorder.
-        ``encrypted=False`` is for reading the stored bytes only (``hotline audit verify``)."""
+        """The eventsourcing library's settings for the chosen store: event state encrypted with
+        AES-256-GCM (not compressed: zlib cost more CPU than it saved, see docs/reliability.md) and
+        every event sealed into the audit chain by the recorder. ``encrypted=False`` is for reading
+        the stored bytes only (``hotline audit verify``)."""
         env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
         if self.database_url:
             env.update(postgres_env(self.database_url))
@@ -98,7 +99,6 @@ class Config:
             env.update(
                 CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",
                 CIPHER_KEY=self.cipher_key_text(),
-                COMPRESSOR_TOPIC="eventsourcing.compressor:ZlibCompressor",
             )
         env.update(self.extra_env)
         return env
