@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.actors import OPERATOR, Actor  # noqa: E402
-from domain.application import HotlineApplication  # noqa: E402
-from domain.case import Call, Case  # noqa: E402
-from domain.workdays import CHINA_TZ  # noqa: E402
-from infra.audit_chain import seal_writes  # noqa: E402
-from infra.config import PROJECT_DIR, Config  # noqa: E402
-from infra.rules_files import load_rules  # noqa: E402
+from domain.actors import OPERATOR, Actor
+from domain.application import HotlineApplication
+from domain.case import Call, Case
+from domain.workdays import CHINA_TZ
+from infra.audit_chain import seal_writes
+from infra.config import PROJECT_DIR, Config
+from infra.rules_files import load_rules
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NO_CIPHER = {"CIPHER_TOPIC": "", "CIPHER_KEY": "", "COMPRESSOR_TOPIC": ""}
@@ -35,7 +35,10 @@ NO_CHAIN = {"APPLICATION_RECORDER_TOPIC": ""}
 CONFIGURATIONS = {
     "plain": {**NO_CIPHER, **NO_CHAIN},
     "cipher": NO_CHAIN,
-    "cipher+zlib": {**NO_CHAIN, "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+    "cipher+zlib": {
+        **NO_CHAIN,
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+    },
     "chain": NO_CIPHER,
     "cipher+chain": {},
 }
@@ -46,8 +49,16 @@ START = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
 def calls(count: int) -> list[tuple[Call, datetime]]:
     return [
         (
-            Call(channel="phone", category="complaint", service_code="noise", description=f"夜间施工噪音扰民，第 {n} 件",
-                 caller_name="欧阳明月", caller_phone=f"139{n:08d}", address="城东区幸福路 12 号", district="城东区"),
+            Call(
+                channel="phone",
+                category="complaint",
+                service_code="noise",
+                description=f"夜间施工噪音扰民，第 {n} 件",
+                caller_name="欧阳明月",
+                caller_phone=f"139{n:08d}",
+                address="城东区幸福路 12 号",
+                district="城东区",
+            ),
             START + timedelta(seconds=n),
         )
         for n in range(count)
@@ -68,7 +79,9 @@ def fresh_config(store: str, overrides: dict[str, str]) -> tuple[Config, callabl
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    return Config(database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides), drop
+    return Config(
+        database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides
+    ), drop
 
 
 def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
@@ -77,7 +90,10 @@ def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
     app = HotlineApplication(rules=rules, env=config.event_store_env())
     if "chain" in name:
         seal_writes(app.recorder, config.audit_key_bytes())
-    cases = [Case.open(f"20250930-{n + 1:06d}", call, ACTOR, at=at) for n, (call, at) in enumerate(items)]
+    cases = [
+        Case.open(f"20250930-{n + 1:06d}", call, ACTOR, at=at)
+        for n, (call, at) in enumerate(items)
+    ]
     try:
         wall, cpu = time.perf_counter(), time.process_time()
         for offset in range(0, len(cases), batch):
@@ -92,14 +108,18 @@ def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--store", choices=["sqlite", "postgres", "both"], default="both"
+    )
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rules = load_rules(PROJECT_DIR / "rules")
     items = calls(args.calls)
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-    print(f"{args.calls} cases per run, median of {args.repeats}: events/s written (writer CPU µs per event)")
+    print(
+        f"{args.calls} cases per run, median of {args.repeats}: events/s written (writer CPU µs per event)"
+    )
     print(f"| store | cases per save | {' | '.join(CONFIGURATIONS)} |")
     print(f"|---|---|{'---|' * len(CONFIGURATIONS)}")
     for store in stores:
@@ -114,10 +134,14 @@ def main() -> None:
             base = statistics.median(rates["plain"])
             cells = []
             for name in CONFIGURATIONS:
-                rate, cpu = statistics.median(rates[name]), statistics.median(cpus[name])
+                rate, cpu = (
+                    statistics.median(rates[name]),
+                    statistics.median(cpus[name]),
+                )
                 change = "" if name == "plain" else f" {rate / base - 1:+.0%}"
                 cells.append(f"{rate:,.0f}{change} ({cpu:.0f} µs)")
             print(f"| {store} | {batch} | {' | '.join(cells)} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -60,7 +60,9 @@ class Link:
         return b"".join(
             (
                 previous_mac,
-                struct.pack(">qqq", self.seq, self.notification_id, self.originator_version),
+                struct.pack(
+                    ">qqq", self.seq, self.notification_id, self.originator_version
+                ),
                 text(self.originator_id),
                 text(self.topic),
                 self.state_sha256,
@@ -95,7 +97,10 @@ def link_for(seq: int, notification_id: int, event: StoredEvent) -> Link:
 
 
 def chain_links(
-    key: bytes, tail: tuple[int, bytes], events: Sequence[StoredEvent], notification_ids: Sequence[int]
+    key: bytes,
+    tail: tuple[int, bytes],
+    events: Sequence[StoredEvent],
+    notification_ids: Sequence[int],
 ) -> list[Link]:
     """The links that seal ``events`` after the chain's last link ``tail`` = (seq, mac)."""
     seq, mac = tail
@@ -108,7 +113,9 @@ def chain_links(
     return links
 
 
-LINK_COLUMNS = "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
+LINK_COLUMNS = (
+    "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
+)
 
 
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
@@ -116,7 +123,9 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
 
     audit_key: bytes | None = None
 
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+    def __init__(
+        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+    ):
         self.audit_table_name = f"{events_table_name}_audit"
         super().__init__(datastore, events_table_name)
         self.insert_link_statement = f"INSERT INTO {self.audit_table_name} ({LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?)"
@@ -124,18 +133,24 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {self.audit_table_name} ("
-            "seq INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, originator_id TEXT NOT NULL, "
-            "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state_sha256 BLOB NOT NULL, "
-            "mac BLOB NOT NULL)",
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.audit_table_name} ("
+                "seq INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, originator_id TEXT NOT NULL, "
+                "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state_sha256 BLOB NOT NULL, "
+                "mac BLOB NOT NULL)"
+            ),
         ]
 
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
         # The insert comes first: it takes SQLite's write lock, so the tail read next is the latest.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        c.execute(f"SELECT seq, mac FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1")
+        c.execute(
+            f"SELECT seq, mac FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1"
+        )
         row = c.fetchone()
         tail = (row[0], bytes(row[1])) if row else (0, GENESIS)
         links = chain_links(self.audit_key, tail, stored_events, notification_ids or [])
@@ -157,11 +172,15 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
 
     audit_key: bytes | None = None
 
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ):
         super().__init__(datastore, events_table_name=events_table_name)
         if datastore.enable_db_functions:
             # The stored-function path inserts without the Python hook below: links would be missing.
-            raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS 与审计链不兼容，请关闭 / incompatible with the audit chain")
+            raise ValueError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS 与审计链不兼容，请关闭 / incompatible with the audit chain"
+            )
         self.audit_table_name = f"{events_table_name}_audit"
         self.check_identifier_length(self.audit_table_name)
         table = Identifier(datastore.schema, self.audit_table_name)
@@ -173,15 +192,19 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
                 "mac bytea NOT NULL)"
             ).format(table)
         )
-        self.select_tail_statement = SQL("SELECT seq, mac FROM {} ORDER BY seq DESC LIMIT 1").format(table)
-        self.insert_link_statement = SQL("INSERT INTO {} (" + LINK_COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
-            table
-        )
+        self.select_tail_statement = SQL(
+            "SELECT seq, mac FROM {} ORDER BY seq DESC LIMIT 1"
+        ).format(table)
+        self.insert_link_statement = SQL(
+            "INSERT INTO {} (" + LINK_COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)"
+        ).format(table)
         self.select_links_statement = SQL(
             "SELECT " + LINK_COLUMNS + " FROM {} WHERE seq > %s ORDER BY seq LIMIT %s"
         ).format(table)
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
         return super().insert_events(stored_events, **kwargs)
@@ -189,7 +212,9 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        notification_ids = super()._fetch_ids_after_insert_events(
+            curs, stored_events, **kwargs
+        )
         assert self.audit_key is not None
         curs.execute(self.select_tail_statement, prepare=True)
         row = curs.fetchone()
@@ -214,13 +239,23 @@ RECORDER_TOPICS = {
 
 def _link(row: Sequence[Any]) -> Link:
     seq, notification_id, originator_id, version, topic, state_sha256, mac = row
-    return Link(seq, notification_id, originator_id, version, topic, bytes(state_sha256), bytes(mac))
+    return Link(
+        seq,
+        notification_id,
+        originator_id,
+        version,
+        topic,
+        bytes(state_sha256),
+        bytes(mac),
+    )
 
 
 def seal_writes(recorder: Any, key: bytes) -> None:
     """Give the application's recorder the audit key; a recorder without it refuses to write."""
     if not isinstance(recorder, SealingSQLiteRecorder | SealingPostgresRecorder):
-        raise TypeError(f"{type(recorder).__name__} does not seal events (APPLICATION_RECORDER_TOPIC not set?)")
+        raise TypeError(
+            f"{type(recorder).__name__} does not seal events (APPLICATION_RECORDER_TOPIC not set?)"
+        )
     recorder.audit_key = key
 
 
@@ -260,7 +295,9 @@ class Finding:
 @dataclass(frozen=True)
 class Verification:
     checked: int  # events whose links verified before the first finding (all of them if intact)
-    head: Link | None  # the last verified link: note ``seq:mac`` somewhere safe as an anchor
+    head: (
+        Link | None
+    )  # the last verified link: note ``seq:mac`` somewhere safe as an anchor
     finding: Finding | None
 
     @property
@@ -270,7 +307,14 @@ class Verification:
 
 def _about(kind: str, item: Link | Notification, detail: str) -> Finding:
     notification_id = item.notification_id if isinstance(item, Link) else item.id
-    return Finding(kind, notification_id, str(item.originator_id), item.originator_version, item.topic, detail)
+    return Finding(
+        kind,
+        notification_id,
+        str(item.originator_id),
+        item.originator_version,
+        item.topic,
+        detail,
+    )
 
 
 def _differences(link: Link, event: Notification) -> list[str]:
@@ -286,11 +330,15 @@ def _differences(link: Link, event: Notification) -> list[str]:
     return fields
 
 
-def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -> Verification:
+def verify(
+    recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None
+) -> Verification:
     """Walk the events (by notification id) and the links (by position) side by side; stop at the
     first event that was altered, deleted or inserted behind the application's back."""
     events: Pager[Notification] = Pager(
-        lambda after, limit: list(recorder.select_notifications(after, limit, inclusive_of_start=False)),
+        lambda after, limit: list(
+            recorder.select_notifications(after, limit, inclusive_of_start=False)
+        ),
         lambda n: n.id,
     )
     links: Pager[Link] = Pager(recorder.select_links, lambda link: link.seq)
@@ -305,7 +353,11 @@ def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -
         after = previous.notification_id if previous else 0
         event = events.peek()
         if event is not None and event.id < link.notification_id:
-            return found(INSERTED, event, "事件没有审计链记录：不是应用写入的 / no chain link: not written by the application")
+            return found(
+                INSERTED,
+                event,
+                "事件没有审计链记录：不是应用写入的 / no chain link: not written by the application",
+            )
         if link.seq != expected_seq:
             return Verification(
                 checked,
@@ -323,20 +375,38 @@ def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -
             )
         if link.sealed(key, previous.mac if previous else GENESIS).mac != link.mac:
             return found(
-                ALTERED, link, "审计链记录被改动或伪造（与密钥不符） / chain link altered or forged (MAC mismatch)"
+                ALTERED,
+                link,
+                "审计链记录被改动或伪造（与密钥不符） / chain link altered or forged (MAC mismatch)",
             )
         if event is None or event.id > link.notification_id:
-            return found(DELETED, link, "事件已从事件表中删除 / event deleted from the events table")
+            return found(
+                DELETED,
+                link,
+                "事件已从事件表中删除 / event deleted from the events table",
+            )
         changed = _differences(link, event)
         if changed:
-            return found(ALTERED, event, f"事件被改动：{', '.join(changed)} / event altered: {', '.join(changed)}")
+            return found(
+                ALTERED,
+                event,
+                f"事件被改动：{', '.join(changed)} / event altered: {', '.join(changed)}",
+            )
         if anchor and link.seq == anchor[0] and link.mac != anchor[1]:
-            return found(ALTERED, link, "审计链与锚点不符：整条链被重写 / chain differs from the anchor: rewritten")
+            return found(
+                ALTERED,
+                link,
+                "审计链与锚点不符：整条链被重写 / chain differs from the anchor: rewritten",
+            )
         previous = links.pop()
         events.pop()
         checked += 1
     if (event := events.peek()) is not None:
-        return found(INSERTED, event, "事件没有审计链记录：不是应用写入的 / no chain link: not written by the application")
+        return found(
+            INSERTED,
+            event,
+            "事件没有审计链记录：不是应用写入的 / no chain link: not written by the application",
+        )
     if anchor and (previous is None or previous.seq < anchor[0]):
         return Verification(
             checked,
@@ -351,4 +421,3 @@ def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -
             ),
         )
     return Verification(checked, previous, None)
-

@@ -99,7 +99,11 @@ def unreadable_event(mapper: Mapper[Any], recorder: ApplicationRecorder) -> str 
     ends = [*first, *recorder.select_notifications(last, 1)]
     for notification in ends:
         try:
-            state = mapper.cipher.decrypt(notification.state) if mapper.cipher else notification.state
+            state = (
+                mapper.cipher.decrypt(notification.state)
+                if mapper.cipher
+                else notification.state
+            )
             if mapper.compressor:
                 state = mapper.compressor.decompress(state)
             mapper.transcoder.decode(state)

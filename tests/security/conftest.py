@@ -29,9 +29,15 @@ class RawStore:
         else:
             path = config.sqlite_path("hotline")
             self._connect = lambda: sqlite3.connect(path, isolation_level=None)
-            self.events, self.audit, self.id_column = "stored_events", "stored_events_audit", "rowid"
+            self.events, self.audit, self.id_column = (
+                "stored_events",
+                "stored_events_audit",
+                "rowid",
+            )
 
-    def run(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def run(
+        self, statement: str, params: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, ...]]:
         if self.postgres:
             statement = statement.replace("?", "%s")
         with closing(self._connect()) as conn:

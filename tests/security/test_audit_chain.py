@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import uuid
@@ -13,7 +14,14 @@ from click.testing import CliRunner
 
 from domain.case import Call
 from domain.workdays import CHINA_TZ
-from infra.audit_chain import ALTERED, DELETED, INSERTED, AuditKeyMissing, SealingSQLiteRecorder, verify
+from infra.audit_chain import (
+    ALTERED,
+    DELETED,
+    INSERTED,
+    AuditKeyMissing,
+    SealingSQLiteRecorder,
+    verify,
+)
 from infra.bootstrap import bootstrap
 from infra.cli import main
 from infra.config import Config
@@ -24,12 +32,24 @@ T0 = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
 
 
 def call(n: int) -> Call:
-    return Call(channel="phone", category="complaint", service_code="noise", description=f"噪音扰民 {n}",
-                caller_name="王五", caller_phone=f"1390000{n:04d}", district="城东区")
+    return Call(
+        channel="phone",
+        category="complaint",
+        service_code="noise",
+        description=f"噪音扰民 {n}",
+        caller_name="王五",
+        caller_phone=f"1390000{n:04d}",
+        district="城东区",
+    )
 
 
 def write_some(hotline, cases: int = 4) -> list[str]:
-    tickets = [hotline.open_case(call(n), OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no for n in range(cases)]
+    tickets = [
+        hotline.open_case(
+            call(n), OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)
+        ).ticket_no
+        for n in range(cases)
+    ]
     hotline.dispatch(tickets[0], OPERATOR_ACTOR, "HBJ")
     hotline.sign(tickets[0], department("HBJ"))
     return tickets
@@ -40,22 +60,32 @@ def check(services):
 
 
 def cli_env(config: Config) -> dict[str, str]:
-    env = {"HOTLINE_DATA_DIR": str(config.data_dir), "HOTLINE_DATABASE_URL": config.database_url or ""}
+    env = {
+        "HOTLINE_DATA_DIR": str(config.data_dir),
+        "HOTLINE_DATABASE_URL": config.database_url or "",
+    }
     return env
 
 
 def middle_event(raw, topic_suffix: str) -> int:
     """The notification id of the first event whose topic ends with ``topic_suffix``."""
-    ids = raw.run(f"SELECT {raw.id_column}, topic FROM {raw.events} ORDER BY {raw.id_column}")
+    ids = raw.run(
+        f"SELECT {raw.id_column}, topic FROM {raw.events} ORDER BY {raw.id_column}"
+    )
     return next(i for i, topic in ids if topic.endswith(topic_suffix))
 
 
 def test_an_untouched_store_verifies_and_the_cli_exits_0(services):
     write_some(services.app)
-    result = CliRunner().invoke(main, ["audit", "verify", "--json"], env=cli_env(services.config))
+    result = CliRunner().invoke(
+        main, ["audit", "verify", "--json"], env=cli_env(services.config)
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["intact"] and report["checked"] == services.app.recorder.max_notification_id()
+    assert (
+        report["intact"]
+        and report["checked"] == services.app.recorder.max_notification_id()
+    )
     assert report["head"].startswith(f"{report['checked']}:")
 
 
@@ -64,14 +94,26 @@ def test_an_altered_event_is_named(services, raw):
     victim = middle_event(raw, "Case.Dispatched")
     originator_id, version, topic, state = raw.event(victim)
     forged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
-    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim))
+    raw.run(
+        f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim)
+    )
 
     result = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
     assert result.exit_code == 1
-    assert "被改动 altered" in result.output and f"通知编号 notification id：{victim}" in result.output
+    assert (
+        "被改动 altered" in result.output
+        and f"通知编号 notification id：{victim}" in result.output
+    )
     finding = check(services).finding
-    assert (finding.kind, finding.notification_id, finding.topic) == (ALTERED, victim, topic)
-    assert (uuid.UUID(finding.originator_id), finding.originator_version) == (uuid.UUID(str(originator_id)), version)
+    assert (finding.kind, finding.notification_id, finding.topic) == (
+        ALTERED,
+        victim,
+        topic,
+    )
+    assert (uuid.UUID(finding.originator_id), finding.originator_version) == (
+        uuid.UUID(str(originator_id)),
+        version,
+    )
     assert "state" in finding.detail
 
 
@@ -83,8 +125,12 @@ def test_a_deleted_event_is_named(services, raw):
 
     result = check(services)
     finding = result.finding
-    assert (finding.kind, finding.notification_id, finding.topic, finding.originator_version) == (
-        DELETED, victim, topic, version)
+    assert (
+        finding.kind,
+        finding.notification_id,
+        finding.topic,
+        finding.originator_version,
+    ) == (DELETED, victim, topic, version)
     assert uuid.UUID(finding.originator_id) == uuid.UUID(str(originator_id))
     assert result.checked == victim - 1
 
@@ -96,22 +142,34 @@ def test_an_event_deleted_with_its_link_is_caught(services, raw):
     raw.run(f"DELETE FROM {raw.audit} WHERE notification_id = ?", (victim,))
 
     finding = check(services).finding
-    assert finding.kind == DELETED and f"between {victim - 1} and {victim + 1}" in finding.detail
+    assert (
+        finding.kind == DELETED
+        and f"between {victim - 1} and {victim + 1}" in finding.detail
+    )
 
 
 def test_a_forged_event_inserted_into_the_table_is_named(services, raw):
     tickets = write_some(services.app)
     case = services.app.get_case(tickets[1])
-    originator_id, _, topic, state = raw.event(middle_event(raw, "Case.Signed"))
+    _, _, topic, state = raw.event(middle_event(raw, "Case.Signed"))
     # A plausible next event of another case, with a real event's (encrypted) state.
     stored_id = case.id.hex if not raw.postgres else case.id
-    raw.run(f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
-            (stored_id, case.version + 1, topic, state))
+    raw.run(
+        f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+        (stored_id, case.version + 1, topic, state),
+    )
     [[forged_id]] = raw.run(f"SELECT MAX({raw.id_column}) FROM {raw.events}")
 
     finding = check(services).finding
-    assert (finding.kind, finding.notification_id, finding.topic) == (INSERTED, forged_id, topic)
-    assert (uuid.UUID(finding.originator_id), finding.originator_version) == (case.id, case.version + 1)
+    assert (finding.kind, finding.notification_id, finding.topic) == (
+        INSERTED,
+        forged_id,
+        topic,
+    )
+    assert (uuid.UUID(finding.originator_id), finding.originator_version) == (
+        case.id,
+        case.version + 1,
+    )
     # The application goes on writing, and the forgery stays flagged.
     services.app.urge(tickets[0], OPERATOR_ACTOR, "请尽快办理")
     assert check(services).finding.notification_id == forged_id
@@ -122,10 +180,13 @@ def test_a_link_rewritten_without_the_key_is_caught(services, raw):
     victim = middle_event(raw, "Case.Dispatched")
     _, _, _, state = raw.event(victim)
     forged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
-    import hashlib
-
-    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim))
-    raw.run(f"UPDATE {raw.audit} SET state_sha256 = ? WHERE notification_id = ?", (hashlib.sha256(forged).digest(), victim))
+    raw.run(
+        f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim)
+    )
+    raw.run(
+        f"UPDATE {raw.audit} SET state_sha256 = ? WHERE notification_id = ?",
+        (hashlib.sha256(forged).digest(), victim),
+    )
 
     finding = check(services).finding
     assert (finding.kind, finding.notification_id) == (ALTERED, victim)
@@ -135,11 +196,17 @@ def test_a_link_rewritten_without_the_key_is_caught(services, raw):
 def test_an_anchor_catches_a_cut_tail(services, raw):
     write_some(services.app)
     head = check(services).head
-    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
+    raw.run(
+        f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,)
+    )
     raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
-    assert check(services).intact  # without an anchor a cut tail looks like a shorter history
+    assert check(
+        services
+    ).intact  # without an anchor a cut tail looks like a shorter history
     anchor = f"{head.seq}:{head.mac.hex()}"
-    result = CliRunner().invoke(main, ["audit", "verify", "--anchor", anchor], env=cli_env(services.config))
+    result = CliRunner().invoke(
+        main, ["audit", "verify", "--anchor", anchor], env=cli_env(services.config)
+    )
     assert result.exit_code == 1 and "截断" in result.output
 
 
@@ -159,9 +226,14 @@ def test_a_recorder_without_the_key_refuses_to_write(tmp_path):
 def test_two_concurrent_writer_processes_leave_a_clean_chain(services, raw):
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
-        written = pool.starmap(writers.write_cases, [(services.config, "A", 60), (services.config, "B", 60)])
+        written = pool.starmap(
+            writers.write_cases,
+            [(services.config, "A", 60), (services.config, "B", 60)],
+        )
     assert written == [60, 60]
     result = check(services)
     assert result.intact, result.finding
     [[stored]] = raw.run(f"SELECT COUNT(*) FROM {raw.events}")
-    assert result.checked == stored > 240  # PostgreSQL ids have gaps (rolled-back races): count rows
+    assert (
+        result.checked == stored > 240
+    )  # PostgreSQL ids have gaps (rolled-back races): count rows

@@ -18,8 +18,16 @@ from infra.keys import decode_key
 from tests.conftest import OPERATOR_ACTOR
 
 T0 = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
-CALLERS = [("欧阳明月", "13987654321"), ("司马青云", "15812349876"), ("Zhuge Liang", "18600001234")]
-PLAIN = {"CIPHER_TOPIC": "", "CIPHER_KEY": "", "COMPRESSOR_TOPIC": ""}  # the library's default: no cipher
+CALLERS = [
+    ("欧阳明月", "13987654321"),
+    ("司马青云", "15812349876"),
+    ("Zhuge Liang", "18600001234"),
+]
+PLAIN = {
+    "CIPHER_TOPIC": "",
+    "CIPHER_KEY": "",
+    "COMPRESSOR_TOPIC": "",
+}  # the library's default: no cipher
 
 
 def secrets_in_clear() -> list[bytes]:
@@ -32,9 +40,20 @@ def secrets_in_clear() -> list[bytes]:
 def log_calls(services) -> list[str]:
     tickets = []
     for n, (name, phone) in enumerate(CALLERS):
-        call = Call(channel="phone", category="complaint", service_code="noise", description="夜间施工噪音扰民",
-                    caller_name=name, caller_phone=phone, district="城东区")
-        tickets.append(services.app.open_case(call, OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no)
+        call = Call(
+            channel="phone",
+            category="complaint",
+            service_code="noise",
+            description="夜间施工噪音扰民",
+            caller_name=name,
+            caller_phone=phone,
+            district="城东区",
+        )
+        tickets.append(
+            services.app.open_case(
+                call, OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)
+            ).ticket_no
+        )
     if services.read_models is not None:
         services.read_models.catch_up()  # the views hold what they derive from these events too
     return tickets
@@ -45,20 +64,33 @@ def raw_bytes(services) -> bytes:
     every table in the PostgreSQL schema."""
     config = services.config
     if not config.uses_postgres:
-        return b"".join(path.read_bytes() for path in sorted(config.data_dir.iterdir()) if ".sqlite3" in path.name)
+        return b"".join(
+            path.read_bytes()
+            for path in sorted(config.data_dir.iterdir())
+            if ".sqlite3" in path.name
+        )
     import psycopg
 
     base, _, query = config.database_url.partition("?")
     schema = query.split("schema=", 1)[1]
     chunks = []
     with psycopg.connect(base) as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            )
+        ]
         assert "hotline_events" in tables and "hotline_events_audit" in tables
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 for value in row:
-                    chunks.append(bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode())
+                    chunks.append(
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
     return b"\n".join(chunks)
 
 
@@ -94,7 +126,9 @@ def test_an_unencrypted_store_is_refused_with_a_clear_message(store, tmp_path, r
     plain = bootstrap(Config(**{**config.__dict__, "extra_env": PLAIN}))
     log_calls(plain)
     plain.close()
-    with pytest.raises(ConfigError, match="无法解密已存储的事件.*Cannot decrypt stored event #1"):
+    with pytest.raises(
+        ConfigError, match="无法解密已存储的事件.*Cannot decrypt stored event #1"
+    ):
         bootstrap(config)
 
 
@@ -131,5 +165,9 @@ def test_keys_generate_prints_a_key_and_makes_a_private_file_once(tmp_path):
     kept = runner.invoke(main, ["keys", "generate", "--if-missing", "--out", str(path)])
     assert kept.exit_code == 0 and path.read_text() == key
     refused = runner.invoke(main, ["keys", "generate", "--out", str(path)])
-    assert refused.exit_code == 1 and "不覆盖" in refused.output and path.read_text() == key
+    assert (
+        refused.exit_code == 1
+        and "不覆盖" in refused.output
+        and path.read_text() == key
+    )
     assert Config(data_dir=tmp_path / "var").cipher_key_text() == key.strip()

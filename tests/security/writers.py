@@ -18,8 +18,18 @@ def write_cases(config: Config, name: str, count: int) -> int:
     start = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
     try:
         calls = [
-            (Call(channel="phone", category="complaint", service_code="noise", description=f"{name} 第 {n} 件",
-                  caller_name="赵六", caller_phone="13700000000", call_id=f"{name}-{n}"), start + timedelta(seconds=n))
+            (
+                Call(
+                    channel="phone",
+                    category="complaint",
+                    service_code="noise",
+                    description=f"{name} 第 {n} 件",
+                    caller_name="赵六",
+                    caller_phone="13700000000",
+                    call_id=f"{name}-{n}",
+                ),
+                start + timedelta(seconds=n),
+            )
             for n in range(count)
         ]
         half = count // 2
