@@ -305,13 +305,29 @@ class SupervisionLedger(RowView):
         found = self.view.query(f"{self._select()} WHERE i.reference_no = ?", (reference_no,))
         return ledger_row(found[0], now) if found else None
 
-    def open_items_due(self, column: str, horizon: datetime, department: str | None, now: datetime) -> list[LedgerRow]:
-        sql = f"{self._select()} WHERE i.status IN (?, ?) AND i.{column} <= ?"
+    def open_items_due(self, column: str, horizon: datetime, department: str | None, now: datetime,
+                       limit: int | None = None) -> list[LedgerRow]:
+        """Open items whose ``column`` deadline is at or before ``horizon``, soonest first (the first
+        ``limit`` only, if given)."""
+        where, params = self._due_clause(column, horizon, department)
+        sql = f"{self._select()}{where} ORDER BY i.{column}, i.reference_no"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(0, int(limit)))
+        return [ledger_row(r, now) for r in self.view.query(sql, params)]
+
+    def count_open_items_due(self, column: str, horizon: datetime, department: str | None) -> int:
+        where, params = self._due_clause(column, horizon, department)
+        return int(self.view.query(f"SELECT COUNT(*) AS n FROM {self.view.table(ITEMS.name)} i{where}", params)[0]["n"])
+
+    @staticmethod
+    def _due_clause(column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:
+        where = f" WHERE i.status IN (?, ?) AND i.{column} <= ?"
         params: list[Any] = [IN_PROGRESS, REOPENED, stamp(horizon)]
         if department:
-            sql += " AND i.lead_department = ?"
+            where += " AND i.lead_department = ?"
             params.append(department)
-        return [ledger_row(r, now) for r in self.view.query(sql, params)]
+        return where, params
 
     def meetings_due(self, horizon: datetime) -> list[MeetingRow]:
         sql = f"SELECT * FROM {self.view.table(MEETINGS.name)} WHERE status = ? AND minutes_due <= ?"

@@ -192,10 +192,12 @@ class ReadModels:
             for name in chosen:
                 self._view(name).drop(indexes=False)
         try:
-            return self.catch_up(views=chosen, progress=progress)
+            read = self.catch_up(views=chosen, progress=progress)
         finally:
             for name in chosen:
                 self._view(name).create_tables()  # the indexes, each built once over the full table
+        self.recorder.analyse([table.name for name in chosen for table in self._view(name).tables])
+        return read
 
     def pending(self) -> int:
         """How many notifications the slowest view has still to read."""
@@ -268,18 +270,19 @@ class ReadModels:
                 for row in self.cases.due_before(status, column, horizon, department, limit=wanted):
                     add(kind, row.ticket_no, row.department, getattr(row, column),
                         row.deadline_provisional and kind != CALLBACK, row.description)
-        fetched_cases = len(found)
         item_kinds = ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
         for kind, column in item_kinds:
             if kind in chosen:
-                for item in self.supervision.open_items_due(column, horizon, department, moment):
+                total += self.supervision.count_open_items_due(column, horizon, department)
+                for item in self.supervision.open_items_due(column, horizon, department, moment, limit=wanted):
                     add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
                         item.content)
+        counted = len(found)
         if MINUTES_SIGNING in chosen and not department:
             for meeting in self.supervision.meetings_due(horizon):
                 add(MINUTES_SIGNING, meeting.reference_no, "", meeting.minutes_due, meeting.provisional, meeting.title)
         found.sort(key=lambda r: (r.due_at, r.kind, r.reference))
-        return found[start:wanted], total + len(found) - fetched_cases
+        return found[start:wanted], total + len(found) - counted
 
     # ---- supervision ledger -----------------------------------------------------------------
 

@@ -65,6 +65,12 @@ class ViewRecorder:
             rows,
         )
 
+    def analyse(self, names: Sequence[str]) -> None:
+        """Fresh planner statistics for tables just filled (after a rebuild)."""
+        with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            for name in names:
+                cursor.execute(f"ANALYZE {self.table(name)}")  # type: ignore[attr-defined]
+
     def select(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor.execute(self.sql(statement), tuple(params))
         return [dict(row) for row in cursor.fetchall()]
@@ -98,6 +104,17 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
 
     def tracking_table(self) -> str:
         return self.table(self.tracking_table_name)
+
+    def analyse(self, names: Sequence[str]) -> None:
+        """VACUUM ANALYZE (outside a transaction): statistics for the planner, and the visibility map
+        that lets counts over the deadline indexes be index-only scans instead of visiting every row."""
+        with self.datastore.get_connection() as connection:
+            connection.autocommit = True
+            try:
+                for name in names:
+                    connection.execute(f"VACUUM (ANALYZE) {self.table(name)}")
+            finally:
+                connection.autocommit = False
 
     def upsert(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
         """Many rows (a rebuild, a long catch-up): COPY into a temporary table and merge them with one
