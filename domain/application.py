@@ -8,6 +8,8 @@ deadline it was given even if the city later edits its tables.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +31,13 @@ from domain.workdays import as_china_time
 # Writers racing for the same day's ticket counter retry; more than this many losses in a row
 # means something else is wrong.
 MAX_TICKET_RETRIES = 20
+
+
+def _back_off(attempt: int) -> None:
+    """After losing the race for the ticket counter, wait a random moment (up to 2 ms, doubling, at
+    most 100 ms): writers that retry at once meet again in lockstep, and a busy one can then win
+    every race while another loses all its retries (seen with four desks logging calls back to back)."""
+    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
 
 
 def now() -> datetime:
@@ -62,7 +71,7 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             existing = self.ticket_for_call(call.call_id)
             if existing:
                 return Opening(existing, created=False)
-        for _ in range(MAX_TICKET_RETRIES):
+        for attempt in range(MAX_TICKET_RETRIES):
             counter = self._counter_for(at)
             ticket_no = counter.issue()
             case = Case.open(ticket_no, call, actor, at=at)
@@ -75,6 +84,7 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
                     existing = self.ticket_for_call(call.call_id)
                     if existing:
                         return Opening(existing, created=False)
+                _back_off(attempt)
                 continue
             return Opening(ticket_no, created=True)
         raise ConcurrentUpdate("系统繁忙，工单编号分配冲突，请稍后重试")
@@ -97,11 +107,12 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             pass
         openings: list[Opening] = []
         for item in items:
-            for _ in range(MAX_TICKET_RETRIES):
+            for attempt in range(MAX_TICKET_RETRIES):
                 try:
                     openings.extend(self._open_and_route([item], actor))
                     break
                 except IntegrityError:
+                    _back_off(attempt)
                     continue
             else:
                 raise ConcurrentUpdate("系统繁忙，工单编号分配冲突，请稍后重试")

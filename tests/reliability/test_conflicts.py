@@ -8,12 +8,13 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from domain.actors import SUPERVISOR, Actor
 from domain.case import Call
+from domain.workdays import CHINA_TZ
 from domain.errors import ConcurrentUpdate
 from infra.audit_chain import verify
 from infra.bootstrap import bootstrap
@@ -174,4 +175,19 @@ def test_two_http_requests_at_once_against_a_live_server(services, live_server):
         assert told == {"won": round_no + 1, "refused": round_no + 1}, told
     urges = [e.note for e in services.app.case_events(ticket) if type(e).__name__ == "Urged"]
     assert urges == won
+    assert_event_stream_intact(services)
+
+
+@pytest.mark.slow
+def test_busy_desks_logging_calls_back_to_back_all_get_numbers(services, two_workers):
+    """Four desks in two workers log calls as fast as they can, all on one day's ticket counter: none
+    may be starved of a number by the others winning every race."""
+    opened_at = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
+    outcomes = race([
+        lambda app=app: [app.open_case(CALL, OPERATOR_ACTOR, at=opened_at).ticket_no for _ in range(30)]
+        for app in two_workers * 2
+    ])
+    assert [kind for kind, _ in outcomes] == ["ok"] * 4, [r for kind, r in outcomes if kind == "error"]
+    tickets = [ticket for _, made in outcomes for ticket in made]
+    assert len(tickets) == len(set(tickets)) == 120
     assert_event_stream_intact(services)
