@@ -2,17 +2,16 @@
 100k and at 1M events, and the rebuild's peak memory.
 
 Each rebuild runs in a child process (``python -m bench.catchup --child``) so that its peak RSS is
-its own (``os.wait4``'s ``ru_maxrss``). The baseline, in another child in the same run, reads the
+its own. The baseline, in another child in the same run, reads the
 same notification log page by page (5,000 a page, as the rebuild does) with and without decoding
 (decrypt, decompress, build the domain events): what a rebuild could reach if writing the views
-cost nothing.
+cost nothing. Each child reports its own peak RSS (VmHWM).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -62,20 +61,36 @@ def _child(mode: str, url: str, data_dir: str) -> dict[str, Any]:
         services.close()
 
 
+def own_peak_rss_mib() -> float:
+    """This process's peak resident memory. /proc's VmHWM is its own after exec; the rusage of a
+    waited child can report the parent's size at fork time instead, when that was larger."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
 def child_main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", choices=["rebuild", "baseline"], required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--data-dir", required=True)
     args = parser.parse_args()
-    print("result " + json.dumps(_child(args.child, args.url, args.data_dir)), flush=True)
+    result = _child(args.child, args.url, args.data_dir)
+    result["peak_rss_mib"] = own_peak_rss_mib()
+    print("result " + json.dumps(result), flush=True)
 
 
 # ---- parent side ----------------------------------------------------------------------------------
 
 
 def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> dict[str, Any]:
-    """Run one measurement in a child process; its result with the child's peak RSS in MiB."""
+    """Run one measurement in a child process; its result, with the child's own peak RSS in MiB."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.catchup", "--child", mode, "--url", dataset.url, "--data-dir",
          str(dataset.data_dir)], stdout=subprocess.PIPE, text=True)
@@ -86,11 +101,8 @@ def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> d
             progress(int(line.split()[1]))
         elif line.startswith("result "):
             result = json.loads(line[len("result "):])
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0 or result is None:
+    if process.wait() != 0 or result is None:
         raise RuntimeError(f"catch-up child ({mode}) failed with status {process.returncode}")
-    result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux: kilobytes
     return result
 
 
