@@ -123,7 +123,7 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
                 rebuilt = in_child("rebuild", dataset, progress)
                 rebuilt["events_per_s"] = rebuilt["events"] / rebuilt["seconds"]
                 runs.append(rebuilt)
-            label = f"{dataset.events // 1000}k"
+            label = f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1000}k"  # as asked
             rate = median([r["events_per_s"] for r in runs])
             result.figures[label] = {
                 "events": dataset.events, "cases": dataset.cases,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -146,26 +145,14 @@ class ReadModels:
         wanted = {topic for view in chosen for topic in view.topics}
         start = min(positions.values())
         processed = 0
-        reader: ThreadPoolExecutor | None = None
-        try:
+        page, decoded = self._read(start, wanted)
+        while page:
+            processed += self._apply(chosen, positions, page, decoded, start)
+            start = page[-1].id
+            if progress:
+                progress(len(page))
             page, decoded = self._read(start, wanted)
-            while page:
-                last = page[-1].id
-                ahead = None
-                if len(page) == self.batch_size:
-                    # More to come: read and decode the next page while the views write this one
-                    # (the writes mostly wait on the database, so the two overlap).
-                    reader = reader or ThreadPoolExecutor(max_workers=1, thread_name_prefix="catch-up")
-                    ahead = reader.submit(self._read, last, wanted)
-                processed += self._apply(chosen, positions, page, decoded, start)
-                start = last
-                if progress:
-                    progress(len(page))
-                page, decoded = ahead.result() if ahead else self._read(start, wanted)
-            return processed
-        finally:
-            if reader:
-                reader.shutdown(wait=True)
+        return processed
 
     def _read(self, start: int, wanted: set[str]) -> tuple[list[Any], list[tuple[int, Any]]]:
         """The next page of the log after ``start``, with its events for the views decoded."""
