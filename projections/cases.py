@@ -333,20 +333,26 @@ class CaseIndex(RowView):
         )
         return [case_row(r) for r in rows], int(total)
 
-    def due_before(self, status: str, column: str, horizon: datetime, department: str | None,
-                   limit: int | None = None) -> list[CaseRow]:
-        """Cases in ``status`` whose ``column`` deadline is at or before ``horizon``, soonest first
-        (the first ``limit`` only, if given)."""
-        clause, params = self._due_clause(status, column, horizon, department)
-        sql = f"SELECT *{clause} ORDER BY {column}, ticket_no"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(max(0, int(limit)))
-        return [case_row(r) for r in self.view.query(sql, params)]
-
-    def count_due_before(self, status: str, column: str, horizon: datetime, department: str | None) -> int:
-        clause, params = self._due_clause(status, column, horizon, department)
-        return int(self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"])
+    def due_before(self, kinds: Sequence[tuple[str, str]], horizon: datetime, department: str | None,
+                   limit: int) -> list[tuple[int, list[CaseRow]]]:
+        """For each (status, deadline column): how many cases in that status are due at or before
+        ``horizon``, and the soonest ``limit`` of them. Two statements whatever the number of kinds:
+        a page view pays a round trip per statement."""
+        if not kinds:
+            return []
+        counts, selects, count_params, row_params = [], [], [], []
+        for number, (status, column) in enumerate(kinds):
+            clause, params = self._due_clause(status, column, horizon, department)
+            counts.append(f"(SELECT COUNT(*){clause}) AS n{number}")
+            count_params.extend(params)
+            selects.append(f"SELECT * FROM (SELECT *, {number} AS kind_number{clause} "
+                           f"ORDER BY {column}, ticket_no LIMIT ?) AS kind{number}")
+            row_params.extend([*params, max(0, int(limit))])
+        totals = self.view.query(f"SELECT {', '.join(counts)}", count_params)[0]
+        found: list[list[CaseRow]] = [[] for _ in kinds]
+        for row in self.view.query(" UNION ALL ".join(selects), row_params):
+            found[int(row["kind_number"])].append(case_row(row))
+        return [(int(totals[f"n{number}"]), found[number]) for number in range(len(kinds))]
 
     def _due_clause(self, status: str, column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:
         clause = f" FROM {self._table()} WHERE status = ? AND {column} <= ?"

@@ -6,6 +6,7 @@ Overdue flags depend on "now", so they are computed when the ledger is read, not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -305,20 +306,29 @@ class SupervisionLedger(RowView):
         found = self.view.query(f"{self._select()} WHERE i.reference_no = ?", (reference_no,))
         return ledger_row(found[0], now) if found else None
 
-    def open_items_due(self, column: str, horizon: datetime, department: str | None, now: datetime,
-                       limit: int | None = None) -> list[LedgerRow]:
-        """Open items whose ``column`` deadline is at or before ``horizon``, soonest first (the first
-        ``limit`` only, if given)."""
-        where, params = self._due_clause(column, horizon, department)
-        sql = f"{self._select()}{where} ORDER BY i.{column}, i.reference_no"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(max(0, int(limit)))
-        return [ledger_row(r, now) for r in self.view.query(sql, params)]
-
-    def count_open_items_due(self, column: str, horizon: datetime, department: str | None) -> int:
-        where, params = self._due_clause(column, horizon, department)
-        return int(self.view.query(f"SELECT COUNT(*) AS n FROM {self.view.table(ITEMS.name)} i{where}", params)[0]["n"])
+    def open_items_due(self, columns: Sequence[str], horizon: datetime, department: str | None, now: datetime,
+                       limit: int) -> list[tuple[int, list[LedgerRow]]]:
+        """For each deadline column: how many open items are due at or before ``horizon``, and the
+        soonest ``limit`` of them (two statements in all)."""
+        if not columns:
+            return []
+        items, meetings = self.view.table(ITEMS.name), self.view.table(MEETINGS.name)
+        counts, selects, count_params, row_params = [], [], [], []
+        for number, column in enumerate(columns):
+            where, params = self._due_clause(column, horizon, department)
+            counts.append(f"(SELECT COUNT(*) FROM {items} i{where}) AS n{number}")
+            count_params.extend(params)
+            selects.append(
+                f"SELECT * FROM (SELECT i.*, m.title AS meeting_title, m.chaired_by AS meeting_chair, "
+                f"{number} AS kind_number FROM {items} i LEFT JOIN {meetings} m ON m.reference_no = i.meeting_ref"
+                f"{where} ORDER BY i.{column}, i.reference_no LIMIT ?) AS kind{number}"
+            )
+            row_params.extend([*params, max(0, int(limit))])
+        totals = self.view.query(f"SELECT {', '.join(counts)}", count_params)[0]
+        found: list[list[LedgerRow]] = [[] for _ in columns]
+        for row in self.view.query(" UNION ALL ".join(selects), row_params):
+            found[int(row["kind_number"])].append(ledger_row(row, now))
+        return [(int(totals[f"n{number}"]), found[number]) for number in range(len(columns))]
 
     @staticmethod
     def _due_clause(column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:

@@ -248,22 +248,28 @@ class ReadModels:
                 found.append(DeadlineRow(kind, DEADLINE_KINDS[kind], reference, dept or "", due, due < moment,
                                          provisional, summary[:60]))
 
-        case_kinds = ((SIGNING, DISPATCHED, "sign_by"), (REPLYING, SIGNED, "reply_by"), (CALLBACK, REPLIED, "callback_by"))
-        for kind, status, column in case_kinds:
-            if kind in chosen:
-                # Cases can be many: count them in SQL and fetch only the soonest that could be on
-                # the requested page (the page's rows are among the first offset + limit of each kind).
-                total += self.cases.count_due_before(status, column, horizon, department)
-                for row in self.cases.due_before(status, column, horizon, department, limit=wanted):
-                    add(kind, row.ticket_no, row.department, getattr(row, column),
-                        row.deadline_provisional and kind != CALLBACK, row.description)
-        item_kinds = ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
-        for kind, column in item_kinds:
-            if kind in chosen:
-                total += self.supervision.count_open_items_due(column, horizon, department)
-                for item in self.supervision.open_items_due(column, horizon, department, moment, limit=wanted):
-                    add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
-                        item.content)
+        # Cases can be many: count each kind in SQL and fetch only the soonest that could be on the
+        # requested page (the page's rows are among the first offset + limit of each kind).
+        case_kinds = [(kind, status, column) for kind, status, column in
+                      ((SIGNING, DISPATCHED, "sign_by"), (REPLYING, SIGNED, "reply_by"), (CALLBACK, REPLIED, "callback_by"))
+                      if kind in chosen]
+        due_cases = self.cases.due_before([(status, column) for _, status, column in case_kinds], horizon,
+                                          department, wanted)
+        for (kind, _, column), (count, rows) in zip(case_kinds, due_cases):
+            total += count
+            for row in rows:
+                add(kind, row.ticket_no, row.department, getattr(row, column),
+                    row.deadline_provisional and kind != CALLBACK, row.description)
+        item_kinds = [(kind, column) for kind, column in
+                      ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
+                      if kind in chosen]
+        due_items = self.supervision.open_items_due([column for _, column in item_kinds], horizon, department,
+                                                    moment, wanted)
+        for (kind, column), (count, items) in zip(item_kinds, due_items):
+            total += count
+            for item in items:
+                add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
+                    item.content)
         counted = len(found)
         if MINUTES_SIGNING in chosen and not department:
             for meeting in self.supervision.meetings_due(horizon):
