@@ -130,9 +130,8 @@ class IntakeConsumer:
         try:
             while not stop.is_set():
                 polled = consumer.poll(timeout_ms=500)
-                if polled:
-                    if not self._process(consumer, producer, polled, stop):
-                        break
+                if polled and not self._process(consumer, producer, polled, stop):
+                    break
                 self.progress.maybe_log(self.lag)
                 ids = self._topic_ids(consumer)
                 if any(known.get(t) not in (None, i) for t, i in ids.items() if i is not None):

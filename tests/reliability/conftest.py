@@ -62,7 +62,7 @@ def race(functions) -> list[tuple[str, object]]:
     def run(index, function):
         try:
             outcomes[index] = ("ok", function())
-        except Exception as error:  # the outcome is what the test looks at
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
             outcomes[index] = ("error", error)
 
     threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
@@ -95,12 +95,11 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.starts += 1
-        log = open(self.log_dir / f"server-{self.starts}.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra", "serve", "--port", str(self.port)], cwd=PROJECT_DIR, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with open(self.log_dir / f"server-{self.starts}.log", "wb") as log:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "infra", "serve", "--port", str(self.port)], cwd=PROJECT_DIR, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             try:

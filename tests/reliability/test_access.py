@@ -162,7 +162,7 @@ def test_another_department_gets_404_everywhere_for_a_case_or_item_not_its_own(a
     assert cgj.get(f"/supervision/items/{REFERENCE}").text == cgj.get("/supervision/items/不存在").text
     # Nor do the lists: the search and the inbox of CGJ never show HBJ's case.
     web_services.read_models.catch_up()
-    for path in (f"/cases?ticket={ticket}", f"/cases?department=HBJ&q=噪音", "/department"):
+    for path in (f"/cases?ticket={ticket}", "/cases?department=HBJ&q=噪音", "/department"):
         assert f'href="/cases/{ticket}"' not in cgj.get(path).text, path  # (the search box echoes it)
     assert REFERENCE not in cgj.get("/department").text
     assert f'href="/cases/{ticket}"' in hbj.get("/department").text and REFERENCE in hbj.get("/department").text
@@ -263,10 +263,10 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     ensure_demo_users(built)
     built.close()
     port = free_port()
-    log = open(tmp_path / "gunicorn.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "infra.wsgi:app"],
-        env=server_env(config), stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "gunicorn.log", "wb") as log:  # the child keeps its own copy
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "infra.wsgi:app"],
+            env=server_env(config), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -290,4 +290,3 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     finally:
         server.terminate()
         server.wait(timeout=20)
-        log.close()

@@ -129,9 +129,9 @@ def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  #
 
 
 def test_sql_in_search_fields_is_only_text(services):
-    app, models = services.app, services.read_models
+    hotline, models = services.app, services.read_models
     for description in ("噪音 100% 超标", "噪音_夜间", "普通噪音投诉", "O'Brien 的店铺 ' OR 1=1 --"):
-        app.open_case(Call(channel="phone", category="complaint", service_code="noise", description=description),
+        hotline.open_case(Call(channel="phone", category="complaint", service_code="noise", description=description),
                       OPERATOR_ACTOR)
     models.catch_up()
 
@@ -221,14 +221,14 @@ DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}
 @given(action=st.sampled_from(sorted(DECISION_FIELDS)), reason=junk, version=junk,
        who=st.sampled_from(["hbj", "supervisor"]))
 def test_the_extension_decisions(desks, web_services, action, reason, version, who):  # noqa: F811
-    app = web_services.app
-    ticket = app.open_case(Call(channel="phone", category="complaint", service_code="noise", description="噪音"),
+    hotline = web_services.app
+    ticket = hotline.open_case(Call(channel="phone", category="complaint", service_code="noise", description="噪音"),
                            OPERATOR_ACTOR).ticket_no
     from tests.conftest import department
 
-    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
-    app.sign(ticket, department("HBJ"))
-    app.request_extension(ticket, department("HBJ"), 3, "需要协调多个部门")
+    hotline.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    hotline.sign(ticket, department("HBJ"))
+    hotline.request_extension(ticket, department("HBJ"), 3, "需要协调多个部门")
     data = {f"{action}-{name}": reason for name in DECISION_FIELDS[action]}
     data[f"{action}-version"] = version
     before = stored_events(web_services)

@@ -14,8 +14,8 @@ import pytest
 
 from domain.actors import SUPERVISOR, Actor
 from domain.case import Call
-from domain.workdays import CHINA_TZ
 from domain.errors import ConcurrentUpdate
+from domain.workdays import CHINA_TZ
 from infra.audit_chain import verify
 from infra.bootstrap import bootstrap
 from infra.cli_users import DEMO_USERS, ensure_demo_users
@@ -66,7 +66,7 @@ def test_racing_writers_on_one_case_one_wins_the_rest_are_told(services, two_wor
                 for i, app in enumerate([first, second] * (CONTENDERS // 2))
             ]
             outcomes = race([
-                lambda app=app, actor=actor, note=note: app.urge(ticket, actor, note, expected_version=seen)
+                lambda app=app, actor=actor, note=note, seen=seen: app.urge(ticket, actor, note, expected_version=seen)
                 for app, actor, note in contenders
             ])
             kinds = Counter(kind for kind, _ in outcomes)
@@ -108,9 +108,10 @@ def test_racing_writers_on_one_supervision_item(services, two_workers):
             gate.new_round()
             seen = first.get_item(reference).version
             outcomes = race([
-                lambda: first.report_progress(reference, department("HBJ"), f"第{round_no}周：已约谈三家工地",
-                                              expected_version=seen),
-                lambda: second.urge_item(reference, SUPERVISOR_ACTOR, f"第{round_no}次催办", expected_version=seen),
+                lambda n=round_no, v=seen: first.report_progress(reference, department("HBJ"), f"第{n}周：已约谈三家工地",
+                                                                 expected_version=v),
+                lambda n=round_no, v=seen: second.urge_item(reference, SUPERVISOR_ACTOR, f"第{n}次催办",
+                                                            expected_version=v),
             ])
             assert Counter(kind for kind, _ in outcomes) == {"ok": 1, "error": 1}, outcomes
             loser = next(result for kind, result in outcomes if kind == "error")
@@ -122,7 +123,7 @@ def test_racing_writers_on_one_supervision_item(services, two_workers):
 
 
 def test_calls_logged_at_the_same_moment_get_distinct_tickets(services, two_workers):
-    first, second = two_workers
+    first, _ = two_workers
     gate = SaveGate(two_workers, CONTENDERS)
     try:
         outcomes = race([lambda app=app: app.open_case(CALL, OPERATOR_ACTOR) for app in two_workers * 2])
@@ -159,7 +160,7 @@ def test_two_http_requests_at_once_against_a_live_server(services, live_server):
             forms.append((session, token, {"urge-version": version, "urge-note": f"第{round_no}轮 {who}号催办"}))
         start = threading.Barrier(len(forms))
 
-        def submit(session, token, data):
+        def submit(session, token, data, start=start):
             start.wait()
             return session.post(f"{page}/urge", data, token=token)
 

@@ -53,7 +53,7 @@ def wait_for(what: str, condition, consumers: list[Consumer], deadline: float = 
         try:
             if condition():
                 return
-        except Exception:  # the store may be restarting under us; ask again
+        except Exception:  # noqa: BLE001, S110 - the store may be restarting under us; ask again
             pass
         for consumer in consumers:
             assert consumer.process.poll() is None, f"consumer exited:\n{consumer.text()[-3000:]}"
@@ -215,7 +215,7 @@ def test_a_consumer_killed_again_and_again_on_postgres(pg_schema, tmp_path, inta
         for kill in range(2):
             consumer = intake.consumer()
             target = (kill + 1) * len(valid) // 4
-            wait_for(f"{target} cases", lambda: len(opened_call_ids(services.app)) >= target, [consumer])
+            wait_for(f"{target} cases", lambda t=target: len(opened_call_ids(services.app)) >= t, [consumer])
             consumer.process.kill()  # SIGKILL: no batch finished, no offset committed, no goodbye
             consumer.process.wait(timeout=10)
             counts.append(len(opened_call_ids(services.app)))
@@ -310,7 +310,7 @@ def test_the_web_app_killed_during_writes(sqlite_services, live_server):
         assert set(stored) <= {*outcomes, "断电测试 重启后第一件"}
         assert verify(fresh.app.recorder, services.config.audit_key_bytes()).intact
         fresh.read_models.catch_up()
-        rows, total = fresh.read_models.cases.search(text="断电测试", limit=1)
+        _, total = fresh.read_models.cases.search(text="断电测试", limit=1)
         assert total == sum(stored.values())
         unknown = sum(v == "unknown" for v in outcomes.values())
         print(f"acknowledged {len(acknowledged)}, no answer {unknown}, stored {sum(stored.values())}")
