@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from infra.audit_chain import RECORDER_TOPICS
-from infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file
+from infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file, read_or_create_secret_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -128,24 +128,15 @@ class Config:
     def flask_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "flask-secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return read_or_create_secret_file(self.data_dir / "flask-secret.key", lambda: secrets.token_hex(32))
 
 
     def caller_key(self) -> bytes:
         """The key of the callers' phone hash (HMAC-SHA256); a key file is made on first use."""
         if self.caller_hash_key:
             return self.caller_hash_key.encode("utf-8")
-        path = self.data_dir / "caller-hash.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text().strip().encode("utf-8")
+        secret = read_or_create_secret_file(self.data_dir / "caller-hash.key", lambda: secrets.token_hex(32))
+        return secret.encode("utf-8")
 
 
 def postgres_env(url: str) -> dict[str, str]:

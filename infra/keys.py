@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 from base64 import b64decode
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +69,20 @@ def write_key_file(path: Path, key: str) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def read_or_create_key_file(path: Path) -> str:
-    """The key kept in ``path``, created on first use. Two processes starting at once agree:
-    the loser of the race reads the winner's key."""
+def read_or_create_secret_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, created with ``make()`` on first use. Two processes starting
+    at once agree: the loser of the race reads the winner's secret."""
     if not path.exists():
         try:
-            write_key_file(path, generate_key())
+            write_key_file(path, make())
         except FileExistsError:
             pass
-    text = path.read_text().strip()
+    return path.read_text().strip()
+
+
+def read_or_create_key_file(path: Path) -> str:
+    """The cipher key kept in ``path``, created on first use."""
+    text = read_or_create_secret_file(path, generate_key)
     decode_key(text, str(path))
     return text
 
