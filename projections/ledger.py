@@ -313,27 +313,39 @@ class SupervisionLedger(RowView):
         if not columns:
             return []
         items, meetings = self.view.table(ITEMS.name), self.view.table(MEETINGS.name)
+        limit = max(0, int(limit))
         counts, selects, count_params, row_params = [], [], [], []
         for number, column in enumerate(columns):
             where, params = self._due_clause(column, horizon, department)
             counts.append(f"(SELECT COUNT(*) FROM {items} i{where}) AS n{number}")
             count_params.extend(params)
-            selects.append(
-                f"SELECT * FROM (SELECT i.*, m.title AS meeting_title, m.chaired_by AS meeting_chair, "
-                f"{number} AS kind_number FROM {items} i LEFT JOIN {meetings} m ON m.reference_no = i.meeting_ref"
-                f"{where} ORDER BY i.{column}, i.reference_no LIMIT ?) AS kind{number}"
-            )
-            row_params.extend([*params, max(0, int(limit))])
+            # One status at a time, so that each reads its (status, deadline) index in order.
+            for status in OPEN_STATUSES:
+                where, params = self._due_clause(column, horizon, department, status)
+                selects.append(
+                    f"SELECT * FROM (SELECT i.*, m.title AS meeting_title, m.chaired_by AS meeting_chair, "
+                    f"{number} AS kind_number FROM {items} i LEFT JOIN {meetings} m ON m.reference_no = i.meeting_ref"
+                    f"{where} ORDER BY i.{column}, i.reference_no LIMIT ?) AS kind{number}_{len(selects)}"
+                )
+                row_params.extend([*params, limit])
         totals = self.view.query(f"SELECT {', '.join(counts)}", count_params)[0]
-        found: list[list[LedgerRow]] = [[] for _ in columns]
+        found: list[list[dict[str, Any]]] = [[] for _ in columns]
         for row in self.view.query(" UNION ALL ".join(selects), row_params):
-            found[int(row["kind_number"])].append(ledger_row(row, now))
-        return [(int(totals[f"n{number}"]), found[number]) for number in range(len(columns))]
+            found[int(row["kind_number"])].append(row)
+        soonest = [sorted(rows, key=lambda r, c=column: (r[c], r["reference_no"]))[:limit]
+                   for rows, column in zip(found, columns)]
+        return [(int(totals[f"n{number}"]), [ledger_row(row, now) for row in soonest[number]])
+                for number in range(len(columns))]
 
     @staticmethod
-    def _due_clause(column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:
-        where = f" WHERE i.status IN (?, ?) AND i.{column} <= ?"
-        params: list[Any] = [IN_PROGRESS, REOPENED, stamp(horizon)]
+    def _due_clause(column: str, horizon: datetime, department: str | None,
+                    status: str | None = None) -> tuple[str, list[Any]]:
+        if status:
+            where = f" WHERE i.status = ? AND i.{column} <= ?"
+            params: list[Any] = [status, stamp(horizon)]
+        else:
+            where = f" WHERE i.status IN (?, ?) AND i.{column} <= ?"
+            params = [IN_PROGRESS, REOPENED, stamp(horizon)]
         if department:
             where += " AND i.lead_department = ?"
             params.append(department)
