@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import tempfile
 from base64 import b64decode
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +60,9 @@ def write_key_file(path: Path, key: str) -> None:
     Written to a private temporary file first and then linked into place, so that no reader ever
     sees a half-written key and a key is never replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A name of its own for every writer, threads of one process included (mkstemp: mode 0600).
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)
     try:
         with os.fdopen(fd, "w") as file:
             file.write(key + "\n")
