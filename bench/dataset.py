@@ -343,7 +343,8 @@ def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int =
     from infra.cli_users import ensure_demo_users
 
     schema = create_schema(url=url)
-    dataset = DataSet(schema, schema_url(schema, url), Path(tempfile.mkdtemp(prefix="bench-data-")), events, cases)
+    directory = tempfile.TemporaryDirectory(prefix="bench-data-")
+    dataset = DataSet(schema, schema_url(schema, url), Path(directory.name), events, cases)
     try:
         services = bootstrap(dataset.config())
         try:
@@ -355,3 +356,4 @@ def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int =
         yield DataSet(schema, dataset.url, dataset.data_dir, total, generated.cases)
     finally:
         drop_schema(schema, url)
+        directory.cleanup()

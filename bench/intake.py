@@ -42,9 +42,8 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) 
         for repeat in range(repeats):
             raw_seconds, raw_counted = raw_consume(broker.bootstrap, topics.calls, total, batch_size=batch,
                                                    group_id=f"bench-raw-{repeat}")
-            with fresh_schema() as url:
-                config = Config(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="bench-intake-")),
-                                kafka_bootstrap=broker.bootstrap)
+            with fresh_schema() as url, tempfile.TemporaryDirectory(prefix="bench-intake-") as directory:
+                config = Config(database_url=url, data_dir=Path(directory), kafka_bootstrap=broker.bootstrap)
                 services = bootstrap(config)
                 try:
                     done, seconds, counted = consume_into_store(services, broker.bootstrap, topics, total,

@@ -26,6 +26,7 @@ from typing import Any
 
 from domain.actors import OPERATOR, Actor
 from domain.application import HotlineApplication, now
+from domain.case import Call
 from infra.bootstrap import bootstrap
 from infra.config import Config
 
@@ -67,10 +68,6 @@ def stored_rows(app: HotlineApplication) -> list[Row]:
 
 def run_app(store: str, mode: str, count: int, seed: int) -> dict[str, Any]:
     """One application run on a fresh store: cases/s, events/s, transaction sizes and stored rows."""
-    from domain.case import Call
-
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-write-"))
-
     def measure(config: Config) -> dict[str, Any]:
         services = bootstrap(config)
         app = services.app
@@ -93,10 +90,12 @@ def run_app(store: str, mode: str, count: int, seed: int) -> dict[str, Any]:
         return {"seconds": elapsed, "cases_per_s": count / elapsed, "events_per_s": len(rows) / elapsed,
                 "sizes": recorded.sizes, "rows": rows}
 
-    if store == "sqlite":
-        return measure(Config(data_dir=data_dir))
-    with fresh_schema() as url:
-        return measure(Config(database_url=url, data_dir=data_dir))
+    with tempfile.TemporaryDirectory(prefix="bench-write-") as directory:
+        data_dir = Path(directory)
+        if store == "sqlite":
+            return measure(Config(data_dir=data_dir))
+        with fresh_schema() as url:
+            return measure(Config(database_url=url, data_dir=data_dir))
 
 
 # ---- raw baselines ----------------------------------------------------------------------------------
@@ -107,7 +106,10 @@ def raw_sqlite(rows: list[Row], sizes: list[int]) -> dict[str, float]:
     with executemany, then all rows in one transaction."""
 
     def insert(groups: list[list[Row]]) -> float:
-        path = Path(tempfile.mkdtemp(prefix="bench-raw-")) / "raw.sqlite3"
+        with tempfile.TemporaryDirectory(prefix="bench-raw-") as directory:
+            return insert_into(Path(directory) / "raw.sqlite3", groups)
+
+    def insert_into(path: Path, groups: list[list[Row]]) -> float:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "

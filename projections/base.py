@@ -109,14 +109,14 @@ class RowView(Projection[ViewRecorder]):
             # Rows to load: those changed here but not created earlier in this same batch.
             wanted: dict[Table, set[str]] = {}
             created: set[tuple[Table, str]] = set()
-            for key, (_, (table, _, creates)) in zip(keys, mine):
+            for key, (_, (table, _, creates)) in zip(keys, mine, strict=True):
                 if creates:
                     created.add((table, key))
                 elif (table, key) not in created:
                     wanted.setdefault(table, set()).add(key)
             rows: dict[Table, dict[str, Row]] = {table: self._load(cursor, table, ids) for table, ids in wanted.items()}
             touched: dict[Table, dict[str, Row]] = {}
-            for key, (event, (table, handler, creates)) in zip(keys, mine):
+            for key, (event, (table, handler, creates)) in zip(keys, mine, strict=True):
                 table_rows = rows.setdefault(table, {})
                 if creates:
                     row = {column: None for column in table.columns}

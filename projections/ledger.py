@@ -333,7 +333,7 @@ class SupervisionLedger(RowView):
         for row in self.view.query(" UNION ALL ".join(selects), row_params):
             found[int(row["kind_number"])].append(row)
         soonest = [sorted(rows, key=lambda r, c=column: (r[c], r["reference_no"]))[:limit]
-                   for rows, column in zip(found, columns)]
+                   for rows, column in zip(found, columns, strict=True)]
         return [(int(totals[f"n{number}"]), [ledger_row(row, now) for row in soonest[number]])
                 for number in range(len(columns))]
 

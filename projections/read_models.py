@@ -255,7 +255,7 @@ class ReadModels:
                       if kind in chosen]
         due_cases = self.cases.due_before([(status, column) for _, status, column in case_kinds], horizon,
                                           department, wanted)
-        for (kind, _, column), (count, rows) in zip(case_kinds, due_cases):
+        for (kind, _, column), (count, rows) in zip(case_kinds, due_cases, strict=True):
             total += count
             for row in rows:
                 add(kind, row.ticket_no, row.department, getattr(row, column),
@@ -265,7 +265,7 @@ class ReadModels:
                       if kind in chosen]
         due_items = self.supervision.open_items_due([column for _, column in item_kinds], horizon, department,
                                                     moment, wanted)
-        for (kind, column), (count, items) in zip(item_kinds, due_items):
+        for (kind, column), (count, items) in zip(item_kinds, due_items, strict=True):
             total += count
             for item in items:
                 add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
