@@ -177,7 +177,7 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress,
     result = Result("write_path", quick=size != "full")
     result.parameters = {"cases_per_command_run": per_command, "cases_batched_run": batched, "batch": BATCH,
                          "repeats": repeats, "stores": list(stores),
-                         "store_settings": "event state AES-GCM encrypted and zlib-compressed, audit chain on"}
+                         "store_settings": "event state AES-GCM encrypted (not compressed), audit chain on"}
     raws: dict[str, Callable[[list[Row], list[int]], dict[str, float]]] = {"sqlite": raw_sqlite,
                                                                            "postgres": raw_postgres}
     for store in stores:
