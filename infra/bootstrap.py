@@ -9,10 +9,10 @@ from domain.rules import Rules
 from infra.audit_chain import seal_writes
 from infra.config import Config, ConfigError
 from infra.keys import unreadable_event
-from projections.read_models import ReadModels
 from infra.read_models import build_read_models
 from infra.rules_files import load_rules
 from intake.bus import InProcessBus, in_process_bus
+from projections.read_models import ReadModels
 
 
 @dataclass

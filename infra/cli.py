@@ -132,34 +132,17 @@ def serve(host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-from infra.cli_users import users  # noqa: E402 - subcommand groups register after main is defined
-
-main.add_command(users)
-
+# The other command groups live in modules of their own and register here, once ``main`` exists.
 from infra.cli_apikeys import apikey  # noqa: E402
-
-main.add_command(apikey)
-
-from infra.cli_intake import consume, produce_demo  # noqa: E402
-
-main.add_command(consume)
-main.add_command(produce_demo)
-
-from infra.cli_projections import ledger, metrics, projections  # noqa: E402
-
-main.add_command(projections)
-main.add_command(ledger)
-main.add_command(metrics)
-
-from infra.cli_keys import keys  # noqa: E402
 from infra.cli_audit import audit  # noqa: E402
-
-main.add_command(keys)
-main.add_command(audit)
-
 from infra.cli_bench import bench  # noqa: E402
+from infra.cli_intake import consume, produce_demo  # noqa: E402
+from infra.cli_keys import keys  # noqa: E402
+from infra.cli_projections import ledger, metrics, projections  # noqa: E402
+from infra.cli_users import users  # noqa: E402
 
-main.add_command(bench)
+for command in (users, apikey, consume, produce_demo, projections, ledger, metrics, keys, audit, bench):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()
