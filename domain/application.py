@@ -128,7 +128,7 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             if call.call_id:
                 earlier = by_call_id.get(call.call_id)
                 if earlier is None:
-                    existing = self._receipt_ticket(call.call_id)
+                    existing = self.ticket_for_call(call.call_id)
                     earlier = Opening(existing, created=False) if existing else None
                 if earlier is not None:
                     repeat = Opening(earlier.ticket_no, created=False)
@@ -149,11 +149,6 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             self.save(*counters.values(), *new)
         return openings
 
-    def _receipt_ticket(self, call_id: str) -> str | None:
-        # One query for the receipt's single event: a receipt is never snapshotted or changed.
-        for received in self.events.get(receipt_id(call_id), limit=1):
-            return received.ticket_no
-        return None
 
     def _route_new_case(self, case: Case, actor: Actor, at: datetime) -> str | None:
         department = self.rules.routing.route(case.service_code, case.district)
@@ -183,11 +178,11 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             raise InvalidInput(f"未知服务事项代码：{service_code}")
 
     def ticket_for_call(self, call_id: str) -> str | None:
-        try:
-            receipt: CallReceipt = self.repository.get(receipt_id(call_id))
-        except AggregateNotFoundError:
-            return None
-        return receipt.ticket_no
+        """The ticket a call became, if it was logged already."""
+        # One query for the receipt's single event: a receipt is never snapshotted or changed.
+        for received in self.events.get(receipt_id(call_id), limit=1):
+            return received.ticket_no
+        return None
 
     # ---- reading cases -------------------------------------------------------------------------
 
