@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from domain.application import now
 from domain.case import STATUS_NAMES
 from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from domain.rules import Rules
@@ -26,6 +27,7 @@ def percent(value: float | None) -> str:
 
 def register(app: Flask, rules: Rules) -> None:
     app.add_template_filter(percent)
+    app.add_template_filter(lambda moment: moment is not None and moment < now(), "past")
     keywords = {code: " ".join(service.keywords) for code, service in rules.services.items()}
 
     @app.context_processor

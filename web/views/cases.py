@@ -32,6 +32,7 @@ class Action:
     run: Callable[[HotlineApplication, str, Actor, forms.ActionForm, int], Case]
     done: str
     when: Callable[[Case], bool] = lambda case: True
+    primary: bool = False  # the step that moves the case on: the highlighted button
 
 
 def _yes(value: str) -> bool | None:
@@ -45,9 +46,9 @@ ACTIONS: dict[str, Action] = {
     "dispatch": Action("派单", (OPERATOR,), (OPENED, REOPENED, RETURNED, DISPATCHED), forms.DispatchForm,
                        lambda app, t, a, f, v: app.dispatch(t, a, department=f.department.data, note=f.note.data or "",
                                                             expected_version=v),
-                       "已派单"),
+                       "已派单", primary=True),
     "sign": Action("签收", (DEPARTMENT,), (DISPATCHED,), forms.PlainActionForm,
-                   lambda app, t, a, f, v: app.sign(t, a, expected_version=v), "已签收"),
+                   lambda app, t, a, f, v: app.sign(t, a, expected_version=v), "已签收", primary=True),
     "return": Action("退单", (DEPARTMENT,), (DISPATCHED, SIGNED), forms.ReasonForm,
                      lambda app, t, a, f, v: app.return_case(t, a, f.reason.data, expected_version=v),
                      "已退单，等待派单中心改派"),
@@ -57,7 +58,7 @@ ACTIONS: dict[str, Action] = {
                      "延期申请已提交", when=lambda case: case.pending_extension is None),
     "reply": Action("答复", (DEPARTMENT,), (SIGNED,), forms.ReplyForm,
                     lambda app, t, a, f, v: app.reply(t, a, f.result.data, _yes(f.resolved.data), expected_version=v),
-                    "已答复，等待热线回访"),
+                    "已答复，等待热线回访", primary=True),
     "approve_extension": Action("同意延期", (OPERATOR, SUPERVISOR), (SIGNED,), forms.PlainActionForm,
                                 lambda app, t, a, f, v: app.approve_extension(t, a, expected_version=v),
                                 "已同意延期", when=lambda case: case.pending_extension is not None),
@@ -70,9 +71,10 @@ ACTIONS: dict[str, Action] = {
                        lambda app, t, a, f, v: app.record_callback(
                            t, a, f.reached.data, (f.satisfaction.data or None) if f.reached.data else None,
                            _yes(f.resolved.data) if f.reached.data else None, f.note.data or "", expected_version=v),
-                       "已记录回访"),
+                       "已记录回访", primary=True),
     "close": Action("办结", (OPERATOR,), (CALLED_BACK,), forms.NoteForm,
-                    lambda app, t, a, f, v: app.close_case(t, a, f.note.data or "", expected_version=v), "工单已办结"),
+                    lambda app, t, a, f, v: app.close_case(t, a, f.note.data or "", expected_version=v), "工单已办结",
+                    primary=True),
     "reopen": Action("重启", (OPERATOR,), (CALLED_BACK, CLOSED, ANSWERED), forms.ReasonForm,
                      lambda app, t, a, f, v: app.reopen(t, a, f.reason.data, expected_version=v), "工单已重启，请重新派单"),
     "merge": Action("并单", (OPERATOR,), (OPENED, DISPATCHED, REOPENED), forms.MergeForm,
