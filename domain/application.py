@@ -31,6 +31,7 @@ from domain.workdays import as_china_time
 # Writers racing for the same day's ticket counter retry; more than this many losses in a row
 # means something else is wrong.
 MAX_TICKET_RETRIES = 20
+CASE_CHANGED = "该工单已被他人更新，请刷新后重试"
 
 
 def _back_off(attempt: int) -> None:
@@ -328,24 +329,28 @@ class HotlineApplication(SupervisionCommands, UserCommands, Application):
             raise InvalidInput(f"目标工单 {into} 已{target.status_name}，不能并入")
         return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
 
-    def _change(
+    def _change(self, ticket_no: str, command: Callable[[Case, datetime], None], **options: Any) -> Case:
+        return self._run(self.get_case(ticket_no), command, CASE_CHANGED, **options)
+
+    def _run(
         self,
-        ticket_no: str,
-        command: Callable[[Case, datetime], None],
+        aggregate: Any,
+        command: Callable[[Any, datetime], None],
+        conflict: str,
         at: datetime | None = None,
         expected_version: int | None = None,
-    ) -> Case:
-        """Load, run one command, save. ``expected_version`` is the version the user was looking
-        at: if the case moved on since, the user must see the new state before acting."""
-        case = self.get_case(ticket_no)
-        if expected_version is not None and case.version != expected_version:
-            raise ConcurrentUpdate()
-        command(case, as_china_time(at) if at else now())
+    ) -> Any:
+        """Run one command on a loaded aggregate and save it. ``expected_version`` is the version the
+        user was looking at: if the aggregate moved on since, the user must see the new state before
+        acting, and ``conflict`` says so."""
+        if expected_version is not None and aggregate.version != expected_version:
+            raise ConcurrentUpdate(conflict)
+        command(aggregate, as_china_time(at) if at else now())
         try:
-            self.save(case)
+            self.save(aggregate)
         except IntegrityError:
-            raise ConcurrentUpdate() from None
-        return case
+            raise ConcurrentUpdate(conflict) from None
+        return aggregate
 
 
 __all__ = ["HotlineApplication", "Opening"]

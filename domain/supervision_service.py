@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor
 from domain.case import DISPATCHED, SIGNED, Case
-from domain.errors import ConcurrentUpdate, InvalidInput, InvalidTransition
+from domain.errors import InvalidInput, InvalidTransition
 from domain.follow_up import FollowUpRules
 from domain.meeting import Decision, Meeting, MeetingNotFound, meeting_id
 from domain.supervision import (
@@ -320,33 +320,11 @@ class SupervisionCommands:
             reference_no, lambda meeting, at: meeting.send_minutes_for_signing(actor, note, at=at), **options
         )
 
-    def _change_item(
-        self,
-        reference_no: str,
-        command: Callable[[SupervisionItem, datetime], None],
-        at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> SupervisionItem:
-        item = self.get_item(reference_no)
-        return self._run(item, command, at, expected_version, ITEM_CHANGED)
+    def _change_item(self, reference_no: str, command: Callable[[SupervisionItem, datetime], None],
+                     **options: Any) -> SupervisionItem:
+        return self._run(self.get_item(reference_no), command, ITEM_CHANGED, **options)  # type: ignore[attr-defined]
 
-    def _change_meeting(
-        self,
-        reference_no: str,
-        command: Callable[[Meeting, datetime], None],
-        at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> Meeting:
-        meeting = self.get_meeting(reference_no)
-        return self._run(meeting, command, at, expected_version, MEETING_CHANGED)
-
-    def _run(self, aggregate: Any, command: Callable, at: datetime | None, expected_version: int | None, message: str):
-        if expected_version is not None and aggregate.version != expected_version:
-            raise ConcurrentUpdate(message)
-        command(aggregate, as_china_time(at) if at else _now())
-        try:
-            self.save(aggregate)  # type: ignore[attr-defined]
-        except IntegrityError:
-            raise ConcurrentUpdate(message) from None
-        return aggregate
+    def _change_meeting(self, reference_no: str, command: Callable[[Meeting, datetime], None],
+                        **options: Any) -> Meeting:
+        return self._run(self.get_meeting(reference_no), command, MEETING_CHANGED, **options)  # type: ignore[attr-defined]
 

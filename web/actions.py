@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import flash
 from flask_wtf import FlaskForm
@@ -11,6 +12,24 @@ from flask_wtf import FlaskForm
 from domain.errors import DomainError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action a page offers on a case or a supervision item: who may take it, in which states,
+    with which form, and the application command it runs."""
+
+    title: str
+    roles: tuple[str, ...]
+    statuses: tuple[str, ...]
+    form: type[FlaskForm]
+    run: Callable[..., Any]  # (application, reference, actor, form, expected version) -> aggregate
+    done: str
+    when: Callable[[Any], bool] = lambda aggregate: True
+    primary: bool = False  # the step that moves things on: the highlighted button
+
+    def offered(self, aggregate: Any, has_role: Callable[..., bool]) -> bool:
+        return has_role(*self.roles) and aggregate.status in self.statuses and self.when(aggregate)
 
 
 def run_form(form: FlaskForm, command: Callable[[], T], done: str) -> T | None:

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
-from domain.application import HotlineApplication, now
+from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
+from domain.application import now
 from domain.case import (
     ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, OPENED, REOPENED, REPLIED, RETURNED, SIGNED, Case,
 )
 from web import forms
-from web.actions import run_form
+from web.actions import Action, run_form
 from web.auth import current_actor, roles_required, visible_case
 from web.services import hotline, rules
 from web.timeline import timeline
 from web.views.supervision import escalation_form
 
 bp = Blueprint("cases", __name__)
-
-
-@dataclass(frozen=True)
-class Action:
-    title: str
-    roles: tuple[str, ...]
-    statuses: tuple[str, ...]
-    form: type[forms.ActionForm]
-    run: Callable[[HotlineApplication, str, Actor, forms.ActionForm, int], Case]
-    done: str
-    when: Callable[[Case], bool] = lambda case: True
-    primary: bool = False  # the step that moves the case on: the highlighted button
 
 
 def _yes(value: str) -> bool | None:
@@ -83,13 +68,7 @@ ACTIONS: dict[str, Action] = {
 
 
 def available_actions(case: Case) -> list[str]:
-    return [
-        name
-        for name, action in ACTIONS.items()
-        if current_user.has_role(*action.roles)
-        and case.status in action.statuses
-        and action.when(case)
-    ]
+    return [name for name, action in ACTIONS.items() if action.offered(case, current_user.has_role)]
 
 
 def _department_choices() -> list[tuple[str, str]]:

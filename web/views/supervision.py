@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -16,15 +14,15 @@ from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from domain.actors import DEPARTMENT, SUPERVISOR, Actor
-from domain.application import HotlineApplication, now
+from domain.actors import DEPARTMENT, SUPERVISOR
+from domain.application import now
 from domain.errors import DomainError
 from domain.supervision import (
     COMPLETION_REPORTED, IN_PROGRESS, REOPENED, SOURCES, STATUS_NAMES, VERIFIED, ItemNotFound, SupervisionItem,
 )
 from projections.ledger_export import write_ledger
 from web import forms
-from web.actions import run_form
+from web.actions import Action, run_form
 from web.auth import current_actor, roles_required
 from web.pagination import page_of, requested_page
 from web.services import hotline, read_models, rules
@@ -71,37 +69,27 @@ class EscalateForm(forms.ActionForm):
     content = forms.text("督办要求", limit=1000, required=False)
 
 
-@dataclass(frozen=True)
-class ItemAction:
-    title: str
-    roles: tuple[str, ...]
-    statuses: tuple[str, ...]
-    form: type[forms.ActionForm]
-    run: Callable[[HotlineApplication, str, Actor, forms.ActionForm, int], SupervisionItem]
-    done: str
-
-
 OPEN = (IN_PROGRESS, REOPENED)
-ITEM_ACTIONS: dict[str, ItemAction] = {
-    "progress": ItemAction("报送每周进度", (DEPARTMENT,), OPEN, ProgressForm,
+ITEM_ACTIONS: dict[str, Action] = {
+    "progress": Action("报送每周进度", (DEPARTMENT,), OPEN, ProgressForm,
                            lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
                            "已报送进度"),
-    "feedback": ItemAction("反馈每月落实情况", (DEPARTMENT,), OPEN, FeedbackForm,
+    "feedback": Action("反馈每月落实情况", (DEPARTMENT,), OPEN, FeedbackForm,
                            lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data,
                                                                        expected_version=v),
                            "已反馈落实情况"),
-    "complete": ItemAction("报告完成", (DEPARTMENT,), OPEN, CompletionForm,
+    "complete": Action("报告完成", (DEPARTMENT,), OPEN, CompletionForm,
                            lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
                            "已报告完成，等待核验销号"),
-    "urge": ItemAction("催办", (SUPERVISOR,), OPEN, forms.NoteForm,
+    "urge": Action("催办", (SUPERVISOR,), OPEN, forms.NoteForm,
                        lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v), "已催办"),
-    "due": ItemAction("调整办结期限", (SUPERVISOR,), OPEN, DueDateForm,
+    "due": Action("调整办结期限", (SUPERVISOR,), OPEN, DueDateForm,
                       lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
                       "已调整办结期限"),
-    "verify": ItemAction("核验销号", (SUPERVISOR,), (COMPLETION_REPORTED,), forms.NoteForm,
+    "verify": Action("核验销号", (SUPERVISOR,), (COMPLETION_REPORTED,), forms.NoteForm,
                          lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
                          "已销号"),
-    "reopen": ItemAction("重新督办", (SUPERVISOR,), (COMPLETION_REPORTED, VERIFIED), forms.ReasonForm,
+    "reopen": Action("重新督办", (SUPERVISOR,), (COMPLETION_REPORTED, VERIFIED), forms.ReasonForm,
                          lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
                          "已重新督办"),
 }
@@ -196,10 +184,7 @@ def register():
 @roles_required(SUPERVISOR, DEPARTMENT)
 def item(reference_no: str):
     found = visible_item(reference_no)
-    names = [
-        name for name, action in ITEM_ACTIONS.items()
-        if current_user.has_role(*action.roles) and found.status in action.statuses
-    ]
+    names = [name for name, action in ITEM_ACTIONS.items() if action.offered(found, current_user.has_role)]
     events = hotline().item_events(reference_no)
     return render_template(
         "supervision/item.html",
