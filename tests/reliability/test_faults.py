@@ -138,8 +138,10 @@ def test_postgres_restarted_during_intake(pg_schema, tmp_path, intake_on):
         restart_seconds = time.monotonic() - started
         wait_for("the store to answer again", lambda: opened_call_ids(services.app) is not None, [consumer])
         after = len(opened_call_ids(services.app))
-        # The restart (which ends every session, the consumer's too) fell in the middle of the intake.
-        assert before < len(valid) and after < len(valid), (before, after)
+        # The restart (which ends every session, the consumer's too) came with most calls still to
+        # store; how many the consumer stored again by the time the store answered us depends on
+        # how fast it reconnected, so only the first count is a precondition.
+        assert before < len(valid), (before, after)
         wait_for("every valid call as a case", lambda: len(opened_call_ids(services.app)) >= len(valid), [consumer])
         assert consumer.stop() == 0
         assert_each_valid_call_once(services.app, valid)
