@@ -11,6 +11,7 @@ from infra.config import Config, ConfigError
 from infra.keys import unreadable_event
 from infra.read_models import build_read_models
 from infra.rules_files import load_rules
+from infra.schema_lock import schema_setup_lock
 from intake.bus import InProcessBus, in_process_bus
 from projections.read_models import ReadModels
 
@@ -34,11 +35,12 @@ class Services:
 def bootstrap(config: Config | None = None) -> Services:
     config = config or Config.from_env()
     rules = load_rules(config.rules_dir)
-    app = HotlineApplication(rules=rules, env=config.event_store_env())
-    seal_writes(app.recorder, config.audit_key_bytes())
-    if problem := unreadable_event(app.mapper, app.recorder):
-        app.close()
-        raise ConfigError(problem)
-    bus = None if config.kafka_bootstrap else in_process_bus(app)
-    read_models = build_read_models(config, rules, app)
+    with schema_setup_lock(config):  # tables are created here: one process at a time
+        app = HotlineApplication(rules=rules, env=config.event_store_env())
+        seal_writes(app.recorder, config.audit_key_bytes())
+        if problem := unreadable_event(app.mapper, app.recorder):
+            app.close()
+            raise ConfigError(problem)
+        read_models = build_read_models(config, rules, app)
+        bus = None if config.kafka_bootstrap else in_process_bus(app)  # its outbox position table too
     return Services(config=config, rules=rules, app=app, bus=bus, read_models=read_models)
