@@ -35,8 +35,8 @@ SIZES = {  # (events, cases, repeats)
 def _child(mode: str, url: str, data_dir: str) -> dict[str, Any]:
     from pathlib import Path
 
-    from infra.bootstrap import bootstrap
-    from infra.config import Config
+    from hotline.infra.bootstrap import bootstrap
+    from hotline.infra.config import Config
 
     services = bootstrap(Config(database_url=url, data_dir=Path(data_dir)))
     try:

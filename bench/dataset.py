@@ -26,13 +26,15 @@ from pathlib import Path
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.actors import OPERATOR, SUPERVISOR, Actor
-from domain.application import HotlineApplication, now
-from domain.case import Call, Case
-from domain.rules import Rules
-from domain.tickets import TicketCounter, counter_id
-from infra.config import PROJECT_DIR, Config
-from infra.demo import CATEGORY_BY_SERVICE, DESCRIPTIONS, DISTRICTS, STREETS, SURNAMES, GIVEN, department_actor
+from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
+from hotline.application import HotlineApplication, SystemClock
+from hotline.domain.case import Call, Case
+from hotline.domain.rules import Rules
+from hotline.domain.tickets import TicketCounter, counter_id
+from bench.harness import PROJECT_DIR
+from hotline.infra.config import Config
+from hotline.infra.demo import department_actor
+from hotline.infra.demo.vocabulary import CATEGORY_BY_SERVICE, DESCRIPTIONS, DISTRICTS, GIVEN, STREETS, SURNAMES
 
 from bench.harness import PG_URL, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
 
@@ -112,7 +114,7 @@ class Generator:
         self.app = app
         self.rules = rules
         self.rng = random.Random(seed)
-        self.now = reference or now()
+        self.now = reference or SystemClock().now()
         self.batch_cases = batch_cases
         self.counters: dict[date, TicketCounter] = {}
         self.pairs = routable(rules)
@@ -303,8 +305,8 @@ def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
 def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool = False, seed: int = 7,
                      progress: Progress = no_progress) -> DataSet:
     """The kept PostgreSQL data set of this size: found, or (re)generated with the demo accounts."""
-    from infra.bootstrap import bootstrap
-    from infra.cli_users import ensure_demo_users
+    from hotline.infra.bootstrap import bootstrap
+    from hotline.infra.demo import ensure_demo_users
 
     if not fresh and (found := find_dataset(events, cases, url)):
         progress(cases)
@@ -319,7 +321,7 @@ def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool 
     dataset = DataSet(schema, schema_url(schema, url), data_dir, events, cases)
     services = bootstrap(dataset.config())
     try:
-        ensure_demo_users(services)
+        ensure_demo_users(services.app, services.passwords)
         generated = Generator(services.app, services.rules, seed=seed).run(cases, events, progress)
         total = services.app.recorder.max_notification_id() or 0
     finally:
@@ -339,8 +341,8 @@ def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool 
 def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int = 7,
                       progress: Progress = no_progress) -> Iterator[DataSet]:
     """A small data set in a fresh schema and a temp dir, dropped afterwards (smoke runs)."""
-    from infra.bootstrap import bootstrap
-    from infra.cli_users import ensure_demo_users
+    from hotline.infra.bootstrap import bootstrap
+    from hotline.infra.demo import ensure_demo_users
 
     schema = create_schema(url=url)
     directory = tempfile.TemporaryDirectory(prefix="bench-data-")
@@ -348,7 +350,7 @@ def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int =
     try:
         services = bootstrap(dataset.config())
         try:
-            ensure_demo_users(services)
+            ensure_demo_users(services.app, services.passwords)
             generated = Generator(services.app, services.rules, seed=seed).run(cases, events, progress)
             total = services.app.recorder.max_notification_id() or 0
         finally:

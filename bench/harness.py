@@ -26,7 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT_DIR
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # the repository: benchmarks run from a checkout
 
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 PG_URL = os.environ.get("HOTLINE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

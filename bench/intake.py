@@ -14,10 +14,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-from infra.bootstrap import bootstrap
-from infra.config import Config
-from infra.devbroker import TansuBroker
-from intake.messages import Topics
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
+from tests.support.broker import TansuBroker
+from hotline.intake.messages import Topics
 
 from bench.harness import Progress, Result, fresh_schema, median, no_progress, target
 from bench.intake_quick import consume_into_store, produce_calls, raw_consume

@@ -8,7 +8,7 @@ Produces realistic calls (5% invalid, 5% redelivered) to a private broker first,
 consumer in this process on a fresh store and times it from its first message to its last: group
 joining is left out, the store writes, dead letters and commits are in. ``--dispatch`` also runs
 the outbox publisher alongside, as ``hotline consume`` does. The functions here are also the
-building blocks of ``hotline bench intake`` (bench/intake.py).
+building blocks of ``python -m bench intake`` (bench/intake.py).
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.bootstrap import bootstrap  # noqa: E402
-from infra.cli_intake import DemoCalls  # noqa: E402
-from infra.config import Config  # noqa: E402
-from infra.devbroker import TansuBroker  # noqa: E402
-from intake.consumer import IntakeConsumer, Progress, send_all  # noqa: E402
-from intake.dispatch_publisher import DispatchPublisher  # noqa: E402
-from intake.handlers import Intake  # noqa: E402
-from intake.kafka_io import ensure_topics, make_consumer, make_producer  # noqa: E402
-from intake.messages import Outgoing, Topics  # noqa: E402
+from hotline.infra.bootstrap import bootstrap  # noqa: E402
+from hotline.application import SystemClock  # noqa: E402
+from hotline.infra.demo import DemoCalls  # noqa: E402
+from hotline.infra.config import Config  # noqa: E402
+from tests.support.broker import TansuBroker  # noqa: E402
+from hotline.intake.consumer import IntakeConsumer, Progress, send_all  # noqa: E402
+from hotline.intake.dispatch_publisher import DispatchPublisher  # noqa: E402
+from hotline.intake.handlers import Intake  # noqa: E402
+from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer  # noqa: E402
+from hotline.intake.messages import Outgoing, Topics  # noqa: E402
 
 
 def fresh_schema(url: str) -> str:
@@ -47,7 +48,7 @@ def fresh_schema(url: str) -> str:
 def produce_calls(bootstrap_servers: str, topics: Topics, count: int, partitions: int = 3, seed: int = 1) -> int:
     """Realistic calls (5% invalid, 5% redelivered) onto ``topics.calls``; how many were sent."""
     ensure_topics(bootstrap_servers, topics.partitions(partitions))
-    generated = DemoCalls(seed=seed).messages(count, invalid_ratio=0.05, duplicate_ratio=0.05)
+    generated = DemoCalls(SystemClock().now(), seed=seed).messages(count, invalid_ratio=0.05, duplicate_ratio=0.05)
     producer = make_producer(bootstrap_servers)
     for start in range(0, len(generated), 2000):
         send_all(producer, [Outgoing(topics.calls, m.key, m.value) for m in generated[start:start + 2000]])

@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving ``infra.wsgi:app`` on the data set, 127.0.0.1 only."""
+    """gunicorn serving ``entrypoints.wsgi:app`` on the data set, 127.0.0.1 only."""
 
     def __init__(self, dataset: DataSet, workers: int):
         self.port = free_port()
@@ -56,7 +56,7 @@ class Server:
         env.pop("HOTLINE_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--timeout", "120", "infra.wsgi:app"],
+             "--log-level", "warning", "--timeout", "120", "entrypoints.wsgi:app"],
             env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -125,7 +125,7 @@ class Client:
 
 def prepare(dataset: DataSet) -> None:
     """Bring the read models up to date before serving (not timed: the catch-up benchmark's job)."""
-    from infra.bootstrap import bootstrap
+    from hotline.infra.bootstrap import bootstrap
 
     services = bootstrap(dataset.config())
     try:

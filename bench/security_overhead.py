@@ -21,13 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.actors import OPERATOR, Actor
-from domain.application import HotlineApplication
-from domain.case import Call, Case
-from domain.workdays import CHINA_TZ
-from infra.audit_chain import seal_writes
-from infra.config import PROJECT_DIR, Config
-from infra.rules_files import load_rules
+from hotline.domain.actors import OPERATOR, Actor
+from hotline.application import HotlineApplication
+from hotline.domain.case import Call, Case
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.store.audit_chain import seal_writes
+from bench.harness import PROJECT_DIR
+from hotline.infra.config import Config
+from hotline.infra.rule_files import load_rules
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NO_CIPHER = {"CIPHER_TOPIC": "", "CIPHER_KEY": "", "COMPRESSOR_TOPIC": ""}

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from domain.actors import OPERATOR, Actor
-from domain.application import HotlineApplication, now
-from domain.case import Call
-from infra.bootstrap import bootstrap
-from infra.config import Config
+from hotline.domain.actors import OPERATOR, Actor
+from hotline.application import HotlineApplication, SystemClock
+from hotline.domain.case import Call
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
 
 from bench.dataset import calls
 from bench.harness import PG_URL, Progress, Result, fresh_schema, libpq, median, no_progress, target
@@ -80,7 +80,7 @@ def run_app(store: str, mode: str, count: int, seed: int) -> dict[str, Any]:
                     ticket_no = app.open_case(call, ACTOR).ticket_no
                     app.dispatch(ticket_no, ACTOR)
             else:
-                moment = now()
+                moment = SystemClock().now()
                 for offset in range(0, count, BATCH):
                     app.open_cases([(call, moment) for call in items[offset:offset + BATCH]], ACTOR)
             elapsed = time.perf_counter() - began

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import InvalidInput, NotPermitted
+from hotline.domain.errors import InvalidInput, NotPermitted
 
 OPERATOR = "operator"  # 坐席 / 派单员 at the hotline's dispatch centre
 DEPARTMENT = "department"  # 承办单位 staff, bound to one department
@@ -46,7 +46,15 @@ class Actor:
 SYSTEM_ACTOR = Actor(id="system", role=SYSTEM)
 
 
+def role_refusal(actor: Actor, allowed: tuple[str, ...], action: str) -> NotPermitted | None:
+    """Why ``actor``'s role may not ``action`` (None: it may)."""
+    if actor.role in allowed:
+        return None
+    names = "、".join(ROLE_NAMES[r] for r in allowed)
+    return NotPermitted(f"{ROLE_NAMES.get(actor.role, actor.role)}不能{action}（仅限{names}）")
+
+
 def require_role(actor: Actor, allowed: tuple[str, ...], action: str) -> None:
-    if actor.role not in allowed:
-        names = "、".join(ROLE_NAMES[r] for r in allowed)
-        raise NotPermitted(f"{ROLE_NAMES.get(actor.role, actor.role)}不能{action}（仅限{names}）")
+    refused = role_refusal(actor, allowed, action)
+    if refused is not None:
+        raise refused

@@ -1,17 +1,17 @@
 """The hotline case (工单) as an event-sourced aggregate.
 
-Lifecycle (DESIGN.md): opened → answered directly, or dispatched → signed | returned →
-redispatched → extension requested → approved / rejected → urged → replied → callback recorded →
-closed | reopened; a duplicate is merged into another case.
+Lifecycle: opened → answered directly, or dispatched → signed | returned → redispatched →
+extension requested → approved / rejected → urged → replied → callback recorded → closed |
+reopened; a duplicate is merged into another case. docs/architecture.md draws it.
 
-Each public command checks the rules first and only then triggers its event, so a refused command
-stores nothing; the ``@event`` methods only apply state and are replayed when the case is loaded.
-Every event carries the actor (id and role) and its time (the event timestamp).
+Each public command asks the permits table (``PERMITS``) first, then checks what the user typed,
+and only then records its event, so a refused command stores nothing; the ``@event`` methods only
+apply state and are replayed when the case is loaded. Every event carries the actor (id and role)
+and its time (the event timestamp), added by ``_record``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +19,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
-from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
-from domain.errors import InvalidInput, InvalidTransition, NotPermitted
-from domain.text import text
+from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
+from hotline.domain.aggregate import HotlineAggregate
+from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from hotline.domain.deadlines import is_overdue
+from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.formats import PHONE, TICKET_NO
+from hotline.domain.permits import Permit, Permitted
+from hotline.domain.text import text
 
 OPENED = "opened"
 ANSWERED = "answered"
@@ -49,9 +53,6 @@ STATUS_NAMES = {
 }
 FINISHED = (ANSWERED, CLOSED, MERGED)
 
-TICKET_NO = re.compile(r"^\d{8}-\d{6,}$")
-PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,19}$")
-
 # Who may run each command. Department staff also have to belong to the case's department.
 CAN_INTAKE = (OPERATOR, SYSTEM, ADMIN)
 CAN_DISPATCH = (OPERATOR, SYSTEM, ADMIN)
@@ -59,6 +60,17 @@ CAN_HANDLE = (DEPARTMENT,)
 CAN_DECIDE_EXTENSION = (OPERATOR, SUPERVISOR, ADMIN)
 CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
+CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
+IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
+
+
+def current_deadline(status: str, sign_by: datetime | None, reply_by: datetime | None) -> datetime | None:
+    """The deadline the department is working against now: signing, then replying."""
+    if status == DISPATCHED:
+        return sign_by
+    if status == SIGNED:
+        return reply_by
+    return None
 
 
 def case_id(ticket_no: str) -> UUID:
@@ -110,8 +122,26 @@ class Call:
             object.__setattr__(self, "call_id", text(self.call_id, "来电编号", limit=128))
 
 
-class Case(Aggregate):
+class Case(Permitted, HotlineAggregate):
     TOPIC = "hotline:Case"
+
+    PERMITS = {
+        "answer": Permit("直接答复", CAN_INTAKE, (OPENED, REOPENED)),
+        "dispatch": Permit("派单", CAN_DISPATCH, (OPENED, REOPENED)),
+        "redispatch": Permit("改派", CAN_DISPATCH, (RETURNED, DISPATCHED)),
+        "sign": Permit("签收", CAN_HANDLE, (DISPATCHED,), department_bound=True),
+        "return": Permit("退单", CAN_HANDLE, (DISPATCHED, SIGNED), department_bound=True),
+        "request_extension": Permit("申请延期", CAN_HANDLE, (SIGNED,), department_bound=True),
+        "approve_extension": Permit("审批延期", CAN_DECIDE_EXTENSION, (SIGNED,)),
+        "reject_extension": Permit("审批延期", CAN_DECIDE_EXTENSION, (SIGNED,)),
+        "urge": Permit("催办", CAN_URGE, IN_HANDS),
+        "reply": Permit("答复", CAN_HANDLE, (SIGNED,), department_bound=True),
+        "callback": Permit("回访", CAN_FOLLOW_UP, (REPLIED,)),
+        "close": Permit("办结", CAN_FOLLOW_UP, (CALLED_BACK,), state_action="办结（请先回访）"),
+        "reopen": Permit("重启工单", CAN_FOLLOW_UP, (CALLED_BACK, CLOSED, ANSWERED), state_action="重启"),
+        "merge": Permit("并单", CAN_FOLLOW_UP, (OPENED, DISPATCHED, REOPENED)),
+        "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
+    }
 
     class Event(Aggregate.Event):
         TOPIC = "hotline:Case.Event"
@@ -136,8 +166,6 @@ class Case(Aggregate):
         district: str
         lat: float | None
         long: float | None
-        actor_id: str
-        actor_role: str
 
     @staticmethod
     def create_id(ticket_no: str, **_: Any) -> UUID:
@@ -165,7 +193,8 @@ class Case(Aggregate):
             district=call.district,
             lat=call.lat,
             long=call.long,
-            **actor.fields,
+            actor_id=actor.id,
+            actor_role=actor.role,
         )
 
     @event(Opened)
@@ -185,7 +214,6 @@ class Case(Aggregate):
         lat: float | None,
         long: float | None,
         actor_id: str,
-        actor_role: str,
     ) -> None:
         self.ticket_no = ticket_no
         self.call_id = call_id
@@ -233,17 +261,45 @@ class Case(Aggregate):
     def is_open(self) -> bool:
         return self.status not in FINISHED
 
+    @property
+    def current_deadline(self) -> datetime | None:
+        return current_deadline(self.status, self.sign_by, self.reply_by)
+
+    def is_overdue(self, moment: datetime) -> bool:
+        return is_overdue(self.current_deadline, moment)
+
+    # ---- what the rules allow now -------------------------------------------------------------
+
     def _refuse(self, action: str) -> InvalidTransition:
         return InvalidTransition(f"工单 {self.ticket_no} 当前状态为“{self.status_name}”，不能{action}")
 
-    def _require_status(self, allowed: tuple[str, ...], action: str) -> None:
-        if self.status not in allowed:
-            raise self._refuse(action)
-
-    def _require_own_department(self, actor: Actor, action: str) -> None:
-        require_role(actor, CAN_HANDLE, action)
+    def _department_refusal(self, command: str, actor: Actor, action: str) -> DomainError | None:
         if actor.department != self.department:
-            raise NotPermitted(f"工单 {self.ticket_no} 不属于本单位，不能{action}")
+            return NotPermitted(f"工单 {self.ticket_no} 不属于本单位，不能{action}")
+        return None
+
+    def _state_refusal(
+        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
+    ) -> DomainError | None:
+        ticket = self.ticket_no
+        if command in ("approve_extension", "reject_extension"):
+            if self.status != SIGNED or self.pending_extension is None:
+                return InvalidTransition(f"工单 {ticket} 没有待审批的延期申请")
+            return None
+        if command == "reply" and self.status == DISPATCHED:
+            return InvalidTransition(f"工单 {ticket} 尚未签收，不能答复，请先签收")
+        if command == "close" and self.status in (CLOSED, ANSWERED):
+            return InvalidTransition(f"工单 {ticket} 已办结，不能重复办结")
+        if command == "escalate":
+            if self.status not in IN_HANDS:
+                return InvalidTransition(f"工单 {ticket} 当前状态为“{self.status_name}”，不在办理中，不能转督办")
+            if moment is None or not self.is_overdue(moment):
+                return InvalidTransition(f"工单 {ticket} 尚未超期，不能转督办")
+            return None
+        refused = super()._state_refusal(command, permit, actor, moment)
+        if refused is None and command == "request_extension" and self.pending_extension is not None:
+            return InvalidTransition(f"工单 {ticket} 已有待审批的延期申请")
+        return refused
 
     # ---- the hotline answers or dispatches ---------------------------------------------------
 
@@ -252,12 +308,11 @@ class Case(Aggregate):
         answer: str
 
     def answer_directly(self, actor: Actor, answer: str, at: datetime | None = None) -> None:
-        require_role(actor, CAN_INTAKE, "直接答复")
-        self._require_status((OPENED, REOPENED), "直接答复")
-        self._answered_directly(answer=text(answer, "答复内容"), timestamp=at, **actor.fields)
+        self._permit("answer", actor)
+        self._record(self.AnsweredDirectly, actor, at, answer=text(answer, "答复内容"))
 
     @event(AnsweredDirectly)
-    def _answered_directly(self, answer: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _answered_directly(self, answer: str, timestamp: datetime) -> None:
         self.answer = answer
         self.status = ANSWERED
         self.closed_at = timestamp
@@ -280,30 +335,20 @@ class Case(Aggregate):
         note: str = "",
         at: datetime | None = None,
     ) -> None:
-        require_role(actor, CAN_DISPATCH, "派单")
-        self._require_status((OPENED, REOPENED), "派单")
-        self._dispatched(
+        self._permit("dispatch", actor)
+        self._record(
+            self.Dispatched,
+            actor,
+            at,
             department=text(department, "承办单位", limit=64),
             sign_by=sign_by,
             reply_by=reply_by,
             provisional=provisional,
             note=text(note, "派单说明", required=False),
-            timestamp=at,
-            **actor.fields,
         )
 
     @event(Dispatched)
-    def _dispatched(
-        self,
-        department: str,
-        sign_by: datetime,
-        reply_by: datetime,
-        provisional: bool,
-        note: str,
-        actor_id: str,
-        actor_role: str,
-        timestamp: datetime,
-    ) -> None:
+    def _dispatched(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
         self._assign(department, sign_by, reply_by, provisional)
 
     def _assign(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
@@ -335,33 +380,23 @@ class Case(Aggregate):
         at: datetime | None = None,
     ) -> None:
         """改派: after a return, or to correct a dispatch the department has not signed yet."""
-        require_role(actor, CAN_DISPATCH, "改派")
-        self._require_status((RETURNED, DISPATCHED), "改派")
+        self._permit("redispatch", actor)
         department = text(department, "承办单位", limit=64)
         if self.status == DISPATCHED and department == self.department:
             raise InvalidInput(f"工单 {self.ticket_no} 已派给该单位，无需改派")
-        self._redispatched(
+        self._record(
+            self.Redispatched,
+            actor,
+            at,
             department=department,
             sign_by=sign_by,
             reply_by=reply_by,
             provisional=provisional,
             note=text(note, "改派说明", required=False),
-            timestamp=at,
-            **actor.fields,
         )
 
     @event(Redispatched)
-    def _redispatched(
-        self,
-        department: str,
-        sign_by: datetime,
-        reply_by: datetime,
-        provisional: bool,
-        note: str,
-        actor_id: str,
-        actor_role: str,
-        timestamp: datetime,
-    ) -> None:
+    def _redispatched(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
         self._assign(department, sign_by, reply_by, provisional)
 
     # ---- the department signs, returns, asks for time, replies -------------------------------
@@ -370,12 +405,11 @@ class Case(Aggregate):
         TOPIC = "hotline:Case.Signed"
 
     def sign(self, actor: Actor, at: datetime | None = None) -> None:
-        self._require_own_department(actor, "签收")
-        self._require_status((DISPATCHED,), "签收")
-        self._signed(timestamp=at, **actor.fields)
+        self._permit("sign", actor)
+        self._record(self.Signed, actor, at)
 
     @event(Signed)
-    def _signed(self, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _signed(self, timestamp: datetime) -> None:
         self.signed_at = timestamp
         self.status = SIGNED
 
@@ -386,12 +420,11 @@ class Case(Aggregate):
 
     def return_(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
         """退单: the case is not this department's business; the reason is required."""
-        self._require_own_department(actor, "退单")
-        self._require_status((DISPATCHED, SIGNED), "退单")
-        self._returned(department=self.department, reason=text(reason, "退单理由"), timestamp=at, **actor.fields)
+        self._permit("return", actor)
+        self._record(self.Returned, actor, at, department=self.department, reason=text(reason, "退单理由"))
 
     @event(Returned)
-    def _returned(self, department: str, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _returned(self, reason: str) -> None:
         self.return_reason = reason
         self.pending_extension = None
         self.status = RETURNED
@@ -404,20 +437,13 @@ class Case(Aggregate):
     def request_extension(
         self, actor: Actor, working_days: int, reason: str, max_days: int, at: datetime | None = None
     ) -> None:
-        self._require_own_department(actor, "申请延期")
-        self._require_status((SIGNED,), "申请延期")
-        if self.pending_extension is not None:
-            raise InvalidTransition(f"工单 {self.ticket_no} 已有待审批的延期申请")
+        self._permit("request_extension", actor)
         if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= max_days:
             raise InvalidInput(f"延期天数必须是 1 到 {max_days} 个工作日")
-        self._extension_requested(
-            working_days=working_days, reason=text(reason, "延期理由"), timestamp=at, **actor.fields
-        )
+        self._record(self.ExtensionRequested, actor, at, working_days=working_days, reason=text(reason, "延期理由"))
 
     @event(ExtensionRequested)
-    def _extension_requested(
-        self, working_days: int, reason: str, actor_id: str, actor_role: str, timestamp: datetime
-    ) -> None:
+    def _extension_requested(self, working_days: int, reason: str, timestamp: datetime) -> None:
         self.pending_extension = {"working_days": working_days, "reason": reason, "requested_at": timestamp}
 
     class ExtensionApproved(Event):
@@ -428,14 +454,11 @@ class Case(Aggregate):
     def approve_extension(
         self, actor: Actor, reply_by: datetime, provisional: bool = False, at: datetime | None = None
     ) -> None:
-        require_role(actor, CAN_DECIDE_EXTENSION, "审批延期")
-        self._require_pending_extension()
-        self._extension_approved(reply_by=reply_by, provisional=provisional, timestamp=at, **actor.fields)
+        self._permit("approve_extension", actor)
+        self._record(self.ExtensionApproved, actor, at, reply_by=reply_by, provisional=provisional)
 
     @event(ExtensionApproved)
-    def _extension_approved(
-        self, reply_by: datetime, provisional: bool, actor_id: str, actor_role: str, timestamp: datetime
-    ) -> None:
+    def _extension_approved(self, reply_by: datetime, provisional: bool) -> None:
         self.reply_by = reply_by
         self.deadline_provisional = self.deadline_provisional or provisional
         self.pending_extension = None
@@ -446,17 +469,12 @@ class Case(Aggregate):
         reason: str
 
     def reject_extension(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
-        require_role(actor, CAN_DECIDE_EXTENSION, "审批延期")
-        self._require_pending_extension()
-        self._extension_rejected(reason=text(reason, "不同意延期的理由"), timestamp=at, **actor.fields)
+        self._permit("reject_extension", actor)
+        self._record(self.ExtensionRejected, actor, at, reason=text(reason, "不同意延期的理由"))
 
     @event(ExtensionRejected)
-    def _extension_rejected(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _extension_rejected(self) -> None:
         self.pending_extension = None
-
-    def _require_pending_extension(self) -> None:
-        if self.status != SIGNED or self.pending_extension is None:
-            raise InvalidTransition(f"工单 {self.ticket_no} 没有待审批的延期申请")
 
     class Urged(Event):
         TOPIC = "hotline:Case.Urged"
@@ -464,12 +482,11 @@ class Case(Aggregate):
 
     def urge(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
         """催办: remind the department of a case it has not finished."""
-        require_role(actor, CAN_URGE, "催办")
-        self._require_status((DISPATCHED, SIGNED), "催办")
-        self._urged(note=text(note, "催办意见", required=False), timestamp=at, **actor.fields)
+        self._permit("urge", actor)
+        self._record(self.Urged, actor, at, note=text(note, "催办意见", required=False))
 
     @event(Urged)
-    def _urged(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _urged(self) -> None:
         self.urge_count += 1
 
     class Replied(Event):
@@ -478,16 +495,13 @@ class Case(Aggregate):
         resolved: bool
 
     def reply(self, actor: Actor, result: str, resolved: bool, at: datetime | None = None) -> None:
-        self._require_own_department(actor, "答复")
-        if self.status == DISPATCHED:
-            raise InvalidTransition(f"工单 {self.ticket_no} 尚未签收，不能答复，请先签收")
-        self._require_status((SIGNED,), "答复")
+        self._permit("reply", actor)
         if not isinstance(resolved, bool):
             raise InvalidInput("请说明诉求是否已解决")
-        self._replied(result=text(result, "办理结果"), resolved=resolved, timestamp=at, **actor.fields)
+        self._record(self.Replied, actor, at, result=text(result, "办理结果"), resolved=resolved)
 
     @event(Replied)
-    def _replied(self, result: str, resolved: bool, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _replied(self, result: str, resolved: bool, timestamp: datetime) -> None:
         self.reply_result = result
         self.resolved = resolved
         self.replied_at = timestamp
@@ -513,8 +527,7 @@ class Case(Aggregate):
         at: datetime | None = None,
     ) -> None:
         """回访: the caller's own word on satisfaction and whether the problem is solved."""
-        require_role(actor, CAN_FOLLOW_UP, "回访")
-        self._require_status((REPLIED,), "回访")
+        self._permit("callback", actor)
         if reached:
             if satisfaction not in SATISFACTION:
                 raise InvalidInput("请选择来电人的满意度：满意、基本满意或不满意")
@@ -522,26 +535,18 @@ class Case(Aggregate):
                 raise InvalidInput("请记录来电人认为问题是否已解决")
         elif satisfaction is not None or resolved is not None:
             raise InvalidInput("未联系上来电人时不能记录满意度")
-        self._callback_recorded(
+        self._record(
+            self.CallbackRecorded,
+            actor,
+            at,
             reached=reached,
             satisfaction=satisfaction,
             resolved=resolved,
             note=text(note, "回访记录", required=False),
-            timestamp=at,
-            **actor.fields,
         )
 
     @event(CallbackRecorded)
-    def _callback_recorded(
-        self,
-        reached: bool,
-        satisfaction: str | None,
-        resolved: bool | None,
-        note: str,
-        actor_id: str,
-        actor_role: str,
-        timestamp: datetime,
-    ) -> None:
+    def _callback_recorded(self, reached: bool, satisfaction: str | None, resolved: bool | None) -> None:
         self.caller_reached = reached
         self.satisfaction = satisfaction
         self.resolved_per_caller = resolved
@@ -552,14 +557,11 @@ class Case(Aggregate):
         note: str
 
     def close(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
-        require_role(actor, CAN_FOLLOW_UP, "办结")
-        if self.status in (CLOSED, ANSWERED):
-            raise InvalidTransition(f"工单 {self.ticket_no} 已办结，不能重复办结")
-        self._require_status((CALLED_BACK,), "办结（请先回访）")
-        self._closed(note=text(note, "办结说明", required=False), timestamp=at, **actor.fields)
+        self._permit("close", actor)
+        self._record(self.Closed, actor, at, note=text(note, "办结说明", required=False))
 
     @event(Closed)
-    def _closed(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _closed(self, timestamp: datetime) -> None:
         self.closed_at = timestamp
         self.status = CLOSED
 
@@ -569,12 +571,11 @@ class Case(Aggregate):
 
     def reopen(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
         """重启: the caller is not satisfied, or the problem came back; the case is dispatched anew."""
-        require_role(actor, CAN_FOLLOW_UP, "重启工单")
-        self._require_status((CALLED_BACK, CLOSED, ANSWERED), "重启")
-        self._reopened(reason=text(reason, "重启理由"), timestamp=at, **actor.fields)
+        self._permit("reopen", actor)
+        self._record(self.Reopened, actor, at, reason=text(reason, "重启理由"))
 
     @event(Reopened)
-    def _reopened(self, reason: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _reopened(self) -> None:
         self.reopen_count += 1
         self.closed_at = None
         self.satisfaction = None
@@ -587,16 +588,15 @@ class Case(Aggregate):
 
     def merge_into(self, actor: Actor, target_ticket_no: str, at: datetime | None = None) -> None:
         """并单: this case repeats another open case; it follows that one from now on."""
-        require_role(actor, CAN_FOLLOW_UP, "并单")
-        self._require_status((OPENED, DISPATCHED, REOPENED), "并单")
+        self._permit("merge", actor)
         if target_ticket_no == self.ticket_no:
             raise InvalidInput("工单不能并入自身")
         if not TICKET_NO.match(target_ticket_no or ""):
             raise InvalidInput(f"工单编号格式不正确：{target_ticket_no}")
-        self._merged_into(target_ticket_no=target_ticket_no, timestamp=at, **actor.fields)
+        self._record(self.MergedInto, actor, at, target_ticket_no=target_ticket_no)
 
     @event(MergedInto)
-    def _merged_into(self, target_ticket_no: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _merged_into(self, target_ticket_no: str, timestamp: datetime) -> None:
         self.merged_into = target_ticket_no
         self.closed_at = timestamp
         self.status = MERGED

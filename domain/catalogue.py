@@ -40,6 +40,14 @@ class Department:
 
 
 @dataclass(frozen=True)
+class District:
+    """A district (区县) of the city; routing rules may name one, callers say which they are in."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Service:
     """A service code of the dispatch catalogue (派单目录); Open311 serves the same list."""
 

@@ -1,5 +1,7 @@
 """Follow-up time limits as data (rules/follow_up.csv): callbacks, weekly progress, minutes signing.
 
+The numbers come only from the file: there is no default here to shadow a missing one.
+
 Monthly feedback has no number to configure: it is due on the last working day of each month.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.workdays import Deadline, WorkingDayCalendar, as_china_time
+from hotline.domain.workdays import Deadline, WorkingDayCalendar, as_china_time
 
 CALLBACK = "callback"
 WEEKLY_PROGRESS = "weekly_progress"
@@ -18,9 +20,9 @@ NAMES = {CALLBACK: "回访", WEEKLY_PROGRESS: "每周督促落实进度", MINUTE
 
 @dataclass(frozen=True)
 class FollowUpRules:
-    callback_days: int = 1  # 答复后第 1 个工作日内回访
-    progress_days: int = 5  # 每周：上次报送（或登记）后 5 个工作日内报送进度
-    minutes_days: int = 3  # 涉及财务、人事的会议纪要：会后 3 个工作日内送签
+    callback_days: int  # 答复后几个工作日内回访
+    progress_days: int  # 每周：上次报送（或登记）后几个工作日内报送进度
+    minutes_days: int  # 涉及财务、人事的会议纪要：会后几个工作日内送签
 
     def callback_due(self, calendar: WorkingDayCalendar, replied_at: datetime) -> Deadline:
         return calendar.add_working_days(replied_at, self.callback_days)

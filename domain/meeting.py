@@ -14,10 +14,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actors import ADMIN, SUPERVISOR, Actor, require_role
-from domain.errors import DomainError, InvalidInput, InvalidTransition
-from domain.supervision import CAN_REGISTER
-from domain.text import text
+from hotline.domain.actors import ADMIN, SUPERVISOR, Actor, require_role
+from hotline.domain.aggregate import HotlineAggregate
+from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition
+from hotline.domain.permits import Permit, Permitted
+from hotline.domain.supervision import CAN_REGISTER
+from hotline.domain.text import text
 
 HELD = "held"
 MINUTES_SENT = "minutes_sent"
@@ -48,8 +50,10 @@ class Decision:
     cooperating_departments: tuple[str, ...] = field(default_factory=tuple)
 
 
-class Meeting(Aggregate):
+class Meeting(Permitted, HotlineAggregate):
     TOPIC = "hotline:Meeting"
+
+    PERMITS = {"send_minutes": Permit("送签会议纪要", CAN_SEND_MINUTES)}
 
     class Event(Aggregate.Event):
         TOPIC = "hotline:Meeting.Event"
@@ -70,8 +74,6 @@ class Meeting(Aggregate):
         decision_refs: list[str]
         minutes_due: datetime | None
         provisional: bool
-        actor_id: str
-        actor_role: str
 
     @staticmethod
     def create_id(reference_no: str, **_: Any) -> UUID:
@@ -131,8 +133,6 @@ class Meeting(Aggregate):
         decision_refs: list[str],
         minutes_due: datetime | None,
         provisional: bool,
-        actor_id: str,
-        actor_role: str,
     ) -> None:
         self.reference_no = reference_no
         self.title = title
@@ -160,16 +160,21 @@ class Meeting(Aggregate):
         TOPIC = "hotline:Meeting.MinutesSentForSigning"
         note: str
 
-    def send_minutes_for_signing(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
-        require_role(actor, CAN_SEND_MINUTES, "送签会议纪要")
+    def _state_refusal(
+        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
+    ) -> DomainError | None:
         if not self.needs_signing:
-            raise InvalidTransition(f"会议 {self.reference_no} 的纪要不涉及财务、人事，无需送签")
+            return InvalidTransition(f"会议 {self.reference_no} 的纪要不涉及财务、人事，无需送签")
         if self.status == MINUTES_SENT:
-            raise InvalidTransition(f"会议 {self.reference_no} 的纪要已送签，不能重复送签")
-        self._minutes_sent(note=text(note, "送签说明", required=False), timestamp=at, **actor.fields)
+            return InvalidTransition(f"会议 {self.reference_no} 的纪要已送签，不能重复送签")
+        return None
+
+    def send_minutes_for_signing(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
+        self._permit("send_minutes", actor)
+        self._record(self.MinutesSentForSigning, actor, at, note=text(note, "送签说明", required=False))
 
     @event(MinutesSentForSigning)
-    def _minutes_sent(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _minutes_sent(self, timestamp: datetime) -> None:
         self.minutes_sent_at = timestamp
         self.status = MINUTES_SENT
 

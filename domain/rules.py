@@ -1,24 +1,34 @@
-"""The rules a city edits as data, gathered in one value the application receives."""
+"""The rules a city edits as data (rules/), gathered in one value the application receives.
+
+Every field comes from a file; there are no defaults here, so a missing file is a start-up error
+rather than a silent fallback. rules/README.md maps each rule to its file, the code that applies
+it and the scenario that shows it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from domain.catalogue import DISPATCH_CENTRE, Department, Service
-from domain.follow_up import FollowUpRules
-from domain.routing import RoutingTable
-from domain.time_limits import TimeLimitTable
-from domain.workdays import WorkingDayCalendar
+from hotline.domain.catalogue import DISPATCH_CENTRE, Department, District, Service
+from hotline.domain.follow_up import FollowUpRules
+from hotline.domain.metrics import MetricRules
+from hotline.domain.open311 import Open311Catalogue
+from hotline.domain.routing import RoutingTable
+from hotline.domain.time_limits import TimeLimitTable
+from hotline.domain.workdays import WorkingDayCalendar
 
 
 @dataclass(frozen=True)
 class Rules:
-    calendar: WorkingDayCalendar
-    time_limits: TimeLimitTable
-    routing: RoutingTable
-    departments: dict[str, Department]
-    services: dict[str, Service]
-    follow_up: FollowUpRules = field(default_factory=FollowUpRules)  # rules/follow_up.csv
+    calendar: WorkingDayCalendar  # calendar.toml over the chinese-calendar data
+    time_limits: TimeLimitTable  # time_limits.csv
+    routing: RoutingTable  # routing.csv
+    departments: dict[str, Department]  # departments.csv
+    services: dict[str, Service]  # services.csv
+    districts: dict[str, District]  # districts.csv
+    follow_up: FollowUpRules  # follow_up.csv
+    metrics: MetricRules  # metrics.csv
+    open311: Open311Catalogue  # service_attributes.csv, open311_categories.csv
 
     def department_name(self, code: str | None) -> str:
         if not code:

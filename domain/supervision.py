@@ -18,9 +18,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
-from domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
-from domain.text import text
+from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor, require_role
+from hotline.domain.aggregate import HotlineAggregate
+from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.formats import MONTH_EXAMPLE, is_month
+from hotline.domain.permits import Permit, Permitted
+from hotline.domain.text import text
 
 LEADER_INSTRUCTION = "leader_instruction"
 MEETING_DECISION = "meeting_decision"
@@ -48,8 +51,6 @@ CAN_SUPERVISE = (SUPERVISOR, ADMIN)
 CAN_REPORT = (DEPARTMENT, SUPERVISOR, ADMIN)
 CAN_URGE = (SUPERVISOR, ADMIN, SYSTEM)
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
 
 class ItemNotFound(DomainError):
     def __init__(self, reference_no: str):
@@ -74,8 +75,18 @@ def departments(values: Any, lead: str) -> list[str]:
     return result
 
 
-class SupervisionItem(Aggregate):
+class SupervisionItem(Permitted, HotlineAggregate):
     TOPIC = "hotline:SupervisionItem"
+
+    PERMITS = {
+        "progress": Permit("报送进度", CAN_REPORT, OPEN_STATUSES, department_bound=True),
+        "feedback": Permit("反馈落实情况", CAN_REPORT, OPEN_STATUSES, department_bound=True),
+        "complete": Permit("报告办结", CAN_REPORT, OPEN_STATUSES, department_bound=True),
+        "urge": Permit("催办督办事项", CAN_URGE, OPEN_STATUSES, state_action="催办"),
+        "change_due": Permit("调整办结期限", CAN_SUPERVISE, OPEN_STATUSES),
+        "verify": Permit("销号", CAN_SUPERVISE, (COMPLETION_REPORTED,)),
+        "reopen": Permit("重新督办", CAN_SUPERVISE, (COMPLETION_REPORTED, VERIFIED)),
+    }
 
     class Event(Aggregate.Event):
         TOPIC = "hotline:SupervisionItem.Event"
@@ -99,8 +110,6 @@ class SupervisionItem(Aggregate):
         progress_due: datetime
         feedback_due: datetime
         provisional: bool
-        actor_id: str
-        actor_role: str
 
     @staticmethod
     def create_id(reference_no: str, **_: Any) -> UUID:
@@ -169,8 +178,6 @@ class SupervisionItem(Aggregate):
         progress_due: datetime,
         feedback_due: datetime,
         provisional: bool,
-        actor_id: str,
-        actor_role: str,
     ) -> None:
         self.source = source
         self.reference_no = reference_no
@@ -207,18 +214,27 @@ class SupervisionItem(Aggregate):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    # ---- what the rules allow now -------------------------------------------------------------
+
     def _refuse(self, action: str) -> InvalidTransition:
         return InvalidTransition(f"督办事项 {self.reference_no} 当前状态为“{self.status_name}”，不能{action}")
 
-    def _require_open(self, action: str) -> None:
-        if not self.is_open:
-            raise self._refuse(action)
+    def _department_refusal(self, command: str, actor: Actor, action: str) -> DomainError | None:
+        if actor.department not in (self.lead_department, *self.cooperating_departments):
+            return NotPermitted(f"督办事项 {self.reference_no} 不涉及本单位，不能{action}")
+        if command == "complete" and actor.department != self.lead_department:
+            return NotPermitted(f"督办事项 {self.reference_no} 应由牵头单位报告办结")
+        return None
 
-    def _require_reporter(self, actor: Actor, action: str) -> None:
-        require_role(actor, CAN_REPORT, action)
-        involved = [self.lead_department, *self.cooperating_departments]
-        if actor.role == DEPARTMENT and actor.department not in involved:
-            raise NotPermitted(f"督办事项 {self.reference_no} 不涉及本单位，不能{action}")
+    def _state_refusal(
+        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
+    ) -> DomainError | None:
+        if command == "verify":
+            if self.status == VERIFIED:
+                return InvalidTransition(f"督办事项 {self.reference_no} 已销号，不能重复销号")
+            if self.status != COMPLETION_REPORTED:
+                return InvalidTransition(f"督办事项 {self.reference_no} 尚未报告办结，不能销号")
+        return super()._state_refusal(command, permit, actor, moment)
 
     # ---- the departments report ---------------------------------------------------------------
 
@@ -231,16 +247,13 @@ class SupervisionItem(Aggregate):
         self, actor: Actor, content: str, next_progress_due: datetime, at: datetime | None = None
     ) -> None:
         """每周督促落实进度: the next report is due a week of working days later."""
-        self._require_reporter(actor, "报送进度")
-        self._require_open("报送进度")
-        self._progress_reported(
-            content=text(content, "落实进度"), next_progress_due=next_progress_due, timestamp=at, **actor.fields
+        self._permit("progress", actor)
+        self._record(
+            self.ProgressReported, actor, at, content=text(content, "落实进度"), next_progress_due=next_progress_due
         )
 
     @event(ProgressReported)
-    def _progress_reported(
-        self, content: str, next_progress_due: datetime, actor_id: str, actor_role: str, timestamp: datetime
-    ) -> None:
+    def _progress_reported(self, content: str, next_progress_due: datetime) -> None:
         self.latest_progress = content
         self.progress_due = next_progress_due
 
@@ -254,30 +267,22 @@ class SupervisionItem(Aggregate):
         self, actor: Actor, month: str, content: str, next_feedback_due: datetime, at: datetime | None = None
     ) -> None:
         """每月反馈落实情况, once per month."""
-        self._require_reporter(actor, "反馈落实情况")
-        self._require_open("反馈落实情况")
-        if not isinstance(month, str) or not MONTH.match(month):
-            raise InvalidInput(f"反馈月份格式不正确：{month}，请写成 2025-10")
+        self._permit("feedback", actor)
+        if not is_month(month):
+            raise InvalidInput(f"反馈月份格式不正确：{month}，请写成 {MONTH_EXAMPLE}")
         if month in self.feedback_months:
             raise InvalidTransition(f"督办事项 {self.reference_no} 已反馈过 {month} 的落实情况")
-        self._feedback_submitted(
+        self._record(
+            self.FeedbackSubmitted,
+            actor,
+            at,
             month=month,
             content=text(content, "落实情况"),
             next_feedback_due=next_feedback_due,
-            timestamp=at,
-            **actor.fields,
         )
 
     @event(FeedbackSubmitted)
-    def _feedback_submitted(
-        self,
-        month: str,
-        content: str,
-        next_feedback_due: datetime,
-        actor_id: str,
-        actor_role: str,
-        timestamp: datetime,
-    ) -> None:
+    def _feedback_submitted(self, month: str, content: str, next_feedback_due: datetime) -> None:
         self.latest_feedback = content
         self.feedback_months.append(month)
         self.feedback_due = next_feedback_due
@@ -289,12 +294,11 @@ class SupervisionItem(Aggregate):
         note: str
 
     def urge(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
-        require_role(actor, CAN_URGE, "催办督办事项")
-        self._require_open("催办")
-        self._urged(note=text(note, "催办意见", required=False), timestamp=at, **actor.fields)
+        self._permit("urge", actor)
+        self._record(self.Urged, actor, at, note=text(note, "催办意见", required=False))
 
     @event(Urged)
-    def _urged(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _urged(self) -> None:
         self.urge_count += 1
 
     class DueDateChanged(Event):
@@ -306,18 +310,15 @@ class SupervisionItem(Aggregate):
     def change_due_date(
         self, actor: Actor, due_at: datetime, reason: str, provisional: bool = False, at: datetime | None = None
     ) -> None:
-        require_role(actor, CAN_SUPERVISE, "调整办结期限")
-        self._require_open("调整办结期限")
+        self._permit("change_due", actor)
         if due_at == self.due_at:
             raise InvalidInput("新的办结期限与原期限相同")
-        self._due_date_changed(
-            due_at=due_at, reason=text(reason, "调整理由"), provisional=provisional, timestamp=at, **actor.fields
+        self._record(
+            self.DueDateChanged, actor, at, due_at=due_at, reason=text(reason, "调整理由"), provisional=provisional
         )
 
     @event(DueDateChanged)
-    def _due_date_changed(
-        self, due_at: datetime, reason: str, provisional: bool, actor_id: str, actor_role: str, timestamp: datetime
-    ) -> None:
+    def _due_date_changed(self, due_at: datetime, provisional: bool) -> None:
         self.due_at = due_at
         self.provisional = provisional
 
@@ -328,14 +329,11 @@ class SupervisionItem(Aggregate):
         summary: str
 
     def report_completion(self, actor: Actor, summary: str, at: datetime | None = None) -> None:
-        self._require_reporter(actor, "报告办结")
-        if actor.role == DEPARTMENT and actor.department != self.lead_department:
-            raise NotPermitted(f"督办事项 {self.reference_no} 应由牵头单位报告办结")
-        self._require_open("报告办结")
-        self._completion_reported(summary=text(summary, "办结情况"), timestamp=at, **actor.fields)
+        self._permit("complete", actor)
+        self._record(self.CompletionReported, actor, at, summary=text(summary, "办结情况"))
 
     @event(CompletionReported)
-    def _completion_reported(self, summary: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _completion_reported(self, summary: str) -> None:
         self.completion_summary = summary
         self.status = COMPLETION_REPORTED
 
@@ -345,15 +343,11 @@ class SupervisionItem(Aggregate):
 
     def verify(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
         """销号: only a completion the lead department reported can be verified and closed."""
-        require_role(actor, CAN_SUPERVISE, "销号")
-        if self.status == VERIFIED:
-            raise InvalidTransition(f"督办事项 {self.reference_no} 已销号，不能重复销号")
-        if self.status != COMPLETION_REPORTED:
-            raise InvalidTransition(f"督办事项 {self.reference_no} 尚未报告办结，不能销号")
-        self._verified(note=text(note, "核验意见", required=False), timestamp=at, **actor.fields)
+        self._permit("verify", actor)
+        self._record(self.Verified, actor, at, note=text(note, "核验意见", required=False))
 
     @event(Verified)
-    def _verified(self, note: str, actor_id: str, actor_role: str, timestamp: datetime) -> None:
+    def _verified(self, timestamp: datetime) -> None:
         self.verified_at = timestamp
         self.status = VERIFIED
 
@@ -364,15 +358,11 @@ class SupervisionItem(Aggregate):
 
     def reopen(self, actor: Actor, reason: str, progress_due: datetime, at: datetime | None = None) -> None:
         """重新督办: the completion did not hold up (before or after 销号)."""
-        require_role(actor, CAN_SUPERVISE, "重新督办")
-        if self.status not in (COMPLETION_REPORTED, VERIFIED):
-            raise self._refuse("重新督办")
-        self._reopened(reason=text(reason, "重新督办理由"), progress_due=progress_due, timestamp=at, **actor.fields)
+        self._permit("reopen", actor)
+        self._record(self.Reopened, actor, at, reason=text(reason, "重新督办理由"), progress_due=progress_due)
 
     @event(Reopened)
-    def _reopened(
-        self, reason: str, progress_due: datetime, actor_id: str, actor_role: str, timestamp: datetime
-    ) -> None:
+    def _reopened(self, progress_due: datetime) -> None:
         self.reopen_count += 1
         self.verified_at = None
         self.progress_due = progress_due

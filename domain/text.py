@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import InvalidInput
+from hotline.domain.errors import InvalidInput
 
 MAX_TEXT = 4000
 

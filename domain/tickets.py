@@ -10,7 +10,7 @@ id, so a second case for the same call is refused by the store itself.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -51,16 +51,16 @@ class TicketCounter(Aggregate):
         return counter_id(date.fromisoformat(day))
 
     @classmethod
-    def start(cls, day: date) -> TicketCounter:
-        return cls._create(cls.Started, id=counter_id(day), day=day.isoformat())
+    def start(cls, day: date, at: datetime | None = None) -> TicketCounter:
+        return cls._create(cls.Started, id=counter_id(day), timestamp=at, day=day.isoformat())
 
     @event(Started)
     def __init__(self, day: str) -> None:
         self.day = day  # ISO text, so that snapshots need no date transcoding
         self.last_number = 0
 
-    def issue(self) -> str:
-        self._issued(number=self.last_number + 1)
+    def issue(self, at: datetime | None = None) -> str:
+        self.trigger_event(self.Issued, timestamp=at, number=self.last_number + 1)
         return format_ticket_no(date.fromisoformat(self.day), self.last_number)
 
     @event(Issued)
@@ -87,8 +87,8 @@ class CallReceipt(Aggregate):
         return receipt_id(call_id)
 
     @classmethod
-    def record(cls, call_id: str, ticket_no: str) -> CallReceipt:
-        return cls._create(cls.Received, id=receipt_id(call_id), call_id=call_id, ticket_no=ticket_no)
+    def record(cls, call_id: str, ticket_no: str, at: datetime | None = None) -> CallReceipt:
+        return cls._create(cls.Received, id=receipt_id(call_id), timestamp=at, call_id=call_id, ticket_no=ticket_no)
 
     @event(Received)
     def __init__(self, call_id: str, ticket_no: str) -> None:

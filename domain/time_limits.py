@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.catalogue import CATEGORIES, URGENCIES
-from domain.errors import InvalidInput
-from domain.workdays import CLOCKS, Deadline, WorkingDayCalendar
+from hotline.domain.catalogue import CATEGORIES, URGENCIES
+from hotline.domain.errors import InvalidInput
+from hotline.domain.workdays import CLOCKS, Deadline, WorkingDayCalendar
 
 WORKING_DAYS = "working_days"
 HOURS = "hours"

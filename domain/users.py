@@ -1,6 +1,6 @@
 """User accounts: who may sign in, with which role, bound to which department.
 
-Passwords arrive already hashed (argon2, done in ``infra``): the domain never sees one in clear.
+Passwords arrive already hashed (argon2, an adapter's business): the domain never sees one in clear.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
 
-from domain.actors import ADMIN, DEPARTMENT, ROLES, SYSTEM, Actor, require_role
-from domain.errors import DomainError, InvalidInput, InvalidTransition
+from hotline.domain.actors import ADMIN, DEPARTMENT, ROLES, SYSTEM, Actor, require_role
+from hotline.domain.aggregate import HotlineAggregate
+from hotline.domain.errors import InvalidInput, InvalidTransition
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
 ACCOUNT_ROLES = tuple(r for r in ROLES if r != SYSTEM)
@@ -26,7 +25,7 @@ def user_id(username: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"hotline/user/{username.lower()}")
 
 
-class User(Aggregate):
+class User(HotlineAggregate):
     TOPIC = "hotline:User"
 
     class Event(Aggregate.Event):
@@ -51,7 +50,14 @@ class User(Aggregate):
 
     @classmethod
     def register(
-        cls, username: str, display_name: str, role: str, department: str | None, password_hash: str, actor: Actor
+        cls,
+        username: str,
+        display_name: str,
+        role: str,
+        department: str | None,
+        password_hash: str,
+        actor: Actor,
+        at: datetime | None = None,
     ) -> User:
         require_role(actor, CAN_MANAGE_USERS, "管理账号")
         if not USERNAME.match(username or ""):
@@ -65,25 +71,18 @@ class User(Aggregate):
         return cls._create(
             cls.Registered,
             id=user_id(username),
+            timestamp=at,
             username=username.lower(),
             display_name=(display_name or username).strip()[:50],
             role=role,
             department=department or None,
             password_hash=password_hash,
-            **actor.fields,
+            actor_id=actor.id,
+            actor_role=actor.role,
         )
 
     @event(Registered)
-    def __init__(
-        self,
-        username: str,
-        display_name: str,
-        role: str,
-        department: str | None,
-        password_hash: str,
-        actor_id: str,
-        actor_role: str,
-    ) -> None:
+    def __init__(self, username: str, display_name: str, role: str, department: str | None, password_hash: str) -> None:
         self.username = username
         self.display_name = display_name
         self.role = role
@@ -99,71 +98,26 @@ class User(Aggregate):
         TOPIC = "hotline:User.PasswordChanged"
         password_hash: str
 
-    def change_password(self, password_hash: str, actor: Actor) -> None:
+    def change_password(self, password_hash: str, actor: Actor, at: datetime | None = None) -> None:
         if actor.id != self.username:
             require_role(actor, CAN_MANAGE_USERS, "修改他人密码")
         if not password_hash:
             raise InvalidInput("密码不能为空")
-        self._password_changed(password_hash=password_hash, **actor.fields)
+        self._record(self.PasswordChanged, actor, at, password_hash=password_hash)
 
     @event(PasswordChanged)
-    def _password_changed(self, password_hash: str, actor_id: str, actor_role: str) -> None:
+    def _password_changed(self, password_hash: str) -> None:
         self.password_hash = password_hash
 
     class Deactivated(Event):
         TOPIC = "hotline:User.Deactivated"
 
-    def deactivate(self, actor: Actor) -> None:
+    def deactivate(self, actor: Actor, at: datetime | None = None) -> None:
         require_role(actor, CAN_MANAGE_USERS, "停用账号")
         if not self.active:
             raise InvalidTransition(f"账号 {self.username} 已停用")
-        self._deactivated(**actor.fields)
+        self._record(self.Deactivated, actor, at)
 
     @event(Deactivated)
-    def _deactivated(self, actor_id: str, actor_role: str) -> None:
+    def _deactivated(self) -> None:
         self.active = False
-
-
-class UserCommands:
-    """User management on the application (a mixin of ``HotlineApplication``)."""
-
-    def register_user(
-        self,
-        username: str,
-        role: str,
-        password_hash: str,
-        actor: Actor,
-        department: str | None = None,
-        display_name: str = "",
-        at: datetime | None = None,
-    ) -> User:
-        if department and department not in self.rules.departments:
-            raise InvalidInput(f"未知承办单位：{department}")
-        user = User.register(username, display_name, role, department, password_hash, actor)
-        try:
-            self.save(user)
-        except IntegrityError:
-            raise DomainError(f"用户名 {username} 已存在") from None
-        return user
-
-    def get_user(self, username: str) -> User | None:
-        if not USERNAME.match(username or ""):
-            return None
-        try:
-            return self.repository.get(user_id(username))
-        except AggregateNotFoundError:
-            return None
-
-    def change_password(self, username: str, password_hash: str, actor: Actor) -> None:
-        user = self.get_user(username)
-        if user is None:
-            raise InvalidInput(f"用户 {username} 不存在")
-        user.change_password(password_hash, actor)
-        self.save(user)
-
-    def deactivate_user(self, username: str, actor: Actor) -> None:
-        user = self.get_user(username)
-        if user is None:
-            raise InvalidInput(f"用户 {username} 不存在")
-        user.deactivate(actor)
-        self.save(user)

@@ -1,19 +1,27 @@
-"""The composition root: the only place that builds adapters and wires them together."""
+"""The composition root: the only place that builds adapters and wires them together.
+
+Entry points (the CLI, the WSGI app, tests) call ``bootstrap`` and hand the ``Services`` it returns
+to what they serve: ``create_app(services)``, the intake consumer, a command.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from domain.application import HotlineApplication
-from domain.rules import Rules
-from infra.audit_chain import seal_writes
-from infra.config import Config, ConfigError
-from infra.keys import unreadable_event
-from infra.read_models import build_read_models
-from infra.rules_files import load_rules
-from infra.schema_lock import schema_setup_lock
-from intake.bus import InProcessBus, in_process_bus
-from projections.read_models import ReadModels
+from hotline.application import Clock, HotlineApplication, SystemClock
+from hotline.domain.rules import Rules
+from hotline.infra.config import Config, ConfigError
+from hotline.infra.keys import unreadable_event
+from hotline.infra.passwords import Passwords
+from hotline.infra.rule_files import load_rules
+from hotline.infra.store.audit_chain import seal_writes
+from hotline.infra.store.schema_lock import schema_setup_lock
+from hotline.intake.bus import InProcessBus, in_process_bus
+from hotline.projections.caller_key import CallerKey
+from hotline.projections.read_models import ReadModels
+from hotline.projections.store import open_view_recorder
+
+MIN_CALLER_KEY = 16
 
 
 @dataclass
@@ -23,24 +31,51 @@ class Services:
     config: Config
     rules: Rules
     app: HotlineApplication
+    read_models: ReadModels  # inboxes, deadlines, 督办台账, 三率, caller history
     bus: InProcessBus | None = None  # no Kafka configured: intake messages run in this process
-    read_models: ReadModels | None = None  # projections: inboxes, deadlines, 督办台账, 三率, caller history
+    passwords: Passwords = field(default_factory=Passwords)
+
+    @property
+    def clock(self) -> Clock:
+        return self.app.clock
+
+    @property
+    def secret_key(self) -> str:
+        return self.config.flask_secret_key()
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.config.cookie_secure
 
     def close(self) -> None:
-        if self.read_models is not None:
-            self.read_models.close()
+        self.read_models.close()
         self.app.close()
 
 
-def bootstrap(config: Config | None = None) -> Services:
+def bootstrap(config: Config | None = None, clock: Clock | None = None) -> Services:
     config = config or Config.from_env()
     rules = load_rules(config.rules_dir)
     with schema_setup_lock(config):  # tables are created here: one process at a time
-        app = HotlineApplication(rules=rules, env=config.event_store_env())
+        app = HotlineApplication(rules=rules, env=config.event_store_env(), clock=clock or SystemClock())
         seal_writes(app.recorder, config.audit_key_bytes())
         if problem := unreadable_event(app.mapper, app.recorder):
             app.close()
             raise ConfigError(problem)
-        read_models = build_read_models(config, rules, app)
+        read_models = build_read_models(config, app)
         bus = None if config.kafka_bootstrap else in_process_bus(app)  # its outbox position table too
-    return Services(config=config, rules=rules, app=app, bus=bus, read_models=read_models)
+    return Services(config=config, rules=rules, app=app, read_models=read_models, bus=bus)
+
+
+def views_env(config: Config) -> dict[str, str]:
+    """SQLite: a views file of its own beside the events; PostgreSQL: the events' schema."""
+    env = dict(config.event_store_env())
+    if not config.uses_postgres:
+        env["SQLITE_DBNAME"] = str(config.sqlite_path("views"))
+    return env
+
+
+def build_read_models(config: Config, app: HotlineApplication) -> ReadModels:
+    key = config.caller_key()
+    if len(key) < MIN_CALLER_KEY:
+        raise ConfigError(f"HOTLINE_CALLER_HASH_KEY 太短：至少 {MIN_CALLER_KEY} 个字符（建议 64 位十六进制随机数）")
+    return ReadModels(app, open_view_recorder(views_env(config)), CallerKey(key))

@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from infra.audit_chain import RECORDER_TOPICS
-from infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file, read_or_create_secret_file
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from hotline.infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file, read_or_create_secret_file
+from hotline.infra.rule_files import DEFAULT_RULES_DIR
+from hotline.infra.store.audit_chain import RECORDER_TOPICS
 
 
 class ConfigError(Exception):
@@ -39,8 +38,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Config:
     database_url: str | None = None
-    data_dir: Path = PROJECT_DIR / "var"
-    rules_dir: Path = PROJECT_DIR / "rules"
+    data_dir: Path = field(default_factory=lambda: Path.cwd() / "var")
+    rules_dir: Path = DEFAULT_RULES_DIR
     kafka_bootstrap: str | None = None
     secret_key: str | None = None
     caller_hash_key: str | None = None
@@ -55,8 +54,8 @@ class Config:
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("HOTLINE_DATABASE_URL") or None,
-            data_dir=Path(env.get("HOTLINE_DATA_DIR") or PROJECT_DIR / "var"),
-            rules_dir=Path(env.get("HOTLINE_RULES_DIR") or PROJECT_DIR / "rules"),
+            data_dir=Path(env.get("HOTLINE_DATA_DIR") or Path.cwd() / "var").absolute(),
+            rules_dir=Path(env["HOTLINE_RULES_DIR"]).absolute() if env.get("HOTLINE_RULES_DIR") else DEFAULT_RULES_DIR,
             kafka_bootstrap=env.get("HOTLINE_KAFKA_BOOTSTRAP") or None,
             secret_key=env.get("HOTLINE_SECRET_KEY") or None,
             caller_hash_key=env.get("HOTLINE_CALLER_HASH_KEY") or None,

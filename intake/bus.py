@@ -14,8 +14,8 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from intake.handlers import Intake, Outcome
-from intake.messages import Outgoing
+from hotline.intake.handlers import Intake, Outcome
+from hotline.intake.messages import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ class InProcessBus:
 
 def in_process_bus(app) -> InProcessBus:  # app: HotlineApplication
     """The bus with the intake handlers and the dispatch outbox wired to it."""
-    from intake.dispatch_publisher import DispatchPublisher
-    from intake.messages import Topics
+    from hotline.intake.dispatch_publisher import DispatchPublisher
+    from hotline.intake.messages import Topics
 
     topics = Topics()
     bus = InProcessBus(Intake(app, topics))

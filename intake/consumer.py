@@ -21,9 +21,9 @@ from kafka import ConsumerRebalanceListener, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from intake.handlers import DeadLetter, Intake, Outcome
-from intake.kafka_io import make_consumer, make_producer
-from intake.messages import Outgoing
+from hotline.intake.handlers import DeadLetter, Intake, Outcome
+from hotline.intake.kafka_io import make_consumer, make_producer
+from hotline.intake.messages import Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from domain.application import HotlineApplication
-from domain.case import Case
-from intake.messages import DISPATCH_SCHEMA, Outgoing, encode
+from hotline.application import HotlineApplication
+from hotline.domain.case import Case
+from hotline.intake.messages import DISPATCH_SCHEMA, Outgoing, encode
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
-from domain.application import HotlineApplication, now
-from domain.case import Case
-from domain.errors import ConcurrentUpdate, DomainError
-from intake.messages import (
+from hotline.domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
+from hotline.application import HotlineApplication
+from hotline.domain.case import Case
+from hotline.domain.errors import ConcurrentUpdate, DomainError
+from hotline.intake.messages import (
     DLQ_CODE,
     DLQ_FAILED_AT,
     DLQ_REASON,
@@ -83,7 +83,7 @@ class CallIntake:
     def __init__(self, app: HotlineApplication, actor: Actor = SYSTEM_ACTOR):
         self.app = app
         self.actor = actor
-        self.districts = tuple(sorted({r.district for r in app.rules.routing.rules if r.district}))
+        self.districts = tuple(app.rules.districts)
 
     def parse(self, record: Record) -> CallMessage:
         return parse_call(record.value, self.app.rules.services, self.districts)
@@ -178,6 +178,7 @@ class Intake:
     """Every intake handler behind one entry point, shared by the Kafka consumer and the bus."""
 
     def __init__(self, app: HotlineApplication, topics: Topics | None = None):
+        self.clock = app.clock
         self.topics = topics or Topics()
         self.calls = CallIntake(app)
         self.replies = ReplyIntake(app)
@@ -197,6 +198,6 @@ class Intake:
             (DLQ_REASON, letter.reason.encode("utf-8")),
             (DLQ_CODE, letter.code.encode("utf-8")),
             (DLQ_SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
-            (DLQ_FAILED_AT, now().isoformat().encode()),
+            (DLQ_FAILED_AT, self.clock.now().isoformat().encode()),
         )
         return Outgoing(self.topics.dead_letter_topic(record.topic), record.key, record.value, headers)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.case import Call
-from domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
-from domain.errors import DomainError
-from domain.workdays import as_china_time
+from hotline.domain.case import Call
+from hotline.domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
+from hotline.domain.errors import DomainError
+from hotline.domain.workdays import as_china_time
 
 CALLS = "hotline.calls"
 CALLS_DLQ = "hotline.calls.dlq"
@@ -161,7 +161,7 @@ def parse_call(
     """A ``hotline.call/1`` message as a domain ``Call``.
 
     ``services`` is the dispatch catalogue (an unknown service code is invalid); ``districts`` the
-    district names routing knows: an address that starts with one gives the case its district.
+    city's districts (rules/districts.csv): an address that starts with one gives the case its district.
     """
     message = decode_object(raw)
     _schema(message, CALL_SCHEMA)

@@ -16,8 +16,8 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from domain.workdays import as_china_time
-from projections.store import ViewRecorder
+from hotline.domain.workdays import as_china_time
+from hotline.projections.store import ViewRecorder
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]

@@ -12,16 +12,28 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain.case import ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, MERGED, REOPENED, REPLIED, RETURNED, SIGNED, Case
-from domain.catalogue import CATEGORIES, SATISFACTION
-from domain.case import STATUS_NAMES
-from domain.follow_up import FollowUpRules
-from domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
-from projections.base import Row, RowView, Table, stamp, touch, unstamp
-from projections.caller_key import CallerKey
-from projections.store import ViewRecorder
+from hotline.domain.case import (
+    ANSWERED,
+    CALLED_BACK,
+    CLOSED,
+    DISPATCHED,
+    FINISHED,
+    MERGED,
+    REOPENED,
+    REPLIED,
+    RETURNED,
+    SIGNED,
+    STATUS_NAMES,
+    Case,
+    current_deadline,
+)
+from hotline.domain.catalogue import CATEGORIES, SATISFACTION
+from hotline.domain.follow_up import FollowUpRules
+from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
+from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
+from hotline.projections.caller_key import CallerKey
+from hotline.projections.store import ViewRecorder
 
-FINISHED = (ANSWERED, CLOSED, MERGED)
 DUPLICATE_WINDOW = timedelta(days=30)
 
 CASES = Table(
@@ -107,11 +119,7 @@ class CaseRow:
     @property
     def next_deadline(self) -> datetime | None:
         """The deadline the department is working against now."""
-        if self.status == DISPATCHED:
-            return self.sign_by
-        if self.status == SIGNED:
-            return self.reply_by
-        return None
+        return current_deadline(self.status, self.sign_by, self.reply_by)
 
 
 TIME_FIELDS = {"opened_at", "updated_at", "sign_by", "reply_by", "signed_at", "replied_at", "closed_at",

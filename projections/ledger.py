@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.meeting import HELD, MINUTES_SENT, Meeting
-from domain.meeting import STATUS_NAMES as MEETING_STATUS_NAMES
-from domain.supervision import (
+from hotline.domain.deadlines import finished_late, is_overdue
+from hotline.domain.meeting import HELD, MINUTES_SENT, Meeting
+from hotline.domain.meeting import STATUS_NAMES as MEETING_STATUS_NAMES
+from hotline.domain.supervision import (
     COMPLETION_REPORTED,
     IN_PROGRESS,
     OPEN_STATUSES,
@@ -23,8 +24,8 @@ from domain.supervision import (
     VERIFIED,
     SupervisionItem,
 )
-from projections.base import Row, RowView, Table, stamp, touch, unstamp
-from projections.store import ViewRecorder
+from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
+from hotline.projections.store import ViewRecorder
 
 ITEMS = Table(
     "hv_items",
@@ -143,9 +144,9 @@ def ledger_row(row: Row, now: datetime) -> LedgerRow:
         latest_feedback_month=row["latest_feedback_month"],
         status=row["status"],
         status_name=STATUS_NAMES.get(row["status"], row["status"]),
-        overdue=bool(due_at and ((finished_at or now) > due_at)),
-        progress_overdue=bool(is_open and progress_due and progress_due < now),
-        feedback_overdue=bool(is_open and feedback_due and feedback_due < now),
+        overdue=finished_late(due_at, finished_at, now),
+        progress_overdue=is_open and is_overdue(progress_due, now),
+        feedback_overdue=is_open and is_overdue(feedback_due, now),
         progress_due=progress_due,  # type: ignore[arg-type]
         feedback_due=feedback_due,  # type: ignore[arg-type]
         provisional=bool(row["provisional"]),

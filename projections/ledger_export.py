@@ -11,8 +11,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from domain.supervision import SOURCES
-from projections.ledger import LedgerRow
+from hotline.domain.supervision import SOURCES
+from hotline.projections.ledger import LedgerRow
 
 HEADINGS = (
     ("序号", 6),

@@ -1,9 +1,8 @@
 """Monthly department metrics (三率, view ``metrics``): one fact row per case, grouped when read.
 
-Definitions and their source: docs/metrics.md. In short, for the cases a department received
-(派单 or 改派) in the month: 响应率 = signed within the signing limit ÷ cases whose signing is due;
-解决率 = callers who said it is solved ÷ callbacks that reached the caller; 满意率 = 满意 or 基本满意
-÷ the same callbacks; the score weighs the three (rules/metrics.csv) and ranks the departments.
+The view counts, per department and month of dispatch, what rules/metrics.csv makes the rates of
+(``domain/metrics.py`` applies it; docs/metrics.md gives the sources); the ranking orders the
+departments by the weighted score.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.case import Case
-from projections.base import Row, RowView, Table, stamp
-from projections.store import ViewRecorder
+from hotline.domain.case import Case
+from hotline.projections.base import Row, RowView, Table, stamp
+from hotline.projections.store import ViewRecorder
 
 FACTS = Table(
     "hv_case_facts",
@@ -25,19 +24,6 @@ FACTS = Table(
     ("month: dispatched_at, department",),
 )
 SATISFIED = ("satisfied", "basically_satisfied")
-
-
-@dataclass(frozen=True)
-class MetricWeights:
-    """Percentages of the overall score (rules/metrics.csv)."""
-
-    response: float = 10.0
-    resolution: float = 45.0
-    satisfaction: float = 45.0
-
-    @property
-    def total(self) -> float:
-        return self.response + self.resolution + self.satisfaction
 
 
 @dataclass(frozen=True)
@@ -59,17 +45,6 @@ class MetricRow:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def percent(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 2) if whole else None
-
-
-def overall(weights: MetricWeights, rates: tuple[float | None, float | None, float | None]) -> float | None:
-    """Weighted mean of the rates that can be computed (a rate with no cases carries no weight)."""
-    pairs = [(w, r) for w, r in zip((weights.response, weights.resolution, weights.satisfaction), rates) if r is not None]
-    total = sum(w for w, _ in pairs)
-    return round(sum(w * r for w, r in pairs) / total, 2) if total else None
 
 
 def rank_rows(rows: list[MetricRow]) -> list[MetricRow]:

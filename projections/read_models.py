@@ -10,7 +10,6 @@ tracking row, its transaction rolls back, and it re-reads the positions and carr
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,20 +18,20 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from domain.application import HotlineApplication
-from domain.case import DISPATCHED, REPLIED, SIGNED
-from domain.errors import InvalidInput
-from domain.rules import Rules
-from domain.workdays import CHINA_TZ, as_china_time
-from projections.base import RowView, stamp
-from projections.caller_key import CallerKey
-from projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
-from projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
-from projections.metrics import MetricRow, MetricsView, MetricWeights, overall, percent, rank_rows
-from projections.store import ViewRecorder
+from hotline.application import HotlineApplication
+from hotline.domain.case import DISPATCHED, REPLIED, SIGNED
+from hotline.domain.deadlines import is_overdue
+from hotline.domain.errors import InvalidInput
+from hotline.domain.formats import month_bounds as month_moments
+from hotline.domain.workdays import as_china_time
+from hotline.projections.base import RowView, stamp
+from hotline.projections.caller_key import CallerKey
+from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
+from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
+from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
+from hotline.projections.store import ViewRecorder
 
 BATCH_SIZE = 5000
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 SIGNING = "signing"
 REPLYING = "replying"
@@ -50,10 +49,6 @@ DEADLINE_KINDS = {
     SUPERVISION_DUE: "督办事项办结",
     MINUTES_SIGNING: "会议纪要送签",
 }
-
-
-def current_time() -> datetime:
-    return as_china_time(datetime.now().astimezone())
 
 
 @dataclass(frozen=True)
@@ -89,30 +84,22 @@ class DeadlineRow:
 
 def month_bounds(month: str) -> tuple[str, str]:
     """The month as stored-text bounds [start, end)."""
-    match = MONTH.match(month or "") if isinstance(month, str) else None
-    if not match:
-        raise InvalidInput(f"月份格式不正确：{month}，请写成 2025-10")
-    year, number = int(match.group(1)), int(match.group(2))
-    start = datetime(year, number, 1, tzinfo=CHINA_TZ)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CHINA_TZ)
-    return stamp(start), stamp(end)  # type: ignore[return-value]
+    start, end = month_moments(month)
+    return stamp(start) or "", stamp(end) or ""
 
 
 class ReadModels:
     def __init__(
         self,
         app: HotlineApplication,
-        rules: Rules,
         recorder: ViewRecorder,
         caller_key: CallerKey,
-        weights: MetricWeights | None = None,
         batch_size: int = BATCH_SIZE,
     ):
         self.app = app
-        self.rules = rules
+        self.rules = rules = app.rules
         self.recorder = recorder
         self.caller_key = caller_key
-        self.weights = weights or MetricWeights()
         self.batch_size = batch_size
         self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up)
         self.supervision = SupervisionLedger(recorder)
@@ -200,11 +187,15 @@ class ReadModels:
     def close(self) -> None:
         self.recorder.datastore.close()  # type: ignore[attr-defined]
 
+    def _moment(self, now: datetime | None) -> datetime:
+        """``now`` as given (Beijing time), or the application's clock."""
+        return as_china_time(now) if now else self.app.clock.now()
+
     # ---- department inbox -------------------------------------------------------------------
 
     def inbox(self, department: str, *, limit: int = 50, offset: int = 0,
               now: datetime | None = None) -> tuple[list[InboxRow], int]:
-        moment = as_china_time(now) if now else current_time()
+        moment = self._moment(now)
         rows, total = self.cases.open_for(department, limit, offset)
         return [self._inbox_row(row, moment) for row in rows], total
 
@@ -215,7 +206,7 @@ class ReadModels:
             ticket_no=row.ticket_no, status=row.status, status_name=row.status_name, category=row.category,
             service_code=row.service_code, urgency=row.urgency, description=row.description, address=row.address,
             opened_at=row.opened_at, deadline_kind="签收" if row.status == DISPATCHED else "答复",
-            next_deadline=deadline, overdue=bool(deadline and deadline < moment),
+            next_deadline=deadline, overdue=is_overdue(deadline, moment),
             provisional=row.deadline_provisional, urge_count=row.urge_count, version=row.version,
         )
 
@@ -232,7 +223,7 @@ class ReadModels:
         offset: int = 0,
     ) -> tuple[list[DeadlineRow], int]:
         """Everything due within ``due_within_hours`` of ``now`` or already overdue, soonest first."""
-        moment = as_china_time(now) if now else current_time()
+        moment = self._moment(now)
         unknown = [k for k in kinds or () if k not in DEADLINE_KINDS]
         if unknown:
             raise InvalidInput(f"未知期限类型：{'、'.join(unknown)}")
@@ -245,7 +236,7 @@ class ReadModels:
 
         def add(kind: str, reference: str, dept: str | None, due: datetime | None, provisional: bool, summary: str):
             if due is not None:
-                found.append(DeadlineRow(kind, DEADLINE_KINDS[kind], reference, dept or "", due, due < moment,
+                found.append(DeadlineRow(kind, DEADLINE_KINDS[kind], reference, dept or "", due, is_overdue(due, moment),
                                          provisional, summary[:60]))
 
         # Cases can be many: count each kind in SQL and fetch only the soonest that could be on the
@@ -291,13 +282,13 @@ class ReadModels:
         now: datetime | None = None,
     ) -> tuple[list[LedgerRow], int]:
         """督办台账 rows (by source, then registration); with ``month``: the items open during it."""
-        moment = as_china_time(now) if now else current_time()
+        moment = self._moment(now)
         start, end = month_bounds(month) if month else (None, None)
         return self.supervision.rows(moment, month_start=start, month_end=end, source=source, status=status,
                                      department=department, limit=limit, offset=offset)
 
     def ledger_item(self, reference_no: str, now: datetime | None = None) -> LedgerRow | None:
-        return self.supervision.get(reference_no, as_china_time(now) if now else current_time())
+        return self.supervision.get(reference_no, self._moment(now))
 
     def meetings(self) -> list[MeetingRow]:
         return self.supervision.meetings()
@@ -306,20 +297,25 @@ class ReadModels:
 
     def metrics(self, month: str, now: datetime | None = None) -> list[MetricRow]:
         """三率 and the overall score of every department with cases dispatched in ``month``, ranked."""
-        moment = as_china_time(now) if now else current_time()
+        moment = self._moment(now)
         start, end = month_bounds(month)
+        rules = self.rules.metrics
         rows = []
         for fact in self.metrics_view.month(start, end, moment):
             dispatched, pending = int(fact["dispatched"]), int(fact["pending"] or 0)
-            responded, callbacks = int(fact["responded"] or 0), int(fact["callbacks"] or 0)
-            resolved, satisfied = int(fact["resolved"] or 0), int(fact["satisfied"] or 0)
-            rates = (percent(responded, dispatched - pending), percent(resolved, callbacks),
-                     percent(satisfied, callbacks))
+            counts = {
+                "dispatched": dispatched,
+                "due_for_response": dispatched - pending,
+                "responded": int(fact["responded"] or 0),
+                "callbacks": int(fact["callbacks"] or 0),
+                "resolved": int(fact["resolved"] or 0),
+                "satisfied": int(fact["satisfied"] or 0),
+            }
+            rates = rules.rates_of(counts)
             rows.append(MetricRow(
                 month=month, department=fact["department"], department_name=self.rules.department_name(fact["department"]),
-                dispatched=dispatched, due_for_response=dispatched - pending, responded=responded,
-                callbacks=callbacks, resolved=resolved, satisfied=satisfied, response_rate=rates[0],
-                resolution_rate=rates[1], satisfaction_rate=rates[2], score=overall(self.weights, rates), rank=None,
+                **counts, response_rate=rates["response"], resolution_rate=rates["resolution"],
+                satisfaction_rate=rates["satisfaction"], score=rules.score(rates), rank=None,
             ))
         return rank_rows(rows)
 
@@ -334,7 +330,7 @@ class ReadModels:
     def possible_duplicates(self, phone: str, service_code: str, now: datetime | None = None,
                             exclude: str | None = None) -> list[CaseRow]:
         """The same caller with the same service code within the last 30 days."""
-        moment = as_china_time(now) if now else current_time()
+        moment = self._moment(now)
         rows = self.cases.by_caller(phone, service_code=service_code, since=moment - DUPLICATE_WINDOW, until=moment)
         return [row for row in rows if row.ticket_no != exclude]
 

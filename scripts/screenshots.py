@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.cli_users import DEMO_USERS  # noqa: E402
+from hotline.infra.demo import DEMO_USERS  # noqa: E402
 from tests.e2e.live import chromium, hotline, live_server, sign_in  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
-from infra.bootstrap import Services, bootstrap
-from infra.config import PROJECT_DIR, Config
-from infra.rules_files import load_rules
+from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
+from hotline.infra.bootstrap import Services, bootstrap
+from hotline.infra.config import Config
+from tests.support.paths import PROJECT_DIR
+from hotline.infra.rule_files import load_rules
 
 PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

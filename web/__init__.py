@@ -7,38 +7,38 @@ import logging
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from infra.bootstrap import Services
+from hotline.web.services import WebServices
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, testing: bool = False) -> Flask:
+def create_app(services: WebServices, testing: bool = False) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=services.config.flask_secret_key(),
+        SECRET_KEY=services.secret_key,
         TESTING=testing,
         MAX_CONTENT_LENGTH=256 * 1024,  # a case is text; anything bigger is not a form we serve
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=services.config.cookie_secure,
+        SESSION_COOKIE_SECURE=services.cookie_secure,
         SESSION_COOKIE_NAME="hotline_session",
         REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SECURE=services.config.cookie_secure,
+        REMEMBER_COOKIE_SECURE=services.cookie_secure,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_I18N_ENABLED=False,  # use WTForms' bundled Chinese messages, no Babel needed
     )
     app.extensions["hotline"] = services
     csrf.init_app(app)
 
-    from web import auth, filters
-    from web.views import cases, department, operator, supervision, supervisor
+    from hotline.web import auth, filters
+    from hotline.web.views import cases, department, operator, supervision, supervisor
 
     auth.login_manager.init_app(app)
-    filters.register(app, services.rules)
+    filters.register(app, services.rules, services.clock)
     for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp, supervision.bp):
         app.register_blueprint(blueprint)
-    from web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF
+    from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF
 
     app.register_blueprint(open311_api)
     csrf.exempt(open311_api)

@@ -1,35 +1,45 @@
-"""Running a command from a submitted form: the shared steps of every action endpoint."""
+"""Running a command from a submitted form: the shared steps of every action endpoint.
+
+Which actions a page offers is the domain's answer (``aggregate.may``): an action names the
+domain command(s) it runs, and is offered when the domain would accept one of them from this user
+now. The form still carries the input; the command checks it again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import flash
 from flask_wtf import FlaskForm
 
-from domain.errors import DomainError
+from hotline.domain.actors import Actor
+from hotline.domain.errors import DomainError, NotPermitted
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Action:
-    """One action a page offers on a case or a supervision item: who may take it, in which states,
-    with which form, and the application command it runs."""
+    """One action a page offers on a case or a supervision item: the domain command(s) behind it,
+    its form, and the application call it runs."""
 
     title: str
-    roles: tuple[str, ...]
-    statuses: tuple[str, ...]
+    commands: tuple[str, ...]  # the domain's names (``PERMITS``); offered if any is allowed
     form: type[FlaskForm]
     run: Callable[..., Any]  # (application, reference, actor, form, expected version) -> aggregate
     done: str
-    when: Callable[[Any], bool] = lambda aggregate: True
     primary: bool = False  # the step that moves things on: the highlighted button
 
-    def offered(self, aggregate: Any, has_role: Callable[..., bool]) -> bool:
-        return has_role(*self.roles) and aggregate.status in self.statuses and self.when(aggregate)
+    def offered(self, aggregate: Any, actor: Actor, moment: datetime) -> bool:
+        return any(aggregate.may(command, actor, moment) for command in self.commands)
+
+    def forbidden(self, aggregate: Any, actor: Actor, moment: datetime) -> bool:
+        """The actor may never run it here, whatever the state (HTTP 403 rather than a message)."""
+        refusals = [aggregate.refusal(command, actor, moment) for command in self.commands]
+        return all(isinstance(refused, NotPermitted) for refused in refusals)
 
 
 def run_form(form: FlaskForm, command: Callable[[], T], done: str) -> T | None:

@@ -16,12 +16,12 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
-from domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, Actor
-from domain.case import TICKET_NO, Case
-from domain.errors import CaseNotFound
-from infra.passwords import DUMMY_HASH, verify_password
-from web.forms import LoginForm
-from web.services import hotline
+from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, Actor
+from hotline.domain.case import Case
+from hotline.domain.errors import CaseNotFound
+from hotline.domain.formats import is_ticket_no
+from hotline.web.forms import LoginForm
+from hotline.web.services import hotline, services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -106,7 +106,12 @@ def login():
         if throttle.blocked(*keys):
             flash("登录失败次数过多，请 5 分钟后再试。", "error")
             status = 429
-        elif user is not None and user.active and verify_password(user.password_hash, form.password.data):
+        elif (
+            # Checked even for an unknown user name: the same time either way reveals no names.
+            services().passwords.verify(user.password_hash if user else None, form.password.data)
+            and user is not None
+            and user.active
+        ):
             throttle.clear(keys[0])
             session.clear()
             login_user(WebUser(user.username, user.role, user.department, user.display_name))
@@ -117,8 +122,6 @@ def login():
                 target = url_for("auth.home")
             return redirect(target)
         else:
-            if user is None:
-                verify_password(DUMMY_HASH, form.password.data)  # same time as a real check
             throttle.fail(*keys)
             log.info("failed sign-in for user name %r from %s", username[:32], request.remote_addr)
             flash("用户名或密码不正确。", "error")
@@ -165,7 +168,7 @@ def current_actor() -> Actor:
 
 def visible_case(ticket_no: str) -> Case:
     """The case, if this user may see it; 404 otherwise (also for other departments' cases)."""
-    if not TICKET_NO.match(ticket_no or ""):
+    if not is_ticket_no(ticket_no):
         abort(404)
     try:
         case = hotline().get_case(ticket_no)

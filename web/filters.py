@@ -6,12 +6,13 @@ from datetime import datetime
 
 from flask import Flask
 
-from domain.application import now
-from domain.case import STATUS_NAMES
-from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
-from domain.rules import Rules
-from domain.workdays import as_china_time
-from web.pagination import page_url
+from hotline.application import Clock
+from hotline.domain.case import STATUS_NAMES
+from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from hotline.domain.deadlines import is_overdue
+from hotline.domain.rules import Rules
+from hotline.domain.workdays import as_china_time
+from hotline.web.pagination import page_url
 
 
 def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -25,9 +26,9 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def register(app: Flask, rules: Rules) -> None:
+def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(percent)
-    app.add_template_filter(lambda moment: moment is not None and moment < now(), "past")
+    app.add_template_filter(lambda moment: is_overdue(moment, clock.now()), "past")
     keywords = {code: " ".join(service.keywords) for code, service in rules.services.items()}
 
     @app.context_processor

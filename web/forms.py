@@ -6,11 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
-
-PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{2,19}$"
-TICKET_PATTERN = r"^\d{8}-\d{6,}$"
-DISTRICTS = [("", "（不确定）"), ("城东区", "城东区"), ("城西区", "城西区"), ("高新区", "高新区")]
+from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from hotline.domain.formats import PHONE, TICKET_EXAMPLE, TICKET_NO
 
 
 class ChineseForm(FlaskForm):
@@ -35,13 +32,13 @@ class CallForm(ChineseForm):
     channel = SelectField("来电渠道", choices=list(CHANNELS.items()), default="phone")
     caller_phone = StringField(
         "联系电话",
-        validators=[Optional(), Regexp(PHONE_PATTERN, message="联系电话格式不正确，只能包含数字、空格和短横线")],
+        validators=[Optional(), Regexp(PHONE.pattern, message="联系电话格式不正确，只能包含数字、空格和短横线")],
     )
     caller_name = StringField("来电人", validators=[Optional(), Length(max=50, message="姓名不能超过 50 个字")])
     category = SelectField("诉求类别", choices=list(CATEGORIES.items()), default="complaint")
     urgency = SelectField("紧急程度", choices=list(URGENCIES.items()), default="normal")
     service_code = SelectField("服务事项", validators=[DataRequired(message="请选择服务事项")])
-    district = SelectField("所在区县", choices=DISTRICTS, default="")
+    district = SelectField("所在区县", default="")  # choices: rules/districts.csv
     address = StringField("事发地址", validators=[Optional(), Length(max=200, message="地址不能超过 200 个字")])
     description = text("诉求内容")
 
@@ -76,7 +73,8 @@ class NoteForm(ActionForm):
 class ExtensionForm(ActionForm):
     working_days = IntegerField(
         "延期工作日数",
-        validators=[InputRequired(message="请填写延期天数"), NumberRange(min=1, max=30, message="延期天数须在 1 到 30 之间")],
+        # The most a case may ask for is the rule of its category (rules/time_limits.csv): the command checks it.
+        validators=[InputRequired(message="请填写延期天数"), NumberRange(min=1, message="延期天数至少 1 个工作日")],
     )
     reason = text("延期理由", limit=1000)
 
@@ -97,7 +95,7 @@ class CallbackForm(ActionForm):
 class MergeForm(ActionForm):
     target = StringField(
         "并入工单编号",
-        validators=[DataRequired(message="请填写要并入的工单编号"), Regexp(TICKET_PATTERN, message="工单编号格式应为 20250101-000001")],
+        validators=[DataRequired(message="请填写要并入的工单编号"), Regexp(TICKET_NO.pattern, message=f"工单编号格式应为 {TICKET_EXAMPLE}")],
     )
 
 
@@ -108,6 +106,6 @@ class SearchForm(ChineseForm):
 
     q = StringField("关键词", validators=[Optional(), Length(max=100)])
     ticket = StringField("工单编号", validators=[Optional(), Length(max=20)])
-    phone = StringField("来电号码", validators=[Optional(), Regexp(PHONE_PATTERN, message="号码格式不正确")])
+    phone = StringField("来电号码", validators=[Optional(), Regexp(PHONE.pattern, message="号码格式不正确")])
     status = SelectField("状态", validators=[Optional()])
     department = SelectField("承办单位", validators=[Optional()])

@@ -1,16 +1,44 @@
-"""Access to the built services from inside a request."""
+"""What the web app receives, and access to it from inside a request.
+
+``create_app`` is given the services already built (the composition root builds them); the web
+only names what it uses, so it imports no adapter and no configuration.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask import current_app
 
-from domain.application import HotlineApplication
-from domain.rules import Rules
-from infra.bootstrap import Services
+from hotline.application import Clock, HotlineApplication
+from hotline.domain.rules import Rules
+from hotline.projections.read_models import ReadModels
 
 
-def services() -> Services:
-    return current_app.extensions["hotline"]
+class PasswordCheck(Protocol):
+    def verify(self, password_hash: str | None, password: str) -> bool: ...
+
+
+class WebServices(Protocol):
+    @property
+    def app(self) -> HotlineApplication: ...
+    @property
+    def rules(self) -> Rules: ...
+    @property
+    def read_models(self) -> ReadModels: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def passwords(self) -> PasswordCheck: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def cookie_secure(self) -> bool: ...
+
+
+def services() -> WebServices:
+    built: WebServices = current_app.extensions["hotline"]
+    return built
 
 
 def hotline() -> HotlineApplication:
@@ -21,5 +49,9 @@ def rules() -> Rules:
     return services().rules
 
 
-def read_models():
+def read_models() -> ReadModels:
     return services().read_models
+
+
+def clock() -> Clock:
+    return services().clock

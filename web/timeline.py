@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.actors import ROLE_NAMES
-from domain.case import EVENT_NAMES, Case
-from domain.catalogue import SATISFACTION
-from domain.rules import Rules
-from domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
-from domain.supervision import SOURCES, SupervisionItem
-from web.filters import beijing
+from hotline.domain.actors import ROLE_NAMES
+from hotline.domain.case import EVENT_NAMES, Case
+from hotline.domain.catalogue import SATISFACTION
+from hotline.domain.rules import Rules
+from hotline.domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
+from hotline.domain.supervision import SOURCES, SupervisionItem
+from hotline.web.filters import beijing
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A smoke run of each benchmark (``hotline bench NAME --smoke``), so that they cannot rot: the
+"""A smoke run of each benchmark (``python -m bench NAME --smoke``), so that they cannot rot: the
 command succeeds, writes its JSON with machine info, versions, figures, baseline and targets, and
 every figure that is a rate or a time is positive. No timing thresholds: benchmarks are separate."""
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from infra.cli import main
+from bench.cli import bench
 
 pytestmark = [pytest.mark.postgres]
 
@@ -42,7 +42,7 @@ def numbers(tree, keys=None):
     "pages",
 ])
 def test_smoke_run_writes_its_result(name, tmp_path):
-    outcome = CliRunner().invoke(main, ["bench", name, "--smoke", "--out", str(tmp_path)])
+    outcome = CliRunner().invoke(bench, [name, "--smoke", "--out", str(tmp_path)])
     assert outcome.exit_code == 0, outcome.output + repr(outcome.exception)
     result = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
 

@@ -25,7 +25,7 @@ def free_port() -> int:
 def hotline(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "infra", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", *args], env=env, capture_output=True, text=True,
                           timeout=300, check=check)
 
 
@@ -36,7 +36,7 @@ def live_server(data_dir: Path):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
     log = open(data_dir / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "infra", "serve", "--port", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(port)], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

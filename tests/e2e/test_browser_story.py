@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from infra.cli_users import DEMO_USERS
+from hotline.infra.demo import DEMO_USERS
 from tests.e2e.live import chromium, hotline, live_server, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

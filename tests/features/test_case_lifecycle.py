@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.case import EVENT_NAMES, Call
-from domain.catalogue import SATISFACTION, code_for
-from domain.errors import DomainError
-from domain.workdays import CHINA_TZ
+from hotline.domain.case import EVENT_NAMES, Call
+from hotline.domain.catalogue import SATISFACTION, code_for
+from hotline.domain.errors import DomainError
+from hotline.domain.workdays import CHINA_TZ
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 scenarios("case_lifecycle.feature")
@@ -83,7 +83,7 @@ def return_case(story, code, reason):
 
 @when(parsers.parse('"{code}"单位申请延期 {days:d} 个工作日，理由是"{reason}"'))
 def request_extension(story, code, days, reason):
-    story.hotline.request_extension(story.ticket, department(code), days, reason, at=story.tick())
+    story.attempt(lambda: story.hotline.request_extension(story.ticket, department(code), days, reason, at=story.tick()))
 
 
 @when("督办员同意延期")

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.workdays import CHINA_TZ, WORKING
+from hotline.domain.workdays import CHINA_TZ, WORKING
 
 scenarios("deadlines.feature")
 

@@ -5,11 +5,11 @@ from datetime import datetime
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from domain.case import Call
-from domain.catalogue import SATISFACTION, code_for
-from domain.errors import DomainError
-from domain.meeting import Decision
-from domain.workdays import CHINA_TZ
+from hotline.domain.case import Call
+from hotline.domain.catalogue import SATISFACTION, code_for
+from hotline.domain.errors import DomainError
+from hotline.domain.meeting import Decision
+from hotline.domain.workdays import CHINA_TZ
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 scenarios("supervision.feature")

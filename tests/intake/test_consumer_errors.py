@@ -4,9 +4,9 @@ import threading
 
 from eventsourcing.persistence import OperationalError
 
-from intake.bus import BusRecord
-from intake.consumer import LONE_FAILURES, IntakeConsumer
-from intake.handlers import Outcome
+from hotline.intake.bus import BusRecord
+from hotline.intake.consumer import LONE_FAILURES, IntakeConsumer
+from hotline.intake.handlers import Outcome
 
 
 class FakeIntake:

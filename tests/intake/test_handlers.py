@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.actors import SYSTEM_ACTOR
-from domain.case import DISPATCHED, OPENED, Call, Case
-from infra.bootstrap import bootstrap
-from intake.bus import BusRecord
-from intake.dispatch_publisher import DispatchPublisher
-from intake.handlers import Intake
-from intake.messages import CALLS, DISPATCH, DLQ_CODE, DLQ_REASON, REPLIES, REPLIES_DLQ, Outgoing, encode
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.domain.case import DISPATCHED, OPENED, Call, Case
+from hotline.infra.bootstrap import bootstrap
+from hotline.intake.bus import BusRecord
+from hotline.intake.dispatch_publisher import DispatchPublisher
+from hotline.intake.handlers import Intake
+from hotline.intake.messages import CALLS, DISPATCH, DLQ_CODE, DLQ_REASON, REPLIES, REPLIES_DLQ, Outgoing, encode
 from tests.conftest import OPERATOR_ACTOR, department
 
 T0 = datetime.fromisoformat("2025-10-09T09:30:00+08:00")

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from domain.workdays import CHINA_TZ
-from intake.messages import InvalidMessage, Topics, district_of, parse_call, parse_reply
+from hotline.domain.workdays import CHINA_TZ
+from hotline.intake.messages import InvalidMessage, Topics, district_of, parse_call, parse_reply
 
 SERVICES = {"noise": object(), "street_vending": object()}
 DISTRICTS = ("城东区", "城西区")

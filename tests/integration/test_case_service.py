@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.case import Call
-from domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput, InvalidTransition
-from domain.workdays import CHINA_TZ
-from infra.bootstrap import bootstrap
+from hotline.domain.case import Call
+from hotline.domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput, InvalidTransition
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.bootstrap import bootstrap
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 T0 = datetime(2025, 9, 30, 16, 0, tzinfo=CHINA_TZ)

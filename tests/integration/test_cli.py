@@ -10,7 +10,7 @@ import pytest
 
 def hotline(*args, env=None, check=True):
     result = subprocess.run(
-        [sys.executable, "-m", "infra", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
         timeout=120,
     )
     if check and result.returncode:

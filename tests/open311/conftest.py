@@ -10,9 +10,8 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKeyRegistry
-from web import create_app
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.web import create_app
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def live_root(open311_app):
 
 @pytest.fixture
 def api_key(services):
-    return ApiKeyRegistry(services.app).issue("市民通 App", SYSTEM_ACTOR).key
+    return services.app.issue_api_key("市民通 App", SYSTEM_ACTOR).key
 
 
 def http(method: str, url: str, form: dict | list | None = None, headers: dict | None = None):

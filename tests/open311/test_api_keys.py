@@ -11,28 +11,28 @@ from uuid import UUID
 
 import pytest
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKey, ApiKeyRegistry, hash_key
-from domain.errors import InvalidInput, InvalidTransition, NotPermitted
-from infra.bootstrap import bootstrap
-from infra.config import Config
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.domain.api_keys import ApiKey, hash_key
+from hotline.domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
 from tests.conftest import OPERATOR_ACTOR
 
 
 def test_issue_authenticate_and_revoke_on_both_stores(services):
-    registry = ApiKeyRegistry(services.app)
-    issued = registry.issue("  区政府小程序  ", SYSTEM_ACTOR)
-    other = registry.issue("另一个客户端", SYSTEM_ACTOR)
+    app = services.app
+    issued = app.issue_api_key("  区政府小程序  ", SYSTEM_ACTOR)
+    other = app.issue_api_key("另一个客户端", SYSTEM_ACTOR)
     assert issued.name == "区政府小程序" and len(issued.key) >= 43
-    found = registry.authenticate(issued.key)
+    found = app.authenticate_api_key(issued.key)
     assert found.id == issued.id and found.key_hash == hash_key(issued.key)
     assert not hasattr(found, "key")
     for wrong in (None, "", issued.key[:-1], "x" * 5000):
-        assert registry.authenticate(wrong) is None
-    registry.revoke(str(issued.id)[:8], SYSTEM_ACTOR)
-    assert registry.authenticate(issued.key) is None
-    assert registry.authenticate(other.key).name == "另一个客户端"
-    assert [(k.name, k.revoked) for k in registry.all()] == [("区政府小程序", True), ("另一个客户端", False)]
+        assert app.authenticate_api_key(wrong) is None
+    app.revoke_api_key(str(issued.id)[:8], SYSTEM_ACTOR)
+    assert app.authenticate_api_key(issued.key) is None
+    assert app.authenticate_api_key(other.key).name == "另一个客户端"
+    assert [(k.name, k.revoked) for k in app.api_keys()] == [("区政府小程序", True), ("另一个客户端", False)]
 
 
 def test_rules_of_the_aggregate():
@@ -50,17 +50,17 @@ def test_rules_of_the_aggregate():
 
 
 def test_finding_a_key_needs_a_real_prefix(sqlite_services):
-    registry = ApiKeyRegistry(sqlite_services.app)
+    app = sqlite_services.app
     with pytest.raises(InvalidInput, match="至少前 8 位"):
-        registry.find("abc")
+        app.find_api_key("abc")
     with pytest.raises(InvalidInput, match="找不到"):
-        registry.find("00000000")
+        app.find_api_key("00000000")
 
 
 def hotline(*args, data_dir):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "infra", "apikey", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", "apikey", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 

@@ -9,14 +9,13 @@ import hypothesis.strategies as st
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKeyRegistry
-from web import create_app
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.web import create_app
 
 
 def test_no_generated_request_gets_a_500(sqlite_services):
     app = create_app(sqlite_services)
-    key = ApiKeyRegistry(sqlite_services.app).issue("性质测试", SYSTEM_ACTOR).key
+    key = sqlite_services.app.issue_api_key("性质测试", SYSTEM_ACTOR).key
     schema = schemathesis.openapi.from_wsgi("/open311/v2/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 6

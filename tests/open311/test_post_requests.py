@@ -7,8 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKeyRegistry
+from hotline.domain.actors import SYSTEM_ACTOR
 from tests.open311.conftest import http
 
 NOISE = {
@@ -106,10 +105,10 @@ def test_bad_requests_get_the_spec_error_list(live_root, api_key, changes, messa
 
 
 def test_missing_unknown_and_revoked_keys_are_refused(live_root, services):
-    registry = ApiKeyRegistry(services.app)
-    issued = registry.issue("旧客户端", SYSTEM_ACTOR)
+    app = services.app
+    issued = app.issue_api_key("旧客户端", SYSTEM_ACTOR)
     assert post(live_root, api_key=issued.key, **NOISE)[0] == 200
-    registry.revoke(str(issued.id), SYSTEM_ACTOR)
+    app.revoke_api_key(str(issued.id), SYSTEM_ACTOR)
     for form in ({}, {"api_key": "not-a-key"}, {"api_key": issued.key}):
         status, content_type, body = post(live_root, "xml", **{**NOISE, **form})
         assert status == 403 and content_type.startswith("text/xml")
@@ -118,7 +117,7 @@ def test_missing_unknown_and_revoked_keys_are_refused(live_root, services):
 
 
 def test_posts_beyond_the_bucket_get_429(open311_app, api_key):
-    from web.open311.ratelimit import TokenBucketLimiter
+    from hotline.web.open311.ratelimit import TokenBucketLimiter
 
     open311_app.extensions["open311"].limiter = TokenBucketLimiter(capacity=2, per_minute=1)
     client = open311_app.test_client()

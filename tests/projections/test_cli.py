@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 def hotline(data_dir, *args):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "infra", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")

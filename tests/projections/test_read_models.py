@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from domain.case import Call
-from domain.errors import ConcurrentUpdate, InvalidInput, InvalidTransition, NotPermitted
-from domain.workdays import CHINA_TZ
-from infra.demo import DemoLoader
-from projections.caller_key import CallerKey
+from hotline.domain.case import Call
+from hotline.domain.errors import ConcurrentUpdate, InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.demo.cases import DemoLoader
+from hotline.projections.caller_key import CallerKey
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 T0 = datetime(2025, 10, 9, 9, 0, tzinfo=CHINA_TZ)  # a Thursday after National Day

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import PROJECT_DIR, Config
+from hotline.infra.config import Config
+from tests.support.paths import PROJECT_DIR
 from tests.e2e.live import free_port
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -97,7 +98,7 @@ class LiveServer:
         self.starts += 1
         with open(self.log_dir / f"server-{self.starts}.log", "wb") as log:  # the child keeps its own copy
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra", "serve", "--port", str(self.port)], cwd=PROJECT_DIR, env=self.env,
+                [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(self.port)], cwd=PROJECT_DIR, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60

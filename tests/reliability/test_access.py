@@ -11,14 +11,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKeyRegistry
-from domain.case import Call
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.domain.case import Call
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
 from tests.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
-from web.auth import LoginThrottle
-from web.views.cases import ACTIONS
-from web.views.supervision import ITEM_ACTIONS
+from hotline.web.auth import LoginThrottle
+from hotline.web.views.cases import ACTIONS
+from hotline.web.views.supervision import ITEM_ACTIONS
 
 ROLES = ("anonymous", "operator", "hbj", "cgj", "supervisor", "admin")
 REFERENCE = "市长批示〔2025〕3号"
@@ -54,7 +53,8 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/supervisor/ledger/new", "POST"): (L, 403, 403, 403, 400, 400),
     # one supervision item (led by HBJ)
     ("/supervision/items/<path:reference_no>", "GET"): (L, 403, 200, 404, 200, 200),
-    ("/supervision/items/<path:reference_no>/do/<name>", "POST"): (L, 403, 302, 404, 403, 302),  # name = progress
+    # name = progress: the domain lets a supervisor record a department's progress (CAN_REPORT)
+    ("/supervision/items/<path:reference_no>/do/<name>", "POST"): (L, 403, 302, 404, 302, 302),
     ("/audit/items/<path:reference_no>", "GET"): (L, 403, 403, 403, 200, 200),
     # Open311: public reads, writes need an api_key (none here), no session involved
     ("/open311/v2/discovery.<fmt>", "GET"): (200,) * 6,
@@ -219,12 +219,12 @@ def test_no_secret_in_the_logs(app, web_services, caplog):  # noqa: F811
                                     "category": "complaint", "urgency": "normal", "service_code": "noise",
                                     "district": "城东区", "address": "解放路 1 号", "description": "噪音"})
         browser.get(f"/operator/caller-history?phone={phone}")
-        key = ApiKeyRegistry(web_services.app).issue("日志测试", SYSTEM_ACTOR).key
+        key = web_services.app.issue_api_key("日志测试", SYSTEM_ACTOR).key
         client = app.test_client()
         client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "noise", "phone": phone,
                                                        "description": "路灯不亮", "address_string": "解放路 2 号"})
         client.post("/open311/v2/requests.json", data={"api_key": key + "x", "service_code": "noise"})
-        from intake.messages import CALL_SCHEMA, Outgoing, encode
+        from hotline.intake.messages import CALL_SCHEMA, Outgoing, encode
 
         message = {"schema": CALL_SCHEMA, "call_id": "wechat-log-1", "received_at": "2025-10-09T09:30:00+08:00",
                    "channel": "wechat", "caller": {"name": "周九", "phone": phone}, "category": "complaint",
@@ -252,20 +252,20 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     import subprocess
     import sys
 
-    from infra.bootstrap import bootstrap
-    from infra.cli_users import ensure_demo_users
-    from infra.config import Config
+    from hotline.infra.bootstrap import bootstrap
+    from hotline.infra.demo import ensure_demo_users
+    from hotline.infra.config import Config
     from tests.e2e.live import free_port
     from tests.reliability.conftest import HttpSession, server_env
 
     config = Config(data_dir=tmp_path)
     built = bootstrap(config)
-    ensure_demo_users(built)
+    ensure_demo_users(built.app, built.passwords)
     built.close()
     port = free_port()
     with open(tmp_path / "gunicorn.log", "wb") as log:  # the child keeps its own copy
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "infra.wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "entrypoints.wsgi:app"],
             env=server_env(config), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

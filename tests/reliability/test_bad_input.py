@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from domain.actors import SYSTEM_ACTOR
-from domain.api_keys import ApiKeyRegistry
-from domain.case import Call
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.domain.case import Call
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
 from tests.web.conftest import app, browser, signed_in, web_services  # noqa: F401 - fixtures
 from tests.web.test_operator_pages import CALL
@@ -96,7 +95,7 @@ def test_the_escalation_form(desks, web_services, data):  # noqa: F811
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(username=junk, password=junk)
 def test_the_sign_in_form(browser, web_services, username, password):  # noqa: F811
-    from web.auth import throttle
+    from hotline.web.auth import throttle
 
     throttle.clear(*list(throttle._failures))
     before = stored_events(web_services)
@@ -118,7 +117,7 @@ def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  #
     huge = "字" * 100_000  # 300 KB of UTF-8, over the 256 KB limit
     response = operator.post("/calls/new", {**CALL, "description": huge})
     assert response.status_code == 413 and "内容过大" in response.text
-    key = ApiKeyRegistry(web_services.app).issue("测试", SYSTEM_ACTOR).key
+    key = web_services.app.issue_api_key("测试", SYSTEM_ACTOR).key
     client = app.test_client()
     response = client.post("/open311/v2/requests.json", data={
         "api_key": key, "service_code": "noise", "description": huge, "address_string": "解放路 1 号"})
@@ -205,8 +204,8 @@ FUZZED_POSTS = {
 
 def test_every_form_and_action_is_fuzzed(app):  # noqa: F811
     from tests.web.test_fuzz_forms import ACTION_FIELDS
-    from web.views.cases import ACTIONS
-    from web.views.supervision import ITEM_ACTIONS
+    from hotline.web.views.cases import ACTIONS
+    from hotline.web.views.supervision import ITEM_ACTIONS
 
     posts = {rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posts == set(FUZZED_POSTS), posts ^ set(FUZZED_POSTS)

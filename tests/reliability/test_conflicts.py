@@ -12,13 +12,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from domain.actors import SUPERVISOR, Actor
-from domain.case import Call
-from domain.errors import ConcurrentUpdate
-from domain.workdays import CHINA_TZ
-from infra.audit_chain import verify
-from infra.bootstrap import bootstrap
-from infra.cli_users import DEMO_USERS, ensure_demo_users
+from hotline.domain.actors import SUPERVISOR, Actor
+from hotline.domain.case import Call
+from hotline.domain.errors import ConcurrentUpdate
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.store.audit_chain import verify
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.demo import DEMO_USERS, ensure_demo_users
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 from tests.reliability.conftest import HttpSession, SaveGate, race
 
@@ -145,7 +145,7 @@ def test_calls_logged_at_the_same_moment_get_distinct_tickets(services, two_work
 
 @pytest.mark.slow
 def test_two_http_requests_at_once_against_a_live_server(services, live_server):
-    ensure_demo_users(services)
+    ensure_demo_users(services.app, services.passwords)
     ticket = services.app.open_case(CALL, OPERATOR_ACTOR).ticket_no
     services.app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
     server = live_server(services.config)

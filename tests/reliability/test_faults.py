@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 from kafka.errors import KafkaError
 
-from domain.case import Case
-from infra.audit_chain import verify
-from infra.bootstrap import bootstrap
-from infra.cli_users import DEMO_USERS, ensure_demo_users
-from infra.config import Config
-from infra.devbroker import TansuBroker
-from intake.consumer import send_all
-from intake.kafka_io import ensure_topics, make_producer
-from intake.messages import Outgoing, Topics
+from hotline.domain.case import Case
+from hotline.infra.store.audit_chain import verify
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.demo import DEMO_USERS, ensure_demo_users
+from hotline.infra.config import Config
+from tests.support.broker import TansuBroker
+from hotline.intake.consumer import send_all
+from hotline.intake.kafka_io import ensure_topics, make_producer
+from hotline.intake.messages import Outgoing, Topics
 from tests.kafka.test_intake_pipeline import Consumer, demo_messages
 from tests.reliability.conftest import HttpSession, server_env
 
@@ -239,7 +239,7 @@ def dispatched_tickets(intake: Intake) -> list[str]:
 
     from kafka import TopicPartition
 
-    from intake.kafka_io import make_consumer
+    from hotline.intake.kafka_io import make_consumer
 
     reader = make_consumer(intake.broker.bootstrap, None, None)
     try:
@@ -263,7 +263,7 @@ WEB_CALL = {"channel": "phone", "caller_phone": "13800138000", "caller_name": "è
 @pytest.mark.slow
 def test_the_web_app_killed_during_writes(sqlite_services, live_server):
     services = sqlite_services
-    ensure_demo_users(services)
+    ensure_demo_users(services.app, services.passwords)
     server = live_server(services.config)
     writers = 4
     outcomes: dict[str, str] = {}  # description -> "stored" (302 to its case) | "unknown" (no answer)

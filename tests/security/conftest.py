@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.bootstrap import Services
+from hotline.infra.bootstrap import Services
 
 
 class RawStore:

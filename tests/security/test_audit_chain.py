@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from domain.case import Call
-from domain.workdays import CHINA_TZ
-from infra.audit_chain import (
+from hotline.domain.case import Call
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.store.audit_chain import (
     ALTERED,
     DELETED,
     INSERTED,
@@ -22,9 +22,9 @@ from infra.audit_chain import (
     SealingSQLiteRecorder,
     verify,
 )
-from infra.bootstrap import bootstrap
-from infra.cli import main
-from infra.config import Config
+from hotline.infra.bootstrap import bootstrap
+from hotline.entrypoints.cli import main
+from hotline.infra.config import Config
 from tests.conftest import OPERATOR_ACTOR, department
 from tests.security import writers
 

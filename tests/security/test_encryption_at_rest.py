@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.cryptography import AESCipher
 
-from domain.case import Call
-from domain.workdays import CHINA_TZ
-from infra.bootstrap import bootstrap
-from infra.cli import main
-from infra.config import Config, ConfigError
-from infra.keys import decode_key
+from hotline.domain.case import Call
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.bootstrap import bootstrap
+from hotline.entrypoints.cli import main
+from hotline.infra.config import Config, ConfigError
+from hotline.infra.keys import decode_key
 from tests.conftest import OPERATOR_ACTOR
 
 T0 = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.actors import OPERATOR, Actor
-from domain.case import Call
-from domain.workdays import CHINA_TZ
-from infra.bootstrap import bootstrap
-from infra.config import Config
+from hotline.domain.actors import OPERATOR, Actor
+from hotline.domain.case import Call
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
 
 
 def write_cases(config: Config, name: str, count: int) -> int:

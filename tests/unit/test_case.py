@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.actors import Actor
-from domain.case import Call, Case
-from domain.errors import InvalidInput, InvalidTransition, NotPermitted
-from domain.workdays import CHINA_TZ
+from hotline.domain.actors import Actor
+from hotline.domain.case import Call, Case
+from hotline.domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.workdays import CHINA_TZ
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 T0 = datetime(2025, 10, 9, 9, 30, tzinfo=CHINA_TZ)

@@ -3,7 +3,7 @@
 import secrets
 import threading
 
-from infra.config import Config
+from hotline.infra.config import Config
 
 
 def test_processes_starting_together_agree_on_the_keys(tmp_path):

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.errors import InvalidInput
-from domain.workdays import CHINA_TZ, WORKING, WorkingDayCalendar
-from infra.rules_files import RulesFileError, load_calendar
+from hotline.domain.errors import InvalidInput
+from hotline.domain.workdays import CHINA_TZ, WORKING, WorkingDayCalendar
+from hotline.infra.rule_files import RulesFileError, load_calendar
 
 
 def at(text: str) -> datetime:

@@ -6,16 +6,16 @@ import re
 
 import pytest
 
-from infra.cli_users import DEMO_USERS, ensure_demo_users
-from web import create_app
-from web.auth import throttle
+from hotline.infra.demo import DEMO_USERS, ensure_demo_users
+from hotline.web import create_app
+from hotline.web.auth import throttle
 
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
 
 
 @pytest.fixture
 def web_services(sqlite_services):
-    ensure_demo_users(sqlite_services)
+    ensure_demo_users(sqlite_services.app, sqlite_services.passwords)
     return sqlite_services
 
 

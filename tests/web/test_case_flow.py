@@ -2,7 +2,7 @@
 
 import re
 
-from domain.workdays import CHINA_TZ
+from hotline.domain.workdays import CHINA_TZ
 
 from tests.web.test_operator_pages import log_call
 

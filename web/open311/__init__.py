@@ -10,9 +10,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint
 
-from domain.api_keys import ApiKeyRegistry
-from web.open311.catalogue import Open311Catalogue, load_catalogue
-from web.open311.ratelimit import TokenBucketLimiter
+from hotline.web.open311.ratelimit import TokenBucketLimiter
 
 PREFIX = "/open311/v2"
 
@@ -21,21 +19,15 @@ bp = Blueprint("open311", __name__, url_prefix=PREFIX)
 
 @dataclass
 class Open311State:
-    """What the API keeps per app: its catalogue, the key registry and the POST rate limiter."""
+    """What the API keeps per app: the POST rate limiter (the catalogue is in the rules, the keys in
+    the application)."""
 
-    catalogue: Open311Catalogue
-    keys: ApiKeyRegistry
     limiter: TokenBucketLimiter
 
 
 @bp.record_once
 def _set_up(state) -> None:
-    services = state.app.extensions["hotline"]
-    state.app.extensions["open311"] = Open311State(
-        catalogue=load_catalogue(services.config.rules_dir, services.rules),
-        keys=ApiKeyRegistry(services.app),
-        limiter=TokenBucketLimiter(),
-    )
+    state.app.extensions["open311"] = Open311State(limiter=TokenBucketLimiter())
 
 
-from web.open311 import views  # noqa: E402,F401 - routes attach to bp on import
+from hotline.web.open311 import views  # noqa: E402,F401 - routes attach to bp on import

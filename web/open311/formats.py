@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 from flask import Response
 
-from domain.workdays import as_china_time
+from hotline.domain.workdays import as_china_time
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 

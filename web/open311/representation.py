@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.case import FINISHED, STATUS_NAMES, Case
-from domain.catalogue import DISPATCH_CENTRE
-from domain.rules import Rules
-from web.open311.formats import w3c
+from hotline.domain.case import FINISHED, STATUS_NAMES, Case
+from hotline.domain.catalogue import DISPATCH_CENTRE
+from hotline.domain.rules import Rules
+from hotline.web.open311.formats import w3c
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,18 @@ from datetime import datetime, timedelta
 from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from domain.actors import SYSTEM, Actor
-from domain.case import FINISHED, TICKET_NO, Call
-from domain.text import MAX_TEXT
-from domain.errors import CaseNotFound, DomainError
-from domain.workdays import as_china_time
-from web.open311 import PREFIX, Open311State, bp
-from web.open311.errors import Open311Error, bad_request, forbidden, not_found
-from web.open311.formats import FORMATS, render
-from web.open311.openapi import openapi_document
-from web.open311.representation import RequestView, as_request, service_notice
-from web.services import services
+from hotline.domain.actors import SYSTEM, Actor
+from hotline.domain.case import FINISHED, Call
+from hotline.domain.formats import is_ticket_no
+from hotline.domain.text import MAX_TEXT
+from hotline.domain.errors import CaseNotFound, DomainError
+from hotline.domain.workdays import as_china_time
+from hotline.web.open311 import PREFIX, Open311State, bp
+from hotline.web.open311.errors import Open311Error, bad_request, forbidden, not_found
+from hotline.web.open311.formats import FORMATS, render
+from hotline.web.open311.openapi import openapi_document
+from hotline.web.open311.representation import RequestView, as_request, service_notice
+from hotline.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def discovery(fmt: str) -> Response:
 @bp.get("/services.<fmt>")
 def service_list(fmt: str) -> Response:
     fmt = _format(fmt)
-    catalogue = _state().catalogue
+    catalogue = services().rules.open311
     data = [
         {
             "service_code": service.code,
@@ -129,7 +130,7 @@ def service_list(fmt: str) -> Response:
 @bp.get("/services/<service_code>.<fmt>")
 def service_definition(service_code: str, fmt: str) -> Response:
     fmt = _format(fmt)
-    attributes = _state().catalogue.attributes.get(service_code)
+    attributes = services().rules.open311.attributes.get(service_code)
     if service_code not in services().rules.services:
         raise not_found(f"服务代码 {service_code[:64]} 不存在")
     if not attributes:
@@ -182,7 +183,7 @@ def _attributes() -> dict[str, list[str]]:
 
 def _authenticate():
     key = request.form.get("api_key") or request.args.get("api_key")
-    api_key = _state().keys.authenticate(key)
+    api_key = services().app.authenticate_api_key(key)
     if api_key is None:
         raise forbidden()
     wait = _state().limiter.take(str(api_key.id))
@@ -212,14 +213,17 @@ def create_request(fmt: str) -> Response:
     if lat is None and not address and not address_id:
         raise bad_request("须提供位置：lat 和 long，或 address_string，或 address_id")
 
-    catalogue = _state().catalogue
+    catalogue = services().rules.open311
     submitted = _attributes()
-    category = catalogue.category_for(service_code, "".join(submitted.pop("category", [])))
     details = []
-    for attribute in catalogue.attributes.get(service_code, ()):
-        value = attribute.check(submitted.get(attribute.code, []))
-        if value:
-            details.append(f"{attribute.description}：{value}")
+    try:
+        category = catalogue.category_for(service_code, "".join(submitted.pop("category", [])))
+        for attribute in catalogue.attributes.get(service_code, ()):
+            value = attribute.check(submitted.get(attribute.code, []))
+            if value:
+                details.append(f"{attribute.description}：{value}")
+    except DomainError as error:
+        raise bad_request(str(error)) from None
     media_url = _field("media_url")
     if media_url:
         details.append(f"图片链接：{media_url}")
@@ -248,11 +252,10 @@ def create_request(fmt: str) -> Response:
             long=long,
             call_id=f"open311:{api_key.id}:{idempotency or uuid.uuid4()}",
         )
-        opening = hotline.app.open_case(call, actor)
+        # Routed by the rules in the same save that opens it; no rule: the dispatch centre's queue.
+        opening = hotline.app.open_case(call, actor, route=True)
     except DomainError as error:
         raise bad_request(str(error)) from None
-    if opening.created:
-        _dispatch_if_routed(opening.ticket_no, actor)
     view = RequestView.from_case(hotline.app.get_case(opening.ticket_no))
     data = [
         {
@@ -263,17 +266,6 @@ def create_request(fmt: str) -> Response:
     ]
     location = url_for("open311.single_request", service_request_id=opening.ticket_no, fmt=fmt)
     return render(fmt, "service_requests", data, headers={"Location": location})
-
-
-def _dispatch_if_routed(ticket_no: str, actor: Actor) -> None:
-    """A routing rule sends the case on at once; no rule leaves it to the dispatch centre."""
-    hotline = services().app
-    try:
-        if hotline.suggest_department(ticket_no):
-            hotline.dispatch(ticket_no, actor)
-    except DomainError:
-        # The case is logged; a person in the dispatch centre will route it.
-        log.warning("Open311 case %s left for manual dispatch", ticket_no, exc_info=True)
 
 
 # ---- following requests ----------------------------------------------------------------------
@@ -317,7 +309,7 @@ def _date_range() -> tuple[datetime, datetime]:
         return start, start + span
     if end:
         return end - span, end
-    end = as_china_time(datetime.now().astimezone())
+    end = services().clock.now()
     return end - span, end
 
 
@@ -354,7 +346,7 @@ def _search(ids: list[str], codes: list[str], statuses: set[str], start: datetim
 @bp.get("/requests/<service_request_id>.<fmt>")
 def single_request(service_request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
-    if not TICKET_NO.match(service_request_id):
+    if not is_ticket_no(service_request_id):
         raise not_found(f"服务请求 {service_request_id[:64]} 不存在")
     try:
         case = services().app.get_case(service_request_id)

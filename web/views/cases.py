@@ -5,17 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
-from domain.application import now
-from domain.case import (
-    ANSWERED, CALLED_BACK, CLOSED, DISPATCHED, OPENED, REOPENED, REPLIED, RETURNED, SIGNED, Case,
-)
-from web import forms
-from web.actions import Action, run_form
-from web.auth import current_actor, roles_required, visible_case
-from web.services import hotline, rules
-from web.timeline import timeline
-from web.views.supervision import escalation_form
+from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
+from hotline.domain.case import OPENED, REOPENED, Case
+from hotline.web import forms
+from hotline.web.actions import Action, run_form
+from hotline.web.auth import current_actor, roles_required, visible_case
+from hotline.web.services import clock, hotline, rules
+from hotline.web.timeline import timeline
+from hotline.web.views.supervision import escalation_form
 
 bp = Blueprint("cases", __name__)
 
@@ -25,50 +22,51 @@ def _yes(value: str) -> bool | None:
 
 
 ACTIONS: dict[str, Action] = {
-    "answer": Action("直接答复", (OPERATOR,), (OPENED, REOPENED), forms.AnswerForm,
+    "answer": Action("直接答复", ("answer",), forms.AnswerForm,
                      lambda app, t, a, f, v: app.answer_directly(t, a, f.answer.data, expected_version=v),
                      "已直接答复，工单办结"),
-    "dispatch": Action("派单", (OPERATOR,), (OPENED, REOPENED, RETURNED, DISPATCHED), forms.DispatchForm,
+    "dispatch": Action("派单", ("dispatch", "redispatch"), forms.DispatchForm,
                        lambda app, t, a, f, v: app.dispatch(t, a, department=f.department.data, note=f.note.data or "",
                                                             expected_version=v),
                        "已派单", primary=True),
-    "sign": Action("签收", (DEPARTMENT,), (DISPATCHED,), forms.PlainActionForm,
+    "sign": Action("签收", ("sign",), forms.PlainActionForm,
                    lambda app, t, a, f, v: app.sign(t, a, expected_version=v), "已签收", primary=True),
-    "return": Action("退单", (DEPARTMENT,), (DISPATCHED, SIGNED), forms.ReasonForm,
+    "return": Action("退单", ("return",), forms.ReasonForm,
                      lambda app, t, a, f, v: app.return_case(t, a, f.reason.data, expected_version=v),
                      "已退单，等待派单中心改派"),
-    "extend": Action("申请延期", (DEPARTMENT,), (SIGNED,), forms.ExtensionForm,
+    "extend": Action("申请延期", ("request_extension",), forms.ExtensionForm,
                      lambda app, t, a, f, v: app.request_extension(t, a, f.working_days.data, f.reason.data,
                                                                    expected_version=v),
-                     "延期申请已提交", when=lambda case: case.pending_extension is None),
-    "reply": Action("答复", (DEPARTMENT,), (SIGNED,), forms.ReplyForm,
+                     "延期申请已提交"),
+    "reply": Action("答复", ("reply",), forms.ReplyForm,
                     lambda app, t, a, f, v: app.reply(t, a, f.result.data, _yes(f.resolved.data), expected_version=v),
                     "已答复，等待热线回访", primary=True),
-    "approve_extension": Action("同意延期", (OPERATOR, SUPERVISOR), (SIGNED,), forms.PlainActionForm,
+    "approve_extension": Action("同意延期", ("approve_extension",), forms.PlainActionForm,
                                 lambda app, t, a, f, v: app.approve_extension(t, a, expected_version=v),
-                                "已同意延期", when=lambda case: case.pending_extension is not None),
-    "reject_extension": Action("不同意延期", (OPERATOR, SUPERVISOR), (SIGNED,), forms.ReasonForm,
+                                "已同意延期"),
+    "reject_extension": Action("不同意延期", ("reject_extension",), forms.ReasonForm,
                                lambda app, t, a, f, v: app.reject_extension(t, a, f.reason.data, expected_version=v),
-                               "已不同意延期", when=lambda case: case.pending_extension is not None),
-    "urge": Action("催办", (OPERATOR, SUPERVISOR), (DISPATCHED, SIGNED), forms.NoteForm,
+                               "已不同意延期"),
+    "urge": Action("催办", ("urge",), forms.NoteForm,
                    lambda app, t, a, f, v: app.urge(t, a, f.note.data or "", expected_version=v), "已催办"),
-    "callback": Action("回访", (OPERATOR,), (REPLIED,), forms.CallbackForm,
+    "callback": Action("回访", ("callback",), forms.CallbackForm,
                        lambda app, t, a, f, v: app.record_callback(
                            t, a, f.reached.data, (f.satisfaction.data or None) if f.reached.data else None,
                            _yes(f.resolved.data) if f.reached.data else None, f.note.data or "", expected_version=v),
                        "已记录回访", primary=True),
-    "close": Action("办结", (OPERATOR,), (CALLED_BACK,), forms.NoteForm,
+    "close": Action("办结", ("close",), forms.NoteForm,
                     lambda app, t, a, f, v: app.close_case(t, a, f.note.data or "", expected_version=v), "工单已办结",
                     primary=True),
-    "reopen": Action("重启", (OPERATOR,), (CALLED_BACK, CLOSED, ANSWERED), forms.ReasonForm,
+    "reopen": Action("重启", ("reopen",), forms.ReasonForm,
                      lambda app, t, a, f, v: app.reopen(t, a, f.reason.data, expected_version=v), "工单已重启，请重新派单"),
-    "merge": Action("并单", (OPERATOR,), (OPENED, DISPATCHED, REOPENED), forms.MergeForm,
+    "merge": Action("并单", ("merge",), forms.MergeForm,
                     lambda app, t, a, f, v: app.merge(t, a, f.target.data.strip(), expected_version=v), "已并单"),
 }
 
 
 def available_actions(case: Case) -> list[str]:
-    return [name for name, action in ACTIONS.items() if action.offered(case, current_user.has_role)]
+    actor, moment = current_actor(), clock().now()
+    return [name for name, action in ACTIONS.items() if action.offered(case, actor, moment)]
 
 
 def _department_choices() -> list[tuple[str, str]]:
@@ -80,8 +78,10 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
     if isinstance(form, forms.DispatchForm):
         form.department.choices = _department_choices()
         if case is not None and data is None:
-            suggested = rules().routing.route(case.service_code, case.district)
+            suggested = hotline().suggested_department(case)
             form.department.data = suggested if case.status in (OPENED, REOPENED) else None
+    if isinstance(form, forms.ExtensionForm) and case is not None:
+        form.working_days.description = f"最长 {hotline().extension_limit(case)} 个工作日"
     if case is not None and data is None:
         form.version.data = str(case.version)
     return form
@@ -92,8 +92,8 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
 def show(ticket_no: str):
     case = visible_case(ticket_no)
     names = available_actions(case)
-    suggestion = rules().routing.route(case.service_code, case.district)
-    escalation = escalation_form(case, now()) if current_user.has_role(SUPERVISOR) else None
+    suggestion = hotline().suggested_department(case)
+    escalation = escalation_form(case, current_actor(), clock().now())
     return render_template(
         "case.html",
         case=case,
@@ -111,7 +111,7 @@ def act(ticket_no: str, name: str):
     if action is None:
         abort(404)
     case = visible_case(ticket_no)
-    if not current_user.has_role(*action.roles):
+    if action.forbidden(case, current_actor(), clock().now()):
         abort(403)
     form = _build_form(name, data=request.form)
     done = run_form(

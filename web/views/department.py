@@ -7,25 +7,22 @@ from datetime import datetime
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from domain.actors import DEPARTMENT
-from domain.application import now
-from domain.supervision import OPEN_STATUSES
-from domain.workdays import as_china_time
-from web.auth import roles_required
-from web.forms import PlainActionForm
-from web.pagination import page_of, requested_page
-from web.services import read_models
+from hotline.domain.actors import DEPARTMENT
+from hotline.domain.deadlines import due_today, is_overdue
+from hotline.domain.supervision import OPEN_STATUSES
+from hotline.web.auth import roles_required
+from hotline.web.forms import PlainActionForm
+from hotline.web.pagination import page_of, requested_page
+from hotline.web.services import clock, read_models
 
 bp = Blueprint("department", __name__)
 
 
 def urgency_class(due: datetime | None, moment: datetime) -> str:
     """overdue: red; due today: highlighted."""
-    if due is None:
-        return ""
-    if due < moment:
+    if is_overdue(due, moment):
         return "overdue"
-    if as_china_time(due).date() == moment.date():
+    if due_today(due, moment):
         return "due-today"
     return ""
 
@@ -42,7 +39,7 @@ def inbox():
     else:
         rows, total = models.inbox(code, limit=30, offset=offset)
         items, _ = models.ledger(department=code, status=list(OPEN_STATUSES), limit=50)
-    moment = now()
+    moment = clock().now()
     return render_template(
         "department/inbox.html",
         rows=rows,

@@ -5,21 +5,26 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
-from domain.case import PHONE, STATUS_NAMES, TICKET_NO, Call
-from domain.errors import DomainError
-from web.auth import current_actor, roles_required
-from web.forms import CallForm, SearchForm
-from web.pagination import page_of, requested_page
-from web.services import hotline, read_models, rules
+from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
+from hotline.domain.case import STATUS_NAMES, Call
+from hotline.domain.formats import PHONE, is_ticket_no
+from hotline.domain.errors import DomainError
+from hotline.web.auth import current_actor, roles_required
+from hotline.web.forms import CallForm, SearchForm
+from hotline.web.pagination import page_of, requested_page
+from hotline.web.services import hotline, read_models, rules
 
 bp = Blueprint("operator", __name__)
 
 DISPATCH_QUEUE = ["opened", "reopened", "returned"]
 
 
-def _service_choices() -> list[tuple[str, str]]:
-    return [(code, f"{service.group} · {service.name}") for code, service in rules().services.items()]
+def _call_form() -> CallForm:
+    """The call form with the city's catalogue and districts (rules/services.csv, districts.csv)."""
+    form = CallForm()
+    form.service_code.choices = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+    form.district.choices = [("", "（不确定）"), *((name, name) for name in rules().districts)]
+    return form
 
 
 @bp.route("/operator")
@@ -29,8 +34,7 @@ def console():
     models.catch_up()
     queue, queued = models.cases.search(status=DISPATCH_QUEUE, limit=10)
     callbacks, awaiting = models.cases.search(status=["replied"], limit=10)
-    form = CallForm()
-    form.service_code.choices = _service_choices()
+    form = _call_form()
     return render_template("operator/console.html", form=form, queue=queue, queued=queued,
                            callbacks=callbacks, awaiting=awaiting)
 
@@ -38,8 +42,7 @@ def console():
 @bp.route("/calls/new", methods=["GET", "POST"])
 @roles_required(OPERATOR)
 def new_call():
-    form = CallForm()
-    form.service_code.choices = _service_choices()
+    form = _call_form()
     if form.validate_on_submit():
         try:
             call = Call(
@@ -95,7 +98,7 @@ def search():
         models.catch_up()
         rows, total = models.cases.search(
             text=(form.q.data or "").strip() or None,
-            ticket_no=ticket if TICKET_NO.match(ticket) else (ticket or None),
+            ticket_no=ticket if is_ticket_no(ticket) else (ticket or None),
             phone=(form.phone.data or "").strip() or None,
             status=form.status.data or None,
             department=department,

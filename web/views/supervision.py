@@ -14,19 +14,18 @@ from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from domain.actors import DEPARTMENT, SUPERVISOR
-from domain.application import now
-from domain.errors import DomainError
-from domain.supervision import (
-    COMPLETION_REPORTED, IN_PROGRESS, REOPENED, SOURCES, STATUS_NAMES, VERIFIED, ItemNotFound, SupervisionItem,
-)
-from projections.ledger_export import write_ledger
-from web import forms
-from web.actions import Action, run_form
-from web.auth import current_actor, roles_required
-from web.pagination import page_of, requested_page
-from web.services import hotline, read_models, rules
-from web.views.supervisor import MONTH, requested_moment
+from hotline.domain.actors import DEPARTMENT, SUPERVISOR, Actor
+from hotline.domain.case import Case
+from hotline.domain.errors import DomainError
+from hotline.domain.formats import MONTH, MONTH_EXAMPLE, is_month
+from hotline.domain.supervision import SOURCES, STATUS_NAMES, ItemNotFound, SupervisionItem
+from hotline.projections.ledger_export import write_ledger
+from hotline.web import forms
+from hotline.web.actions import Action, run_form
+from hotline.web.auth import current_actor, roles_required
+from hotline.web.pagination import page_of, requested_page
+from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.views.supervisor import requested_moment
 
 bp = Blueprint("supervision", __name__)
 
@@ -51,7 +50,7 @@ class ProgressForm(forms.ActionForm):
 
 class FeedbackForm(forms.ActionForm):
     month = StringField("反馈月份", validators=[DataRequired(message="请填写月份"),
-                                             Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="月份格式应为 2025-10")])
+                                             Regexp(MONTH.pattern, message=f"月份格式应为 {MONTH_EXAMPLE}")])
     content = forms.text("本月落实情况")
 
 
@@ -69,29 +68,28 @@ class EscalateForm(forms.ActionForm):
     content = forms.text("督办要求", limit=1000, required=False)
 
 
-OPEN = (IN_PROGRESS, REOPENED)
 ITEM_ACTIONS: dict[str, Action] = {
-    "progress": Action("报送每周进度", (DEPARTMENT,), OPEN, ProgressForm,
-                           lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
-                           "已报送进度"),
-    "feedback": Action("反馈每月落实情况", (DEPARTMENT,), OPEN, FeedbackForm,
-                           lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data,
-                                                                       expected_version=v),
-                           "已反馈落实情况"),
-    "complete": Action("报告完成", (DEPARTMENT,), OPEN, CompletionForm,
-                           lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
-                           "已报告完成，等待核验销号"),
-    "urge": Action("催办", (SUPERVISOR,), OPEN, forms.NoteForm,
-                       lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v), "已催办"),
-    "due": Action("调整办结期限", (SUPERVISOR,), OPEN, DueDateForm,
-                      lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
-                      "已调整办结期限"),
-    "verify": Action("核验销号", (SUPERVISOR,), (COMPLETION_REPORTED,), forms.NoteForm,
-                         lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
-                         "已销号"),
-    "reopen": Action("重新督办", (SUPERVISOR,), (COMPLETION_REPORTED, VERIFIED), forms.ReasonForm,
-                         lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
-                         "已重新督办"),
+    "progress": Action("报送每周进度", ("progress",), ProgressForm,
+                       lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
+                       "已报送进度"),
+    "feedback": Action("反馈每月落实情况", ("feedback",), FeedbackForm,
+                       lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data,
+                                                                   expected_version=v),
+                       "已反馈落实情况"),
+    "complete": Action("报告完成", ("complete",), CompletionForm,
+                       lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
+                       "已报告完成，等待核验销号"),
+    "urge": Action("催办", ("urge",), forms.NoteForm,
+                   lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v), "已催办"),
+    "due": Action("调整办结期限", ("change_due",), DueDateForm,
+                  lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
+                  "已调整办结期限"),
+    "verify": Action("核验销号", ("verify",), forms.NoteForm,
+                     lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
+                     "已销号"),
+    "reopen": Action("重新督办", ("reopen",), forms.ReasonForm,
+                     lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
+                     "已重新督办"),
 }
 
 
@@ -117,7 +115,7 @@ def _item_form(name: str, item: SupervisionItem | None = None, data=None) -> for
     if item is not None and data is None:
         form.version.data = str(item.version)
         if isinstance(form, FeedbackForm):
-            form.month.data = now().strftime("%Y-%m")
+            form.month.data = clock().now().strftime("%Y-%m")
     return form
 
 
@@ -126,7 +124,7 @@ def _item_form(name: str, item: SupervisionItem | None = None, data=None) -> for
 def ledger():
     number, offset = requested_page()
     month = request.args.get("month") or None
-    month = month if month and MONTH.match(month) else None
+    month = month if is_month(month) else None
     source = request.args.get("source") if request.args.get("source") in SOURCES else None
     status = request.args.get("status") if request.args.get("status") in STATUS_NAMES else None
     models = read_models()
@@ -134,15 +132,15 @@ def ledger():
     rows, total = models.ledger(month=month, source=source, status=status, limit=30, offset=offset)
     return render_template("supervision/ledger.html", rows=rows, page=page_of(number, total), month=month,
                            source=source, status=status, sources=SOURCES, statuses=STATUS_NAMES,
-                           export_month=month or now().strftime("%Y-%m"))
+                           export_month=month or clock().now().strftime("%Y-%m"))
 
 
 @bp.route("/supervisor/ledger.xlsx")
 @roles_required(SUPERVISOR)
 def export():
     month = request.args.get("month", "")
-    if not MONTH.match(month):
-        flash("请选择要导出的月份，格式为 2025-10。", "error")
+    if not is_month(month):
+        flash(f"请选择要导出的月份，格式为 {MONTH_EXAMPLE}。", "error")
         return redirect(url_for("supervision.ledger"))
     models = read_models()
     models.catch_up()
@@ -184,7 +182,8 @@ def register():
 @roles_required(SUPERVISOR, DEPARTMENT)
 def item(reference_no: str):
     found = visible_item(reference_no)
-    names = [name for name, action in ITEM_ACTIONS.items() if action.offered(found, current_user.has_role)]
+    actor, moment = current_actor(), clock().now()
+    names = [name for name, action in ITEM_ACTIONS.items() if action.offered(found, actor, moment)]
     events = hotline().item_events(reference_no)
     return render_template(
         "supervision/item.html",
@@ -201,7 +200,7 @@ def act(reference_no: str, name: str):
     if action is None:
         abort(404)
     found = visible_item(reference_no)
-    if not current_user.has_role(*action.roles):
+    if action.forbidden(found, current_actor(), clock().now()):
         abort(403)
     form = _item_form(name, data=request.form)
     run_form(
@@ -227,7 +226,7 @@ def escalate(ticket_no: str):
 
 
 def item_entries(events: list[SupervisionItem.Event]):
-    from web.timeline import item_timeline
+    from hotline.web.timeline import item_timeline
 
     return item_timeline(events, rules())
 
@@ -255,10 +254,9 @@ def audit_item(reference_no: str):
     )
 
 
-def escalation_form(case, moment: datetime) -> EscalateForm | None:
-    """The supervisor's 转督办 form, shown on an overdue case."""
-    deadline = case.sign_by if case.status == "dispatched" else case.reply_by if case.status == "signed" else None
-    if deadline is None or deadline >= moment:
+def escalation_form(case: Case, actor: Actor, moment: datetime) -> EscalateForm | None:
+    """The 转督办 form, shown on an overdue case to whoever the domain lets escalate it."""
+    if not case.may("escalate", actor, moment):
         return None
     form = EscalateForm(prefix="escalate", formdata=None)
     form.version.data = str(case.version)

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 
-from domain.actors import SUPERVISOR
-from domain.application import now
-from domain.case import TICKET_NO
-from domain.errors import CaseNotFound
-from domain.workdays import CHINA_TZ
-from projections.read_models import (
+from hotline.domain.actors import SUPERVISOR
+from hotline.domain.errors import CaseNotFound
+from hotline.domain.formats import is_month, is_ticket_no
+from hotline.domain.workdays import CHINA_TZ
+from hotline.projections.read_models import (
     CALLBACK, DEADLINE_KINDS, MONTHLY_FEEDBACK, REPLYING, SIGNING, SUPERVISION_DUE, WEEKLY_PROGRESS,
 )
-from web.auth import roles_required
-from web.pagination import page_of, requested_page
-from web.services import hotline, read_models, rules
-from web.timeline import timeline
+from hotline.web.auth import roles_required
+from hotline.web.pagination import page_of, requested_page
+from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CASE_KINDS = (SIGNING, REPLYING, CALLBACK)
 ITEM_KINDS = (WEEKLY_PROGRESS, MONTHLY_FEEDBACK, SUPERVISION_DUE)
 
 
 def requested_month() -> str:
     month = request.args.get("month", "")
-    if MONTH.match(month):
+    if is_month(month):
         return month
-    return now().strftime("%Y-%m")
+    return clock().now().strftime("%Y-%m")
 
 
 @bp.route("/supervisor/deadlines")
@@ -43,7 +40,7 @@ def deadlines():
         department = None
     models = read_models()
     models.catch_up()
-    moment = now()
+    moment = clock().now()
     rows, total = models.deadline_queue(moment, kinds=[kind] if kind else None, department=department,
                                         limit=30, offset=offset)
     return render_template(
@@ -79,7 +76,7 @@ def requested_moment() -> datetime | None:
 @bp.route("/audit/cases/<ticket_no>")
 @roles_required(SUPERVISOR)
 def audit_case(ticket_no: str):
-    if not TICKET_NO.match(ticket_no):
+    if not is_ticket_no(ticket_no):
         abort(404)
     try:
         events = hotline().case_events(ticket_no)
@@ -97,5 +94,5 @@ def audit_case(ticket_no: str):
         bad_moment=bad_moment,
         as_of=as_of,
         current=hotline().get_case(ticket_no),
-        today=date.today(),
+        today=clock().now().date(),
     )

@@ -1,0 +1,26 @@
+"""The application layer: the eventsourcing Application and its commands and queries.
+
+``HotlineApplication`` combines the parts, each a class of its own on the typed base
+(``application/base.py``): cases and routing, supervision, accounts and API keys. The composition
+root builds it with the rules, a clock and the store's settings; everything else receives it.
+"""
+
+from __future__ import annotations
+
+from hotline.application.api_keys import ApiKeyCommands, IssuedKey
+from hotline.application.cases import Opening
+from hotline.application.clock import Clock, SimulatedClock, SystemClock
+from hotline.application.supervision import SupervisionCommands
+from hotline.application.users import UserCommands
+
+
+class HotlineApplication(SupervisionCommands, UserCommands, ApiKeyCommands):
+    """Every aggregate of the hotline in one application, so that one notification log feeds all
+    read models and one audit chain seals every event."""
+
+    # The library names an application after its class unless told: the name is in the stores'
+    # table names (hotline_events) and their settings, so it is pinned like the event topics.
+    name = "hotline"
+
+
+__all__ = ["Clock", "HotlineApplication", "IssuedKey", "Opening", "SimulatedClock", "SystemClock"]

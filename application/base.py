@@ -1,0 +1,74 @@
+"""The typed base every part of the hotline application builds on.
+
+One eventsourcing ``Application`` holds every aggregate, so that one notification log feeds all
+read models. Which store it writes to is configuration (the composition root's business); nothing
+here knows. The parts (cases, supervision, accounts, API keys) are classes of their own that
+derive from this base, so each is type-checked against the same ``rules``, ``clock`` and the
+one load-command-save path, and ``HotlineApplication`` combines them.
+
+Conventions of every command: the actor first; ``at=`` for when it happened (default: the clock's
+now); ``expected_version=`` for the version the user was looking at; ``ConcurrentUpdate`` with a
+Chinese message when someone else changed the aggregate meanwhile; nothing stored when a rule
+refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from hotline.application.clock import Clock, SystemClock
+from hotline.domain.errors import ConcurrentUpdate, InvalidInput
+from hotline.domain.rules import Rules
+from hotline.domain.workdays import as_china_time
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class HotlineBase(Application[UUID]):
+    name = "hotline"  # pinned again on HotlineApplication: the library renames every subclass
+
+    def __init__(self, rules: Rules, env: dict[str, str] | None = None, clock: Clock | None = None):
+        super().__init__(env=env)
+        self.rules = rules
+        self.clock: Clock = clock or SystemClock()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def moment(self, at: datetime | None) -> datetime:
+        """``at`` in Beijing time, or the clock's now."""
+        return as_china_time(at) if at else self.clock.now()
+
+    def _run(
+        self,
+        aggregate: A,
+        command: Callable[[A, datetime], None],
+        conflict: str,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> A:
+        """Run one command on a loaded aggregate and save it. ``expected_version`` is the version the
+        user was looking at: if the aggregate moved on since, the user must see the new state before
+        acting, and ``conflict`` says so."""
+        if expected_version is not None and aggregate.version != expected_version:
+            raise ConcurrentUpdate(conflict)
+        command(aggregate, self.moment(at))
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            raise ConcurrentUpdate(conflict) from None
+        return aggregate
+
+    def _save_new(self, *aggregates: Any, message: str) -> None:
+        """Save aggregates created just now; one that exists already is refused with ``message``."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise InvalidInput(message) from None

@@ -1,0 +1,305 @@
+"""Cases: logging calls, routing them, and every step a case takes until it is closed.
+
+Deadlines are computed here from the rules, then recorded on the events: a case keeps the
+deadline it was given even if the city later edits its tables. Every channel (the operator's form,
+Open311, Kafka, the in-process bus) logs calls through ``open_cases``; a channel that routes by the
+rules does so in the same save that opens the case.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from hotline.application.base import HotlineBase
+from hotline.domain.actors import Actor
+from hotline.domain.case import DISPATCHED, RETURNED, Call, Case, case_id
+from hotline.domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
+from hotline.domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
+from hotline.domain.workdays import as_china_time
+
+# Writers racing for the same day's ticket counter retry; more than this many losses in a row
+# means something else is wrong.
+MAX_TICKET_RETRIES = 20
+CASE_CHANGED = "该工单已被他人更新，请刷新后重试"
+TICKETS_BUSY = "系统繁忙，工单编号分配冲突，请稍后重试"
+AUTO_DISPATCH_NOTE = "按派单规则自动派单"
+
+
+def _back_off(attempt: int) -> None:
+    """After losing the race for the ticket counter, wait a random moment (up to 2 ms, doubling, at
+    most 100 ms): writers that retry at once meet again in lockstep, and a busy one can then win
+    every race while another loses all its retries (seen with four desks logging calls back to back)."""
+    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The outcome of logging a call: its ticket, and whether this call created it just now."""
+
+    ticket_no: str
+    created: bool
+    department: str | None = None  # where the rules routed it when it was created; None: not routed
+
+
+class CaseCommands(HotlineBase):
+    snapshotting_intervals = {TicketCounter: 100}  # noqa: RUF012 - the library's own class attribute
+
+    # ---- logging calls -----------------------------------------------------------------------
+
+    def open_case(self, call: Call, actor: Actor, at: datetime | None = None, route: bool = False) -> Opening:
+        """Log one call as a new case; ``route``: dispatch it by the rules in the same save (the
+        operator's form does not: the operator answers directly or dispatches on the case page)."""
+        return self.open_cases([(call, self.moment(at))], actor, route=route)[0]
+
+    def open_cases(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool = True) -> list[Opening]:
+        """Log a batch of calls, each at its receipt time, and route each one the rules place.
+
+        One ``save`` stores the whole batch: several times faster than one save per call. A call id
+        seen before, or earlier in the same batch, creates nothing. A case the routing rules do not
+        place stays opened, in the dispatch centre's manual queue. If another writer got in first
+        (the same call, or the same ticket numbers), the batch is redone one call at a time so that
+        the store settles every race: still one case per call id, one number per case.
+        """
+        for call, _ in items:
+            self._check_call(call)
+        try:
+            return self._open(items, actor, route)
+        except IntegrityError:
+            pass  # another writer got in first: settle it call by call
+        openings: list[Opening] = []
+        for item in items:
+            for attempt in range(MAX_TICKET_RETRIES):
+                try:
+                    openings.extend(self._open([item], actor, route))
+                    break
+                except IntegrityError:
+                    _back_off(attempt)
+            else:
+                raise ConcurrentUpdate(TICKETS_BUSY)
+        return openings
+
+    def _open(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool) -> list[Opening]:
+        openings: list[Opening] = []
+        by_call_id: dict[str, Opening] = {}
+        counters: dict[date, TicketCounter] = {}
+        new: list[Case | CallReceipt] = []
+        recorded = self.now()
+        for call, received_at in items:
+            at = as_china_time(received_at)
+            if call.call_id:
+                earlier = by_call_id.get(call.call_id)
+                if earlier is None:
+                    existing = self.ticket_for_call(call.call_id)
+                    earlier = Opening(existing, created=False) if existing else None
+                if earlier is not None:
+                    repeat = Opening(earlier.ticket_no, created=False)
+                    by_call_id[call.call_id] = repeat
+                    openings.append(repeat)
+                    continue
+            if at.date() not in counters:
+                counters[at.date()] = self._counter_for(at, recorded)
+            ticket_no = counters[at.date()].issue(at=recorded)
+            case = Case.open(ticket_no, call, actor, at=at)
+            department = self._route(case, actor, at) if route else None
+            opening = Opening(ticket_no, created=True, department=department)
+            new.append(case)
+            if call.call_id:
+                new.append(CallReceipt.record(call.call_id, ticket_no, at=recorded))
+                by_call_id[call.call_id] = opening
+            openings.append(opening)
+        if new:
+            self.save(*counters.values(), *new)
+        return openings
+
+    def _route(self, case: Case, actor: Actor, at: datetime) -> str | None:
+        """Dispatch a new case where the routing rules place it; None leaves it to the dispatch centre."""
+        department = self.suggested_department(case)
+        if not department or department not in self.rules.departments:
+            return None
+        self._assign(case, actor, department, AUTO_DISPATCH_NOTE, at)
+        return department
+
+    def _assign(self, case: Case, actor: Actor, department: str, note: str, at: datetime) -> None:
+        """派单 (or 改派) with the deadlines the rules give from this moment."""
+        if department not in self.rules.departments:
+            raise InvalidInput(f"未知承办单位：{department}")
+        deadlines = self.rules.time_limits.deadlines(self.rules.calendar, case.category, case.urgency, at)
+        dispatch = case.redispatch if case.status in (RETURNED, DISPATCHED) else case.dispatch
+        dispatch(
+            actor,
+            department,
+            sign_by=deadlines.sign_by.at,
+            reply_by=deadlines.reply_by.at,
+            provisional=deadlines.provisional,
+            note=note,
+            at=at,
+        )
+
+    def _counter_for(self, at: datetime, recorded: datetime) -> TicketCounter:
+        day = at.date()
+        try:
+            counter: TicketCounter = self.repository.get(counter_id(day))
+        except AggregateNotFoundError:
+            return TicketCounter.start(day, at=recorded)
+        return counter
+
+    def _check_call(self, call: Call) -> None:
+        if call.service_code not in self.rules.services:
+            raise InvalidInput(f"未知服务事项代码：{call.service_code}")
+        if call.district and call.district not in self.rules.districts:
+            raise InvalidInput(f"未知区县：{call.district}")
+
+    def ticket_for_call(self, call_id: str) -> str | None:
+        """The ticket a call became, if it was logged already."""
+        # One query for the receipt's single event: a receipt is never snapshotted or changed.
+        for received in self.events.get(receipt_id(call_id), limit=1):
+            return str(received.ticket_no)
+        return None
+
+    # ---- reading cases -------------------------------------------------------------------------
+
+    def get_case(self, ticket_no: str, version: int | None = None) -> Case:
+        try:
+            case: Case = self.repository.get(case_id(ticket_no), version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(ticket_no) from None
+        return case
+
+    def case_events(self, ticket_no: str) -> list[Case.Event]:
+        events = list(self.events.get(case_id(ticket_no)))
+        if not events:
+            raise CaseNotFound(ticket_no)
+        return events
+
+    def case_as_of(self, ticket_no: str, moment: datetime) -> Case | None:
+        """The case as it stood at ``moment`` (None if it did not exist yet): time travel."""
+        moment = as_china_time(moment)
+        version = None
+        for stored in self.case_events(ticket_no):
+            if stored.timestamp > moment:
+                break
+            version = stored.originator_version
+        return None if version is None else self.get_case(ticket_no, version=version)
+
+    def case_ids(self) -> Iterator[UUID]:
+        """Every case's id, in the order they were logged."""
+        start = None
+        topics = [Case.Opened.TOPIC]
+        while True:
+            page = self.recorder.select_notifications(start, 500, topics=topics, inclusive_of_start=False)
+            if not page:
+                return
+            for notification in page:
+                yield notification.originator_id
+            start = page[-1].id
+
+    def all_cases(self) -> Iterator[Case]:
+        for aggregate_id in self.case_ids():
+            yield self.repository.get(aggregate_id)
+
+    def suggested_department(self, case: Case) -> str | None:
+        """Where the routing rules (rules/routing.csv) send this case."""
+        return self.rules.routing.route(case.service_code, case.district)
+
+    # ---- the hotline answers and dispatches --------------------------------------------------
+
+    def answer_directly(self, ticket_no: str, actor: Actor, answer: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.answer_directly(actor, answer, at=at), **options)
+
+    def dispatch(
+        self, ticket_no: str, actor: Actor, department: str | None = None, note: str = "", **options: Any
+    ) -> Case:
+        """派单 (or 改派 for a returned case). No department given: the routing rules choose."""
+
+        def command(case: Case, at: datetime) -> None:
+            code = department or self.suggested_department(case)
+            if not code:
+                raise InvalidInput(f"服务事项 {case.service_code} 没有匹配的派单规则，请手动选择承办单位")
+            self._assign(case, actor, code, note, at)
+
+        return self._change(ticket_no, command, **options)
+
+    # ---- the department's actions --------------------------------------------------------------
+
+    def sign(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.sign(actor, at=at), **options)
+
+    def return_case(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.return_(actor, reason, at=at), **options)
+
+    def extension_limit(self, case: Case) -> int:
+        """The most working days one extension may ask for (rules/time_limits.csv)."""
+        return self.rules.time_limits.limit_for(case.category, case.urgency).max_extension_days
+
+    def request_extension(
+        self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any
+    ) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            case.request_extension(actor, working_days, reason, max_days=self.extension_limit(case), at=at)
+
+        return self._change(ticket_no, command, **options)
+
+    def approve_extension(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            days = case.pending_extension["working_days"] if case.pending_extension else 0
+            # The extra days run on from the current deadline, not from the approval.
+            reply_by = self.rules.calendar.add_working_days(case.reply_by or at, days) if days else None
+            case.approve_extension(
+                actor,
+                reply_by=reply_by.at if reply_by else case.reply_by,  # type: ignore[arg-type]
+                provisional=bool(reply_by and reply_by.provisional),
+                at=at,
+            )
+
+        return self._change(ticket_no, command, **options)
+
+    def reject_extension(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reject_extension(actor, reason, at=at), **options)
+
+    def urge(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.urge(actor, note, at=at), **options)
+
+    def reply(self, ticket_no: str, actor: Actor, result: str, resolved: bool, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reply(actor, result, resolved, at=at), **options)
+
+    # ---- callback, closing, reopening, merging -------------------------------------------------
+
+    def record_callback(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        reached: bool,
+        satisfaction: str | None = None,
+        resolved: bool | None = None,
+        note: str = "",
+        **options: Any,
+    ) -> Case:
+        return self._change(
+            ticket_no,
+            lambda case, at: case.record_callback(actor, reached, satisfaction, resolved, note, at=at),
+            **options,
+        )
+
+    def close_case(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.close(actor, note, at=at), **options)
+
+    def reopen(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, at=at), **options)
+
+    def merge(self, ticket_no: str, actor: Actor, into: str, **options: Any) -> Case:
+        target = self.get_case(into)
+        if not target.is_open:
+            raise InvalidInput(f"目标工单 {into} 已{target.status_name}，不能并入")
+        return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
+
+    def _change(self, ticket_no: str, command: Callable[[Case, datetime], None], **options: Any) -> Case:
+        return self._run(self.get_case(ticket_no), command, CASE_CHANGED, **options)

@@ -1,0 +1,46 @@
+"""The one clock: Beijing time, injected, so that tests and the demo can run on a clock of their own.
+
+Everything that needs "now" (commands, read models judging what is overdue, pages, dead letters)
+asks the clock the application was built with. Deadlines, 三率 and the deadline queue are judged
+in Beijing time, so the clock answers in Beijing time too.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from hotline.domain.workdays import CHINA_TZ, as_china_time
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The server's clock, in Beijing time."""
+
+    def now(self) -> datetime:
+        return datetime.now(CHINA_TZ)
+
+
+class SimulatedClock:
+    """A clock that only moves when told to: tests, the demo generator and the benchmarks."""
+
+    def __init__(self, start: datetime):
+        self._now = as_china_time(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._now = as_china_time(moment)
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now += delta
+            return self._now

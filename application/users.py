@@ -1,0 +1,58 @@
+"""Accounts: registering users, changing passwords, deactivating.
+
+Passwords arrive hashed (the composition root's hasher); the application stores only the hash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.application import AggregateNotFoundError
+
+from hotline.application.base import HotlineBase
+from hotline.domain.actors import Actor
+from hotline.domain.errors import InvalidInput
+from hotline.domain.users import USERNAME, User, user_id
+
+
+class UserCommands(HotlineBase):
+    def register_user(
+        self,
+        username: str,
+        role: str,
+        password_hash: str,
+        actor: Actor,
+        department: str | None = None,
+        display_name: str = "",
+        at: datetime | None = None,
+    ) -> User:
+        if department and department not in self.rules.departments:
+            raise InvalidInput(f"未知承办单位：{department}")
+        user = User.register(username, display_name, role, department, password_hash, actor, at=self.moment(at))
+        self._save_new(user, message=f"用户名 {username} 已存在")
+        return user
+
+    def get_user(self, username: str) -> User | None:
+        if not USERNAME.match(username or ""):
+            return None
+        try:
+            user: User = self.repository.get(user_id(username))
+        except AggregateNotFoundError:
+            return None
+        return user
+
+    def _existing_user(self, username: str) -> User:
+        user = self.get_user(username)
+        if user is None:
+            raise InvalidInput(f"用户 {username} 不存在")
+        return user
+
+    def change_password(self, username: str, password_hash: str, actor: Actor, at: datetime | None = None) -> None:
+        user = self._existing_user(username)
+        user.change_password(password_hash, actor, at=self.moment(at))
+        self.save(user)
+
+    def deactivate_user(self, username: str, actor: Actor, at: datetime | None = None) -> None:
+        user = self._existing_user(username)
+        user.deactivate(actor, at=self.moment(at))
+        self.save(user)

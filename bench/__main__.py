@@ -1,0 +1,5 @@
+"""``python -m bench …`` from the repository (``make bench``); benchmarks are not installed."""
+
+from bench.cli import bench
+
+bench()

@@ -1,0 +1,128 @@
+"""``python -m bench …`` (run from the repository): the benchmarks and the generator of their data sets.
+
+    python -m bench write_path [--quick]     cases opened and dispatched per second, beside raw inserts
+    python -m bench intake [--quick]         Kafka intake calls/s on PostgreSQL, beside the raw consume rate
+    python -m bench catchup [--quick]        read-model rebuild events/s at 100k and 1M events, peak RSS
+    python -m bench pages [--quick]          p50/p95 over HTTP of the inbox, deadline queue and 督办台账
+    python -m bench all [--quick]            the four, in that order (``make bench``)
+    python -m bench generate --events 1000000 --cases 200000
+
+Each writes bench/results/<name>.json (``--out`` elsewhere). PostgreSQL is HOTLINE_BENCH_DATABASE_URL
+(default postgresql://postgres@127.0.0.1:5432/test); runs use schemas of their own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+SIZE_HELP = "--quick：缩小规模，几十秒内跑完；--smoke：最小规模，只检查能否运行"
+
+
+def _size(quick: bool, smoke: bool) -> str:
+    return "smoke" if smoke else "quick" if quick else "full"
+
+
+def _options(command: Callable) -> Callable:
+    command = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           help="结果目录（默认 bench/results）")(command)
+    command = click.option("--smoke", is_flag=True, help="最小规模（测试用）")(command)
+    return click.option("--quick", is_flag=True, help="缩小规模")(command)
+
+
+def _report(result, out: Path | None) -> None:
+    path = result.write(out)
+    for item in result.targets:
+        mark = "达标" if item["meets"] else "未达标"
+        click.echo(f"  [{mark}] {item['metric']}: {item['value']:,} {item['unit']}（目标 {item['target']}）")
+    click.echo(f"结果已写入 {path}")
+
+
+def _run_write_path(size: str, out: Path | None) -> None:
+    from bench import write_path
+
+    repeats = 1 if size == "smoke" else 3
+    with tqdm(total=2 * 2 * repeats, desc="write_path", unit="run", file=sys.stderr) as bar:
+        result = write_path.run(size, repeats=repeats, progress=bar.update)
+    _report(result, out)
+
+
+def _run_intake(size: str, out: Path | None) -> None:
+    from bench import intake
+
+    repeats = 1 if size == "smoke" else 3
+    with tqdm(total=repeats, desc="intake", unit="run", file=sys.stderr) as bar:
+        result = intake.run(size, repeats=repeats, progress=bar.update)
+    _report(result, out)
+
+
+def _run_catchup(size: str, out: Path | None) -> None:
+    from bench import catchup
+
+    total = sum(events * repeats for events, _, repeats in catchup.SIZES[size])
+    with tqdm(total=total, desc="catchup", unit="event", unit_scale=True, file=sys.stderr) as bar:
+        result = catchup.run(size, progress=bar.update)
+    _report(result, out)
+
+
+def _run_pages(size: str, out: Path | None) -> None:
+    from bench import pages
+
+    with tqdm(total=pages.SIZES[size][2], desc="pages", unit="round", file=sys.stderr) as bar:
+        result = pages.run(size, progress=bar.update)
+    _report(result, out)
+
+
+RUNNERS = {"write_path": _run_write_path, "intake": _run_intake, "catchup": _run_catchup, "pages": _run_pages}
+
+
+@click.group(help="性能基准：写入、Kafka 接入、读模型重建、页面响应时间，各与同次运行的原始基线对比。")
+def bench() -> None:
+    pass
+
+
+def _command(name: str, help_text: str) -> None:
+    @bench.command(name, help=f"{help_text}（{SIZE_HELP}）")
+    @_options
+    def command(quick: bool, smoke: bool, out: Path | None) -> None:
+        try:
+            RUNNERS[name](_size(quick, smoke), out)
+        except RuntimeError as error:
+            raise click.ClickException(f"基准 {name} 运行失败：{error}") from None
+
+
+_command("write_path", "写入：每秒受理并派单的工单数（逐件与批量，SQLite 与 PostgreSQL），对比原始插入")
+_command("intake", "Kafka 接入：PostgreSQL 上每秒入库并派单的来电数，对比原始消费速度")
+_command("catchup", "读模型重建：10 万与 100 万事件时每秒处理的事件数及峰值内存")
+_command("pages", "页面：承办单位待办、期限队列、督办台账的 HTTP 响应时间 p50/p95")
+
+
+@bench.command("all", help=f"依次运行全部基准（{SIZE_HELP}）")
+@_options
+def run_all(quick: bool, smoke: bool, out: Path | None) -> None:
+    for name, runner in RUNNERS.items():
+        click.echo(f"== {name}")
+        try:
+            runner(_size(quick, smoke), out)
+        except RuntimeError as error:
+            raise click.ClickException(f"基准 {name} 运行失败：{error}") from None
+
+
+@bench.command(help="生成基准数据集（PostgreSQL，分批保存），保留在以规模命名的 schema 中供 catchup/pages 复用。")
+@click.option("--events", default=1_000_000, show_default=True, type=click.IntRange(1_000, 50_000_000))
+@click.option("--cases", default=200_000, show_default=True, type=click.IntRange(100, 10_000_000))
+@click.option("--fresh", is_flag=True, help="已有同规模数据集时删除重建")
+@click.option("--seed", default=7, show_default=True)
+def generate(events: int, cases: int, fresh: bool, seed: int) -> None:
+    from bench.dataset import generate_dataset
+
+    if events < cases * 2:
+        raise click.BadParameter("每件工单至少 2 个事件（编号与受理），--events 须不少于 --cases 的 2 倍")
+    with tqdm(total=cases, desc="生成工单", unit="件", unit_scale=True, file=sys.stderr) as bar:
+        dataset = generate_dataset(events, cases, fresh=fresh, seed=seed, progress=bar.update)
+    click.echo(f"数据集 {dataset.schema}：{dataset.events} 个事件、{dataset.cases} 件工单；"
+               f"密钥在 {dataset.data_dir}")

@@ -1,0 +1,79 @@
+"""The monthly 考核 of departments (三率) as rules: which counts make each rate, and its weight.
+
+``rules/metrics.csv`` names, for each rate, its numerator and denominator from the counts below
+and its weight in the overall score; its 说明 column must begin with "numerator ÷ denominator",
+so the text a city official reads cannot drift from what the code computes. docs/metrics.md
+gives the sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotline.domain.errors import InvalidInput
+
+# The counts the metrics view keeps per department and month, by the name rules/metrics.csv uses.
+COUNTS = {
+    "派单数": "dispatched",  # cases dispatched (派单 or 改派) to the department in the month
+    "应签收数": "due_for_response",  # dispatched, minus those still inside their signing limit
+    "按时签收数": "responded",  # signed no later than the signing deadline
+    "回访联系上数": "callbacks",  # callbacks that reached the caller
+    "来电人认为已解决数": "resolved",  # of those, the caller said it is solved
+    "满意和基本满意数": "satisfied",  # of those, rated 满意 or 基本满意
+}
+# The rates the ranking shows, by the name rules/metrics.csv uses.
+RATES = {"响应率": "response", "解决率": "resolution", "满意率": "satisfaction"}
+
+
+@dataclass(frozen=True)
+class RateRule:
+    name: str  # 响应率
+    key: str  # response
+    weight: float  # percent of the overall score
+    numerator: str  # a name in COUNTS
+    denominator: str  # a name in COUNTS
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.name not in RATES or RATES[self.name] != self.key:
+            raise InvalidInput(f"未知指标 {self.name}，应为{'、'.join(RATES)}")
+        for count in (self.numerator, self.denominator):
+            if count not in COUNTS:
+                raise InvalidInput(f"{self.name} 的分子、分母须为以下计数之一：{'、'.join(COUNTS)}（而不是 {count}）")
+        if self.weight < 0:
+            raise InvalidInput(f"{self.name} 的权重不能为负数")
+        if not self.description.startswith(f"{self.numerator} ÷ {self.denominator}"):
+            raise InvalidInput(f"{self.name} 的说明须以“{self.numerator} ÷ {self.denominator}”开头，与计算口径一致")
+
+    def rate(self, counts: dict[str, int]) -> float | None:
+        return percent(counts[COUNTS[self.numerator]], counts[COUNTS[self.denominator]])
+
+
+@dataclass(frozen=True)
+class MetricRules:
+    rates: tuple[RateRule, ...]
+
+    def __post_init__(self) -> None:
+        names = [rule.name for rule in self.rates]
+        if sorted(names) != sorted(RATES):
+            raise InvalidInput(f"三率须各有一行：{'、'.join(RATES)}（现有 {'、'.join(names) or '无'}）")
+        total = sum(rule.weight for rule in self.rates)
+        if abs(total - 100) > 1e-6:
+            raise InvalidInput(f"三项权重须合计 100（现为 {total:g}）")
+
+    def rule(self, key: str) -> RateRule:
+        return next(rule for rule in self.rates if rule.key == key)
+
+    def rates_of(self, counts: dict[str, int]) -> dict[str, float | None]:
+        """Each rate in percent, by key; None where its denominator is 0."""
+        return {rule.key: rule.rate(counts) for rule in self.rates}
+
+    def score(self, rates: dict[str, float | None]) -> float | None:
+        """Weighted mean of the rates that can be computed (a rate with no cases carries no weight)."""
+        pairs = [(rule.weight, rates[rule.key]) for rule in self.rates if rates[rule.key] is not None]
+        total = sum(weight for weight, _ in pairs)
+        return round(sum(weight * rate for weight, rate in pairs if rate is not None) / total, 2) if total else None
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None

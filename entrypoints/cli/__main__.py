@@ -1,0 +1,3 @@
+from hotline.entrypoints.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""``hotline apikey``: keys for Open311 clients. A key's plain text is printed once, at creation."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hotline.application import HotlineApplication
+from hotline.domain.actors import ADMIN, Actor
+from hotline.domain.errors import DomainError
+from hotline.entrypoints.cli.context import build_services
+
+CLI_ACTOR = Actor("cli:apikey", ADMIN)
+
+
+@contextmanager
+def _application() -> Iterator[HotlineApplication]:
+    services = build_services()
+    try:
+        yield services.app
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        services.close()
+
+
+@click.group(help="管理 Open311 接口密钥（api_key）。")
+def apikey() -> None:
+    pass
+
+
+@apikey.command(help="签发新密钥。密钥只显示这一次，请立即交给对接方妥善保存。")
+@click.option("--name", required=True, help="对接方名称，如“市民通 App”")
+def create(name: str) -> None:
+    with _application() as app:
+        issued = app.issue_api_key(name, CLI_ACTOR)
+    click.echo(f"已签发密钥“{issued.name}”，编号 {issued.id}")
+    click.echo("密钥（只显示这一次，系统只保存其摘要）：", err=True)
+    click.echo(issued.key)
+
+
+@apikey.command("list", help="列出全部密钥（不含密钥本身）。")
+@click.option("--json", "as_json", is_flag=True, help="每行一个 JSON 对象")
+def list_keys(as_json: bool) -> None:
+    with _application() as app:
+        keys = app.api_keys()
+    if not keys and not as_json:
+        click.echo("还没有签发任何密钥。")
+    for key in keys:
+        row = {
+            "id": str(key.id),
+            "name": key.name,
+            "created_at": key.created_on.isoformat(),
+            "revoked": key.revoked,
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            state = f"已吊销 {row['revoked_at']}" if key.revoked else "有效"
+            click.echo(f"{row['id']}  {state:<8}  {row['created_at']}  {key.name}")
+
+
+@apikey.command(help="吊销密钥：ID 为 list 显示的编号（至少前 8 位）。吊销后该密钥立即不能再提交诉求。")
+@click.argument("key_id")
+def revoke(key_id: str) -> None:
+    with _application() as app:
+        key = app.revoke_api_key(key_id, CLI_ACTOR)
+    click.echo(f"已吊销密钥“{key.name}”（{key.id}）")

@@ -1,0 +1,155 @@
+"""``hotline projections run|rebuild|status``, ``hotline ledger export`` and ``hotline metrics``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from hotline.domain.errors import DomainError
+from hotline.domain.formats import month_start
+from hotline.entrypoints.cli.context import build_services
+from hotline.infra.bootstrap import Services
+from hotline.projections.ledger_export import write_ledger
+from hotline.projections.read_models import ReadModels
+
+
+def _services() -> Services:
+    return build_services()
+
+
+def _read_models(services: Services) -> ReadModels:
+    return services.read_models
+
+
+def _month(value: str) -> str:
+    try:
+        month_start(value)
+    except DomainError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+@click.group(help="读模型（投影）：部门待办、期限队列、督办台账、三率、来电人历史。")
+def projections() -> None:
+    pass
+
+
+@projections.command(help="持续追平全部读模型，直到收到 SIGTERM 或 Ctrl-C。")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600), help="无新事件时的轮询间隔（秒）")
+@click.option("--once", is_flag=True, help="追平一次后退出")
+def run(interval: float, once: bool) -> None:
+    services = _services()
+    read_models = _read_models(services)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    total = 0
+    try:
+        click.echo(f"读模型追平中（{services.config.store_description()}），Ctrl-C 停止。", err=True)
+        while not stop.is_set():
+            processed = read_models.catch_up()
+            total += processed
+            if processed:
+                click.echo(f"已处理 {processed} 个事件，位置：{read_models.positions()}", err=True)
+            if once:
+                break
+            stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        services.close()
+    click.echo(f"已停止，本次共处理 {total} 个事件。")
+
+
+@projections.command(help="清空并从第一个事件重建读模型（NAME：cases、supervision、metrics；不写则全部）。")
+@click.argument("names", nargs=-1)
+def rebuild(names: tuple[str, ...]) -> None:
+    from tqdm import tqdm
+
+    services = _services()
+    read_models = _read_models(services)
+    try:
+        unknown = [n for n in names if n not in read_models.views]
+        if unknown:
+            raise click.BadParameter(f"没有名为 {'、'.join(unknown)} 的读模型，可选：{'、'.join(read_models.views)}")
+        total = services.app.recorder.max_notification_id() or 0
+        with tqdm(total=total, desc="重建读模型", unit="事件", file=sys.stderr) as bar:
+            processed = read_models.rebuild(list(names) or None, progress=bar.update)
+        click.echo(f"已重建 {'、'.join(names or read_models.views)}：处理 {processed} 个事件。")
+    finally:
+        services.close()
+
+
+@projections.command(help="各读模型已处理到的位置和待处理事件数。")
+def status() -> None:
+    services = _services()
+    read_models = _read_models(services)
+    try:
+        latest = services.app.recorder.max_notification_id() or 0
+        for name, position in read_models.positions().items():
+            click.echo(f"{name:<12} 位置 {position:>8}  待处理 {max(0, latest - position)}")
+    finally:
+        services.close()
+
+
+@click.group(help="督办台账。")
+def ledger() -> None:
+    pass
+
+
+@ledger.command(name="export", help="把某月的督办台账导出为 Excel（每类来源一个工作表，超期行标红）。")
+@click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="月份，如 2025-10")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件 .xlsx")
+def export(month: str, out: Path) -> None:
+    if out.suffix.lower() != ".xlsx":
+        raise click.BadParameter("输出文件须以 .xlsx 结尾", param_hint="--out")
+    services = _services()
+    read_models = _read_models(services)
+    try:
+        read_models.catch_up()
+        rows, _ = read_models.ledger(month=month, limit=100_000)
+        counts = write_ledger(rows, out, title=f"{month} 督办台账", department_name=services.rules.department_name)
+    finally:
+        services.close()
+    summary = "，".join(f"{sheet} {n} 项" for sheet, n in counts.items())
+    click.echo(f"已导出 {out}：{summary}；其中超期 {sum(r.any_overdue for r in rows)} 项。")
+
+
+@click.command(help="某月各承办单位的三率（响应率、解决率、满意率）、综合得分与排名。")
+@click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="月份，如 2025-10")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def metrics(month: str, as_json: bool) -> None:
+    services = _services()
+    read_models = _read_models(services)
+    try:
+        read_models.catch_up()
+        rows = read_models.metrics(month)
+    finally:
+        services.close()
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"{month} 没有派单记录。")
+        return
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}%"
+
+    click.echo(f"{month} 承办单位三率排名（计算时间 {services.clock.now():%Y-%m-%d %H:%M}）")
+    click.echo(f"{'排名':<4}{'承办单位':<16}{'派单':>6}{'响应率':>10}{'解决率':>10}{'满意率':>10}{'综合得分':>10}")
+    for row in rows:
+        score = "—" if row.score is None else f"{row.score:.2f}"
+        click.echo(
+            f"{row.rank or '—':<6}{row.department_name:<16}{row.dispatched:>6}"
+            f"{rate(row.response_rate):>12}{rate(row.resolution_rate):>12}{rate(row.satisfaction_rate):>12}{score:>12}"
+        )

@@ -1,0 +1,163 @@
+"""A realistic demo data set: a few hundred cases in every state, Chinese text, repeat callers.
+
+Deterministic for a given seed, and relative to "now", so that the deadline queue always shows
+some cases overdue, some due today and some comfortably in time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from hotline.application import HotlineApplication
+from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
+from hotline.domain.case import Call
+from hotline.domain.errors import DomainError
+from hotline.infra.demo.supervision import load_supervision_demo
+from hotline.infra.demo.vocabulary import (
+    CATEGORY_BY_SERVICE,
+    CHANNEL_WEIGHTS,
+    DESCRIPTIONS,
+    DISTRICTS,
+    ENDINGS,
+    GIVEN,
+    PATHS,
+    STREETS,
+    SURNAMES,
+)
+
+OPERATORS = [Actor(f"op-10{n:02d}", OPERATOR) for n in range(1, 7)]
+SUPERVISOR_ACTOR = Actor("sup-01", SUPERVISOR)
+
+
+@dataclass
+class DemoResult:
+    cases: int
+    events: int
+
+
+def department_actor(code: str) -> Actor:
+    return Actor(f"dept-{code.lower()}-01", DEPARTMENT, code)
+
+
+class DemoLoader:
+    def __init__(self, app: HotlineApplication, seed: int = 12345, reference: datetime | None = None):
+        self.app = app
+        self.rng = random.Random(seed)
+        self.now = reference or app.now()
+        self.callers = [self._caller() for _ in range(140)]
+        self.events = 0
+
+    def _caller(self) -> tuple[str, str]:
+        name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+        phone = "1" + self.rng.choice("3578") + "".join(self.rng.choice("0123456789") for _ in range(9))
+        return name, phone
+
+    def load(self, cases: int, progress: Callable[[int], None] | None = None) -> DemoResult:
+        opened: list[tuple[str, str, str]] = []  # (ticket, service, phone) of open cases, for merging
+        endings = [e for e, _ in ENDINGS]
+        weights = [w for _, w in ENDINGS]
+        for index in range(cases):
+            ending = self.rng.choices(endings, weights)[0]
+            self._one_case(index, ending, opened)
+            if progress:
+                progress(1)
+        # Supervision items and meetings in every state, beside the cases (infra/demo_supervision.py).
+        self.events += load_supervision_demo(self.app, self.now, [ticket for ticket, *_ in opened])
+        return DemoResult(cases=cases, events=self.events)
+
+    def _opened_at(self) -> datetime:
+        days_ago = self.rng.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 21, 25, 30, 35, 40, 45])
+        day = (self.now - timedelta(days=days_ago)).date()
+        moment = datetime.combine(day, time(self.rng.randint(7, 21), self.rng.randint(0, 59)), self.now.tzinfo)
+        return min(moment, self.now - timedelta(minutes=self.rng.randint(5, 90)))
+
+    def _one_case(self, index: int, ending: str, opened: list[tuple[str, str, str]]) -> None:
+        # One caller in four calls again: repeat callers for duplicate detection.
+        caller = self.rng.choice(self.callers[:30] if self.rng.random() < 0.25 else self.callers)
+        service = self.rng.choice(list(DESCRIPTIONS))
+        if ending == "answered":
+            service = self.rng.choice(["social_security", "school_enrollment", "household_registration", "housing_fund"])
+        if ending == "merged" and opened:
+            _, service, phone = self.rng.choice(opened)
+            caller = next((c for c in self.callers if c[1] == phone), caller)
+        if ending != "opened" and service == "other":
+            service = "garbage"
+        district = self.rng.choice(DISTRICTS)
+        at = self._opened_at()
+        call = Call(
+            channel=self.rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0],
+            category=CATEGORY_BY_SERVICE.get(service, self.rng.choice(["complaint", "complaint", "help", "report"])),
+            service_code=service,
+            description=self.rng.choice(DESCRIPTIONS[service]),
+            caller_name=caller[0] if self.rng.random() > 0.1 else "",
+            caller_phone=caller[1],
+            urgency="urgent" if self.rng.random() < 0.05 else "normal",
+            address=f"{district}{self.rng.choice(STREETS[district])}{self.rng.randint(1, 120)}号",
+            district=district,
+            call_id=f"demo-{index:05d}",
+        )
+        operator = self.rng.choice(OPERATORS)
+        ticket = self.app.open_case(call, operator, at=at).ticket_no
+        self.events += 1
+        for step in PATHS[ending]:
+            at = at + timedelta(minutes=self.rng.randint(10, 60 * 30))
+            if at >= self.now:
+                break
+            try:
+                self._step(step, ticket, operator, at, opened)
+            except DomainError:
+                break
+            self.events += 1
+        case = self.app.get_case(ticket)
+        if case.is_open:
+            opened.append((ticket, case.service_code, caller[1]))
+
+    def _step(self, step: str, ticket: str, operator: Actor, at: datetime, opened: list) -> None:
+        app = self.app
+        if step == "answer":
+            app.answer_directly(ticket, operator, "已按政策口径当场解答，来电人表示清楚。", at=at)
+        elif step == "dispatch":
+            app.dispatch(ticket, operator, at=at)
+        elif step == "merge":
+            target = next((t for t, *_ in reversed(opened) if t != ticket), None)
+            if target is None:
+                raise DomainError("nothing to merge into")
+            app.merge(ticket, operator, into=target, at=at)
+        else:
+            department = department_actor(app.get_case(ticket).department)
+            if step == "sign":
+                app.sign(ticket, department, at=at)
+                if self.rng.random() < 0.15:
+                    app.urge(ticket, SUPERVISOR_ACTOR, "请加快办理进度", at=at + timedelta(hours=1))
+                    self.events += 1
+            elif step == "extend":
+                app.request_extension(ticket, department, self.rng.randint(3, 10), "需协调多个部门现场核查", at=at)
+                decision = self.rng.random()
+                if decision < 0.4:
+                    app.approve_extension(ticket, SUPERVISOR_ACTOR, at=at + timedelta(hours=3))
+                    self.events += 1
+                elif decision < 0.6:
+                    app.reject_extension(ticket, SUPERVISOR_ACTOR, "事项不复杂，请按期办结", at=at + timedelta(hours=3))
+                    self.events += 1
+            elif step == "return":
+                app.return_case(ticket, department, "该事项不属于本单位职责范围，建议转区政府办理", at=at)
+            elif step == "reply":
+                resolved = self.rng.random() < 0.8
+                result = "已安排工作人员现场核查并处理完毕" if resolved else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释"
+                app.reply(ticket, department, result, resolved, at=at)
+            elif step == "callback":
+                if self.rng.random() < 0.1:
+                    app.record_callback(ticket, operator, reached=False, note="电话无人接听", at=at)
+                else:
+                    satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[0]
+                    app.record_callback(
+                        ticket, operator, reached=True, satisfaction=satisfaction,
+                        resolved=satisfaction != "dissatisfied", note="已回访来电人", at=at,
+                    )
+            elif step == "close":
+                app.close_case(ticket, operator, at=at)
+            elif step == "reopen":
+                app.reopen(ticket, operator, "来电人反映问题仍未解决", at=at)

@@ -1,0 +1,398 @@
+"""Reads the city's rule tables (rules/) into the domain's ``Rules``: the one loader.
+
+The files are meant to be opened and edited by a city official in a spreadsheet or text editor:
+CSV with Chinese headings (UTF-8, with or without BOM; lines starting with # are comments) and
+one TOML file for the calendar. Every file is required, and a mistake stops start-up with a
+message naming the file and its physical line, as an editor shows it. Loading rules imports the
+domain only: no database driver, no aggregate.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from chinese_calendar import constants as calendar_constants
+
+from hotline.domain.catalogue import CATEGORIES, URGENCIES, Department, District, Service, code_for
+from hotline.domain.errors import DomainError
+from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
+from hotline.domain.metrics import RATES, MetricRules, RateRule
+from hotline.domain.open311 import DATATYPES, EVERY_OTHER_SERVICE, LIST_TYPES, Attribute, Open311Catalogue
+from hotline.domain.routing import RoutingRule, RoutingTable
+from hotline.domain.rules import Rules
+from hotline.domain.time_limits import HOURS, WORKING_DAYS, TimeLimit, TimeLimitTable
+from hotline.domain.workdays import NATURAL, WORKING, WorkingDayCalendar
+
+# The rules shipped with the package: the repository's rules/ (installed as hotline/rules).
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+CLOCK_WORDS = {"工作时间": WORKING, "自然时间": NATURAL, WORKING: WORKING, NATURAL: NATURAL}
+UNIT_WORDS = {"工作日": WORKING_DAYS, "小时": HOURS, WORKING_DAYS: WORKING_DAYS, HOURS: HOURS}
+FOLLOW_UP_FIELDS = {CALLBACK: "callback_days", WEEKLY_PROGRESS: "progress_days", MINUTES_SIGNING: "minutes_days"}
+YES = {"是": True, "否": False, "true": True, "false": False}
+_ATTRIBUTE_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+class RulesFileError(Exception):
+    """A rule file is missing or wrong; the message names the file and line and says what to fix."""
+
+
+# ---- the one CSV reader ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    path: Path
+    line: int  # the physical line the row starts on (1 = the file's first line)
+    values: dict[str, str]
+
+    def __getitem__(self, column: str) -> str:
+        return self.values[column]
+
+    def error(self, message: str) -> RulesFileError:
+        return RulesFileError(f"{self.path.name} 第 {self.line} 行：{message}")
+
+
+def read_table(path: Path, required: list[str]) -> list[Row]:
+    """The data rows of a CSV rule file, each with its physical line number, values trimmed."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RulesFileError(f"找不到规则文件 {path}（可用 hotline rules init 复制一份默认规则）") from None
+    except UnicodeDecodeError:
+        raise RulesFileError(f"{path.name} 不是 UTF-8 编码的文本，请另存为 UTF-8 CSV") from None
+    starts: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                starts.append(number)
+                yield line
+
+    reader = csv.reader(lines())
+    header = next(reader, None)
+    if header is None:
+        raise RulesFileError(f"{path.name} 是空文件：第一行（注释之外）应为列名")
+    header = [name.strip() for name in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise RulesFileError(f"{path.name} 第 {starts[0]} 行（列名）缺少列：{'、'.join(missing)}")
+    rows: list[Row] = []
+    consumed = len(starts)
+    for cells in reader:
+        line = starts[consumed]  # the first physical line this row was read from
+        consumed = len(starts)
+        if len(cells) > len(header):
+            raise RulesFileError(f"{path.name} 第 {line} 行：有 {len(cells)} 列，多于列名的 {len(header)} 列")
+        values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header) if name}
+        rows.append(Row(path, line, values))
+    return rows
+
+
+# ---- one function per table -------------------------------------------------------------------
+
+
+def load_departments(path: Path) -> dict[str, Department]:
+    departments: dict[str, Department] = {}
+    for row in read_table(path, ["单位代码", "单位名称"]):
+        code = row["单位代码"]
+        if not code or not row["单位名称"]:
+            raise row.error("单位代码和单位名称都不能为空")
+        if code in departments:
+            raise row.error(f"单位代码 {code} 重复")
+        departments[code] = Department(code=code, name=row["单位名称"])
+    return departments
+
+
+def load_districts(path: Path) -> dict[str, District]:
+    districts: dict[str, District] = {}
+    for row in read_table(path, ["区县名称", "说明"]):
+        name = row["区县名称"]
+        if not name:
+            raise row.error("区县名称不能为空")
+        if name in districts:
+            raise row.error(f"区县 {name} 重复")
+        districts[name] = District(name, row["说明"])
+    return districts
+
+
+def load_services(path: Path) -> dict[str, Service]:
+    services: dict[str, Service] = {}
+    for row in read_table(path, ["服务代码", "服务名称", "分组", "说明", "关键词"]):
+        code = row["服务代码"]
+        if not code or not row["服务名称"]:
+            raise row.error("服务代码和服务名称都不能为空")
+        if code in services:
+            raise row.error(f"服务代码 {code} 重复")
+        keywords = tuple(word for word in row["关键词"].replace("，", " ").replace(",", " ").split() if word)
+        services[code] = Service(code, row["服务名称"], row["分组"], row["说明"], keywords)
+    return services
+
+
+def load_routing(
+    path: Path, departments: dict[str, Department], services: dict[str, Service], districts: dict[str, District]
+) -> RoutingTable:
+    rules = []
+    seen = set()
+    for row in read_table(path, ["服务代码", "区县", "承办单位代码"]):
+        service, district, department = row["服务代码"], row["区县"], row["承办单位代码"]
+        if service not in services:
+            raise row.error(f"未知服务代码 {service}")
+        if district and district not in districts:
+            raise row.error(f"未知区县 {district}（区县须列在 districts.csv 中）")
+        if department not in departments:
+            raise row.error(f"未知承办单位代码 {department}")
+        if (service, district) in seen:
+            raise row.error(f"{service} {district or '全市'} 的规则重复")
+        seen.add((service, district))
+        rules.append(RoutingRule(service_code=service, department=department, district=district))
+    return RoutingTable(rules)
+
+
+def load_time_limits(path: Path) -> TimeLimitTable:
+    columns = [
+        "诉求类别",
+        "紧急程度",
+        "签收时限(小时)",
+        "签收计时",
+        "办理时限",
+        "办理时限单位",
+        "办理计时",
+        "最长延期(工作日)",
+        "依据",
+    ]
+    rows = read_table(path, columns)
+    limits = []
+    for row in rows:
+        try:
+            category = code_for(CATEGORIES, row["诉求类别"])
+            urgency = code_for(URGENCIES, row["紧急程度"])
+            if category is None or urgency is None:
+                raise DomainError(f"未知诉求类别或紧急程度：{row['诉求类别']}/{row['紧急程度']}")
+            limits.append(
+                TimeLimit(
+                    category=category,
+                    urgency=urgency,
+                    sign_hours=float(row["签收时限(小时)"]),
+                    sign_clock=CLOCK_WORDS.get(row["签收计时"], row["签收计时"]),
+                    reply_amount=_number(row["办理时限"]),
+                    reply_unit=UNIT_WORDS.get(row["办理时限单位"], row["办理时限单位"]),
+                    reply_clock=CLOCK_WORDS.get(row["办理计时"], row["办理计时"]),
+                    max_extension_days=int(row["最长延期(工作日)"]),
+                    basis=row["依据"],
+                )
+            )
+        except (ValueError, DomainError) as error:
+            raise row.error(str(error)) from None
+    try:
+        return TimeLimitTable(limits)
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def load_follow_up(path: Path) -> FollowUpRules:
+    values: dict[str, int] = {}
+    for row in read_table(path, ["期限代码", "期限名称", "工作日数"]):
+        name = FOLLOW_UP_FIELDS.get(row["期限代码"])
+        if name is None:
+            raise row.error(f"未知期限代码 {row['期限代码']}，应为 {'、'.join(FOLLOW_UP_FIELDS)} 之一")
+        try:
+            days = int(row["工作日数"])
+        except ValueError:
+            raise row.error("工作日数必须是整数") from None
+        if not 0 <= days <= 60:
+            raise row.error("工作日数必须在 0 到 60 之间")
+        values[name] = days
+    missing = [code for code, name in FOLLOW_UP_FIELDS.items() if name not in values]
+    if missing:
+        raise RulesFileError(f"{path.name} 缺少期限：{'、'.join(missing)}")
+    return FollowUpRules(**values)
+
+
+def load_metrics(path: Path) -> MetricRules:
+    rates = []
+    for row in read_table(path, ["指标", "权重", "分子", "分母", "说明"]):
+        if row["指标"] not in RATES:
+            raise row.error(f"未知指标 {row['指标']}，应为{'、'.join(RATES)}")
+        try:
+            weight = float(row["权重"])
+        except ValueError:
+            raise row.error("权重必须是数字") from None
+        try:
+            rates.append(
+                RateRule(row["指标"], RATES[row["指标"]], weight, row["分子"], row["分母"], row["说明"])
+            )
+        except DomainError as error:
+            raise row.error(str(error)) from None
+    try:
+        return MetricRules(tuple(rates))
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
+def load_open311(attributes_path: Path, categories_path: Path, services: dict[str, Service]) -> Open311Catalogue:
+    return Open311Catalogue(
+        attributes=load_attributes(attributes_path, services),
+        categories=load_categories(categories_path, services),
+    )
+
+
+def load_attributes(path: Path, services: dict[str, Service]) -> dict[str, tuple[Attribute, ...]]:
+    columns = ["服务代码", "字段代码", "顺序", "数据类型", "必填", "说明", "数据类型说明", "选项"]
+    found: dict[str, list[Attribute]] = {}
+    for row in read_table(path, columns):
+        service = row["服务代码"]
+        if service not in services:
+            raise row.error(f"未知服务代码 {service}")
+        if not _ATTRIBUTE_CODE.match(row["字段代码"]) or row["字段代码"] == "category":
+            raise row.error("字段代码只能用字母、数字、下划线，且不能是 category")
+        if row["数据类型"] not in DATATYPES:
+            raise row.error(f"数据类型必须是 {'、'.join(DATATYPES)} 之一")
+        if row["必填"] not in YES:
+            raise row.error("必填一栏写“是”或“否”")
+        try:
+            order = int(row["顺序"])
+        except ValueError:
+            order = 0
+        if order < 1:
+            raise row.error("顺序必须是正整数")
+        values = []
+        for option in filter(None, (part.strip() for part in row["选项"].split("|"))):
+            key, _, name = option.partition(":")
+            if not key.strip() or not name.strip():
+                raise row.error("选项要写成“键:名称”，以 | 分隔")
+            values.append((key.strip(), name.strip()))
+        if (row["数据类型"] in LIST_TYPES) != bool(values):
+            raise row.error("单选、多选要写选项，其他数据类型不写选项")
+        attributes = found.setdefault(service, [])
+        if any(a.code == row["字段代码"] or a.order == order for a in attributes):
+            raise row.error(f"{service} 的字段代码或顺序重复")
+        attributes.append(
+            Attribute(
+                code=row["字段代码"],
+                order=order,
+                datatype=row["数据类型"],
+                required=YES[row["必填"]],
+                description=row["说明"] or row["字段代码"],
+                datatype_description=row["数据类型说明"],
+                values=tuple(values),
+            )
+        )
+    return {code: tuple(sorted(attrs, key=lambda a: a.order)) for code, attrs in found.items()}
+
+
+def load_categories(path: Path, services: dict[str, Service]) -> dict[str, str]:
+    categories: dict[str, str] = {}
+    for row in read_table(path, ["服务代码", "诉求类别"]):
+        category = code_for(CATEGORIES, row["诉求类别"])
+        code = row["服务代码"]
+        if (code not in services and code != EVERY_OTHER_SERVICE) or category is None:
+            raise row.error("未知服务代码或诉求类别")
+        if code in categories:
+            raise row.error(f"服务代码 {code} 重复")
+        categories[code] = category
+    if EVERY_OTHER_SERVICE not in categories:
+        raise RulesFileError(f"{path.name} 缺少服务代码为 * 的一行：其他服务的诉求归入哪一类")
+    return categories
+
+
+def load_calendar(path: Path) -> WorkingDayCalendar:
+    """The package's official data, with the city's file laid over it (the file wins)."""
+    holidays = {day: _holiday_name(name) for day, name in calendar_constants.holidays.items()}
+    workdays = {day: _holiday_name(name) for day, name in calendar_constants.workdays.items()}
+    known_years = {day.year for day in holidays}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesFileError(f"找不到规则文件 {path}（可用 hotline rules init 复制一份默认规则）") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RulesFileError(f"{path.name} 格式错误：{error}") from None
+    for entry in data.get("years", []):
+        year = entry.get("year")
+        if not isinstance(year, int):
+            raise RulesFileError(f"{path.name}：每个 [[years]] 都要写 year = 年份")
+        for holiday in entry.get("holidays", []):
+            start, end = holiday.get("from"), holiday.get("to", holiday.get("from"))
+            if not isinstance(start, date) or not isinstance(end, date) or end < start:
+                raise RulesFileError(f"{path.name}：{year} 年的假期 from/to 必须是日期，且 to 不早于 from")
+            day = start
+            while day <= end:
+                holidays[day] = holiday.get("name", "节假日")
+                workdays.pop(day, None)
+                day += timedelta(days=1)
+        for day in entry.get("makeup_workdays", []):
+            if not isinstance(day, date):
+                raise RulesFileError(f"{path.name}：{year} 年的调休工作日必须是日期")
+            workdays[day] = "调休"
+            holidays.pop(day, None)
+        known_years.add(year)
+    try:
+        return WorkingDayCalendar(holidays, workdays, known_years)
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
+_HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+
+def _holiday_name(name: object) -> str:
+    text = str(name)
+    return _HOLIDAY_NAMES.get(text, text)
+
+
+# ---- all of them ---------------------------------------------------------------------------------
+
+RULE_FILES = (
+    "calendar.toml",
+    "departments.csv",
+    "districts.csv",
+    "services.csv",
+    "routing.csv",
+    "time_limits.csv",
+    "follow_up.csv",
+    "metrics.csv",
+    "service_attributes.csv",
+    "open311_categories.csv",
+)
+
+
+def load_rules(directory: Path) -> Rules:
+    if not directory.is_dir():
+        raise RulesFileError(f"规则目录 {directory} 不存在（HOTLINE_RULES_DIR；可用 hotline rules init {directory} 创建）")
+    departments = load_departments(directory / "departments.csv")
+    districts = load_districts(directory / "districts.csv")
+    services = load_services(directory / "services.csv")
+    return Rules(
+        calendar=load_calendar(directory / "calendar.toml"),
+        time_limits=load_time_limits(directory / "time_limits.csv"),
+        routing=load_routing(directory / "routing.csv", departments, services, districts),
+        departments=departments,
+        services=services,
+        districts=districts,
+        follow_up=load_follow_up(directory / "follow_up.csv"),
+        metrics=load_metrics(directory / "metrics.csv"),
+        open311=load_open311(directory / "service_attributes.csv", directory / "open311_categories.csv", services),
+    )
+
+
+__all__ = ["DEFAULT_RULES_DIR", "RULE_FILES", "RulesFileError", "load_calendar", "load_rules", "read_table"]
