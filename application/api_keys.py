@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -50,10 +51,12 @@ class ApiKeyCommands(HotlineBase):
         keys: list[ApiKey] = []
         start = None
         while True:
-            page = self.recorder.select_notifications(start, 500, topics=[ApiKey.Issued.TOPIC], inclusive_of_start=False)
+            page = self.recorder.select_notifications(
+                start, 500, topics=[ApiKey.Issued.TOPIC], inclusive_of_start=False
+            )
             if not page:
                 return keys
-            keys.extend(self.repository.get(n.originator_id) for n in page)
+            keys.extend(self.repository.get(cast(UUID, n.originator_id)) for n in page)
             start = page[-1].id
 
     def find_api_key(self, id_or_prefix: str) -> ApiKey:

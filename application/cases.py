@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -162,7 +162,7 @@ class CaseCommands(HotlineBase):
         """The ticket a call became, if it was logged already."""
         # One query for the receipt's single event: a receipt is never snapshotted or changed.
         for received in self.events.get(receipt_id(call_id), limit=1):
-            return str(received.ticket_no)
+            return cast(CallReceipt.Received, received).ticket_no
         return None
 
     # ---- reading cases -------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class CaseCommands(HotlineBase):
         return case
 
     def case_events(self, ticket_no: str) -> list[Case.Event]:
-        events = list(self.events.get(case_id(ticket_no)))
+        events = cast(list[Case.Event], list(self.events.get(case_id(ticket_no))))
         if not events:
             raise CaseNotFound(ticket_no)
         return events
@@ -199,7 +199,7 @@ class CaseCommands(HotlineBase):
             if not page:
                 return
             for notification in page:
-                yield notification.originator_id
+                yield cast(UUID, notification.originator_id)
             start = page[-1].id
 
     def all_cases(self) -> Iterator[Case]:
@@ -240,9 +240,7 @@ class CaseCommands(HotlineBase):
         """The most working days one extension may ask for (rules/time_limits.csv)."""
         return self.rules.time_limits.limit_for(case.category, case.urgency).max_extension_days
 
-    def request_extension(
-        self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any
-    ) -> Case:
+    def request_extension(self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any) -> Case:
         def command(case: Case, at: datetime) -> None:
             case.request_extension(actor, working_days, reason, max_days=self.extension_limit(case), at=at)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -240,7 +240,7 @@ class SupervisionCommands(CaseCommands):
         return item
 
     def item_events(self, reference_no: str) -> list[SupervisionItem.Event]:
-        events = list(self.events.get(item_id(reference_no)))
+        events = cast(list[SupervisionItem.Event], list(self.events.get(item_id(reference_no))))
         if not events:
             raise ItemNotFound(reference_no)
         return events
@@ -286,7 +286,9 @@ class SupervisionCommands(CaseCommands):
         return self._change_item(reference_no, command, **options)
 
     def report_completion(self, reference_no: str, actor: Actor, summary: str, **options: Any) -> SupervisionItem:
-        return self._change_item(reference_no, lambda item, at: item.report_completion(actor, summary, at=at), **options)
+        return self._change_item(
+            reference_no, lambda item, at: item.report_completion(actor, summary, at=at), **options
+        )
 
     def verify_item(self, reference_no: str, actor: Actor, note: str = "", **options: Any) -> SupervisionItem:
         return self._change_item(reference_no, lambda item, at: item.verify(actor, note, at=at), **options)
@@ -310,4 +312,3 @@ class SupervisionCommands(CaseCommands):
         self, reference_no: str, command: Callable[[Meeting, datetime], None], **options: Any
     ) -> Meeting:
         return self._run(self.get_meeting(reference_no), command, MEETING_CHANGED, **options)
-

@@ -92,15 +92,27 @@ def child_main() -> None:
 def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> dict[str, Any]:
     """Run one measurement in a child process; its result, with the child's own peak RSS in MiB."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.catchup", "--child", mode, "--url", dataset.url, "--data-dir",
-         str(dataset.data_dir)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "bench.catchup",
+            "--child",
+            mode,
+            "--url",
+            dataset.url,
+            "--data-dir",
+            str(dataset.data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     result: dict[str, Any] | None = None
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("progress "):
             progress(int(line.split()[1]))
         elif line.startswith("result "):
-            result = json.loads(line[len("result "):])
+            result = json.loads(line[len("result ") :])
     if process.wait() != 0 or result is None:
         raise RuntimeError(f"catch-up child ({mode}) failed with status {process.returncode}")
     return result
@@ -108,9 +120,12 @@ def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> d
 
 def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL) -> Result:
     result = Result("catchup", quick=size != "full")
-    result.parameters = {"store": "postgresql", "data_sets": [{"events": e, "cases": c, "repeats": r}
-                                                              for e, c, r in SIZES[size]],
-                         "page": 5000, "views": ["cases", "supervision", "metrics"]}
+    result.parameters = {
+        "store": "postgresql",
+        "data_sets": [{"events": e, "cases": c, "repeats": r} for e, c, r in SIZES[size]],
+        "page": 5000,
+        "views": ["cases", "supervision", "metrics"],
+    }
     with ExitStack() as stack:
         for events, cases, repeats in SIZES[size]:
             if size == "smoke":
@@ -126,7 +141,8 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
             label = f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1000}k"  # as asked
             rate = median([r["events_per_s"] for r in runs])
             result.figures[label] = {
-                "events": dataset.events, "cases": dataset.cases,
+                "events": dataset.events,
+                "cases": dataset.cases,
                 "events_per_s": round(rate, 1),
                 "seconds": round(median([r["seconds"] for r in runs]), 2),
                 "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
@@ -138,8 +154,9 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
                 "read_and_decode_events_per_s": round(median([b["decode_events_per_s"] for b in baselines]), 1),
                 "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
             }
-            result.targets.append(target(f"rebuild of all read models from zero at {label} events (PostgreSQL)",
-                                         rate, "events/s", GOAL))
+            result.targets.append(
+                target(f"rebuild of all read models from zero at {label} events (PostgreSQL)", rate, "events/s", GOAL)
+            )
     return result
 
 

@@ -28,8 +28,9 @@ def _size(quick: bool, smoke: bool) -> str:
 
 
 def _options(command: Callable) -> Callable:
-    command = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                           help="结果目录（默认 bench/results）")(command)
+    command = click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="结果目录（默认 bench/results）"
+    )(command)
     command = click.option("--smoke", is_flag=True, help="最小规模（测试用）")(command)
     return click.option("--quick", is_flag=True, help="缩小规模")(command)
 
@@ -124,5 +125,4 @@ def generate(events: int, cases: int, fresh: bool, seed: int) -> None:
         raise click.BadParameter("每件工单至少 2 个事件（编号与受理），--events 须不少于 --cases 的 2 倍")
     with tqdm(total=cases, desc="生成工单", unit="件", unit_scale=True, file=sys.stderr) as bar:
         dataset = generate_dataset(events, cases, fresh=fresh, seed=seed, progress=bar.update)
-    click.echo(f"数据集 {dataset.schema}：{dataset.events} 个事件、{dataset.cases} 件工单；"
-               f"密钥在 {dataset.data_dir}")
+    click.echo(f"数据集 {dataset.schema}：{dataset.events} 个事件、{dataset.cases} 件工单；密钥在 {dataset.data_dir}")

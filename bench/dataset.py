@@ -26,17 +26,15 @@ from pathlib import Path
 
 from eventsourcing.application import AggregateNotFoundError
 
-from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
+from bench.harness import PG_URL, PROJECT_DIR, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
 from hotline.application import HotlineApplication, SystemClock
+from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.rules import Rules
 from hotline.domain.tickets import TicketCounter, counter_id
-from bench.harness import PROJECT_DIR
 from hotline.infra.config import Config
 from hotline.infra.demo import department_actor
 from hotline.infra.demo.vocabulary import CATEGORY_BY_SERVICE, DESCRIPTIONS, DISTRICTS, GIVEN, STREETS, SURNAMES
-
-from bench.harness import PG_URL, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
 
 OPERATOR_ACTOR = Actor("op-bench", OPERATOR)
 SUPERVISOR_ACTOR = Actor("sup-bench", SUPERVISOR)
@@ -62,8 +60,12 @@ STILL_OPEN = {"opened", "dispatched", "signed", "urged", "extension", "replied"}
 
 def routable(rules: Rules) -> list[tuple[str, str]]:
     """(service, district) pairs the routing rules send to a known department."""
-    return [(service, district) for service in DESCRIPTIONS for district in DISTRICTS
-            if (rules.routing.route(service, district) or "") in rules.departments]
+    return [
+        (service, district)
+        for service in DESCRIPTIONS
+        for district in DISTRICTS
+        if (rules.routing.route(service, district) or "") in rules.departments
+    ]
 
 
 def calls(rules: Rules, count: int, seed: int = 1, *, call_ids: bool = False, prefix: str = "bench") -> list[Call]:
@@ -73,17 +75,19 @@ def calls(rules: Rules, count: int, seed: int = 1, *, call_ids: bool = False, pr
     out = []
     for index in range(count):
         service, district = rng.choice(pairs)
-        out.append(Call(
-            channel="phone",
-            category=CATEGORY_BY_SERVICE.get(service, "complaint"),
-            service_code=service,
-            description=f"{rng.choice(DESCRIPTIONS[service])}（第 {index} 件）",
-            caller_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
-            caller_phone=f"13{rng.randint(0, 999_999_999):09d}",
-            address=f"{district}{rng.choice(STREETS[district])}{rng.randint(1, 120)}号",
-            district=district,
-            call_id=f"{prefix}-{seed}-{index:07d}" if call_ids else None,
-        ))
+        out.append(
+            Call(
+                channel="phone",
+                category=CATEGORY_BY_SERVICE.get(service, "complaint"),
+                service_code=service,
+                description=f"{rng.choice(DESCRIPTIONS[service])}（第 {index} 件）",
+                caller_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                caller_phone=f"13{rng.randint(0, 999_999_999):09d}",
+                address=f"{district}{rng.choice(STREETS[district])}{rng.randint(1, 120)}号",
+                district=district,
+                call_id=f"{prefix}-{seed}-{index:07d}" if call_ids else None,
+            )
+        )
     return out
 
 
@@ -109,8 +113,15 @@ class Generated:
 class Generator:
     """Writes ``cases`` cases and about ``events`` events into ``app``'s store."""
 
-    def __init__(self, app: HotlineApplication, rules: Rules, *, seed: int = 7, reference: datetime | None = None,
-                 batch_cases: int = 500):
+    def __init__(
+        self,
+        app: HotlineApplication,
+        rules: Rules,
+        *,
+        seed: int = 7,
+        reference: datetime | None = None,
+        batch_cases: int = 500,
+    ):
         self.app = app
         self.rules = rules
         self.rng = random.Random(seed)
@@ -118,8 +129,10 @@ class Generator:
         self.batch_cases = batch_cases
         self.counters: dict[date, TicketCounter] = {}
         self.pairs = routable(rules)
-        self.callers = [(self.rng.choice(SURNAMES) + self.rng.choice(GIVEN), f"13{self.rng.randint(0, 999_999_999):09d}")
-                        for _ in range(5000)]
+        self.callers = [
+            (self.rng.choice(SURNAMES) + self.rng.choice(GIVEN), f"13{self.rng.randint(0, 999_999_999):09d}")
+            for _ in range(5000)
+        ]
 
     def run(self, cases: int, events: int, progress: Progress = no_progress) -> Generated:
         items = max(1, cases // CASES_PER_ITEM)
@@ -202,8 +215,15 @@ class Generator:
         elif step == "dispatch":
             department = rules.routing.route(case.service_code, case.district)
             deadlines = rules.time_limits.deadlines(rules.calendar, case.category, case.urgency, at)
-            case.dispatch(OPERATOR_ACTOR, department, sign_by=deadlines.sign_by.at, reply_by=deadlines.reply_by.at,
-                          provisional=deadlines.provisional, note="按派单规则自动派单", at=at)
+            case.dispatch(
+                OPERATOR_ACTOR,
+                department,
+                sign_by=deadlines.sign_by.at,
+                reply_by=deadlines.reply_by.at,
+                provisional=deadlines.provisional,
+                note="按派单规则自动派单",
+                at=at,
+            )
         elif step == "sign":
             case.sign(department_actor(case.department), at=at)
         elif step == "urge":
@@ -215,12 +235,24 @@ class Generator:
             case.approve_extension(SUPERVISOR_ACTOR, reply_by=reply_by.at, provisional=reply_by.provisional, at=at)
         elif step == "reply":
             resolved = self.rng.random() < 0.8
-            case.reply(department_actor(case.department), "已安排工作人员现场核查并处理完毕" if resolved
-                       else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释", resolved, at=at)
+            case.reply(
+                department_actor(case.department),
+                "已安排工作人员现场核查并处理完毕"
+                if resolved
+                else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释",
+                resolved,
+                at=at,
+            )
         elif step == "callback":
             satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[0]
-            case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction=satisfaction,
-                                 resolved=satisfaction != "dissatisfied", note="已回访来电人", at=at)
+            case.record_callback(
+                OPERATOR_ACTOR,
+                reached=True,
+                satisfaction=satisfaction,
+                resolved=satisfaction != "dissatisfied",
+                note="已回访来电人",
+                at=at,
+            )
         elif step == "close":
             case.close(OPERATOR_ACTOR, at=at)
 
@@ -235,14 +267,22 @@ class Generator:
             lead = departments[number % len(departments)]
             reference = f"督〔{year}〕B{number:05d}号"
             self.app.register_instruction(
-                reference, SUPERVISOR_ACTOR, leader="李市长", content=f"请{self.rules.department_name(lead)}"
-                f"牵头督促落实第 {number} 项群众反映集中的问题，按期报告办理情况。", lead_department=lead,
-                due=(registered + timedelta(days=self.rng.randint(20, 90))).date(), at=registered)
+                reference,
+                SUPERVISOR_ACTOR,
+                leader="李市长",
+                content=f"请{self.rules.department_name(lead)}"
+                f"牵头督促落实第 {number} 项群众反映集中的问题，按期报告办理情况。",
+                lead_department=lead,
+                due=(registered + timedelta(days=self.rng.randint(20, 90))).date(),
+                at=registered,
+            )
             written += 1
             roll = self.rng.random()
             later = min(registered + timedelta(days=self.rng.randint(1, 6)), self.now - timedelta(minutes=5))
             if roll < 0.7:
-                self.app.report_progress(reference, department_actor(lead), "已召开专题会议部署，正在逐项落实。", at=later)
+                self.app.report_progress(
+                    reference, department_actor(lead), "已召开专题会议部署，正在逐项落实。", at=later
+                )
                 written += 1
             elif roll < 0.9:
                 self.app.report_completion(reference, department_actor(lead), "已全部整改到位。", at=later)
@@ -287,12 +327,18 @@ def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
     schema = dataset_schema(events, cases)
     data_dir = BENCH_DATA_DIR / schema
     with psycopg.connect(libpq(url), connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-                              (schema, MARKER)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s", (schema, MARKER)
+        ).fetchone()
         if not exists or not (data_dir / "cipher.key").exists():
             return None
-        columns = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
-                                              "WHERE table_schema = %s AND table_name = %s", (schema, MARKER))}
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                (schema, MARKER),
+            )
+        }
         if "format" not in columns:
             return None
         row = conn.execute(f'SELECT events, cases, format FROM "{schema}".{MARKER}').fetchone()
@@ -302,8 +348,9 @@ def find_dataset(events: int, cases: int, url: str = PG_URL) -> DataSet | None:
     return dataset if row[2] == store_format(dataset.config()) else None
 
 
-def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool = False, seed: int = 7,
-                     progress: Progress = no_progress) -> DataSet:
+def generate_dataset(
+    events: int, cases: int, *, url: str = PG_URL, fresh: bool = False, seed: int = 7, progress: Progress = no_progress
+) -> DataSet:
     """The kept PostgreSQL data set of this size: found, or (re)generated with the demo accounts."""
     from hotline.infra.bootstrap import bootstrap
     from hotline.infra.demo import ensure_demo_users
@@ -329,17 +376,26 @@ def generate_dataset(events: int, cases: int, *, url: str = PG_URL, fresh: bool 
     import psycopg
 
     with psycopg.connect(libpq(url), autocommit=True) as conn:
-        conn.execute(f'CREATE TABLE "{schema}".{MARKER} (events bigint, cases bigint, items bigint, made_at text, '
-                     'format text)')
-        conn.execute(f'INSERT INTO "{schema}".{MARKER} VALUES (%s, %s, %s, %s, %s)',
-                     (total, generated.cases, generated.items, datetime.now().astimezone().isoformat(),
-                      store_format(dataset.config())))
+        conn.execute(
+            f'CREATE TABLE "{schema}".{MARKER} (events bigint, cases bigint, items bigint, made_at text, format text)'
+        )
+        conn.execute(
+            f'INSERT INTO "{schema}".{MARKER} VALUES (%s, %s, %s, %s, %s)',
+            (
+                total,
+                generated.cases,
+                generated.items,
+                datetime.now().astimezone().isoformat(),
+                store_format(dataset.config()),
+            ),
+        )
     return DataSet(schema, dataset.url, data_dir, total, generated.cases)
 
 
 @contextmanager
-def temporary_dataset(events: int, cases: int, *, url: str = PG_URL, seed: int = 7,
-                      progress: Progress = no_progress) -> Iterator[DataSet]:
+def temporary_dataset(
+    events: int, cases: int, *, url: str = PG_URL, seed: int = 7, progress: Progress = no_progress
+) -> Iterator[DataSet]:
     """A small data set in a fresh schema and a temp dir, dropped afterwards (smoke runs)."""
     from hotline.infra.bootstrap import bootstrap
     from hotline.infra.demo import ensure_demo_users

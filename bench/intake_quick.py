@@ -24,25 +24,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hotline.infra.bootstrap import bootstrap  # noqa: E402
-from hotline.application import SystemClock  # noqa: E402
-from hotline.infra.demo import DemoCalls  # noqa: E402
-from hotline.infra.config import Config  # noqa: E402
-from tests.support.broker import TansuBroker  # noqa: E402
-from hotline.intake.consumer import IntakeConsumer, Progress, send_all  # noqa: E402
-from hotline.intake.dispatch_publisher import DispatchPublisher  # noqa: E402
-from hotline.intake.handlers import Intake  # noqa: E402
-from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer  # noqa: E402
-from hotline.intake.messages import Outgoing, Topics  # noqa: E402
+from hotline.application import SystemClock
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
+from hotline.infra.demo import DemoCalls
+from hotline.intake.consumer import IntakeConsumer, Progress, send_all
+from hotline.intake.dispatch_publisher import DispatchPublisher
+from hotline.intake.handlers import Intake
+from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer
+from hotline.intake.messages import Outgoing, Topics
+from tests.support.broker import TansuBroker
 
 
 def fresh_schema(url: str) -> str:
     import psycopg
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+    with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
-    return f"{url.split('?')[0]}?schema={name}"
+    return f"{url.split('?', maxsplit=1)[0]}?schema={name}"
 
 
 def produce_calls(bootstrap_servers: str, topics: Topics, count: int, partitions: int = 3, seed: int = 1) -> int:
@@ -51,25 +51,35 @@ def produce_calls(bootstrap_servers: str, topics: Topics, count: int, partitions
     generated = DemoCalls(SystemClock().now(), seed=seed).messages(count, invalid_ratio=0.05, duplicate_ratio=0.05)
     producer = make_producer(bootstrap_servers)
     for start in range(0, len(generated), 2000):
-        send_all(producer, [Outgoing(topics.calls, m.key, m.value) for m in generated[start:start + 2000]])
+        send_all(producer, [Outgoing(topics.calls, m.key, m.value) for m in generated[start : start + 2000]])
     producer.close()
     return len(generated)
 
 
-def consume_into_store(services, bootstrap_servers: str, topics: Topics, total: int, *, batch_size: int = 500,
-                       group_id: str = "bench", dispatch: bool = False) -> tuple[Progress, float, int]:
+def consume_into_store(
+    services,
+    bootstrap_servers: str,
+    topics: Topics,
+    total: int,
+    *,
+    batch_size: int = 500,
+    group_id: str = "bench",
+    dispatch: bool = False,
+) -> tuple[Progress, float, int]:
     """Run one intake consumer until it has handled ``total`` messages; returns its progress, the
     seconds from its first message to its last, and how many messages fell in that interval."""
     stop = threading.Event()
-    consumer = IntakeConsumer(bootstrap_servers, Intake(services.app, topics), batch_size=batch_size,
-                              group_id=group_id, log_every=3600)
+    consumer = IntakeConsumer(
+        bootstrap_servers, Intake(services.app, topics), batch_size=batch_size, group_id=group_id, log_every=3600
+    )
     worker = threading.Thread(target=consumer.run, args=(stop,))
     worker.start()
     publisher_thread = None
     if dispatch:
         publisher_producer = make_producer(bootstrap_servers)
-        publisher = DispatchPublisher(services.app, lambda ms: send_all(publisher_producer, ms),
-                                      topics.dispatch, position_name=group_id)
+        publisher = DispatchPublisher(
+            services.app, lambda ms: send_all(publisher_producer, ms), topics.dispatch, position_name=group_id
+        )
         publisher_thread = threading.Thread(target=publisher.run, args=(stop,))
         publisher_thread.start()
     progress = consumer.progress
@@ -93,8 +103,9 @@ def consume_into_store(services, bootstrap_servers: str, topics: Topics, total: 
     return progress, elapsed, progress.messages - first_count
 
 
-def raw_consume(bootstrap_servers: str, topic: str, total: int, *, batch_size: int = 500,
-                group_id: str = "bench-raw") -> tuple[float, int]:
+def raw_consume(
+    bootstrap_servers: str, topic: str, total: int, *, batch_size: int = 500, group_id: str = "bench-raw"
+) -> tuple[float, int]:
     """The same messages read with a bare kafka-python consumer (poll only, no processing): the
     seconds from its first batch to its last, and the messages after the first batch."""
     consumer = make_consumer(bootstrap_servers, group_id, topic, max_poll_records=batch_size)
@@ -134,8 +145,9 @@ def main() -> None:
         services = bootstrap(config)
         topics = Topics()
         total = produce_calls(broker.bootstrap, topics, args.calls, args.partitions)
-        progress, elapsed, counted = consume_into_store(services, broker.bootstrap, topics, total,
-                                                        batch_size=args.batch_size, dispatch=args.dispatch)
+        progress, elapsed, counted = consume_into_store(
+            services, broker.bootstrap, topics, total, batch_size=args.batch_size, dispatch=args.dispatch
+        )
         print(
             f"{args.store}: {progress.messages} messages ({progress.created} cases, {progress.repeats} repeats, "
             f"{progress.dead} dead letters) batch={args.batch_size} dispatch={'on' if args.dispatch else 'off'}: "

@@ -51,13 +51,31 @@ class Server:
 
     def __init__(self, dataset: DataSet, workers: int):
         self.port = free_port()
-        env = {**os.environ, "HOTLINE_DATABASE_URL": dataset.url, "HOTLINE_DATA_DIR": str(dataset.data_dir),
-               "HOTLINE_COOKIE_SECURE": "0"}
+        env = {
+            **os.environ,
+            "HOTLINE_DATABASE_URL": dataset.url,
+            "HOTLINE_DATA_DIR": str(dataset.data_dir),
+            "HOTLINE_COOKIE_SECURE": "0",
+        }
         env.pop("HOTLINE_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--timeout", "120", "entrypoints.wsgi:app"],
-            env=env, stdout=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+                "entrypoints.wsgi:app",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -89,8 +107,9 @@ class Client:
         token = CSRF.search(body)
         if status != 200 or not token:
             raise RuntimeError(f"login page: HTTP {status}")
-        status, _ = self.request("POST", "/login", {"csrf_token": token.group(1), "username": username,
-                                                    "password": password})
+        status, _ = self.request(
+            "POST", "/login", {"csrf_token": token.group(1), "username": username, "password": password}
+        )
         if status != 302:
             raise RuntimeError(f"sign-in as {username} failed: HTTP {status}")
         self.username = username
@@ -138,8 +157,11 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
     events, cases, requests, workers = SIZES[size]
     result = Result("pages", quick=size != "full")
     with ExitStack() as stack:
-        dataset = (stack.enter_context(temporary_dataset(events, cases, url=url)) if size == "smoke"
-                   else generate_dataset(events, cases, url=url))
+        dataset = (
+            stack.enter_context(temporary_dataset(events, cases, url=url))
+            if size == "smoke"
+            else generate_dataset(events, cases, url=url)
+        )
         prepare(dataset)
         server = Server(dataset, workers)
         stack.callback(server.stop)
@@ -162,20 +184,37 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
             for name, (client, path) in targets.items():
                 samples[name].append(client.timed(path))
             progress(1)
-    result.parameters = {"store": "postgresql", "events": dataset.events, "cases": dataset.cases,
-                         "requests_per_page": requests, "warm_up": WARM_UP, "server": f"gunicorn, {workers} workers",
-                         "client": "one request at a time, keep-alive, round robin over the pages",
-                         "pages": {name: f"{account} {path}" for name, (account, _, path) in PAGES.items()}}
+    result.parameters = {
+        "store": "postgresql",
+        "events": dataset.events,
+        "cases": dataset.cases,
+        "requests_per_page": requests,
+        "warm_up": WARM_UP,
+        "server": f"gunicorn, {workers} workers",
+        "client": "one request at a time, keep-alive, round robin over the pages",
+        "pages": {name: f"{account} {path}" for name, (account, _, path) in PAGES.items()},
+    }
 
     def summary(values: list[float]) -> dict[str, float]:
-        return {"p50_ms": round(median(values), 2), "p95_ms": round(percentile(values, 0.95), 2),
-                "max_ms": round(max(values), 2), "requests": len(values)}
+        return {
+            "p50_ms": round(median(values), 2),
+            "p95_ms": round(percentile(values, 0.95), 2),
+            "max_ms": round(max(values), 2),
+            "requests": len(values),
+        }
 
     for name, values in samples.items():
         if name.startswith("baseline"):
             result.baseline[name] = summary(values)
         else:
             result.figures[name] = summary(values)
-            result.targets.append(target(f"{name} p95 over HTTP at {dataset.events} events, {dataset.cases} cases",
-                                         percentile(values, 0.95), "ms", GOAL_MS, at_most=True))
+            result.targets.append(
+                target(
+                    f"{name} p95 over HTTP at {dataset.events} events, {dataset.cases} cases",
+                    percentile(values, 0.95),
+                    "ms",
+                    GOAL_MS,
+                    at_most=True,
+                )
+            )
     return result

@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hotline.domain.actors import OPERATOR, Actor
+from bench.harness import PROJECT_DIR
 from hotline.application import HotlineApplication
+from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.workdays import CHINA_TZ
-from hotline.infra.store.audit_chain import seal_writes
-from bench.harness import PROJECT_DIR
 from hotline.infra.config import Config
 from hotline.infra.rule_files import load_rules
+from hotline.infra.store.audit_chain import seal_writes
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NO_CIPHER = {"CIPHER_TOPIC": "", "CIPHER_KEY": "", "COMPRESSOR_TOPIC": ""}
@@ -80,9 +80,7 @@ def fresh_config(store: str, overrides: dict[str, str]) -> tuple[Config, callabl
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    return Config(
-        database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides
-    ), drop
+    return Config(database_url=f"{PG_URL}?schema={schema}", data_dir=data_dir, extra_env=overrides), drop
 
 
 def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
@@ -91,10 +89,7 @@ def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
     app = HotlineApplication(rules=rules, env=config.event_store_env())
     if "chain" in name:
         seal_writes(app.recorder, config.audit_key_bytes())
-    cases = [
-        Case.open(f"20250930-{n + 1:06d}", call, ACTOR, at=at)
-        for n, (call, at) in enumerate(items)
-    ]
+    cases = [Case.open(f"20250930-{n + 1:06d}", call, ACTOR, at=at) for n, (call, at) in enumerate(items)]
     try:
         wall, cpu = time.perf_counter(), time.process_time()
         for offset in range(0, len(cases), batch):
@@ -109,18 +104,14 @@ def run(store: str, name: str, rules, items, batch: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--store", choices=["sqlite", "postgres", "both"], default="both"
-    )
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rules = load_rules(PROJECT_DIR / "rules")
     items = calls(args.calls)
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-    print(
-        f"{args.calls} cases per run, median of {args.repeats}: events/s written (writer CPU µs per event)"
-    )
+    print(f"{args.calls} cases per run, median of {args.repeats}: events/s written (writer CPU µs per event)")
     print(f"| store | cases per save | {' | '.join(CONFIGURATIONS)} |")
     print(f"|---|---|{'---|' * len(CONFIGURATIONS)}")
     for store in stores:

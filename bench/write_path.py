@@ -24,14 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hotline.domain.actors import OPERATOR, Actor
+from bench.dataset import calls
+from bench.harness import PG_URL, Progress, Result, fresh_schema, libpq, median, no_progress, target
 from hotline.application import HotlineApplication, SystemClock
+from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config
-
-from bench.dataset import calls
-from bench.harness import PG_URL, Progress, Result, fresh_schema, libpq, median, no_progress, target
 
 ACTOR = Actor("op-bench", OPERATOR)
 BATCH = 500
@@ -68,6 +67,7 @@ def stored_rows(app: HotlineApplication) -> list[Row]:
 
 def run_app(store: str, mode: str, count: int, seed: int) -> dict[str, Any]:
     """One application run on a fresh store: cases/s, events/s, transaction sizes and stored rows."""
+
     def measure(config: Config) -> dict[str, Any]:
         services = bootstrap(config)
         app = services.app
@@ -82,13 +82,18 @@ def run_app(store: str, mode: str, count: int, seed: int) -> dict[str, Any]:
             else:
                 moment = SystemClock().now()
                 for offset in range(0, count, BATCH):
-                    app.open_cases([(call, moment) for call in items[offset:offset + BATCH]], ACTOR)
+                    app.open_cases([(call, moment) for call in items[offset : offset + BATCH]], ACTOR)
             elapsed = time.perf_counter() - began
             rows = stored_rows(app)
         finally:
             services.close()
-        return {"seconds": elapsed, "cases_per_s": count / elapsed, "events_per_s": len(rows) / elapsed,
-                "sizes": recorded.sizes, "rows": rows}
+        return {
+            "seconds": elapsed,
+            "cases_per_s": count / elapsed,
+            "events_per_s": len(rows) / elapsed,
+            "sizes": recorded.sizes,
+            "rows": rows,
+        }
 
     with tempfile.TemporaryDirectory(prefix="bench-write-") as directory:
         data_dir = Path(directory)
@@ -112,8 +117,10 @@ def raw_sqlite(rows: list[Row], sizes: list[int]) -> dict[str, float]:
     def insert_into(path: Path, groups: list[list[Row]]) -> float:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-                     "state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        conn.execute(
+            "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+            "state BLOB, PRIMARY KEY (originator_id, originator_version))"
+        )
         statement = "INSERT INTO stored_events VALUES (?, ?, ?, ?)"
         began = time.perf_counter()
         for group in groups:
@@ -132,9 +139,11 @@ def raw_postgres(rows: list[Row], sizes: list[int]) -> dict[str, float]:
     with executemany, and COPY of all rows in one transaction."""
     import psycopg
 
-    ddl = ("CREATE TABLE {t} (originator_id uuid NOT NULL, originator_version bigint NOT NULL, topic text, "
-           "state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version)); "
-           "CREATE UNIQUE INDEX ON {t} (notification_id)")
+    ddl = (
+        "CREATE TABLE {t} (originator_id uuid NOT NULL, originator_version bigint NOT NULL, topic text, "
+        "state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version)); "
+        "CREATE UNIQUE INDEX ON {t} (notification_id)"
+    )
     out: dict[str, float] = {}
     with fresh_schema() as url:
         schema = url.split("schema=")[1]
@@ -143,7 +152,9 @@ def raw_postgres(rows: list[Row], sizes: list[int]) -> dict[str, float]:
                 table = f'"{schema}".raw_{name}'
                 conn.execute(ddl.format(t=table))
                 conn.commit()
-                statement = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (%s,%s,%s,%s)"
+                statement = (
+                    f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (%s,%s,%s,%s)"
+                )
                 began = time.perf_counter()
                 if name == "per_transaction":
                     for group in _groups(rows, sizes):
@@ -151,8 +162,12 @@ def raw_postgres(rows: list[Row], sizes: list[int]) -> dict[str, float]:
                             cursor.executemany(statement, group)
                         conn.commit()
                 else:
-                    with conn.cursor() as cursor, cursor.copy(
-                            f"COPY {table} (originator_id, originator_version, topic, state) FROM STDIN") as copy:
+                    with (
+                        conn.cursor() as cursor,
+                        cursor.copy(
+                            f"COPY {table} (originator_id, originator_version, topic, state) FROM STDIN"
+                        ) as copy,
+                    ):
                         for row in rows:
                             copy.write_row(row)
                     conn.commit()
@@ -163,7 +178,7 @@ def raw_postgres(rows: list[Row], sizes: list[int]) -> dict[str, float]:
 def _groups(rows: list[Row], sizes: list[int]) -> list[list[Row]]:
     groups, start = [], 0
     for size in sizes:
-        groups.append(rows[start:start + size])
+        groups.append(rows[start : start + size])
         start += size
     return groups
 
@@ -171,25 +186,42 @@ def _groups(rows: list[Row], sizes: list[int]) -> list[list[Row]]:
 # ---- the benchmark -------------------------------------------------------------------------------------
 
 
-def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress,
-        stores: tuple[str, ...] = ("sqlite", "postgres")) -> Result:
+def run(
+    size: str = "full",
+    repeats: int = 3,
+    progress: Progress = no_progress,
+    stores: tuple[str, ...] = ("sqlite", "postgres"),
+) -> Result:
     per_command, batched = SIZES[size]
     result = Result("write_path", quick=size != "full")
-    result.parameters = {"cases_per_command_run": per_command, "cases_batched_run": batched, "batch": BATCH,
-                         "repeats": repeats, "stores": list(stores),
-                         "store_settings": "event state AES-GCM encrypted (not compressed), audit chain on"}
-    raws: dict[str, Callable[[list[Row], list[int]], dict[str, float]]] = {"sqlite": raw_sqlite,
-                                                                           "postgres": raw_postgres}
+    result.parameters = {
+        "cases_per_command_run": per_command,
+        "cases_batched_run": batched,
+        "batch": BATCH,
+        "repeats": repeats,
+        "stores": list(stores),
+        "store_settings": "event state AES-GCM encrypted (not compressed), audit chain on",
+    }
+    raws: dict[str, Callable[[list[Row], list[int]], dict[str, float]]] = {
+        "sqlite": raw_sqlite,
+        "postgres": raw_postgres,
+    }
     for store in stores:
         for mode, count in (("per_command", per_command), ("batched", batched)):
             runs: list[dict[str, Any]] = []
             for repeat in range(repeats):
                 app = run_app(store, mode, count, seed=repeat + 1)
                 raw = raws[store](app["rows"], app["sizes"])
-                runs.append({**{k: v for k, v in app.items() if k not in ("rows", "sizes")}, **raw,
-                             "rows": len(app["rows"]), "transactions": len(app["sizes"]),
-                             "mean_state_bytes": sum(len(r[3]) for r in app["rows"]) / len(app["rows"]),
-                             "mean_topic_chars": sum(len(r[2]) for r in app["rows"]) / len(app["rows"])})
+                runs.append(
+                    {
+                        **{k: v for k, v in app.items() if k not in ("rows", "sizes")},
+                        **raw,
+                        "rows": len(app["rows"]),
+                        "transactions": len(app["sizes"]),
+                        "mean_state_bytes": sum(len(r[3]) for r in app["rows"]) / len(app["rows"]),
+                        "mean_topic_chars": sum(len(r[2]) for r in app["rows"]) / len(app["rows"]),
+                    }
+                )
                 progress(1)
             key = f"{store}_{mode}"
             app_rate = median([r["events_per_s"] for r in runs])
@@ -209,10 +241,18 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress,
             }
             result.baseline[key] = {
                 "raw_same_transactions_rows_per_s": round(raw_tx, 1),
-                ("raw_copy_one_transaction_rows_per_s" if store == "postgres"
-                 else "raw_executemany_one_transaction_rows_per_s"): round(limit, 1),
+                (
+                    "raw_copy_one_transaction_rows_per_s"
+                    if store == "postgres"
+                    else "raw_executemany_one_transaction_rows_per_s"
+                ): round(limit, 1),
             }
-            goal, what = (0.6, "raw per-transaction inserts") if mode == "per_command" else (0.5, "raw executemany, same batches")
-            result.targets.append(target(f"{store} {mode.replace('_', ' ')}: events/s as a fraction of {what}",
-                                         ratio, "ratio", goal))
+            goal, what = (
+                (0.6, "raw per-transaction inserts")
+                if mode == "per_command"
+                else (0.5, "raw executemany, same batches")
+            )
+            result.targets.append(
+                target(f"{store} {mode.replace('_', ' ')}: events/s as a fraction of {what}", ratio, "ratio", goal)
+            )
     return result

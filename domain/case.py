@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -125,7 +125,7 @@ class Call:
 class Case(Permitted, HotlineAggregate):
     TOPIC = "hotline:Case"
 
-    PERMITS = {
+    PERMITS: ClassVar[dict[str, Permit]] = {
         "answer": Permit("直接答复", CAN_INTAKE, (OPENED, REOPENED)),
         "dispatch": Permit("派单", CAN_DISPATCH, (OPENED, REOPENED)),
         "redispatch": Permit("改派", CAN_DISPATCH, (RETURNED, DISPATCHED)),
@@ -278,9 +278,7 @@ class Case(Permitted, HotlineAggregate):
             return NotPermitted(f"工单 {self.ticket_no} 不属于本单位，不能{action}")
         return None
 
-    def _state_refusal(
-        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
-    ) -> DomainError | None:
+    def _state_refusal(self, command: str, permit: Permit, actor: Actor, moment: datetime | None) -> DomainError | None:
         ticket = self.ticket_no
         if command in ("approve_extension", "reject_extension"):
             if self.status != SIGNED or self.pending_extension is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -53,7 +53,7 @@ class Decision:
 class Meeting(Permitted, HotlineAggregate):
     TOPIC = "hotline:Meeting"
 
-    PERMITS = {"send_minutes": Permit("送签会议纪要", CAN_SEND_MINUTES)}
+    PERMITS: ClassVar[dict[str, Permit]] = {"send_minutes": Permit("送签会议纪要", CAN_SEND_MINUTES)}
 
     class Event(Aggregate.Event):
         TOPIC = "hotline:Meeting.Event"
@@ -160,9 +160,7 @@ class Meeting(Permitted, HotlineAggregate):
         TOPIC = "hotline:Meeting.MinutesSentForSigning"
         note: str
 
-    def _state_refusal(
-        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
-    ) -> DomainError | None:
+    def _state_refusal(self, command: str, permit: Permit, actor: Actor, moment: datetime | None) -> DomainError | None:
         if not self.needs_signing:
             return InvalidTransition(f"会议 {self.reference_no} 的纪要不涉及财务、人事，无需送签")
         if self.status == MINUTES_SENT:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from hotline.domain.actors import DEPARTMENT, Actor, role_refusal
 from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition
@@ -28,7 +29,7 @@ class Permit:
 class Permitted:
     """Mixed into an aggregate: ``PERMITS`` is its table; subclasses add what a table cannot say."""
 
-    PERMITS: Mapping[str, Permit] = {}
+    PERMITS: ClassVar[Mapping[str, Permit]] = {}
     status: str
 
     def refusal(self, command: str, actor: Actor, moment: datetime | None = None) -> DomainError | None:
@@ -57,9 +58,7 @@ class Permitted:
     def _department_refusal(self, command: str, actor: Actor, action: str) -> DomainError | None:
         return None
 
-    def _state_refusal(
-        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
-    ) -> DomainError | None:
+    def _state_refusal(self, command: str, permit: Permit, actor: Actor, moment: datetime | None) -> DomainError | None:
         if permit.statuses and self.status not in permit.statuses:
             return self._refuse(permit.state_action or permit.action)
         return None

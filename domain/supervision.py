@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -78,7 +78,7 @@ def departments(values: Any, lead: str) -> list[str]:
 class SupervisionItem(Permitted, HotlineAggregate):
     TOPIC = "hotline:SupervisionItem"
 
-    PERMITS = {
+    PERMITS: ClassVar[dict[str, Permit]] = {
         "progress": Permit("报送进度", CAN_REPORT, OPEN_STATUSES, department_bound=True),
         "feedback": Permit("反馈落实情况", CAN_REPORT, OPEN_STATUSES, department_bound=True),
         "complete": Permit("报告办结", CAN_REPORT, OPEN_STATUSES, department_bound=True),
@@ -134,7 +134,7 @@ class SupervisionItem(Permitted, HotlineAggregate):
         provisional: bool = False,
         at: datetime | None = None,
     ) -> SupervisionItem:
-        require_role(actor, CAN_REGISTER + (SYSTEM,), "登记督办事项")
+        require_role(actor, (*CAN_REGISTER, SYSTEM), "登记督办事项")
         if source not in SOURCES:
             raise InvalidInput(f"未知督办来源：{source}")
         reference_no = text(reference_no, "督办编号", limit=64)
@@ -226,9 +226,7 @@ class SupervisionItem(Permitted, HotlineAggregate):
             return NotPermitted(f"督办事项 {self.reference_no} 应由牵头单位报告办结")
         return None
 
-    def _state_refusal(
-        self, command: str, permit: Permit, actor: Actor, moment: datetime | None
-    ) -> DomainError | None:
+    def _state_refusal(self, command: str, permit: Permit, actor: Actor, moment: datetime | None) -> DomainError | None:
         if command == "verify":
             if self.status == VERIFIED:
                 return InvalidTransition(f"督办事项 {self.reference_no} 已销号，不能重复销号")

@@ -5,6 +5,7 @@ The table itself lives in ``rules/time_limits.csv``; this module only applies it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,15 +57,12 @@ class TimeLimitTable:
     def __init__(self, limits: list[TimeLimit]):
         self._limits = {(limit.category, limit.urgency): limit for limit in limits}
         missing = [
-            f"{CATEGORIES[c]}/{URGENCIES[u]}"
-            for c in CATEGORIES
-            for u in URGENCIES
-            if (c, u) not in self._limits
+            f"{CATEGORIES[c]}/{URGENCIES[u]}" for c in CATEGORIES for u in URGENCIES if (c, u) not in self._limits
         ]
         if missing:
             raise InvalidInput("时限表缺少：" + "、".join(missing))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[TimeLimit]:
         return iter(self._limits.values())
 
     def limit_for(self, category: str, urgency: str) -> TimeLimit:

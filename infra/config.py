@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from hotline.infra.keys import InvalidKey, decode_key, derive_audit_key, read_or_create_key_file, read_or_create_secret_file
+from hotline.infra.keys import (
+    InvalidKey,
+    decode_key,
+    derive_audit_key,
+    read_or_create_key_file,
+    read_or_create_secret_file,
+)
 from hotline.infra.rule_files import DEFAULT_RULES_DIR
 from hotline.infra.store.audit_chain import RECORDER_TOPICS
 
@@ -128,7 +134,6 @@ class Config:
         if self.secret_key:
             return self.secret_key
         return read_or_create_secret_file(self.data_dir / "flask-secret.key", lambda: secrets.token_hex(32))
-
 
     def caller_key(self) -> bytes:
         """The key of the callers' phone hash (HMAC-SHA256); a key file is made on first use."""

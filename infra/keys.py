@@ -107,15 +107,11 @@ def unreadable_event(mapper: Mapper[Any], recorder: ApplicationRecorder) -> str 
     ends = [*first, *recorder.select_notifications(last, 1)]
     for notification in ends:
         try:
-            state = (
-                mapper.cipher.decrypt(notification.state)
-                if mapper.cipher
-                else notification.state
-            )
+            state = mapper.cipher.decrypt(notification.state) if mapper.cipher else notification.state
             if mapper.compressor:
                 state = mapper.compressor.decompress(state)
             mapper.transcoder.decode(state)
-        except Exception:  # noqa: BLE001 - any failure here means "not readable with this key"
+        except Exception:
             return (
                 f"无法解密已存储的事件（通知编号 {notification.id}）：加密密钥与写入时不同，或库中有启用加密前"
                 "写入的未加密数据。请设置写入时所用的 HOTLINE_CIPHER_KEY（或放回原来的 cipher.key）；"

@@ -230,9 +230,7 @@ def load_metrics(path: Path) -> MetricRules:
         except ValueError:
             raise row.error("权重必须是数字") from None
         try:
-            rates.append(
-                RateRule(row["指标"], RATES[row["指标"]], weight, row["分子"], row["分母"], row["说明"])
-            )
+            rates.append(RateRule(row["指标"], RATES[row["指标"]], weight, row["分子"], row["分母"], row["说明"]))
         except DomainError as error:
             raise row.error(str(error)) from None
     try:
@@ -378,7 +376,9 @@ RULE_FILES = (
 
 def load_rules(directory: Path) -> Rules:
     if not directory.is_dir():
-        raise RulesFileError(f"规则目录 {directory} 不存在（HOTLINE_RULES_DIR；可用 hotline rules init {directory} 创建）")
+        raise RulesFileError(
+            f"规则目录 {directory} 不存在（HOTLINE_RULES_DIR；可用 hotline rules init {directory} 创建）"
+        )
     departments = load_departments(directory / "departments.csv")
     districts = load_districts(directory / "districts.csv")
     services = load_services(directory / "services.csv")

@@ -34,9 +34,7 @@ LONE_FAILURES = 5  # attempts before a lone failing message is dead-lettered
 
 def send_all(producer: KafkaProducer, messages: Sequence[Outgoing]) -> None:
     """Publish and wait for every acknowledgement; raises if any message was not stored."""
-    futures = [
-        producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers) or None) for m in messages
-    ]
+    futures = [producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers) or None) for m in messages]
     if futures:
         producer.flush(timeout=ACK_TIMEOUT)
     for future in futures:
@@ -76,7 +74,7 @@ class Progress:
     def maybe_log(self, lag_of: Callable[[], int | None], force: bool = False) -> None:
         now = time.monotonic()
         idle = self.messages == self._last_count
-        if not force and (now - self._last_time < self.every or idle and now - self._last_time < 60):
+        if not force and (now - self._last_time < self.every or (idle and now - self._last_time < 60)):
             return
         recent = (self.messages - self._last_count) / max(now - self._last_time, 1e-9)
         log.info("%s recent=%.0f/s", self.line(lag_of()), recent)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hotline.domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
 from hotline.application import HotlineApplication
+from hotline.domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
 from hotline.domain.case import Case
 from hotline.domain.errors import ConcurrentUpdate, DomainError
 from hotline.intake.messages import (

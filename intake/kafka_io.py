@@ -35,12 +35,12 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 __all__ = [
-    "PRODUCER_DEFAULTS",
     "CONSUMER_DEFAULTS",
-    "make_producer",
-    "make_consumer",
-    "make_admin",
+    "PRODUCER_DEFAULTS",
     "ensure_topics",
+    "make_admin",
+    "make_consumer",
+    "make_producer",
     "wait_for_broker",
 ]
 
@@ -114,8 +114,7 @@ def make_consumer(
     else:
         topic_list = list(topics or ())
     config = {**CONSUMER_DEFAULTS, "max_poll_records": max_poll_records, **overrides}
-    return KafkaConsumer(
-        *topic_list, bootstrap_servers=_servers(bootstrap), group_id=group_id, **config)
+    return KafkaConsumer(*topic_list, bootstrap_servers=_servers(bootstrap), group_id=group_id, **config)
 
 
 def make_admin(bootstrap: str | Iterable[str], **overrides) -> KafkaAdminClient:
@@ -146,14 +145,21 @@ def ensure_topics(
             raise ValueError(f"topic {name!r}: partitions must be a positive int, got {partitions!r}")
     timeout_ms = int(timeout * 1000)
     with make_admin(bootstrap, bootstrap_timeout_ms=timeout_ms) as admin:
-        existing = {t["name"]: len(t.get("partitions") or ())
-                    for t in admin.describe_topics(None) if t.get("error_code", 0) == 0}
+        existing = {
+            t["name"]: len(t.get("partitions") or ())
+            for t in admin.describe_topics(None)
+            if t.get("error_code", 0) == 0
+        }
         for name, partitions in topics.items():
             if name in existing and existing[name] != partitions:
-                log.warning("topic %s exists with %d partitions (wanted %d); left unchanged",
-                            name, existing[name], partitions)
-        missing = {name: {"num_partitions": n, "replication_factor": replication_factor}
-                   for name, n in topics.items() if name not in existing}
+                log.warning(
+                    "topic %s exists with %d partitions (wanted %d); left unchanged", name, existing[name], partitions
+                )
+        missing = {
+            name: {"num_partitions": n, "replication_factor": replication_factor}
+            for name, n in topics.items()
+            if name not in existing
+        }
         created: list[str] = []
         if missing:
             response = admin.create_topics(missing, timeout_ms=timeout_ms, raise_errors=False)
@@ -176,11 +182,13 @@ def wait_for_broker(bootstrap: str | Iterable[str], timeout: float = 30.0) -> No
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(
-                f"Kafka broker {bootstrap!r} not reachable within {timeout:.1f}s: {last_error!r}")
+            raise TimeoutError(f"Kafka broker {bootstrap!r} not reachable within {timeout:.1f}s: {last_error!r}")
         try:
-            admin = make_admin(bootstrap, bootstrap_timeout_ms=max(100, int(remaining * 1000)),
-                               request_timeout_ms=max(100, min(10_000, int(remaining * 1000))))
+            admin = make_admin(
+                bootstrap,
+                bootstrap_timeout_ms=max(100, int(remaining * 1000)),
+                request_timeout_ms=max(100, min(10_000, int(remaining * 1000))),
+            )
             try:
                 admin.list_topics()
                 return

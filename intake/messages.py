@@ -103,7 +103,7 @@ def _required(message: dict[str, Any], name: str, kind: type | tuple[type, ...],
     if name not in message or message[name] is None:
         raise InvalidMessage(f"缺少必填字段 {name}（{label}）", "missing_field")
     value = message[name]
-    if not isinstance(value, kind) or isinstance(value, bool) and bool not in _kinds(kind):
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
         raise InvalidMessage(f"字段 {name}（{label}）类型错误：应为{_kind_name(kind)}，收到 {_json_type(value)}")
     return value
 
@@ -120,13 +120,17 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
-    return {str: "字符串", dict: "对象", list: "数组", int: "整数", float: "数字"}.get(type(value), type(value).__name__)
+    return {str: "字符串", dict: "对象", list: "数组", int: "整数", float: "数字"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _choice(message: dict[str, Any], name: str, label: str, choices: dict[str, str]) -> str:
     value = _required(message, name, str, label)
     if value not in choices:
-        raise InvalidMessage(f"字段 {name}（{label}）的值 {value!r} 无效，应为 {'、'.join(choices)} 之一", "unknown_code")
+        raise InvalidMessage(
+            f"字段 {name}（{label}）的值 {value!r} 无效，应为 {'、'.join(choices)} 之一", "unknown_code"
+        )
     return value
 
 
@@ -155,9 +159,7 @@ def _coordinate(message: dict[str, Any], name: str, label: str) -> float | None:
     return float(_required(message, name, (int, float), label))
 
 
-def parse_call(
-    raw: bytes | None, services: dict[str, Any], districts: tuple[str, ...] = ()
-) -> CallMessage:
+def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str, ...] = ()) -> CallMessage:
     """A ``hotline.call/1`` message as a domain ``Call``.
 
     ``services`` is the dispatch catalogue (an unknown service code is invalid); ``districts`` the

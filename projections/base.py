@@ -119,7 +119,7 @@ class RowView(Projection[ViewRecorder]):
             for key, (event, (table, handler, creates)) in zip(keys, mine, strict=True):
                 table_rows = rows.setdefault(table, {})
                 if creates:
-                    row = {column: None for column in table.columns}
+                    row = dict.fromkeys(table.columns)
                     row[table.key] = key
                     table_rows[key] = row
                 else:

@@ -39,11 +39,38 @@ DUPLICATE_WINDOW = timedelta(days=30)
 CASES = Table(
     "hv_cases",
     (
-        "id", "ticket_no", "call_id", "status", "department", "category", "service_code", "channel", "urgency",
-        "district", "address", "description", "lat", "long", "caller_key", "opened_at", "updated_at",
-        "dispatched_at", "sign_by", "reply_by", "signed_at", "replied_at", "callback_by", "closed_at",
-        "deadline_provisional", "satisfaction", "resolved", "resolved_per_caller", "reply_result", "urge_count",
-        "merged_into", "version",
+        "id",
+        "ticket_no",
+        "call_id",
+        "status",
+        "department",
+        "category",
+        "service_code",
+        "channel",
+        "urgency",
+        "district",
+        "address",
+        "description",
+        "lat",
+        "long",
+        "caller_key",
+        "opened_at",
+        "updated_at",
+        "dispatched_at",
+        "sign_by",
+        "reply_by",
+        "signed_at",
+        "replied_at",
+        "callback_by",
+        "closed_at",
+        "deadline_provisional",
+        "satisfaction",
+        "resolved",
+        "resolved_per_caller",
+        "reply_result",
+        "urge_count",
+        "merged_into",
+        "version",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -122,8 +149,17 @@ class CaseRow:
         return current_deadline(self.status, self.sign_by, self.reply_by)
 
 
-TIME_FIELDS = {"opened_at", "updated_at", "sign_by", "reply_by", "signed_at", "replied_at", "closed_at",
-               "dispatched_at", "callback_by"}
+TIME_FIELDS = {
+    "opened_at",
+    "updated_at",
+    "sign_by",
+    "reply_by",
+    "signed_at",
+    "replied_at",
+    "closed_at",
+    "dispatched_at",
+    "callback_by",
+}
 BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
 
@@ -154,8 +190,9 @@ class CaseIndex(RowView):
     name = "cases"
     tables = (CASES,)
 
-    def __init__(self, view: ViewRecorder, caller_key: CallerKey, calendar: WorkingDayCalendar,
-                 follow_up: FollowUpRules):
+    def __init__(
+        self, view: ViewRecorder, caller_key: CallerKey, calendar: WorkingDayCalendar, follow_up: FollowUpRules
+    ):
         self.caller_key = caller_key
         self.calendar = calendar
         self.follow_up = follow_up
@@ -167,11 +204,23 @@ class CaseIndex(RowView):
     def _handlers(self) -> dict:
         def opened(row: Row, e: Any) -> None:
             row.update(
-                ticket_no=e.ticket_no, call_id=e.call_id, status="opened", category=e.category,
-                service_code=e.service_code, channel=e.channel, urgency=e.urgency, district=e.district,
-                address=e.address, description=e.description, lat=e.lat, long=e.long,
-                caller_key=self.caller_key(e.caller_phone), opened_at=stamp(e.timestamp), deadline_provisional=0,
-                urge_count=0, reply_result="",
+                ticket_no=e.ticket_no,
+                call_id=e.call_id,
+                status="opened",
+                category=e.category,
+                service_code=e.service_code,
+                channel=e.channel,
+                urgency=e.urgency,
+                district=e.district,
+                address=e.address,
+                description=e.description,
+                lat=e.lat,
+                long=e.long,
+                caller_key=self.caller_key(e.caller_phone),
+                opened_at=stamp(e.timestamp),
+                deadline_provisional=0,
+                urge_count=0,
+                reply_result="",
             )
             touch(row, e)
 
@@ -181,8 +230,13 @@ class CaseIndex(RowView):
 
         def dispatched(row: Row, e: Any) -> None:
             row.update(
-                status=DISPATCHED, department=e.department, dispatched_at=stamp(e.timestamp), sign_by=stamp(e.sign_by),
-                reply_by=stamp(e.reply_by), deadline_provisional=int(e.provisional), signed_at=None,
+                status=DISPATCHED,
+                department=e.department,
+                dispatched_at=stamp(e.timestamp),
+                sign_by=stamp(e.sign_by),
+                reply_by=stamp(e.reply_by),
+                deadline_provisional=int(e.provisional),
+                signed_at=None,
             )
             touch(row, e)
 
@@ -205,13 +259,21 @@ class CaseIndex(RowView):
 
         def replied(row: Row, e: Any) -> None:
             due = self.follow_up.callback_due(self.calendar, e.timestamp)
-            row.update(status=REPLIED, reply_result=e.result, resolved=int(e.resolved), replied_at=stamp(e.timestamp),
-                       callback_by=stamp(due.at))
+            row.update(
+                status=REPLIED,
+                reply_result=e.result,
+                resolved=int(e.resolved),
+                replied_at=stamp(e.timestamp),
+                callback_by=stamp(due.at),
+            )
             touch(row, e)
 
         def called_back(row: Row, e: Any) -> None:
-            row.update(status=CALLED_BACK, satisfaction=e.satisfaction,
-                       resolved_per_caller=None if e.resolved is None else int(e.resolved))
+            row.update(
+                status=CALLED_BACK,
+                satisfaction=e.satisfaction,
+                resolved_per_caller=None if e.resolved is None else int(e.resolved),
+            )
             touch(row, e)
 
         def closed(row: Row, e: Any) -> None:
@@ -341,8 +403,9 @@ class CaseIndex(RowView):
         )
         return [case_row(r) for r in rows], int(total)
 
-    def due_before(self, kinds: Sequence[tuple[str, str]], horizon: datetime, department: str | None,
-                   limit: int) -> list[tuple[int, list[CaseRow]]]:
+    def due_before(
+        self, kinds: Sequence[tuple[str, str]], horizon: datetime, department: str | None, limit: int
+    ) -> list[tuple[int, list[CaseRow]]]:
         """For each (status, deadline column): how many cases in that status are due at or before
         ``horizon``, and the soonest ``limit`` of them. Two statements whatever the number of kinds:
         a page view pays a round trip per statement."""
@@ -353,8 +416,10 @@ class CaseIndex(RowView):
             clause, params = self._due_clause(status, column, horizon, department)
             counts.append(f"(SELECT COUNT(*){clause}) AS n{number}")
             count_params.extend(params)
-            selects.append(f"SELECT * FROM (SELECT *, {number} AS kind_number{clause} "
-                           f"ORDER BY {column}, ticket_no LIMIT ?) AS kind{number}")
+            selects.append(
+                f"SELECT * FROM (SELECT *, {number} AS kind_number{clause} "
+                f"ORDER BY {column}, ticket_no LIMIT ?) AS kind{number}"
+            )
             row_params.extend([*params, max(0, int(limit))])
         totals = self.view.query(f"SELECT {', '.join(counts)}", count_params)[0]
         found: list[list[CaseRow]] = [[] for _ in kinds]
@@ -370,8 +435,15 @@ class CaseIndex(RowView):
             params.append(department)
         return clause, params
 
-    def by_caller(self, phone: str, *, service_code: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int = 50) -> list[CaseRow]:
+    def by_caller(
+        self,
+        phone: str,
+        *,
+        service_code: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+    ) -> list[CaseRow]:
         key = self.caller_key(phone)
         if not key:
             return []

@@ -30,11 +30,34 @@ from hotline.projections.store import ViewRecorder
 ITEMS = Table(
     "hv_items",
     (
-        "id", "reference_no", "source", "leader", "meeting_ref", "ticket_no", "content", "lead_department",
-        "cooperating_departments", "registered_at", "due_at", "progress_due", "feedback_due", "provisional",
-        "status", "latest_progress", "latest_progress_at", "latest_feedback", "latest_feedback_month",
-        "progress_count", "feedback_count", "urge_count", "completion_summary", "completed_at", "verified_at",
-        "reopen_count", "version", "updated_at",
+        "id",
+        "reference_no",
+        "source",
+        "leader",
+        "meeting_ref",
+        "ticket_no",
+        "content",
+        "lead_department",
+        "cooperating_departments",
+        "registered_at",
+        "due_at",
+        "progress_due",
+        "feedback_due",
+        "provisional",
+        "status",
+        "latest_progress",
+        "latest_progress_at",
+        "latest_feedback",
+        "latest_feedback_month",
+        "progress_count",
+        "feedback_count",
+        "urge_count",
+        "completion_summary",
+        "completed_at",
+        "verified_at",
+        "reopen_count",
+        "version",
+        "updated_at",
     ),
     "id TEXT PRIMARY KEY, reference_no TEXT NOT NULL UNIQUE, source TEXT NOT NULL, leader TEXT, meeting_ref TEXT, "
     "ticket_no TEXT, content TEXT, lead_department TEXT, cooperating_departments TEXT, registered_at TEXT, "
@@ -54,8 +77,20 @@ ITEMS = Table(
 MEETINGS = Table(
     "hv_meetings",
     (
-        "id", "reference_no", "title", "chaired_by", "held_at", "touches_finance", "touches_personnel",
-        "decision_count", "minutes_due", "provisional", "minutes_sent_at", "status", "version", "updated_at",
+        "id",
+        "reference_no",
+        "title",
+        "chaired_by",
+        "held_at",
+        "touches_finance",
+        "touches_personnel",
+        "decision_count",
+        "minutes_due",
+        "provisional",
+        "minutes_sent_at",
+        "status",
+        "version",
+        "updated_at",
     ),
     "id TEXT PRIMARY KEY, reference_no TEXT NOT NULL UNIQUE, title TEXT, chaired_by TEXT, held_at TEXT, "
     "touches_finance INTEGER, touches_personnel INTEGER, decision_count INTEGER, minutes_due TEXT, "
@@ -188,23 +223,45 @@ class SupervisionLedger(RowView):
     def _handlers(self) -> dict:
         def registered(row: Row, e: Any) -> None:
             row.update(
-                reference_no=e.reference_no, source=e.source, leader=e.leader, meeting_ref=e.meeting_ref,
-                ticket_no=e.ticket_no, content=e.content, lead_department=e.lead_department,
-                cooperating_departments=",".join(e.cooperating_departments), registered_at=stamp(e.timestamp),
-                due_at=stamp(e.due_at), progress_due=stamp(e.progress_due), feedback_due=stamp(e.feedback_due),
-                provisional=int(e.provisional), status=IN_PROGRESS, latest_progress="", latest_feedback="",
-                progress_count=0, feedback_count=0, urge_count=0, reopen_count=0,
+                reference_no=e.reference_no,
+                source=e.source,
+                leader=e.leader,
+                meeting_ref=e.meeting_ref,
+                ticket_no=e.ticket_no,
+                content=e.content,
+                lead_department=e.lead_department,
+                cooperating_departments=",".join(e.cooperating_departments),
+                registered_at=stamp(e.timestamp),
+                due_at=stamp(e.due_at),
+                progress_due=stamp(e.progress_due),
+                feedback_due=stamp(e.feedback_due),
+                provisional=int(e.provisional),
+                status=IN_PROGRESS,
+                latest_progress="",
+                latest_feedback="",
+                progress_count=0,
+                feedback_count=0,
+                urge_count=0,
+                reopen_count=0,
             )
             touch(row, e)
 
         def progress(row: Row, e: Any) -> None:
-            row.update(latest_progress=e.content, latest_progress_at=stamp(e.timestamp),
-                       progress_due=stamp(e.next_progress_due), progress_count=row["progress_count"] + 1)
+            row.update(
+                latest_progress=e.content,
+                latest_progress_at=stamp(e.timestamp),
+                progress_due=stamp(e.next_progress_due),
+                progress_count=row["progress_count"] + 1,
+            )
             touch(row, e)
 
         def feedback(row: Row, e: Any) -> None:
-            row.update(latest_feedback=e.content, latest_feedback_month=e.month,
-                       feedback_due=stamp(e.next_feedback_due), feedback_count=row["feedback_count"] + 1)
+            row.update(
+                latest_feedback=e.content,
+                latest_feedback_month=e.month,
+                feedback_due=stamp(e.next_feedback_due),
+                feedback_count=row["feedback_count"] + 1,
+            )
             touch(row, e)
 
         def urged(row: Row, e: Any) -> None:
@@ -224,15 +281,26 @@ class SupervisionLedger(RowView):
             touch(row, e)
 
         def reopened(row: Row, e: Any) -> None:
-            row.update(status=REOPENED, verified_at=None, completed_at=None, progress_due=stamp(e.progress_due),
-                       reopen_count=row["reopen_count"] + 1)
+            row.update(
+                status=REOPENED,
+                verified_at=None,
+                completed_at=None,
+                progress_due=stamp(e.progress_due),
+                reopen_count=row["reopen_count"] + 1,
+            )
             touch(row, e)
 
         def held(row: Row, e: Any) -> None:
             row.update(
-                reference_no=e.reference_no, title=e.title, chaired_by=e.chaired_by, held_at=stamp(e.held_at),
-                touches_finance=int(e.touches_finance), touches_personnel=int(e.touches_personnel),
-                decision_count=len(e.decision_refs), minutes_due=stamp(e.minutes_due), provisional=int(e.provisional),
+                reference_no=e.reference_no,
+                title=e.title,
+                chaired_by=e.chaired_by,
+                held_at=stamp(e.held_at),
+                touches_finance=int(e.touches_finance),
+                touches_personnel=int(e.touches_personnel),
+                decision_count=len(e.decision_refs),
+                minutes_due=stamp(e.minutes_due),
+                provisional=int(e.provisional),
                 status=HELD,
             )
             touch(row, e)
@@ -307,8 +375,9 @@ class SupervisionLedger(RowView):
         found = self.view.query(f"{self._select()} WHERE i.reference_no = ?", (reference_no,))
         return ledger_row(found[0], now) if found else None
 
-    def open_items_due(self, columns: Sequence[str], horizon: datetime, department: str | None, now: datetime,
-                       limit: int) -> list[tuple[int, list[LedgerRow]]]:
+    def open_items_due(
+        self, columns: Sequence[str], horizon: datetime, department: str | None, now: datetime, limit: int
+    ) -> list[tuple[int, list[LedgerRow]]]:
         """For each deadline column: how many open items are due at or before ``horizon``, and the
         soonest ``limit`` of them (two statements in all)."""
         if not columns:
@@ -333,14 +402,19 @@ class SupervisionLedger(RowView):
         found: list[list[dict[str, Any]]] = [[] for _ in columns]
         for row in self.view.query(" UNION ALL ".join(selects), row_params):
             found[int(row["kind_number"])].append(row)
-        soonest = [sorted(rows, key=lambda r, c=column: (r[c], r["reference_no"]))[:limit]
-                   for rows, column in zip(found, columns, strict=True)]
-        return [(int(totals[f"n{number}"]), [ledger_row(row, now) for row in soonest[number]])
-                for number in range(len(columns))]
+        soonest = [
+            sorted(rows, key=lambda r, c=column: (r[c], r["reference_no"]))[:limit]
+            for rows, column in zip(found, columns, strict=True)
+        ]
+        return [
+            (int(totals[f"n{number}"]), [ledger_row(row, now) for row in soonest[number]])
+            for number in range(len(columns))
+        ]
 
     @staticmethod
-    def _due_clause(column: str, horizon: datetime, department: str | None,
-                    status: str | None = None) -> tuple[str, list[Any]]:
+    def _due_clause(
+        column: str, horizon: datetime, department: str | None, status: str | None = None
+    ) -> tuple[str, list[Any]]:
         if status:
             where = f" WHERE i.status = ? AND i.{column} <= ?"
             params: list[Any] = [status, stamp(horizon)]

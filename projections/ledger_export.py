@@ -72,25 +72,27 @@ def write_ledger(
             sheet.column_dimensions[get_column_letter(column)].width = width
         mine = [row for row in rows if row.source == source]
         for number, row in enumerate(mine, 1):
-            sheet.append([
-                number,
-                row.reference_no,
-                row.leader_or_meeting,
-                row.content,
-                department_name(row.lead_department),
-                "、".join(department_name(code) for code in row.cooperating_departments),
-                _day(row.registered_at),
-                _day(row.due_at) + ("（暂定）" if row.provisional else ""),
-                row.latest_progress,
-                _day(row.latest_progress_at),
-                row.latest_feedback,
-                row.latest_feedback_month or "",
-                row.status_name,
-                _yes(row.overdue),
-                _yes(row.progress_overdue),
-                _yes(row.feedback_overdue),
-                row.urge_count,
-            ])
+            sheet.append(
+                [
+                    number,
+                    row.reference_no,
+                    row.leader_or_meeting,
+                    row.content,
+                    department_name(row.lead_department),
+                    "、".join(department_name(code) for code in row.cooperating_departments),
+                    _day(row.registered_at),
+                    _day(row.due_at) + ("（暂定）" if row.provisional else ""),
+                    row.latest_progress,
+                    _day(row.latest_progress_at),
+                    row.latest_feedback,
+                    row.latest_feedback_month or "",
+                    row.status_name,
+                    _yes(row.overdue),
+                    _yes(row.progress_overdue),
+                    _yes(row.feedback_overdue),
+                    row.urge_count,
+                ]
+            )
             line = sheet.max_row
             for column in range(1, len(HEADINGS) + 1):
                 cell = sheet.cell(row=line, column=column)

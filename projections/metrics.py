@@ -17,8 +17,17 @@ from hotline.projections.store import ViewRecorder
 
 FACTS = Table(
     "hv_case_facts",
-    ("id", "ticket_no", "department", "dispatched_at", "sign_by", "signed_at", "callback_reached",
-     "resolved_per_caller", "satisfaction"),
+    (
+        "id",
+        "ticket_no",
+        "department",
+        "dispatched_at",
+        "sign_by",
+        "signed_at",
+        "callback_reached",
+        "resolved_per_caller",
+        "satisfaction",
+    ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL, department TEXT, dispatched_at TEXT, sign_by TEXT, "
     "signed_at TEXT, callback_reached INTEGER, resolved_per_caller INTEGER, satisfaction TEXT",
     ("month: dispatched_at, department",),
@@ -74,15 +83,25 @@ class MetricsView(RowView):
             row["ticket_no"] = e.ticket_no
 
         def dispatched(row: Row, e: Any) -> None:
-            row.update(department=e.department, dispatched_at=stamp(e.timestamp), sign_by=stamp(e.sign_by),
-                       signed_at=None, callback_reached=None, resolved_per_caller=None, satisfaction=None)
+            row.update(
+                department=e.department,
+                dispatched_at=stamp(e.timestamp),
+                sign_by=stamp(e.sign_by),
+                signed_at=None,
+                callback_reached=None,
+                resolved_per_caller=None,
+                satisfaction=None,
+            )
 
         def signed(row: Row, e: Any) -> None:
             row["signed_at"] = stamp(e.timestamp)
 
         def called_back(row: Row, e: Any) -> None:
-            row.update(callback_reached=int(e.reached), satisfaction=e.satisfaction,
-                       resolved_per_caller=None if e.resolved is None else int(e.resolved))
+            row.update(
+                callback_reached=int(e.reached),
+                satisfaction=e.satisfaction,
+                resolved_per_caller=None if e.resolved is None else int(e.resolved),
+            )
 
         def reopened(row: Row, e: Any) -> None:
             row.update(callback_reached=None, resolved_per_caller=None, satisfaction=None)

@@ -114,8 +114,7 @@ class ReadModels:
     def positions(self) -> dict[str, int]:
         return {name: view.position() for name, view in self.views.items()}
 
-    def catch_up(self, *, views: Sequence[str] | None = None,
-                 progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, *, views: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Process every pending event for the views (all by default); returns how many events
         of the log were read past the slowest view's position. Cheap when nothing is new."""
         chosen = [self._view(name) for name in views] if views else list(self.views.values())
@@ -147,8 +146,14 @@ class ReadModels:
         mapper = self.app.mapper
         return page, [(n.id, mapper.to_domain_event(n)) for n in page if n.topic in wanted]
 
-    def _apply(self, chosen: list[RowView], positions: dict[str, int], page: list[Any],
-               decoded: list[tuple[int, Any]], start: int) -> int:
+    def _apply(
+        self,
+        chosen: list[RowView],
+        positions: dict[str, int],
+        page: list[Any],
+        decoded: list[tuple[int, Any]],
+        start: int,
+    ) -> int:
         last = page[-1].id
         for view in chosen:
             position = positions[view.name]
@@ -193,8 +198,9 @@ class ReadModels:
 
     # ---- department inbox -------------------------------------------------------------------
 
-    def inbox(self, department: str, *, limit: int = 50, offset: int = 0,
-              now: datetime | None = None) -> tuple[list[InboxRow], int]:
+    def inbox(
+        self, department: str, *, limit: int = 50, offset: int = 0, now: datetime | None = None
+    ) -> tuple[list[InboxRow], int]:
         moment = self._moment(now)
         rows, total = self.cases.open_for(department, limit, offset)
         return [self._inbox_row(row, moment) for row in rows], total
@@ -203,11 +209,21 @@ class ReadModels:
     def _inbox_row(row: CaseRow, moment: datetime) -> InboxRow:
         deadline = row.next_deadline
         return InboxRow(
-            ticket_no=row.ticket_no, status=row.status, status_name=row.status_name, category=row.category,
-            service_code=row.service_code, urgency=row.urgency, description=row.description, address=row.address,
-            opened_at=row.opened_at, deadline_kind="签收" if row.status == DISPATCHED else "答复",
-            next_deadline=deadline, overdue=is_overdue(deadline, moment),
-            provisional=row.deadline_provisional, urge_count=row.urge_count, version=row.version,
+            ticket_no=row.ticket_no,
+            status=row.status,
+            status_name=row.status_name,
+            category=row.category,
+            service_code=row.service_code,
+            urgency=row.urgency,
+            description=row.description,
+            address=row.address,
+            opened_at=row.opened_at,
+            deadline_kind="签收" if row.status == DISPATCHED else "答复",
+            next_deadline=deadline,
+            overdue=is_overdue(deadline, moment),
+            provisional=row.deadline_provisional,
+            urge_count=row.urge_count,
+            version=row.version,
         )
 
     # ---- deadline queue ---------------------------------------------------------------------
@@ -236,31 +252,62 @@ class ReadModels:
 
         def add(kind: str, reference: str, dept: str | None, due: datetime | None, provisional: bool, summary: str):
             if due is not None:
-                found.append(DeadlineRow(kind, DEADLINE_KINDS[kind], reference, dept or "", due, is_overdue(due, moment),
-                                         provisional, summary[:60]))
+                found.append(
+                    DeadlineRow(
+                        kind,
+                        DEADLINE_KINDS[kind],
+                        reference,
+                        dept or "",
+                        due,
+                        is_overdue(due, moment),
+                        provisional,
+                        summary[:60],
+                    )
+                )
 
         # Cases can be many: count each kind in SQL and fetch only the soonest that could be on the
         # requested page (the page's rows are among the first offset + limit of each kind).
-        case_kinds = [(kind, status, column) for kind, status, column in
-                      ((SIGNING, DISPATCHED, "sign_by"), (REPLYING, SIGNED, "reply_by"), (CALLBACK, REPLIED, "callback_by"))
-                      if kind in chosen]
-        due_cases = self.cases.due_before([(status, column) for _, status, column in case_kinds], horizon,
-                                          department, wanted)
+        case_kinds = [
+            (kind, status, column)
+            for kind, status, column in (
+                (SIGNING, DISPATCHED, "sign_by"),
+                (REPLYING, SIGNED, "reply_by"),
+                (CALLBACK, REPLIED, "callback_by"),
+            )
+            if kind in chosen
+        ]
+        due_cases = self.cases.due_before(
+            [(status, column) for _, status, column in case_kinds], horizon, department, wanted
+        )
         for (kind, _, column), (count, rows) in zip(case_kinds, due_cases, strict=True):
             total += count
             for row in rows:
-                add(kind, row.ticket_no, row.department, getattr(row, column),
-                    row.deadline_provisional and kind != CALLBACK, row.description)
-        item_kinds = [(kind, column) for kind, column in
-                      ((WEEKLY_PROGRESS, "progress_due"), (MONTHLY_FEEDBACK, "feedback_due"), (SUPERVISION_DUE, "due_at"))
-                      if kind in chosen]
-        due_items = self.supervision.open_items_due([column for _, column in item_kinds], horizon, department,
-                                                    moment, wanted)
+                add(
+                    kind,
+                    row.ticket_no,
+                    row.department,
+                    getattr(row, column),
+                    row.deadline_provisional and kind != CALLBACK,
+                    row.description,
+                )
+        item_kinds = [
+            (kind, column)
+            for kind, column in (
+                (WEEKLY_PROGRESS, "progress_due"),
+                (MONTHLY_FEEDBACK, "feedback_due"),
+                (SUPERVISION_DUE, "due_at"),
+            )
+            if kind in chosen
+        ]
+        due_items = self.supervision.open_items_due(
+            [column for _, column in item_kinds], horizon, department, moment, wanted
+        )
         for (kind, column), (count, items) in zip(item_kinds, due_items, strict=True):
             total += count
             for item in items:
-                add(kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional,
-                    item.content)
+                add(
+                    kind, item.reference_no, item.lead_department, getattr(item, column), item.provisional, item.content
+                )
         counted = len(found)
         if MINUTES_SIGNING in chosen and not department:
             for meeting in self.supervision.meetings_due(horizon):
@@ -284,8 +331,16 @@ class ReadModels:
         """督办台账 rows (by source, then registration); with ``month``: the items open during it."""
         moment = self._moment(now)
         start, end = month_bounds(month) if month else (None, None)
-        return self.supervision.rows(moment, month_start=start, month_end=end, source=source, status=status,
-                                     department=department, limit=limit, offset=offset)
+        return self.supervision.rows(
+            moment,
+            month_start=start,
+            month_end=end,
+            source=source,
+            status=status,
+            department=department,
+            limit=limit,
+            offset=offset,
+        )
 
     def ledger_item(self, reference_no: str, now: datetime | None = None) -> LedgerRow | None:
         return self.supervision.get(reference_no, self._moment(now))
@@ -312,23 +367,33 @@ class ReadModels:
                 "satisfied": int(fact["satisfied"] or 0),
             }
             rates = rules.rates_of(counts)
-            rows.append(MetricRow(
-                month=month, department=fact["department"], department_name=self.rules.department_name(fact["department"]),
-                **counts, response_rate=rates["response"], resolution_rate=rates["resolution"],
-                satisfaction_rate=rates["satisfaction"], score=rules.score(rates), rank=None,
-            ))
+            rows.append(
+                MetricRow(
+                    month=month,
+                    department=fact["department"],
+                    department_name=self.rules.department_name(fact["department"]),
+                    **counts,
+                    response_rate=rates["response"],
+                    resolution_rate=rates["resolution"],
+                    satisfaction_rate=rates["satisfaction"],
+                    score=rules.score(rates),
+                    rank=None,
+                )
+            )
         return rank_rows(rows)
 
     # ---- caller history ---------------------------------------------------------------------
 
-    def caller_history(self, phone: str, *, service_code: str | None = None, now: datetime | None = None,
-                       limit: int = 20) -> list[CaseRow]:
+    def caller_history(
+        self, phone: str, *, service_code: str | None = None, now: datetime | None = None, limit: int = 20
+    ) -> list[CaseRow]:
         """The caller's cases (by the keyed hash of the number), newest first."""
         until = as_china_time(now) if now else None
         return self.cases.by_caller(phone, service_code=service_code, until=until, limit=limit)
 
-    def possible_duplicates(self, phone: str, service_code: str, now: datetime | None = None,
-                            exclude: str | None = None) -> list[CaseRow]:
+    def possible_duplicates(
+        self, phone: str, service_code: str, now: datetime | None = None, exclude: str | None = None
+    ) -> list[CaseRow]:
         """The same caller with the same service code within the last 30 days."""
         moment = self._moment(now)
         rows = self.cases.by_caller(phone, service_code=service_code, since=moment - DUPLICATE_WINDOW, until=moment)
@@ -341,4 +406,3 @@ class ReadModels:
 
     def search(self, **filters: Any) -> tuple[list[CaseRow], int]:
         return self.cases.search(**filters)
-

@@ -129,8 +129,10 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
         with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"INSERT INTO {self.table(name)} ({listed}) SELECT {listed} FROM {stage} "
-                       f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}")
+        cursor.execute(
+            f"INSERT INTO {self.table(name)} ({listed}) SELECT {listed} FROM {stage} "
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+        )
         cursor.execute(f"DROP TABLE {stage}")
 
 

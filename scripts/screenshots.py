@@ -62,8 +62,11 @@ def main() -> None:
             shoot(phone, "06-department-inbox-phone")
 
             supervisor = sign_in(browser, url, "supervisor", PASSWORD["supervisor"], **DESKTOP)
-            for path, name in [("/supervisor/deadlines", "07-deadline-queue"), ("/supervisor/ledger", "08-ledger"),
-                               ("/supervisor/ranking", "09-ranking")]:
+            for path, name in [
+                ("/supervisor/deadlines", "07-deadline-queue"),
+                ("/supervisor/ledger", "08-ledger"),
+                ("/supervisor/ranking", "09-ranking"),
+            ]:
                 supervisor.goto(url + path)
                 shoot(supervisor, name)
             supervisor.goto(f"{url}/audit/cases/{ticket}")

@@ -12,8 +12,8 @@ import pytest
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
 from hotline.infra.bootstrap import Services, bootstrap
 from hotline.infra.config import Config
-from tests.support.paths import PROJECT_DIR
 from hotline.infra.rule_files import load_rules
+from tests.support.paths import PROJECT_DIR
 
 PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -45,7 +45,7 @@ def pg_schema():
 
 
 def _libpq(url: str) -> str:
-    return url.split("?")[0]
+    return url.split("?", maxsplit=1)[0]
 
 
 def make_config(store: str, tmp_path: Path, request) -> Config:

@@ -31,8 +31,12 @@ login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "error"
 login_manager.session_protection = "strong"
 
-HOME = {OPERATOR: "operator.console", DEPARTMENT: "department.inbox", SUPERVISOR: "supervisor.deadlines",
-        ADMIN: "supervisor.deadlines"}
+HOME = {
+    OPERATOR: "operator.console",
+    DEPARTMENT: "department.inbox",
+    SUPERVISOR: "supervisor.deadlines",
+    ADMIN: "supervisor.deadlines",
+}
 
 
 class WebUser(UserMixin):

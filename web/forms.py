@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from hotline.domain.formats import PHONE, TICKET_EXAMPLE, TICKET_NO
+from hotline.domain.text import MAX_TEXT
 
 
 class ChineseForm(FlaskForm):
     """WTForms' own Chinese messages for the checks it makes (e.g. an invalid choice)."""
 
     class Meta:
-        locales = ["zh"]
+        locales = ("zh",)
 
 
-def text(label: str, limit: int = 4000, required: bool = True, area: bool = True):
+def text(label: str, limit: int = MAX_TEXT, required: bool = True, area: bool = True):
     checks = [DataRequired(message=f"请填写{label}")] if required else [Optional()]
     checks.append(Length(max=limit, message=f"{label}不能超过 {limit} 个字"))
     return (TextAreaField if area else StringField)(label, validators=checks)
@@ -81,28 +91,36 @@ class ExtensionForm(ActionForm):
 
 class ReplyForm(ActionForm):
     result = text("办理结果")
-    resolved = RadioField("诉求是否已解决", choices=[("yes", "已解决"), ("no", "未解决")],
-                          validators=[InputRequired(message="请选择诉求是否已解决")])
+    resolved = RadioField(
+        "诉求是否已解决",
+        choices=[("yes", "已解决"), ("no", "未解决")],
+        validators=[InputRequired(message="请选择诉求是否已解决")],
+    )
 
 
 class CallbackForm(ActionForm):
     reached = BooleanField("已联系上来电人", default=True)
     satisfaction = SelectField("满意度", choices=[("", "（未联系上）"), *SATISFACTION.items()], default="satisfied")
-    resolved = SelectField("来电人认为问题", choices=[("", "（未联系上）"), ("yes", "已解决"), ("no", "未解决")], default="yes")
+    resolved = SelectField(
+        "来电人认为问题", choices=[("", "（未联系上）"), ("yes", "已解决"), ("no", "未解决")], default="yes"
+    )
     note = text("回访记录", limit=1000, required=False)
 
 
 class MergeForm(ActionForm):
     target = StringField(
         "并入工单编号",
-        validators=[DataRequired(message="请填写要并入的工单编号"), Regexp(TICKET_NO.pattern, message=f"工单编号格式应为 {TICKET_EXAMPLE}")],
+        validators=[
+            DataRequired(message="请填写要并入的工单编号"),
+            Regexp(TICKET_NO.pattern, message=f"工单编号格式应为 {TICKET_EXAMPLE}"),
+        ],
     )
 
 
 class SearchForm(ChineseForm):
     class Meta:
         csrf = False  # a GET search changes nothing
-        locales = ["zh"]
+        locales = ("zh",)
 
     q = StringField("关键词", validators=[Optional(), Length(max=100)])
     ticket = StringField("工单编号", validators=[Optional(), Length(max=20)])

@@ -77,8 +77,11 @@ def timeline(events: list[Case.Event], rules: Rules) -> list[Entry]:
 def describe_item_event(event: SupervisionItem.Event, rules: Rules) -> str:
     if isinstance(event, SupervisionItem.Registered):
         partners = "、".join(rules.department_name(c) for c in event.cooperating_departments)
-        return (f"{SOURCES.get(event.source, event.source)}：{event.content}；牵头单位 {rules.department_name(event.lead_department)}"
-                f"{'；配合单位 ' + partners if partners else ''}；办结期限 {beijing(event.due_at, '%Y-%m-%d')}")
+        lead = rules.department_name(event.lead_department)
+        return (
+            f"{SOURCES.get(event.source, event.source)}：{event.content}；牵头单位 {lead}"
+            f"{'；配合单位 ' + partners if partners else ''}；办结期限 {beijing(event.due_at, '%Y-%m-%d')}"
+        )
     if isinstance(event, SupervisionItem.ProgressReported):
         return f"{event.content}（下次进度 {beijing(event.next_progress_due)} 前报送）"
     if isinstance(event, SupervisionItem.FeedbackSubmitted):

@@ -23,8 +23,22 @@ def main() -> None:
     pass
 
 
-for command in (deadline, demo, cases, serve, rules, users, apikey, consume, produce_demo, projections, ledger,
-                metrics, keys, audit):
+for command in (
+    deadline,
+    demo,
+    cases,
+    serve,
+    rules,
+    users,
+    apikey,
+    consume,
+    produce_demo,
+    projections,
+    ledger,
+    metrics,
+    keys,
+    audit,
+):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-
-import click
-
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import click
 
 from hotline.application import HotlineApplication
 from hotline.domain.actors import ADMIN, Actor

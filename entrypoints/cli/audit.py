@@ -10,8 +10,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from hotline.application import HotlineApplication
-from hotline.infra.store.audit_chain import DELETED, INSERTED, Finding, Verification, verify
 from hotline.infra.config import Config, ConfigError
+from hotline.infra.store.audit_chain import DELETED, INSERTED, Finding, Verification, verify
 
 KIND_NAMES = {
     "altered": "被改动 altered",
@@ -33,13 +33,9 @@ def _anchor(text: str | None) -> tuple[int, bytes] | None:
         seq, mac = text.split(":", 1)
         anchor = int(seq), bytes.fromhex(mac)
     except ValueError:
-        raise click.BadParameter(
-            f"锚点格式应为 序号:摘要（上次核验输出的“链头”），而不是 {text!r}"
-        ) from None
+        raise click.BadParameter(f"锚点格式应为 序号:摘要（上次核验输出的“链头”），而不是 {text!r}") from None
     if anchor[0] < 1 or len(anchor[1]) != 32:
-        raise click.BadParameter(
-            f"锚点格式应为 序号:64 位十六进制摘要，而不是 {text!r}"
-        )
+        raise click.BadParameter(f"锚点格式应为 序号:64 位十六进制摘要，而不是 {text!r}")
     return anchor
 
 
@@ -48,18 +44,14 @@ def _anchor(text: str | None) -> tuple[int, bytes] | None:
     help="重新计算审计链。完整时退出码 0；否则退出码 1，并指出第一个被改动、删除或插入的事件。"
     "只需审计密钥（HOTLINE_AUDIT_KEY，或由加密密钥派生），不解密任何个人信息。",
 )
-@click.option(
-    "--anchor", help="上次核验记下的链头（序号:摘要）：可发现链尾被截断或整条链被重写"
-)
+@click.option("--anchor", help="上次核验记下的链头（序号:摘要）：可发现链尾被截断或整条链被重写")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def verify_command(anchor: str | None, as_json: bool) -> None:
     config = Config.from_env()
     expected = _anchor(anchor)
     try:
         key = config.audit_key_bytes()
-        env = Environment(
-            HotlineApplication.name, config.event_store_env(encrypted=False)
-        )
+        env = Environment(HotlineApplication.name, config.event_store_env(encrypted=False))
         factory = InfrastructureFactory.construct(env)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None

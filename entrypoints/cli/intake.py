@@ -16,6 +16,7 @@ from hotline.intake.messages import Outgoing, Topics
 
 DEFAULT_GROUP = "hotline-intake"
 
+
 def _log_setup(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -25,7 +26,9 @@ def _log_setup(level: str) -> None:
     logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
-@click.command(help="运行 Kafka 消费者：来电入库并自动派单、承办单位回复，以及派单消息发布（outbox）。SIGTERM 时处理完当前批次后退出。")
+@click.command(
+    help="运行 Kafka 消费者：来电入库并自动派单、承办单位回复，以及派单消息发布（outbox）。SIGTERM 时处理完当前批次后退出。"
+)
 @click.option("--group", default=DEFAULT_GROUP, show_default=True, help="消费组")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 5000), help="每批最多消息数")
 @click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 256), help="新建主题的分区数")
@@ -33,8 +36,9 @@ def _log_setup(level: str) -> None:
 @click.option("--dispatch/--no-dispatch", default=True, show_default=True, help="是否发布 hotline.dispatch")
 @click.option("--log-every", default=10.0, show_default=True, type=click.FloatRange(0.1), help="进度日志间隔（秒）")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
-def consume(group: str, batch_size: int, partitions: int, topic_prefix: str, dispatch: bool, log_every: float,
-            log_level: str) -> None:
+def consume(
+    group: str, batch_size: int, partitions: int, topic_prefix: str, dispatch: bool, log_every: float, log_level: str
+) -> None:
     from hotline.intake.consumer import IntakeConsumer, send_all
     from hotline.intake.dispatch_publisher import DispatchPublisher
     from hotline.intake.handlers import Intake
@@ -63,14 +67,17 @@ def consume(group: str, batch_size: int, partitions: int, topic_prefix: str, dis
     if dispatch:
         producer = make_producer(bootstrap)
         publisher = DispatchPublisher(
-            services.app, lambda messages: send_all(producer, messages), topics.dispatch,
+            services.app,
+            lambda messages: send_all(producer, messages),
+            topics.dispatch,
             position_name=f"kafka:{topics.dispatch}",
         )
         workers.append(threading.Thread(target=publisher.run, args=(stop,), name="dispatch-publisher", daemon=True))
     for worker in workers:
         worker.start()
-    consumer = IntakeConsumer(bootstrap, Intake(services.app, topics), group_id=group, batch_size=batch_size,
-                              log_every=log_every)
+    consumer = IntakeConsumer(
+        bootstrap, Intake(services.app, topics), group_id=group, batch_size=batch_size, log_every=log_every
+    )
     try:
         consumer.run(stop)
     finally:
@@ -82,17 +89,29 @@ def consume(group: str, batch_size: int, partitions: int, topic_prefix: str, dis
         services.close()
 
 
-@click.command("produce-demo", help="发送演示来电消息（中文内容、重复来电人、重复投递、部分无效消息），以便观察处理流程。")
+@click.command(
+    "produce-demo", help="发送演示来电消息（中文内容、重复来电人、重复投递、部分无效消息），以便观察处理流程。"
+)
 @click.option("--calls", default=1000, show_default=True, type=click.IntRange(1, 1_000_000), help="消息条数")
 @click.option("--invalid-ratio", default=0.05, show_default=True, type=click.FloatRange(0, 1), help="无效消息比例")
 @click.option("--duplicate-ratio", default=0.05, show_default=True, type=click.FloatRange(0, 1), help="重复投递比例")
 @click.option("--seed", type=int, help="随机种子（相同种子生成相同内容）")
 @click.option("--topic-prefix", default="", help="主题名前缀")
 @click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 256), help="新建主题的分区数")
-@click.option("--expect", type=click.Path(dir_okay=False, writable=True),
-              help="把有效 call_id 与无效消息数写入此 JSON 文件（测试核对用）")
-def produce_demo(calls: int, invalid_ratio: float, duplicate_ratio: float, seed: int | None, topic_prefix: str,
-                 partitions: int, expect: str | None) -> None:
+@click.option(
+    "--expect",
+    type=click.Path(dir_okay=False, writable=True),
+    help="把有效 call_id 与无效消息数写入此 JSON 文件（测试核对用）",
+)
+def produce_demo(
+    calls: int,
+    invalid_ratio: float,
+    duplicate_ratio: float,
+    seed: int | None,
+    topic_prefix: str,
+    partitions: int,
+    expect: str | None,
+) -> None:
     if invalid_ratio + duplicate_ratio > 1:
         raise click.BadParameter("无效比例与重复比例之和不能超过 1")
     from tqdm import tqdm
@@ -112,7 +131,9 @@ def produce_demo(calls: int, invalid_ratio: float, duplicate_ratio: float, seed:
     if expect:
         with open(expect, "w", encoding="utf-8") as file:
             json.dump({"valid_call_ids": valid_ids, "invalid": invalid, "repeats": repeats}, file)
-    click.echo(f"已发送 {len(generated)} 条来电消息到 {where}：有效来电 {len(valid_ids)} 个，重复投递 {repeats} 条，无效 {invalid} 条")
+    click.echo(
+        f"已发送 {len(generated)} 条来电消息到 {where}：有效来电 {len(valid_ids)} 个，重复投递 {repeats} 条，无效 {invalid} 条"
+    )
     services.close()
 
 
@@ -127,7 +148,7 @@ def _produce_to_kafka(bootstrap: str, topics: Topics, partitions: int, messages:
         raise click.ClickException(f"无法连接 Kafka {bootstrap}：{error}") from None
     try:
         for start in range(0, len(messages), 1000):
-            chunk = messages[start:start + 1000]
+            chunk = messages[start : start + 1000]
             send_all(producer, chunk)
             progress(len(chunk))
     finally:
@@ -138,7 +159,7 @@ def _produce_to_kafka(bootstrap: str, topics: Topics, partitions: int, messages:
 def _run_on_bus(services, messages: list[Outgoing], progress) -> str:
     created = dead = 0
     for start in range(0, len(messages), 500):
-        chunk = messages[start:start + 500]
+        chunk = messages[start : start + 500]
         outcome = services.bus.send_many(chunk)
         created += outcome.created
         dead += len(outcome.dead_letters)

@@ -36,9 +36,7 @@ def generate(out: Path | None, if_missing: bool) -> None:
         return
     if out.exists():
         if not if_missing:
-            raise click.ClickException(
-                f"{out} 已存在，不覆盖（覆盖会使已加密的数据无法读取）"
-            )
+            raise click.ClickException(f"{out} 已存在，不覆盖（覆盖会使已加密的数据无法读取）")
         try:
             decode_key(out.read_text(), str(out))
         except InvalidKey as error:

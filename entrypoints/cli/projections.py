@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import threading
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -41,7 +40,9 @@ def projections() -> None:
 
 
 @projections.command(help="持续追平全部读模型，直到收到 SIGTERM 或 Ctrl-C。")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600), help="无新事件时的轮询间隔（秒）")
+@click.option(
+    "--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600), help="无新事件时的轮询间隔（秒）"
+)
 @click.option("--once", is_flag=True, help="追平一次后退出")
 def run(interval: float, once: bool) -> None:
     services = _services()

@@ -16,7 +16,9 @@ def rules() -> None:
     pass
 
 
-@rules.command("init", help="把随软件发布的默认规则复制到 DIR（须为空目录或不存在），供本市修改；再设 HOTLINE_RULES_DIR=DIR。")
+@rules.command(
+    "init", help="把随软件发布的默认规则复制到 DIR（须为空目录或不存在），供本市修改；再设 HOTLINE_RULES_DIR=DIR。"
+)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     if directory.exists() and any(directory.iterdir()):
@@ -24,7 +26,9 @@ def init(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name in (*RULE_FILES, "README.md"):
         shutil.copy2(DEFAULT_RULES_DIR / name, directory / name)
-    click.echo(f"已复制 {len(RULE_FILES)} 个规则文件和说明到 {directory}。请设置 HOTLINE_RULES_DIR={directory.absolute()}")
+    click.echo(
+        f"已复制 {len(RULE_FILES)} 个规则文件和说明到 {directory}。请设置 HOTLINE_RULES_DIR={directory.absolute()}"
+    )
 
 
 @rules.command("check", help="读取当前规则目录（HOTLINE_RULES_DIR，未设置时为默认规则）并报告第一个错误。")

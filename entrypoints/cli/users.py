@@ -31,7 +31,11 @@ def add(username: str, role: str, department: str | None, display_name: str, pas
     services = build_services()
     try:
         services.app.register_user(
-            username, role, services.passwords.hash(password), CLI_ACTOR, department=department,
+            username,
+            role,
+            services.passwords.hash(password),
+            CLI_ACTOR,
+            department=department,
             display_name=display_name,
         )
     except (WeakPassword, DomainError) as error:

@@ -6,4 +6,12 @@ from hotline.infra.demo.accounts import DEMO_USERS, ensure_demo_users
 from hotline.infra.demo.calls import DemoCalls, DemoMessage
 from hotline.infra.demo.cases import DemoLoader, DemoResult, department_actor
 
-__all__ = ["DEMO_USERS", "DemoCalls", "DemoLoader", "DemoMessage", "DemoResult", "department_actor", "ensure_demo_users"]
+__all__ = [
+    "DEMO_USERS",
+    "DemoCalls",
+    "DemoLoader",
+    "DemoMessage",
+    "DemoResult",
+    "department_actor",
+    "ensure_demo_users",
+]

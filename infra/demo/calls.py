@@ -9,15 +9,31 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hotline.infra.demo.vocabulary import CATEGORY_BY_SERVICE, CHANNEL_WEIGHTS, DESCRIPTIONS, DISTRICTS, GIVEN, STREETS, SURNAMES
+from hotline.infra.demo.vocabulary import (
+    CATEGORY_BY_SERVICE,
+    CHANNEL_WEIGHTS,
+    DESCRIPTIONS,
+    DISTRICTS,
+    GIVEN,
+    STREETS,
+    SURNAMES,
+)
 from hotline.intake.messages import CALL_SCHEMA, encode
 
 # District centres, so that a share of calls carries coordinates (as app and WeChat ones do).
 CENTRES = {"城东区": (30.27, 120.21), "城西区": (30.26, 120.10), "高新区": (30.19, 120.19)}
 
 # How a message can be wrong, and the change that makes it so.
-INVALID_KINDS = ("bad_json", "not_utf8", "wrong_type", "unknown_category", "unknown_service",
-                 "missing_field", "naive_time", "bad_phone")
+INVALID_KINDS = (
+    "bad_json",
+    "not_utf8",
+    "wrong_type",
+    "unknown_category",
+    "unknown_service",
+    "missing_field",
+    "naive_time",
+    "bad_phone",
+)
 
 
 @dataclass(frozen=True)

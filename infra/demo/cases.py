@@ -79,7 +79,9 @@ class DemoLoader:
         caller = self.rng.choice(self.callers[:30] if self.rng.random() < 0.25 else self.callers)
         service = self.rng.choice(list(DESCRIPTIONS))
         if ending == "answered":
-            service = self.rng.choice(["social_security", "school_enrollment", "household_registration", "housing_fund"])
+            service = self.rng.choice(
+                ["social_security", "school_enrollment", "household_registration", "housing_fund"]
+            )
         if ending == "merged" and opened:
             _, service, phone = self.rng.choice(opened)
             caller = next((c for c in self.callers if c[1] == phone), caller)
@@ -146,16 +148,27 @@ class DemoLoader:
                 app.return_case(ticket, department, "该事项不属于本单位职责范围，建议转区政府办理", at=at)
             elif step == "reply":
                 resolved = self.rng.random() < 0.8
-                result = "已安排工作人员现场核查并处理完毕" if resolved else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释"
+                result = (
+                    "已安排工作人员现场核查并处理完毕"
+                    if resolved
+                    else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释"
+                )
                 app.reply(ticket, department, result, resolved, at=at)
             elif step == "callback":
                 if self.rng.random() < 0.1:
                     app.record_callback(ticket, operator, reached=False, note="电话无人接听", at=at)
                 else:
-                    satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[0]
+                    satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[
+                        0
+                    ]
                     app.record_callback(
-                        ticket, operator, reached=True, satisfaction=satisfaction,
-                        resolved=satisfaction != "dissatisfied", note="已回访来电人", at=at,
+                        ticket,
+                        operator,
+                        reached=True,
+                        satisfaction=satisfaction,
+                        resolved=satisfaction != "dissatisfied",
+                        note="已回访来电人",
+                        at=at,
                     )
             elif step == "close":
                 app.close_case(ticket, operator, at=at)

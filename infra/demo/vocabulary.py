@@ -4,7 +4,34 @@ synthetic intake calls and the benchmarks' data set all draw from here."""
 from __future__ import annotations
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
-GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "晓东", "海燕"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建国",
+    "晓东",
+    "海燕",
+]
 DISTRICTS = ["城东区", "城西区", "高新区"]
 STREETS = {
     "城东区": ["解放路", "人民路", "东风街道", "朝阳小区", "滨河花园"],
@@ -35,16 +62,32 @@ DESCRIPTIONS = {
     "other": ["反映小区周边缺少停车位，希望统筹解决", "建议在公园增设无障碍设施"],
 }
 CATEGORY_BY_SERVICE = {
-    "social_security": "consult", "medical_insurance": "consult", "school_enrollment": "consult",
-    "household_registration": "consult", "housing_fund": "consult", "bus_route": "suggestion",
-    "other": "suggestion", "food_safety": "report", "pollution": "report", "unpaid_wages": "help",
-    "water_supply": "help", "power_outage": "help",
+    "social_security": "consult",
+    "medical_insurance": "consult",
+    "school_enrollment": "consult",
+    "household_registration": "consult",
+    "housing_fund": "consult",
+    "bus_route": "suggestion",
+    "other": "suggestion",
+    "food_safety": "report",
+    "pollution": "report",
+    "unpaid_wages": "help",
+    "water_supply": "help",
+    "power_outage": "help",
 }
 CHANNEL_WEIGHTS = {"phone": 70, "web": 8, "wechat": 12, "app": 6, "letter": 2, "open311": 2}
 ENDINGS = [
     # (final state, weight)
-    ("opened", 4), ("answered", 8), ("dispatched", 10), ("signed", 16), ("returned", 3),
-    ("replied", 10), ("called_back", 5), ("closed", 34), ("reopened", 3), ("merged", 3),
+    ("opened", 4),
+    ("answered", 8),
+    ("dispatched", 10),
+    ("signed", 16),
+    ("returned", 3),
+    ("replied", 10),
+    ("called_back", 5),
+    ("closed", 34),
+    ("reopened", 3),
+    ("merged", 3),
     ("extension", 4),
 ]
 PATHS = {

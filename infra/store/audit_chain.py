@@ -60,9 +60,7 @@ class Link:
         return b"".join(
             (
                 previous_mac,
-                struct.pack(
-                    ">qqq", self.seq, self.notification_id, self.originator_version
-                ),
+                struct.pack(">qqq", self.seq, self.notification_id, self.originator_version),
                 text(self.originator_id),
                 text(self.topic),
                 self.state_sha256,
@@ -113,9 +111,7 @@ def chain_links(
     return links
 
 
-LINK_COLUMNS = (
-    "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
-)
+LINK_COLUMNS = "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
 
 
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
@@ -123,9 +119,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
 
     audit_key: bytes | None = None
 
-    def __init__(
-        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
-    ):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.audit_table_name = f"{events_table_name}_audit"
         super().__init__(datastore, events_table_name)
         self.insert_link_statement = f"INSERT INTO {self.audit_table_name} ({LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?)"
@@ -141,16 +135,12 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
             ),
         ]
 
-    def _insert_events(
-        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
         # The insert comes first: it takes SQLite's write lock, so the tail read next is the latest.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        c.execute(
-            f"SELECT seq, mac FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1"
-        )
+        c.execute(f"SELECT seq, mac FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1")
         row = c.fetchone()
         tail = (row[0], bytes(row[1])) if row else (0, GENESIS)
         links = chain_links(self.audit_key, tail, stored_events, notification_ids or [])
@@ -172,15 +162,11 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
 
     audit_key: bytes | None = None
 
-    def __init__(
-        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
-    ):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         if datastore.enable_db_functions:
             # The stored-function path inserts without the Python hook below: links would be missing.
-            raise ValueError(
-                "POSTGRES_ENABLE_DB_FUNCTIONS 与审计链不兼容，请关闭 / incompatible with the audit chain"
-            )
+            raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS 与审计链不兼容，请关闭 / incompatible with the audit chain")
         self.audit_table_name = f"{events_table_name}_audit"
         self.check_identifier_length(self.audit_table_name)
         table = Identifier(datastore.schema, self.audit_table_name)
@@ -192,19 +178,15 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
                 "mac bytea NOT NULL)"
             ).format(table)
         )
-        self.select_tail_statement = SQL(
-            "SELECT seq, mac FROM {} ORDER BY seq DESC LIMIT 1"
-        ).format(table)
-        self.insert_link_statement = SQL(
-            "INSERT INTO {} (" + LINK_COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)"
-        ).format(table)
+        self.select_tail_statement = SQL("SELECT seq, mac FROM {} ORDER BY seq DESC LIMIT 1").format(table)
+        self.insert_link_statement = SQL("INSERT INTO {} (" + LINK_COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
+            table
+        )
         self.select_links_statement = SQL(
             "SELECT " + LINK_COLUMNS + " FROM {} WHERE seq > %s ORDER BY seq LIMIT %s"
         ).format(table)
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
         return super().insert_events(stored_events, **kwargs)
@@ -212,9 +194,7 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._fetch_ids_after_insert_events(
-            curs, stored_events, **kwargs
-        )
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert self.audit_key is not None
         curs.execute(self.select_tail_statement, prepare=True)
         row = curs.fetchone()
@@ -253,9 +233,7 @@ def _link(row: Sequence[Any]) -> Link:
 def seal_writes(recorder: Any, key: bytes) -> None:
     """Give the application's recorder the audit key; a recorder without it refuses to write."""
     if not isinstance(recorder, SealingSQLiteRecorder | SealingPostgresRecorder):
-        raise TypeError(
-            f"{type(recorder).__name__} does not seal events (APPLICATION_RECORDER_TOPIC not set?)"
-        )
+        raise TypeError(f"{type(recorder).__name__} does not seal events (APPLICATION_RECORDER_TOPIC not set?)")
     recorder.audit_key = key
 
 
@@ -295,9 +273,7 @@ class Finding:
 @dataclass(frozen=True)
 class Verification:
     checked: int  # events whose links verified before the first finding (all of them if intact)
-    head: (
-        Link | None
-    )  # the last verified link: note ``seq:mac`` somewhere safe as an anchor
+    head: Link | None  # the last verified link: note ``seq:mac`` somewhere safe as an anchor
     finding: Finding | None
 
     @property
@@ -330,15 +306,11 @@ def _differences(link: Link, event: Notification) -> list[str]:
     return fields
 
 
-def verify(
-    recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None
-) -> Verification:
+def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -> Verification:
     """Walk the events (by notification id) and the links (by position) side by side; stop at the
     first event that was altered, deleted or inserted behind the application's back."""
     events: Pager[Notification] = Pager(
-        lambda after, limit: list(
-            recorder.select_notifications(after, limit, inclusive_of_start=False)
-        ),
+        lambda after, limit: list(recorder.select_notifications(after, limit, inclusive_of_start=False)),
         lambda n: n.id,
     )
     links: Pager[Link] = Pager(recorder.select_links, lambda link: link.seq)

@@ -35,12 +35,15 @@ def numbers(tree, keys=None):
             yield from ((f"{index}.{path}", n) for path, n in numbers(value, keys))
 
 
-@pytest.mark.parametrize("name", [
-    "write_path",
-    pytest.param("intake", marks=pytest.mark.kafka),
-    "catchup",
-    "pages",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "write_path",
+        pytest.param("intake", marks=pytest.mark.kafka),
+        "catchup",
+        "pages",
+    ],
+)
 def test_smoke_run_writes_its_result(name, tmp_path):
     outcome = CliRunner().invoke(bench, [name, "--smoke", "--out", str(tmp_path)])
     assert outcome.exit_code == 0, outcome.output + repr(outcome.exception)

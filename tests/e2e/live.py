@@ -12,8 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--lang=zh-CN"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--lang=zh-CN",
+]
 
 
 def free_port() -> int:
@@ -25,8 +33,14 @@ def free_port() -> int:
 def hotline(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300, check=check)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.entrypoints.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
 
 
 @contextmanager
@@ -36,8 +50,12 @@ def live_server(data_dir: Path):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
     log = open(data_dir / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -43,8 +43,15 @@ def story(hotline):
 def opened(story, rules, start, service):
     code = next(c for c, s in rules.services.items() if s.name == service)
     story.clock = datetime.fromisoformat(start).replace(tzinfo=CHINA_TZ)
-    call = Call(channel="phone", category="complaint", service_code=code, description="晚上十点后商铺喇叭噪音扰民",
-                caller_name="王五", caller_phone="13700001111", district="城西区")
+    call = Call(
+        channel="phone",
+        category="complaint",
+        service_code=code,
+        description="晚上十点后商铺喇叭噪音扰民",
+        caller_name="王五",
+        caller_phone="13700001111",
+        district="城西区",
+    )
     story.ticket = story.hotline.open_case(call, OPERATOR_ACTOR, at=story.clock).ticket_no
 
 
@@ -83,7 +90,9 @@ def return_case(story, code, reason):
 
 @when(parsers.parse('"{code}"单位申请延期 {days:d} 个工作日，理由是"{reason}"'))
 def request_extension(story, code, days, reason):
-    story.attempt(lambda: story.hotline.request_extension(story.ticket, department(code), days, reason, at=story.tick()))
+    story.attempt(
+        lambda: story.hotline.request_extension(story.ticket, department(code), days, reason, at=story.tick())
+    )
 
 
 @when("督办员同意延期")

@@ -36,10 +36,16 @@ def _service_code(rules, name: str) -> str:
 def through_intake(story, rules, district, service):
     story.count += 1
     message = {
-        "schema": CALL_SCHEMA, "call_id": f"routing-{story.count}", "received_at": "2025-10-09T09:30:00+08:00",
-        "channel": "wechat", "caller": {"name": "王五", "phone": "13700001111"}, "category": "complaint",
-        "service_code": _service_code(rules, service), "address": f"{district}人民路{story.count}号",
-        "description": "反映的问题", "urgency": "normal",
+        "schema": CALL_SCHEMA,
+        "call_id": f"routing-{story.count}",
+        "received_at": "2025-10-09T09:30:00+08:00",
+        "channel": "wechat",
+        "caller": {"name": "王五", "phone": "13700001111"},
+        "category": "complaint",
+        "service_code": _service_code(rules, service),
+        "address": f"{district}人民路{story.count}号",
+        "description": "反映的问题",
+        "urgency": "normal",
     }
     outcome = story.services.bus.send(Topics().calls, json.dumps(message, ensure_ascii=False).encode())
     assert outcome.created == 1, outcome.dead_letters
@@ -47,8 +53,15 @@ def through_intake(story, rules, district, service):
 
 
 def _by_operator(story, district: str, service_code: str) -> None:
-    call = Call(channel="phone", category="complaint", service_code=service_code, description="反映的问题",
-                caller_name="王五", caller_phone="13700001111", district=district)
+    call = Call(
+        channel="phone",
+        category="complaint",
+        service_code=service_code,
+        description="反映的问题",
+        caller_name="王五",
+        caller_phone="13700001111",
+        district=district,
+    )
     try:
         story.ticket = story.services.app.open_case(call, OPERATOR_ACTOR).ticket_no
     except DomainError as error:

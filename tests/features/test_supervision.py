@@ -52,16 +52,24 @@ def story(services):
 def register(story, at, reference, lead, due):
     story.reference = reference
     story.now = moment(at)
-    story.hotline.register_instruction(reference, SUPERVISOR_ACTOR, leader="李市长", content="请抓紧落实",
-                                       lead_department=lead, due=due, at=moment(at))
+    story.hotline.register_instruction(
+        reference, SUPERVISOR_ACTOR, leader="李市长", content="请抓紧落实", lead_department=lead, due=due, at=moment(at)
+    )
 
 
 @given(parsers.parse('督办员登记"{held}"召开的"{reference}"会议，纪要涉及财务，议定事项由"{lead}"牵头'))
 def hold_meeting(story, held, reference, lead):
     story.reference = reference
-    story.hotline.hold_meeting(reference, SUPERVISOR_ACTOR, title="市政府常务会议", chaired_by="李市长",
-                               held_at=moment(held), touches_finance=True, at=moment(held).replace(hour=17),
-                               decisions=[Decision("安排专项资金推进老旧小区改造", lead, moment("2025-12-31 00:00"))])
+    story.hotline.hold_meeting(
+        reference,
+        SUPERVISOR_ACTOR,
+        title="市政府常务会议",
+        chaired_by="李市长",
+        held_at=moment(held),
+        touches_finance=True,
+        at=moment(held).replace(hour=17),
+        decisions=[Decision("安排专项资金推进老旧小区改造", lead, moment("2025-12-31 00:00"))],
+    )
 
 
 @when(parsers.parse('现在是"{now}"'))
@@ -171,11 +179,16 @@ def cases_of_month(story, year, month, datatable):
     hotline = story.hotline
     header, *rows = datatable
     for number, values in enumerate(rows):
-        row = dict(zip(header, (v.strip() for v in values)))
+        row = dict(zip(header, (v.strip() for v in values), strict=False))
         code = row["承办单位"]
         opened = datetime(year, month, 9, 9, number, tzinfo=CHINA_TZ)
-        call = Call(channel="phone", category="complaint", service_code="noise", description="噪声扰民",
-                    caller_phone=f"1380000{number:04d}")
+        call = Call(
+            channel="phone",
+            category="complaint",
+            service_code="noise",
+            description="噪声扰民",
+            caller_phone=f"1380000{number:04d}",
+        )
         ticket = hotline.open_case(call, OPERATOR_ACTOR, at=opened).ticket_no
         hotline.dispatch(ticket, OPERATOR_ACTOR, department=code, at=opened)
         signed = opened.replace(hour=15) if row["签收"] == "按时" else opened.replace(day=10, hour=10)
@@ -183,8 +196,9 @@ def cases_of_month(story, year, month, datatable):
         hotline.reply(ticket, department(code), "已处理", row["问题解决"] != "否", at=signed.replace(day=13))
         if row["回访"] != "未回访":
             satisfaction = code_for(SATISFACTION, row["回访"])
-            hotline.record_callback(ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是",
-                                    at=signed.replace(day=14))
+            hotline.record_callback(
+                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是", at=signed.replace(day=14)
+            )
 
 
 @when(parsers.parse('计算"{month}"的三率'))
@@ -193,8 +207,12 @@ def compute_metrics(story, month):
     story.metrics = {row.department: row for row in story.read_models.metrics(month, now=moment("2025-11-15 00:00"))}
 
 
-@then(parsers.re(r'"(?P<code>\w+)"的响应率是 (?P<response>[\d.]+)%，解决率是 (?P<resolution>[\d.]+)%，'
-                 r'满意率是 (?P<satisfaction>[\d.]+)%，综合得分 (?P<score>[\d.]+)，排名第 (?P<rank>\d+)'))
+@then(
+    parsers.re(
+        r'"(?P<code>\w+)"的响应率是 (?P<response>[\d.]+)%，解决率是 (?P<resolution>[\d.]+)%，'
+        r"满意率是 (?P<satisfaction>[\d.]+)%，综合得分 (?P<score>[\d.]+)，排名第 (?P<rank>\d+)"
+    )
+)
 def metric_row(story, code, response, resolution, satisfaction, score, rank):
     row = story.metrics[code]
     assert f"{row.response_rate:.2f}" == response

@@ -20,9 +20,16 @@ T0 = datetime.fromisoformat("2025-10-09T09:30:00+08:00")
 
 def call(call_id, service_code="street_vending", address="城东区解放路12号", **changes) -> dict:
     message = {
-        "schema": "hotline.call/1", "call_id": call_id, "received_at": T0.isoformat(), "channel": "phone",
-        "caller": {"name": "王芳", "phone": "13912345678"}, "category": "complaint", "service_code": service_code,
-        "address": address, "description": "学校门口流动摊贩占道经营", "urgency": "normal",
+        "schema": "hotline.call/1",
+        "call_id": call_id,
+        "received_at": T0.isoformat(),
+        "channel": "phone",
+        "caller": {"name": "王芳", "phone": "13912345678"},
+        "category": "complaint",
+        "service_code": service_code,
+        "address": address,
+        "description": "学校门口流动摊贩占道经营",
+        "urgency": "normal",
     }
     message.update(changes)
     return message
@@ -34,15 +41,22 @@ def opened_call_ids(app) -> list[str]:
 
 
 def as_calls(*pairs) -> list:
-    return [(Call(channel="phone", category="complaint", service_code=s, description="噪音扰民", district=d,
-                  call_id=i), T0) for i, s, d in pairs]
+    return [
+        (Call(channel="phone", category="complaint", service_code=s, description="噪音扰民", district=d, call_id=i), T0)
+        for i, s, d in pairs
+    ]
 
 
 def test_a_batch_opens_one_case_per_call_id_and_routes_it(hotline):
     earlier = hotline.open_case(as_calls(("c-0", "noise", ""))[0][0], OPERATOR_ACTOR, at=T0)
     openings = hotline.open_cases(
-        as_calls(("c-1", "street_vending", "城东区"), ("c-2", "other", ""), ("c-1", "street_vending", "城东区"),
-                 ("c-0", "noise", ""), ("c-3", "noise", "")),
+        as_calls(
+            ("c-1", "street_vending", "城东区"),
+            ("c-2", "other", ""),
+            ("c-1", "street_vending", "城东区"),
+            ("c-0", "noise", ""),
+            ("c-3", "noise", ""),
+        ),
         SYSTEM_ACTOR,
     )
     assert [o.created for o in openings] == [True, True, False, False, True]
@@ -71,12 +85,14 @@ def test_racing_batches_still_make_one_case_per_call(services):
     def run(app, order):
         try:
             for start in range(0, len(order), 10):
-                app.open_cases(as_calls(*[(i, "noise", "") for i in order[start:start + 10]]), SYSTEM_ACTOR)
+                app.open_cases(as_calls(*[(i, "noise", "") for i in order[start : start + 10]]), SYSTEM_ACTOR)
         except Exception as error:  # surfaced below
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(services.app, ids)),
-               threading.Thread(target=run, args=(other.app, ids[::-1]))]
+    threads = [
+        threading.Thread(target=run, args=(services.app, ids)),
+        threading.Thread(target=run, args=(other.app, ids[::-1])),
+    ]
     [t.start() for t in threads]
     [t.join() for t in threads]
     other.close()
@@ -129,8 +145,15 @@ def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_ev
 
 
 def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
-    body = {"schema": "hotline.reply/1", "action_id": f"{action}-{minutes}", "ticket_no": ticket, "action": action,
-            "department": department, "actor_id": "cdq-01", "at": (T0 + timedelta(minutes=minutes)).isoformat()}
+    body = {
+        "schema": "hotline.reply/1",
+        "action_id": f"{action}-{minutes}",
+        "ticket_no": ticket,
+        "action": action,
+        "department": department,
+        "actor_id": "cdq-01",
+        "at": (T0 + timedelta(minutes=minutes)).isoformat(),
+    }
     body.update(fields)
     return BusRecord(REPLIES, 0, minutes, ticket.encode(), encode(body))
 
@@ -138,15 +161,17 @@ def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
 def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline):
     intake = Intake(hotline)
     ticket = hotline.open_cases(as_calls(("r-1", "street_vending", "城东区")), SYSTEM_ACTOR)[0].ticket_no
-    outcome = intake.handle([
-        reply("reply", ticket, 5, result="已处理", resolved=True),  # before signing: refused
-        reply("sign", ticket, 10, department="CGJ"),  # not this department's case
-        reply("sign", ticket, 20),
-        reply("sign", ticket, 20),  # redelivered
-        reply("request_extension", ticket, 30, working_days=3, reason="需协调城管执法"),
-        reply("reply", ticket, 40, result="已清理占道摊贩", resolved=True),
-        reply("sign", "20990101-000001", 50),
-    ])
+    outcome = intake.handle(
+        [
+            reply("reply", ticket, 5, result="已处理", resolved=True),  # before signing: refused
+            reply("sign", ticket, 10, department="CGJ"),  # not this department's case
+            reply("sign", ticket, 20),
+            reply("sign", ticket, 20),  # redelivered
+            reply("request_extension", ticket, 30, working_days=3, reason="需协调城管执法"),
+            reply("reply", ticket, 40, result="已清理占道摊贩", resolved=True),
+            reply("sign", "20990101-000001", 50),
+        ]
+    )
     assert (outcome.applied, outcome.repeats) == (3, 1)
     letters = [intake.dead_letter(letter) for letter in outcome.dead_letters]
     assert {m.topic for m in letters} == {REPLIES_DLQ}
@@ -156,4 +181,9 @@ def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline)
     case = hotline.get_case(ticket)
     assert case.status == "replied" and case.reply_result == "已清理占道摊贩"
     assert [type(e).__name__ for e in hotline.case_events(ticket)] == [
-        "Opened", "Dispatched", "Signed", "ExtensionRequested", "Replied"]
+        "Opened",
+        "Dispatched",
+        "Signed",
+        "ExtensionRequested",
+        "Replied",
+    ]

@@ -14,9 +14,15 @@ DISTRICTS = ("城东区", "城西区")
 
 def call_message(**changes):
     message = {
-        "schema": "hotline.call/1", "call_id": "phone-1", "received_at": "2025-10-09T09:30:00+08:00",
-        "channel": "phone", "caller": {"name": "王芳", "phone": "13912345678"}, "category": "complaint",
-        "service_code": "street_vending", "address": "城东区解放路12号", "description": "学校门口流动摊贩占道经营",
+        "schema": "hotline.call/1",
+        "call_id": "phone-1",
+        "received_at": "2025-10-09T09:30:00+08:00",
+        "channel": "phone",
+        "caller": {"name": "王芳", "phone": "13912345678"},
+        "category": "complaint",
+        "service_code": "street_vending",
+        "address": "城东区解放路12号",
+        "description": "学校门口流动摊贩占道经营",
         "urgency": "normal",
     }
     message.update(changes)
@@ -85,8 +91,16 @@ def test_district_comes_from_the_start_of_the_address_only():
 
 
 def reply_message(**changes):
-    message = {"schema": "hotline.reply/1", "action_id": "a-1", "ticket_no": "20251009-000001", "action": "reply",
-               "department": "CGJ", "at": "2025-10-10T10:00:00+08:00", "result": "已处理", "resolved": True}
+    message = {
+        "schema": "hotline.reply/1",
+        "action_id": "a-1",
+        "ticket_no": "20251009-000001",
+        "action": "reply",
+        "department": "CGJ",
+        "at": "2025-10-10T10:00:00+08:00",
+        "result": "已处理",
+        "resolved": True,
+    }
     message.update(changes)
     return raw({k: v for k, v in message.items() if v is not ...})
 

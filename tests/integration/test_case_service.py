@@ -15,8 +15,15 @@ T0 = datetime(2025, 9, 30, 16, 0, tzinfo=CHINA_TZ)
 
 
 def call(**changes) -> Call:
-    fields = dict(channel="phone", category="complaint", service_code="noise", description="楼下烧烤店油烟噪音扰民",
-                  caller_name="李四", caller_phone="13912345678", district="城东区")
+    fields = {
+        "channel": "phone",
+        "category": "complaint",
+        "service_code": "noise",
+        "description": "楼下烧烤店油烟噪音扰民",
+        "caller_name": "李四",
+        "caller_phone": "13912345678",
+        "district": "城东区",
+    }
     fields.update(changes)
     return Call(**fields)
 
@@ -42,7 +49,7 @@ def test_racing_writers_never_share_a_ticket_number(services, store):
     tickets: list[str] = []
 
     def log_calls(app):
-        for n in range(15):
+        for _ in range(15):
             tickets.append(app.open_case(call(), OPERATOR_ACTOR, at=T0).ticket_no)
 
     threads = [threading.Thread(target=log_calls, args=(app,)) for app in (services.app, other.app)]
@@ -87,12 +94,22 @@ def test_the_lifecycle_through_the_service_and_time_travel(hotline):
     extended = hotline.approve_extension(ticket, SUPERVISOR_ACTOR, at=datetime(2025, 10, 10, 11, 0, tzinfo=CHINA_TZ))
     assert extended.reply_by == datetime(2025, 11, 4, 23, 59, 59, tzinfo=CHINA_TZ)  # 10-28 + 5 working days
     hotline.reply(ticket, hbj, "已责令整改", True, at=datetime(2025, 10, 20, 15, 0, tzinfo=CHINA_TZ))
-    hotline.record_callback(ticket, OPERATOR_ACTOR, True, "satisfied", True, at=datetime(2025, 10, 21, 10, 0, tzinfo=CHINA_TZ))
+    hotline.record_callback(
+        ticket, OPERATOR_ACTOR, True, "satisfied", True, at=datetime(2025, 10, 21, 10, 0, tzinfo=CHINA_TZ)
+    )
     hotline.close_case(ticket, OPERATOR_ACTOR, at=datetime(2025, 10, 21, 10, 5, tzinfo=CHINA_TZ))
 
     events = hotline.case_events(ticket)
-    assert [e.actor_role for e in events] == ["operator", "operator", "department", "department", "supervisor",
-                                             "department", "operator", "operator"]
+    assert [e.actor_role for e in events] == [
+        "operator",
+        "operator",
+        "department",
+        "department",
+        "supervisor",
+        "department",
+        "operator",
+        "operator",
+    ]
     before_signing = hotline.case_as_of(ticket, datetime(2025, 10, 8, 12, 0, tzinfo=CHINA_TZ))
     assert before_signing.status == "dispatched" and before_signing.version == 2
     assert hotline.case_as_of(ticket, T0 - timedelta(days=1)) is None

@@ -10,7 +10,10 @@ import pytest
 
 def hotline(*args, env=None, check=True):
     result = subprocess.run(
-        [sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "hotline.entrypoints.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
         timeout=120,
     )
     if check and result.returncode:
@@ -54,8 +57,18 @@ def test_demo_then_cases_as_json(tmp_path):
     assert len(rows) == 300
     assert {"ticket_no", "call_id", "status", "department", "sign_by", "reply_by"} <= set(rows[0])
     statuses = {row["status"] for row in rows}
-    assert statuses >= {"opened", "answered", "dispatched", "signed", "returned", "replied", "called_back",
-                        "closed", "reopened", "merged"}
+    assert statuses >= {
+        "opened",
+        "answered",
+        "dispatched",
+        "signed",
+        "returned",
+        "replied",
+        "called_back",
+        "closed",
+        "reopened",
+        "merged",
+    }
     assert len({row["department"] for row in rows if row["department"]}) >= 10
     assert len({row["ticket_no"] for row in rows}) == 300
 

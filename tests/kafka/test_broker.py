@@ -10,8 +10,6 @@ import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from tests.support import broker as devbroker
-from tests.support.broker import BrokerStartError, TansuBroker
 from hotline.intake.kafka_io import (
     ensure_topics,
     make_admin,
@@ -19,6 +17,8 @@ from hotline.intake.kafka_io import (
     make_producer,
     wait_for_broker,
 )
+from tests.support import broker as devbroker
+from tests.support.broker import BrokerStartError, TansuBroker
 
 pytestmark = pytest.mark.kafka
 
@@ -79,6 +79,7 @@ def test_two_consumers_in_a_group_share_partitions(kafka_broker, kafka_topics):
     c1 = make_consumer(kafka_broker.bootstrap, group, topic)
     c2 = make_consumer(kafka_broker.bootstrap, group, topic)
     try:
+
         def balanced(_records):
             a1, a2 = c1.assignment(), c2.assignment()
             return len(a1) == 2 and len(a2) == 2 and not (a1 & a2)

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from kafka import TopicPartition
 
+from hotline.application import SystemClock
 from hotline.domain.case import Case
 from hotline.domain.workdays import CHINA_TZ
-from hotline.application import SystemClock
 from hotline.infra.demo import DemoCalls
-from tests.support.paths import PROJECT_DIR
 from hotline.intake.consumer import send_all
 from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer
 from hotline.intake.messages import DLQ_REASON, Outgoing, Topics, encode
+from tests.support.paths import PROJECT_DIR
 
 pytestmark = pytest.mark.kafka
 
@@ -42,7 +42,10 @@ class Consumer:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hotline.entrypoints.cli", "consume", "--log-every", "0.5", *args],
-            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("wb"),
         )
 
     def text(self) -> str:
@@ -53,8 +56,11 @@ class Consumer:
         lines = [line for line in self.text().splitlines() if "分配到分区" in line]
         if not lines:
             return set()
-        return {int(name.rsplit("/", 1)[1]) for name in lines[-1].split("[")[1].rstrip("]").split()
-                if name.rsplit("/", 1)[0] == topic}
+        return {
+            int(name.rsplit("/", 1)[1])
+            for name in lines[-1].split("[")[1].rstrip("]").split()
+            if name.rsplit("/", 1)[0] == topic
+        }
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
@@ -102,8 +108,15 @@ def _pipeline(services, kafka_broker, tmp_path):
 
         def consumer(self, name: str, *args: str) -> Consumer:
             # A group of its own: members of other tests' groups (some killed) never join this one.
-            process = Consumer(env, tmp_path / f"{name}.log", "--topic-prefix", topics.prefix,
-                               "--group", f"{topics.prefix}intake", *args)
+            process = Consumer(
+                env,
+                tmp_path / f"{name}.log",
+                "--topic-prefix",
+                topics.prefix,
+                "--group",
+                f"{topics.prefix}intake",
+                *args,
+            )
             started.append(process)
             return process
 
@@ -153,7 +166,8 @@ def demo_messages(topic: str, count: int, seed: int, *, invalid=0.06, duplicates
     rng = random.Random(seed)
     outgoing = [
         # Scattered keys put a call's duplicates on other partitions, so that two consumers race for it.
-        Outgoing(topic, str(rng.random()).encode() if scatter_keys else m.key, m.value) for m in generated
+        Outgoing(topic, str(rng.random()).encode() if scatter_keys else m.key, m.value)
+        for m in generated
     ]
     valid = {m.call_id for m in generated if m.call_id}
     invalid_values = [m.value for m in generated if m.call_id is None]
@@ -162,8 +176,15 @@ def demo_messages(topic: str, count: int, seed: int, *, invalid=0.06, duplicates
 
 
 def department_action(topic: str, case, action: str, **fields) -> Outgoing:
-    body = {"schema": "hotline.reply/1", "action_id": f"{action}-{case.ticket_no}", "ticket_no": case.ticket_no,
-            "action": action, "department": case.department, "at": datetime.now(CHINA_TZ).isoformat(), **fields}
+    body = {
+        "schema": "hotline.reply/1",
+        "action_id": f"{action}-{case.ticket_no}",
+        "ticket_no": case.ticket_no,
+        "action": action,
+        "department": case.department,
+        "at": datetime.now(CHINA_TZ).isoformat(),
+        **fields,
+    }
     return Outgoing(topic, case.ticket_no.encode(), encode(body))
 
 
@@ -178,10 +199,12 @@ def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(
 
     # A department's system signs one routed case and replies to another it never signed.
     first, second = [c for c in pipeline.app.all_cases() if c.department][:2]
-    pipeline.produce([
-        department_action(topics.replies, first, "sign"),
-        department_action(topics.replies, second, "reply", result="已处理", resolved=True),
-    ])
+    pipeline.produce(
+        [
+            department_action(topics.replies, first, "sign"),
+            department_action(topics.replies, second, "reply", result="已处理", resolved=True),
+        ]
+    )
     pipeline.wait_for("the signature", lambda: pipeline.app.get_case(first.ticket_no).status == "signed", [consumer])
     assert consumer.stop() == 0  # dead letters are acknowledged before the batch is committed
     refused = pipeline.read_topic(topics.replies_dlq, 1)

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-
 from uuid import UUID
 
 import pytest
@@ -60,8 +59,13 @@ def test_finding_a_key_needs_a_real_prefix(sqlite_services):
 def hotline(*args, data_dir):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", "apikey", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.entrypoints.cli", "apikey", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_the_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path):

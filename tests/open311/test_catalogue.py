@@ -26,8 +26,12 @@ def test_attributes_are_checked_by_datatype(catalogue):
     assert amount.check(["12.5"]) == "12.5"
     since = catalogue.attributes["water_supply"][1]
     assert since.check(["2025-10-09T08:00:00Z"]) == "2025-10-09T08:00:00Z"
-    for attribute, values in ((noise_source, ["shop", "vehicle"]), (amount, ["inf"]), (since, ["昨天"]),
-                              (catalogue.attributes["consumer_rights"][0], ["店" * 201])):
+    for attribute, values in (
+        (noise_source, ["shop", "vehicle"]),
+        (amount, ["inf"]),
+        (since, ["昨天"]),
+        (catalogue.attributes["consumer_rights"][0], ["店" * 201]),
+    ):
         with pytest.raises(InvalidInput):
             attribute.check(values)
 

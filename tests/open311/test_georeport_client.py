@@ -42,10 +42,24 @@ def test_services_and_definitions(live_root, fmt):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_follow_requests_through_their_life(live_root, api_key, services, fmt):
     client = GeoReport(live_root, output_format=fmt)
-    routed = file_request(live_root, api_key, service_code="road_damage", lat="30.25", long="120.16",
-                          description="井盖缺失", **{"attribute[damage_type]": "manhole"})
-    manual = file_request(live_root, api_key, service_code="other", address_string="中山路 8 号",
-                          first_name="芳", last_name="李", phone="13700001111")
+    routed = file_request(
+        live_root,
+        api_key,
+        service_code="road_damage",
+        lat="30.25",
+        long="120.16",
+        description="井盖缺失",
+        **{"attribute[damage_type]": "manhole"},
+    )
+    manual = file_request(
+        live_root,
+        api_key,
+        service_code="other",
+        address_string="中山路 8 号",
+        first_name="芳",
+        last_name="李",
+        phone="13700001111",
+    )
 
     one = client.get_service_request(routed)
     assert one["service_request_id"] == routed and one["status"] == "open"

@@ -69,8 +69,9 @@ def test_category_comes_from_the_data_file_or_the_request(live_root, api_key, se
     case = services.app.get_case(json.loads(body)[0]["service_request_id"])
     assert case.category == "consult" and case.address == "地址编号 A-17"
     assert "未填写描述" in case.description
-    _, _, body = post(live_root, api_key=api_key, service_code="social_security", address_id="A-17",
-                      **{"attribute[category]": "投诉"})
+    _, _, body = post(
+        live_root, api_key=api_key, service_code="social_security", address_id="A-17", **{"attribute[category]": "投诉"}
+    )
     assert services.app.get_case(json.loads(body)[0]["service_request_id"]).category == "complaint"
 
 

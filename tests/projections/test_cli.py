@@ -12,7 +12,9 @@ from openpyxl import load_workbook
 def hotline(data_dir, *args):
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
     env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +51,11 @@ def test_ledger_export_reads_back_with_chinese_headings_and_highlighted_overdue_
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
     assert rows and all(row[1].startswith("督〔") for row in rows)
     overdue_column = headings.index("是否超期")
-    late = [row for row in sheet.iter_rows(min_row=3)
-            if "是" in (row[overdue_column].value, row[overdue_column + 1].value, row[overdue_column + 2].value)]
+    late = [
+        row
+        for row in sheet.iter_rows(min_row=3)
+        if "是" in (row[overdue_column].value, row[overdue_column + 1].value, row[overdue_column + 2].value)
+    ]
     on_time = [row for row in sheet.iter_rows(min_row=3) if row not in late]
     assert late and all(row[0].fill.start_color.rgb.endswith("FFC7CE") for row in late)
     assert all(row[0].fill.fill_type is None for row in on_time)

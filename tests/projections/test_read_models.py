@@ -16,10 +16,17 @@ from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 T0 = datetime(2025, 10, 9, 9, 0, tzinfo=CHINA_TZ)  # a Thursday after National Day
 
 
-def open_case(hotline, *, phone="13800138000", service="noise", at=T0, description="楼下商铺喇叭噪音扰民",
-              dispatch_to=None):
-    call = Call(channel="phone", category="complaint", service_code=service, description=description,
-                caller_phone=phone, address="城西区建设路1号")
+def open_case(
+    hotline, *, phone="13800138000", service="noise", at=T0, description="楼下商铺喇叭噪音扰民", dispatch_to=None
+):
+    call = Call(
+        channel="phone",
+        category="complaint",
+        service_code=service,
+        description=description,
+        caller_phone=phone,
+        address="城西区建设路1号",
+    )
     ticket = hotline.open_case(call, OPERATOR_ACTOR, at=at).ticket_no
     if dispatch_to:
         hotline.dispatch(ticket, OPERATOR_ACTOR, department=dispatch_to, at=at)
@@ -46,7 +53,7 @@ def test_rebuild_gives_exactly_the_rows_of_the_incremental_run(services):
     assert {name: read_models.dump(name) for name in read_models.views} == incremental
     read_models.rebuild(["metrics"])  # one view alone
     assert read_models.dump("metrics") == incremental["metrics"]
-    assert read_models.positions() == {name: events for name in read_models.views}
+    assert read_models.positions() == dict.fromkeys(read_models.views, events)
 
 
 def test_an_event_already_tracked_is_refused_and_nothing_changes(services):
@@ -69,8 +76,14 @@ def test_an_event_already_tracked_is_refused_and_nothing_changes(services):
 def test_case_index_search_filters_and_counts(services):
     hotline, read_models = services.app, services.read_models
     first = open_case(hotline, dispatch_to="HBJ")
-    second = open_case(hotline, phone="13900000000", service="garbage", description="垃圾桶满了没人清运",
-                       at=T0 + timedelta(hours=1), dispatch_to="CGJ")
+    second = open_case(
+        hotline,
+        phone="13900000000",
+        service="garbage",
+        description="垃圾桶满了没人清运",
+        at=T0 + timedelta(hours=1),
+        dispatch_to="CGJ",
+    )
     third = open_case(hotline, at=T0 + timedelta(days=1), description="广场舞音响太响")
     read_models.catch_up()
 
@@ -145,15 +158,26 @@ def test_deadline_queue_covers_cases_items_and_meetings(services):
     replied = open_case(hotline, dispatch_to="CGJ")
     hotline.sign(replied, department("CGJ"), at=T0 + timedelta(hours=1))
     hotline.reply(replied, department("CGJ"), "已处理", True, at=T0 + timedelta(hours=2))
-    hotline.register_instruction("督〔2025〕1号", SUPERVISOR_ACTOR, leader="李市长", content="落实整改",
-                                 lead_department="ZJJ", due="2025-10-20", at=T0)
+    hotline.register_instruction(
+        "督〔2025〕1号",
+        SUPERVISOR_ACTOR,
+        leader="李市长",
+        content="落实整改",
+        lead_department="ZJJ",
+        due="2025-10-20",
+        at=T0,
+    )
     read_models.catch_up()
     now = T0 + timedelta(days=1, hours=2)  # Friday 11:00
     rows, total = read_models.deadline_queue(now, due_within_hours=24 * 25)
     kinds = {(r.kind, r.reference) for r in rows}
-    assert (("signing", unsigned) in kinds and ("callback", replied) in kinds
-            and ("weekly_progress", "督〔2025〕1号") in kinds and ("monthly_feedback", "督〔2025〕1号") in kinds
-            and ("supervision_due", "督〔2025〕1号") in kinds)
+    assert (
+        ("signing", unsigned) in kinds
+        and ("callback", replied) in kinds
+        and ("weekly_progress", "督〔2025〕1号") in kinds
+        and ("monthly_feedback", "督〔2025〕1号") in kinds
+        and ("supervision_due", "督〔2025〕1号") in kinds
+    )
     assert total == len(rows) == 5
     assert [r.due_at for r in rows] == sorted(r.due_at for r in rows)
     signing = next(r for r in rows if r.kind == "signing")
@@ -184,14 +208,30 @@ def test_an_overdue_case_escalates_into_a_supervision_item(services):
 def test_supervision_commands_keep_their_rules(services):
     hotline = services.app
     ref = "督〔2025〕9号"
-    hotline.register_instruction(ref, SUPERVISOR_ACTOR, leader="李市长", content="整治占道经营",
-                                 lead_department="CGJ", cooperating_departments=["CXQ"], due="2025-11-30", at=T0)
+    hotline.register_instruction(
+        ref,
+        SUPERVISOR_ACTOR,
+        leader="李市长",
+        content="整治占道经营",
+        lead_department="CGJ",
+        cooperating_departments=["CXQ"],
+        due="2025-11-30",
+        at=T0,
+    )
     with pytest.raises(InvalidInput, match="已存在"):
-        hotline.register_instruction(ref, SUPERVISOR_ACTOR, leader="李市长", content="重复", lead_department="CGJ",
-                                     due="2025-11-30", at=T0)
+        hotline.register_instruction(
+            ref, SUPERVISOR_ACTOR, leader="李市长", content="重复", lead_department="CGJ", due="2025-11-30", at=T0
+        )
     with pytest.raises(InvalidInput, match="未知承办单位"):
-        hotline.register_instruction("督〔2025〕10号", SUPERVISOR_ACTOR, leader="李市长", content="x",
-                                     lead_department="NOPE", due="2025-11-30", at=T0)
+        hotline.register_instruction(
+            "督〔2025〕10号",
+            SUPERVISOR_ACTOR,
+            leader="李市长",
+            content="x",
+            lead_department="NOPE",
+            due="2025-11-30",
+            at=T0,
+        )
     with pytest.raises(NotPermitted, match="不涉及本单位"):
         hotline.report_progress(ref, department("HBJ"), "进展", at=T0 + timedelta(days=1))
     hotline.report_progress(ref, department("CXQ"), "配合单位已出动执法", at=T0 + timedelta(days=1))
@@ -211,7 +251,13 @@ def test_supervision_commands_keep_their_rules(services):
     item = hotline.reopen_item(ref, SUPERVISOR_ACTOR, "问题反弹", at=T0 + timedelta(days=8))
     assert item.status_name == "重新督办" and item.is_open
     assert [type(e).__name__ for e in hotline.item_events(ref)] == [
-        "Registered", "ProgressReported", "FeedbackSubmitted", "CompletionReported", "Verified", "Reopened"]
+        "Registered",
+        "ProgressReported",
+        "FeedbackSubmitted",
+        "CompletionReported",
+        "Verified",
+        "Reopened",
+    ]
     with pytest.raises(InvalidInput, match="月份格式"):
         services.read_models.ledger(month="2025-13")
 
@@ -219,8 +265,15 @@ def test_supervision_commands_keep_their_rules(services):
 def test_ledger_of_a_month_lists_the_items_open_during_it(services):
     hotline, read_models = services.app, services.read_models
     for number, lead in ((1, "ZJJ"), (2, "CGJ")):
-        hotline.register_instruction(f"督〔2025〕{number}号", SUPERVISOR_ACTOR, leader="李市长", content="落实",
-                                     lead_department=lead, due="2025-10-31", at=T0)
+        hotline.register_instruction(
+            f"督〔2025〕{number}号",
+            SUPERVISOR_ACTOR,
+            leader="李市长",
+            content="落实",
+            lead_department=lead,
+            due="2025-10-31",
+            at=T0,
+        )
     hotline.report_completion("督〔2025〕1号", department("ZJJ"), "完成", at=T0 + timedelta(days=1))
     hotline.verify_item("督〔2025〕1号", SUPERVISOR_ACTOR, at=T0 + timedelta(days=2))
     read_models.catch_up()

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from hotline.infra.config import Config
-from tests.support.paths import PROJECT_DIR
 from tests.e2e.live import free_port
+from tests.support.paths import PROJECT_DIR
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -63,7 +63,7 @@ def race(functions) -> list[tuple[str, object]]:
     def run(index, function):
         try:
             outcomes[index] = ("ok", function())
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+        except Exception as error:
             outcomes[index] = ("error", error)
 
     threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
@@ -98,8 +98,11 @@ class LiveServer:
         self.starts += 1
         with open(self.log_dir / f"server-{self.starts}.log", "wb") as log:  # the child keeps its own copy
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(self.port)], cwd=PROJECT_DIR, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(self.port)],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while True:

@@ -13,11 +13,11 @@ import pytest
 
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
-from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
-from tests.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
 from hotline.web.auth import LoginThrottle
 from hotline.web.views.cases import ACTIONS
 from hotline.web.views.supervision import ITEM_ACTIONS
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
+from tests.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
 
 ROLES = ("anonymous", "operator", "hbj", "cgj", "supervisor", "admin")
 REFERENCE = "市长批示〔2025〕3号"
@@ -73,17 +73,31 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 @pytest.fixture
 def world(app, web_services):  # noqa: F811
     services = web_services
-    call = Call(channel="phone", category="complaint", service_code="noise", description="夜间噪音",
-                caller_phone="13700137000")
+    call = Call(
+        channel="phone", category="complaint", service_code="noise", description="夜间噪音", caller_phone="13700137000"
+    )
     ticket = services.app.open_case(call, OPERATOR_ACTOR).ticket_no
     services.app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
-    services.app.register_instruction(REFERENCE, SUPERVISOR_ACTOR, leader="张市长", content="整治噪音",
-                                      lead_department="HBJ", due=date.today() + timedelta(days=30))
+    services.app.register_instruction(
+        REFERENCE,
+        SUPERVISOR_ACTOR,
+        leader="张市长",
+        content="整治噪音",
+        lead_department="HBJ",
+        due=date.today() + timedelta(days=30),
+    )
     request_id = services.app.open_case(
         Call(channel="open311", category="complaint", service_code="noise", description="噪音"), OPERATOR_ACTOR
     ).ticket_no
-    values = {"ticket_no": ticket, "reference_no": REFERENCE, "fmt": "json", "filename": "hotline.css",
-              "service_code": "noise", "service_request_id": request_id, "rest": "nothing-here"}
+    values = {
+        "ticket_no": ticket,
+        "reference_no": REFERENCE,
+        "fmt": "json",
+        "filename": "hotline.css",
+        "service_code": "noise",
+        "service_request_id": request_id,
+        "rest": "nothing-here",
+    }
     return {"ticket": ticket, "values": values}
 
 
@@ -109,19 +123,28 @@ def sessions(app, roles=ROLES) -> dict[str, Browser]:  # noqa: F811
 
 
 def test_every_route_for_every_role(app, world):  # noqa: F811
-    routes = {(rule.rule, method): rule.endpoint for rule in app.url_map.iter_rules()
-              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})}
+    routes = {
+        (rule.rule, method): rule.endpoint
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    }
     # Every route the app serves has a row, and every row is a route: a new route must be added here.
     # (The catch-all Open311 routes also take PUT/PATCH/DELETE only to answer them in the API's format.)
-    listed = {key for key in routes if not (key[0].startswith("/open311/v2/") and key[1] in ("PUT", "PATCH",
-                                                                                              "DELETE", "POST")
-                                            and routes[key] == "open311.unknown")}
-    assert listed == set(EXPECTED), (listed ^ set(EXPECTED))
+    listed = {
+        key
+        for key in routes
+        if not (
+            key[0].startswith("/open311/v2/")
+            and key[1] in ("PUT", "PATCH", "DELETE", "POST")
+            and routes[key] == "open311.unknown"
+        )
+    }
+    assert listed == set(EXPECTED), listed ^ set(EXPECTED)
     browsers = sessions(app)
     wrong = []
     for (rule, method), expected in sorted(EXPECTED.items(), key=lambda item: item[0][0] == "/logout"):
         path = concrete(rule, routes[(rule, method)], world["values"])
-        for role, want in zip(ROLES, expected):
+        for role, want in zip(ROLES, expected, strict=False):
             browser = browsers[role]
             if method == "GET":
                 response = browser.get(path)
@@ -215,31 +238,67 @@ def test_no_secret_in_the_logs(app, web_services, caplog):  # noqa: F811
         browser = Browser(app)
         browser.login("operator", "a-wrong-password-123")
         browser.login("operator")
-        browser.post("/calls/new", {"channel": "phone", "caller_phone": phone, "caller_name": "孙八",
-                                    "category": "complaint", "urgency": "normal", "service_code": "noise",
-                                    "district": "城东区", "address": "解放路 1 号", "description": "噪音"})
+        browser.post(
+            "/calls/new",
+            {
+                "channel": "phone",
+                "caller_phone": phone,
+                "caller_name": "孙八",
+                "category": "complaint",
+                "urgency": "normal",
+                "service_code": "noise",
+                "district": "城东区",
+                "address": "解放路 1 号",
+                "description": "噪音",
+            },
+        )
         browser.get(f"/operator/caller-history?phone={phone}")
         key = web_services.app.issue_api_key("日志测试", SYSTEM_ACTOR).key
         client = app.test_client()
-        client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "noise", "phone": phone,
-                                                       "description": "路灯不亮", "address_string": "解放路 2 号"})
+        client.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": key,
+                "service_code": "noise",
+                "phone": phone,
+                "description": "路灯不亮",
+                "address_string": "解放路 2 号",
+            },
+        )
         client.post("/open311/v2/requests.json", data={"api_key": key + "x", "service_code": "noise"})
         from hotline.intake.messages import CALL_SCHEMA, Outgoing, encode
 
-        message = {"schema": CALL_SCHEMA, "call_id": "wechat-log-1", "received_at": "2025-10-09T09:30:00+08:00",
-                   "channel": "wechat", "caller": {"name": "周九", "phone": phone}, "category": "complaint",
-                   "service_code": "noise", "address": "解放路 3 号", "description": "噪音", "urgency": "normal"}
+        message = {
+            "schema": CALL_SCHEMA,
+            "call_id": "wechat-log-1",
+            "received_at": "2025-10-09T09:30:00+08:00",
+            "channel": "wechat",
+            "caller": {"name": "周九", "phone": phone},
+            "category": "complaint",
+            "service_code": "noise",
+            "address": "解放路 3 号",
+            "description": "噪音",
+            "urgency": "normal",
+        }
         bad = {**message, "call_id": "wechat-log-2", "caller": {"name": "周九", "phone": phone + "x"}}
-        web_services.bus.send_many([Outgoing("hotline.calls", b"k", encode(message)),
-                                    Outgoing("hotline.calls", b"k", encode(bad))])
+        web_services.bus.send_many(
+            [Outgoing("hotline.calls", b"k", encode(message)), Outgoing("hotline.calls", b"k", encode(bad))]
+        )
     finally:
         root.removeHandler(capture)
         root.setLevel(old_level)
     text = "\n".join(capture.lines + [r.getMessage() for r in caplog.records])
     assert "sign-in" in text and "failed sign-in" in text  # the logs were captured at all
-    secrets = {"password": "a-wrong-password-123", "right password": PASSWORDS["operator"], "api key": key,
-               "phone": phone, "caller name": "周九", "other caller name": "孙八", "cipher key": web_services.config.cipher_key_text(),
-               "session key": web_services.config.flask_secret_key()}
+    secrets = {
+        "password": "a-wrong-password-123",
+        "right password": PASSWORDS["operator"],
+        "api key": key,
+        "phone": phone,
+        "caller name": "周九",
+        "other caller name": "孙八",
+        "cipher key": web_services.config.cipher_key_text(),
+        "session key": web_services.config.flask_secret_key(),
+    }
     leaked = [name for name, secret in secrets.items() if secret in text]
     assert not leaked, leaked
 
@@ -253,8 +312,8 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     import sys
 
     from hotline.infra.bootstrap import bootstrap
-    from hotline.infra.demo import ensure_demo_users
     from hotline.infra.config import Config
+    from hotline.infra.demo import ensure_demo_users
     from tests.e2e.live import free_port
     from tests.reliability.conftest import HttpSession, server_env
 
@@ -266,7 +325,10 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     with open(tmp_path / "gunicorn.log", "wb") as log:  # the child keeps its own copy
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "entrypoints.wsgi:app"],
-            env=server_env(config), stdout=log, stderr=subprocess.STDOUT)
+            env=server_env(config),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -282,8 +344,9 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
         assert [operator.get("/operator").status for _ in range(20)] == [200] * 20
         answers = []
         for attempt in range(14):
-            answers.append(HttpSession(base).post("/login", {"username": "supervisor",
-                                                            "password": f"guess-{attempt}"}).status)
+            answers.append(
+                HttpSession(base).post("/login", {"username": "supervisor", "password": f"guess-{attempt}"}).status
+            )
         refused = answers.count(401)
         assert 5 <= refused <= 10 and answers.count(429) == 14 - refused, answers
         print(f"gunicorn -w 2: {refused} wrong passwords answered 401 before every worker said 429")

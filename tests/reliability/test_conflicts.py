@@ -16,16 +16,24 @@ from hotline.domain.actors import SUPERVISOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import ConcurrentUpdate
 from hotline.domain.workdays import CHINA_TZ
-from hotline.infra.store.audit_chain import verify
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.demo import DEMO_USERS, ensure_demo_users
+from hotline.infra.store.audit_chain import verify
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 from tests.reliability.conftest import HttpSession, SaveGate, race
 
 ROUNDS = 6
 CONTENDERS = 4  # two threads in each of two application instances
-CALL = Call(channel="phone", category="complaint", service_code="noise", description="夜间施工噪音扰民",
-            caller_name="钱七", caller_phone="13900139000", district="城东区", address="解放路 8 号")
+CALL = Call(
+    channel="phone",
+    category="complaint",
+    service_code="noise",
+    description="夜间施工噪音扰民",
+    caller_name="钱七",
+    caller_phone="13900139000",
+    district="城东区",
+    address="解放路 8 号",
+)
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
 
 
@@ -65,13 +73,17 @@ def test_racing_writers_on_one_case_one_wins_the_rest_are_told(services, two_wor
                 (app, Actor(f"sup-{i}", SUPERVISOR), f"第{round_no}轮 督办员{i} 催办")
                 for i, app in enumerate([first, second] * (CONTENDERS // 2))
             ]
-            outcomes = race([
-                lambda app=app, actor=actor, note=note, seen=seen: app.urge(ticket, actor, note, expected_version=seen)
-                for app, actor, note in contenders
-            ])
+            outcomes = race(
+                [
+                    lambda app=app, actor=actor, note=note, seen=seen: app.urge(
+                        ticket, actor, note, expected_version=seen
+                    )
+                    for app, actor, note in contenders
+                ]
+            )
             kinds = Counter(kind for kind, _ in outcomes)
             assert kinds == {"ok": 1, "error": CONTENDERS - 1}, outcomes
-            for (kind, result), (_, _, note) in zip(outcomes, contenders):
+            for (kind, result), (_, _, note) in zip(outcomes, contenders, strict=False):
                 if kind == "ok":
                     winners.append(note)
                 else:
@@ -82,8 +94,12 @@ def test_racing_writers_on_one_case_one_wins_the_rest_are_told(services, two_wor
         gate.barrier = threading.Barrier(2, timeout=30)
         seen = first.get_case(ticket).version
         hbj = department("HBJ")
-        outcomes = race([lambda: first.sign(ticket, hbj, expected_version=seen),
-                         lambda: second.return_case(ticket, hbj, "不属于本单位职责", expected_version=seen)])
+        outcomes = race(
+            [
+                lambda: first.sign(ticket, hbj, expected_version=seen),
+                lambda: second.return_case(ticket, hbj, "不属于本单位职责", expected_version=seen),
+            ]
+        )
         assert Counter(kind for kind, _ in outcomes) == {"ok": 1, "error": 1}, outcomes
     finally:
         gate.close()
@@ -99,20 +115,30 @@ def test_racing_writers_on_one_case_one_wins_the_rest_are_told(services, two_wor
 def test_racing_writers_on_one_supervision_item(services, two_workers):
     first, second = two_workers
     reference = "市长批示〔2025〕17号"
-    first.register_instruction(reference, SUPERVISOR_ACTOR, leader="张市长", content="整治夜间施工噪音",
-                               lead_department="HBJ", cooperating_departments=["CGJ"],
-                               due=date.today() + timedelta(days=60))
+    first.register_instruction(
+        reference,
+        SUPERVISOR_ACTOR,
+        leader="张市长",
+        content="整治夜间施工噪音",
+        lead_department="HBJ",
+        cooperating_departments=["CGJ"],
+        due=date.today() + timedelta(days=60),
+    )
     gate = SaveGate(two_workers, 2)
     try:
         for round_no in range(ROUNDS):
             gate.new_round()
             seen = first.get_item(reference).version
-            outcomes = race([
-                lambda n=round_no, v=seen: first.report_progress(reference, department("HBJ"), f"第{n}周：已约谈三家工地",
-                                                                 expected_version=v),
-                lambda n=round_no, v=seen: second.urge_item(reference, SUPERVISOR_ACTOR, f"第{n}次催办",
-                                                            expected_version=v),
-            ])
+            outcomes = race(
+                [
+                    lambda n=round_no, v=seen: first.report_progress(
+                        reference, department("HBJ"), f"第{n}周：已约谈三家工地", expected_version=v
+                    ),
+                    lambda n=round_no, v=seen: second.urge_item(
+                        reference, SUPERVISOR_ACTOR, f"第{n}次催办", expected_version=v
+                    ),
+                ]
+            )
             assert Counter(kind for kind, _ in outcomes) == {"ok": 1, "error": 1}, outcomes
             loser = next(result for kind, result in outcomes if kind == "error")
             assert isinstance(loser, ConcurrentUpdate) and "请刷新后重试" in str(loser)
@@ -165,7 +191,7 @@ def test_two_http_requests_at_once_against_a_live_server(services, live_server):
             return session.post(f"{page}/urge", data, token=token)
 
         answers = race([lambda f=f: submit(*f) for f in forms])
-        for (kind, answer), (session, _, data) in zip(answers, forms):
+        for (kind, answer), (session, _, data) in zip(answers, forms, strict=False):
             assert kind == "ok" and answer.status == 302 and answer.location.endswith(page), answer
             shown = session.get(page).text  # the flash message on the page the browser is sent back to
             if "已催办" in shown and "该工单已被他人更新" not in shown:
@@ -184,10 +210,12 @@ def test_busy_desks_logging_calls_back_to_back_all_get_numbers(services, two_wor
     """Four desks in two workers log calls as fast as they can, all on one day's ticket counter: none
     may be starved of a number by the others winning every race."""
     opened_at = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
-    outcomes = race([
-        lambda app=app: [app.open_case(CALL, OPERATOR_ACTOR, at=opened_at).ticket_no for _ in range(30)]
-        for app in two_workers * 2
-    ])
+    outcomes = race(
+        [
+            lambda app=app: [app.open_case(CALL, OPERATOR_ACTOR, at=opened_at).ticket_no for _ in range(30)]
+            for app in two_workers * 2
+        ]
+    )
     assert [kind for kind, _ in outcomes] == ["ok"] * 4, [r for kind, r in outcomes if kind == "error"]
     tickets = [ticket for _, made in outcomes for ticket in made]
     assert len(tickets) == len(set(tickets)) == 120

@@ -21,16 +21,16 @@ import pytest
 from kafka.errors import KafkaError
 
 from hotline.domain.case import Case
-from hotline.infra.store.audit_chain import verify
 from hotline.infra.bootstrap import bootstrap
-from hotline.infra.demo import DEMO_USERS, ensure_demo_users
 from hotline.infra.config import Config
-from tests.support.broker import TansuBroker
+from hotline.infra.demo import DEMO_USERS, ensure_demo_users
+from hotline.infra.store.audit_chain import verify
 from hotline.intake.consumer import send_all
 from hotline.intake.kafka_io import ensure_topics, make_producer
 from hotline.intake.messages import Outgoing, Topics
 from tests.kafka.test_intake_pipeline import Consumer, demo_messages
 from tests.reliability.conftest import HttpSession, server_env
+from tests.support.broker import TansuBroker
 
 DEADLINE = 120.0
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
@@ -53,7 +53,7 @@ def wait_for(what: str, condition, consumers: list[Consumer], deadline: float = 
         try:
             if condition():
                 return
-        except Exception:  # noqa: BLE001, S110 - the store may be restarting under us; ask again
+        except Exception:
             pass
         for consumer in consumers:
             assert consumer.process.poll() is None, f"consumer exited:\n{consumer.text()[-3000:]}"
@@ -76,9 +76,17 @@ class Intake:
         ensure_topics(self.broker.bootstrap, self.topics.partitions(3))
 
     def consumer(self, *args: str) -> Consumer:
-        process = Consumer(self.env, self.log_dir / f"consumer-{len(self.consumers)}.log",
-                           "--topic-prefix", self.topics.prefix, "--group", f"{self.topics.prefix}intake",
-                           "--batch-size", "50", *args)
+        process = Consumer(
+            self.env,
+            self.log_dir / f"consumer-{len(self.consumers)}.log",
+            "--topic-prefix",
+            self.topics.prefix,
+            "--group",
+            f"{self.topics.prefix}intake",
+            "--batch-size",
+            "50",
+            *args,
+        )
         self.consumers.append(process)
         return process
 
@@ -111,8 +119,7 @@ def intake_on(broker, tmp_path):
 def assert_each_valid_call_once(app, valid: set[str]) -> None:
     opened = opened_call_ids(app)
     assert len(opened) == len(set(opened)) == len(valid) and set(opened) == valid
-    tickets = [n.originator_id for n in app.recorder.select_notifications(None, 1_000_000,
-                                                                          topics=[Case.Opened.TOPIC])]
+    tickets = [n.originator_id for n in app.recorder.select_notifications(None, 1_000_000, topics=[Case.Opened.TOPIC])]
     assert len(tickets) == len(set(tickets))
 
 
@@ -133,8 +140,12 @@ def test_postgres_restarted_during_intake(pg_schema, tmp_path, intake_on):
         cluster = next(Path("/etc/postgresql").iterdir()).name
         before = len(opened_call_ids(services.app))
         started = time.monotonic()
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         restart_seconds = time.monotonic() - started
         wait_for("the store to answer again", lambda: opened_call_ids(services.app) is not None, [consumer])
         after = len(opened_call_ids(services.app))
@@ -145,8 +156,10 @@ def test_postgres_restarted_during_intake(pg_schema, tmp_path, intake_on):
         wait_for("every valid call as a case", lambda: len(opened_call_ids(services.app)) >= len(valid), [consumer])
         assert consumer.stop() == 0
         assert_each_valid_call_once(services.app, valid)
-        print(f"PostgreSQL restart took {restart_seconds:.1f}s; cases before {before}, just after {after}; "
-              f"{len(valid)} calls, each one case")
+        print(
+            f"PostgreSQL restart took {restart_seconds:.1f}s; cases before {before}, just after {after}; "
+            f"{len(valid)} calls, each one case"
+        )
     finally:
         services.close()
 
@@ -162,7 +175,7 @@ def test_broker_restart_loses_nothing_acknowledged(sqlite_services, tmp_path, in
     with TansuBroker() as own:
         intake = intake_on(sqlite_services.config, own)
         messages, valid, _ = demo_messages(intake.topics.calls, 2400, seed=33)
-        chunks = [messages[i:i + 100] for i in range(0, len(messages), 100)]
+        chunks = [messages[i : i + 100] for i in range(0, len(messages), 100)]
         half = len(chunks) // 2
         intake.produce([m for chunk in chunks[:half] for m in chunk])  # acknowledged, not yet consumed
         consumer = intake.consumer("--no-dispatch")
@@ -193,14 +206,16 @@ def test_broker_restart_loses_nothing_acknowledged(sqlite_services, tmp_path, in
             send_all(producer, chunk)
         producer.close(timeout=10)
 
-        wait_for("every valid call as a case", lambda: len(opened_call_ids(sqlite_services.app)) >= len(valid),
-                 [consumer])
+        wait_for(
+            "every valid call as a case", lambda: len(opened_call_ids(sqlite_services.app)) >= len(valid), [consumer]
+        )
         assert consumer.stop() == 0
         assert own.starts == 2 and 0 < at_restart[0] < len(valid)
         assert_each_valid_call_once(sqlite_services.app, valid)
         assert "重新创建客户端" in consumer.text()  # the same process carried on, with new clients
-        print(f"cases at the restart {at_restart[0]} of {len(valid)}; "
-              f"chunks acked {len(acked)}, unacked {len(unacked)}")
+        print(
+            f"cases at the restart {at_restart[0]} of {len(valid)}; chunks acked {len(acked)}, unacked {len(unacked)}"
+        )
 
 
 @pytest.mark.kafka
@@ -225,8 +240,7 @@ def test_a_consumer_killed_again_and_again_on_postgres(pg_schema, tmp_path, inta
         last = intake.consumer()
         wait_for("every valid call as a case", lambda: len(opened_call_ids(services.app)) >= len(valid), [last])
         routed = {case.ticket_no for case in services.app.all_cases() if case.department}
-        wait_for("every routed case on hotline.dispatch",
-                 lambda: routed <= {k for k in dispatched_tickets(intake)}, [last])
+        wait_for("every routed case on hotline.dispatch", lambda: routed <= set(dispatched_tickets(intake)), [last])
         assert last.stop() == 0
         assert_each_valid_call_once(services.app, valid)
         print(f"cases at each kill: {counts}; {len(valid)} calls, each one case; {len(routed)} routed")
@@ -256,8 +270,16 @@ def dispatched_tickets(intake: Intake) -> list[str]:
         reader.close()
 
 
-WEB_CALL = {"channel": "phone", "caller_phone": "13800138000", "caller_name": "赵六", "category": "complaint",
-            "urgency": "normal", "service_code": "noise", "district": "城东区", "address": "解放路 12 号"}
+WEB_CALL = {
+    "channel": "phone",
+    "caller_phone": "13800138000",
+    "caller_name": "赵六",
+    "category": "complaint",
+    "urgency": "normal",
+    "service_code": "noise",
+    "district": "城东区",
+    "address": "解放路 12 号",
+}
 
 
 @pytest.mark.slow
@@ -284,8 +306,9 @@ def test_the_web_app_killed_during_writes(sqlite_services, live_server):
                     outcomes[description] = "unknown"  # the server died with the request in hand
                 return
             with lock:
-                outcomes[description] = "stored" if answer.status == 302 and "/cases/" in answer.location else \
-                    f"refused {answer.status}"
+                outcomes[description] = (
+                    "stored" if answer.status == 302 and "/cases/" in answer.location else f"refused {answer.status}"
+                )
 
     threads = [threading.Thread(target=operator_desk, args=(desk,)) for desk in range(writers)]
     for thread in threads:

@@ -35,9 +35,7 @@ class RawStore:
                 "rowid",
             )
 
-    def run(
-        self, statement: str, params: tuple[Any, ...] = ()
-    ) -> list[tuple[Any, ...]]:
+    def run(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self.postgres:
             statement = statement.replace("?", "%s")
         with closing(self._connect()) as conn:

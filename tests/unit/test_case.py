@@ -15,8 +15,14 @@ HBJ = department("HBJ")
 
 
 def new_case(**changes) -> Case:
-    fields = dict(channel="phone", category="complaint", service_code="noise", description="楼下噪音扰民",
-                  caller_name="张三", caller_phone="13800138000")
+    fields = {
+        "channel": "phone",
+        "category": "complaint",
+        "service_code": "noise",
+        "description": "楼下噪音扰民",
+        "caller_name": "张三",
+        "caller_phone": "13800138000",
+    }
     fields.update(changes)
     return Case.open("20251009-000123", Call(**fields), OPERATOR_ACTOR, at=T0)
 
@@ -32,7 +38,11 @@ def test_opening_records_the_call_the_actor_and_the_time():
     [opened] = case.collect_events()
     assert isinstance(opened, Case.Opened)
     assert (opened.ticket_no, opened.actor_id, opened.actor_role, opened.timestamp) == (
-        "20251009-000123", "op-1001", "operator", T0)
+        "20251009-000123",
+        "op-1001",
+        "operator",
+        T0,
+    )
     assert case.status == "opened" and case.status_name == "待派单"
 
 
@@ -46,8 +56,17 @@ def test_the_whole_lifecycle():
     case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True)
     case.close(OPERATOR_ACTOR)
     names = [type(e).__name__ for e in case.collect_events()]
-    assert names == ["Opened", "Dispatched", "Signed", "ExtensionRequested", "ExtensionApproved", "Urged",
-                     "Replied", "CallbackRecorded", "Closed"]
+    assert names == [
+        "Opened",
+        "Dispatched",
+        "Signed",
+        "ExtensionRequested",
+        "ExtensionApproved",
+        "Urged",
+        "Replied",
+        "CallbackRecorded",
+        "Closed",
+    ]
     assert case.status == "closed" and case.reply_by == T0 + timedelta(days=27) and case.urge_count == 1
 
 

@@ -3,8 +3,22 @@
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"flask", "flask_login", "flask_wtf", "wtforms", "kafka", "psycopg", "psycopg2", "sqlite3",
-             "infra", "web", "intake", "projections", "chinese_calendar", "openpyxl"}
+FORBIDDEN = {
+    "flask",
+    "flask_login",
+    "flask_wtf",
+    "wtforms",
+    "kafka",
+    "psycopg",
+    "psycopg2",
+    "sqlite3",
+    "infra",
+    "web",
+    "intake",
+    "projections",
+    "chinese_calendar",
+    "openpyxl",
+}
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 
 

@@ -39,8 +39,9 @@ class Browser:
 
     def login(self, username: str, password: str | None = None):
         token = self.token("/login")
-        return self.client.post("/login", data={"csrf_token": token, "username": username,
-                                                "password": password or PASSWORDS[username]})
+        return self.client.post(
+            "/login", data={"csrf_token": token, "username": username, "password": password or PASSWORDS[username]}
+        )
 
     def get(self, path: str, **kwargs):
         return self.client.get(path, **kwargs)

@@ -3,7 +3,6 @@
 import re
 
 from hotline.domain.workdays import CHINA_TZ
-
 from tests.web.test_operator_pages import log_call
 
 
@@ -50,8 +49,10 @@ def test_a_stale_page_cannot_overwrite_a_newer_state(signed_in):
     stale = supervisor.get(f"/cases/{ticket}").text  # the supervisor opens the page …
     act(operator, ticket, "urge", note="请尽快签收")  # … while the operator urges first
     response = supervisor.post(
-        f"/cases/{ticket}/urge", {"urge-version": version_of(stale, "urge"), "urge-note": "我也催一下"},
-        token_from=f"/cases/{ticket}", follow_redirects=True,
+        f"/cases/{ticket}/urge",
+        {"urge-version": version_of(stale, "urge"), "urge-note": "我也催一下"},
+        token_from=f"/cases/{ticket}",
+        follow_redirects=True,
     )
     assert "该工单已被他人更新，请刷新后重试" in response.text
 
@@ -61,12 +62,19 @@ def test_domain_refusals_are_shown_not_500(signed_in):
     ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
     act(operator, ticket, "dispatch", department="HBJ", note="")
     page = hbj.get(f"/cases/{ticket}").text
-    response = hbj.post(f"/cases/{ticket}/reply", {"reply-version": version_of(page, "sign"), "reply-result": "x",
-                                                   "reply-resolved": "yes"}, token_from=f"/cases/{ticket}",
-                        follow_redirects=True)
+    response = hbj.post(
+        f"/cases/{ticket}/reply",
+        {"reply-version": version_of(page, "sign"), "reply-result": "x", "reply-resolved": "yes"},
+        token_from=f"/cases/{ticket}",
+        follow_redirects=True,
+    )
     assert response.status_code == 200 and "尚未签收" in response.text
-    response = hbj.post(f"/cases/{ticket}/return", {"return-version": version_of(page, "return"), "return-reason": ""},
-                        token_from=f"/cases/{ticket}", follow_redirects=True)
+    response = hbj.post(
+        f"/cases/{ticket}/return",
+        {"return-version": version_of(page, "return"), "return-reason": ""},
+        token_from=f"/cases/{ticket}",
+        follow_redirects=True,
+    )
     assert "请填写理由" in response.text
     assert hbj.post(f"/cases/{ticket}/explode", {}, token_from=f"/cases/{ticket}").status_code == 404
 

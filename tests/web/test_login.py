@@ -32,8 +32,10 @@ def test_pages_need_a_signed_in_user(browser):
 
 def test_next_never_leaves_the_site(browser):
     token = browser.token("/login")
-    response = browser.client.post("/login?next=https://evil.example/", data={
-        "csrf_token": token, "username": "operator", "password": "hotline-operator"})
+    response = browser.client.post(
+        "/login?next=https://evil.example/",
+        data={"csrf_token": token, "username": "operator", "password": "hotline-operator"},
+    )
     assert response.headers["Location"] == "/"
 
 

@@ -4,9 +4,17 @@ import re
 
 import pytest
 
-CALL = {"channel": "phone", "caller_phone": "13800138000", "caller_name": "赵六", "category": "complaint",
-        "urgency": "normal", "service_code": "noise", "district": "城东区", "address": "解放路 12 号",
-        "description": "楼下酒吧深夜音乐声音过大"}
+CALL = {
+    "channel": "phone",
+    "caller_phone": "13800138000",
+    "caller_name": "赵六",
+    "category": "complaint",
+    "urgency": "normal",
+    "service_code": "noise",
+    "district": "城东区",
+    "address": "解放路 12 号",
+    "description": "楼下酒吧深夜音乐声音过大",
+}
 
 
 def log_call(browser, **changes):

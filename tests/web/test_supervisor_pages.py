@@ -24,10 +24,18 @@ def item_act(browser, action: str, **fields):
 
 
 def register(supervisor):
-    return supervisor.post("/supervisor/ledger/new", {
-        "reference_no": REF, "leader": "张市长", "content": "请生态环境局牵头整治河道黑臭水体",
-        "lead_department": "HBJ", "cooperating": ["SWJ", "CDQ"], "due": "2026-12-31",
-    }, follow_redirects=True)
+    return supervisor.post(
+        "/supervisor/ledger/new",
+        {
+            "reference_no": REF,
+            "leader": "张市长",
+            "content": "请生态环境局牵头整治河道黑臭水体",
+            "lead_department": "HBJ",
+            "cooperating": ["SWJ", "CDQ"],
+            "due": "2026-12-31",
+        },
+        follow_redirects=True,
+    )
 
 
 def test_register_report_verify_and_export(signed_in):
@@ -39,7 +47,7 @@ def test_register_report_verify_and_export(signed_in):
     assert "已报送进度" in item_act(hbj, "progress", content="已完成排污口排查 12 处").text
     assert cgj.get(f"/supervision/items/{REF}").status_code == 404  # not involved: not visible
 
-    assert 'action-verify' not in supervisor.get(f"/supervision/items/{REF}").text  # 销号 only after completion
+    assert "action-verify" not in supervisor.get(f"/supervision/items/{REF}").text  # 销号 only after completion
     assert "已报告完成" in item_act(hbj, "complete", summary="黑臭水体已消除，长效机制已建立").text
     assert "已销号" in item_act(supervisor, "verify", note="现场核验合格").text
 
@@ -73,11 +81,16 @@ def test_search_and_caller_history(signed_in):
     assert ticket in found
     assert ticket in operator.get("/cases", query_string={"phone": "13800138000"}).text
     assert ticket not in operator.get("/cases", query_string={"status": "closed"}).text
-    history = operator.get("/operator/caller-history", query_string={"phone": "13800138000",
-                                                                     "service_code": "noise"}).text
+    history = operator.get(
+        "/operator/caller-history", query_string={"phone": "13800138000", "service_code": "noise"}
+    ).text
     assert ticket in history and "可能重复" in history
-    assert "可能重复" not in operator.get("/operator/caller-history",
-                                         query_string={"phone": "13800138000", "service_code": "garbage"}).text
+    assert (
+        "可能重复"
+        not in operator.get(
+            "/operator/caller-history", query_string={"phone": "13800138000", "service_code": "garbage"}
+        ).text
+    )
 
 
 def test_a_department_searches_only_its_own_cases(signed_in):

@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from hotline.domain.actors import SYSTEM, Actor
 from hotline.domain.case import FINISHED, Call
+from hotline.domain.errors import CaseNotFound, DomainError
 from hotline.domain.formats import is_ticket_no
 from hotline.domain.text import MAX_TEXT
-from hotline.domain.errors import CaseNotFound, DomainError
 from hotline.domain.workdays import as_china_time
 from hotline.web.open311 import PREFIX, Open311State, bp
 from hotline.web.open311.errors import Open311Error, bad_request, forbidden, not_found
@@ -385,4 +385,3 @@ def unknown(rest: str) -> Response:
     if allowed:
         raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound()
-

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import STATUS_NAMES, Call
-from hotline.domain.formats import PHONE, is_ticket_no
 from hotline.domain.errors import DomainError
+from hotline.domain.formats import PHONE, is_ticket_no
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.forms import CallForm, SearchForm
 from hotline.web.pagination import page_of, requested_page
@@ -35,8 +35,9 @@ def console():
     queue, queued = models.cases.search(status=DISPATCH_QUEUE, limit=10)
     callbacks, awaiting = models.cases.search(status=["replied"], limit=10)
     form = _call_form()
-    return render_template("operator/console.html", form=form, queue=queue, queued=queued,
-                           callbacks=callbacks, awaiting=awaiting)
+    return render_template(
+        "operator/console.html", form=form, queue=queue, queued=queued, callbacks=callbacks, awaiting=awaiting
+    )
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])

@@ -49,8 +49,10 @@ class ProgressForm(forms.ActionForm):
 
 
 class FeedbackForm(forms.ActionForm):
-    month = StringField("反馈月份", validators=[DataRequired(message="请填写月份"),
-                                             Regexp(MONTH.pattern, message=f"月份格式应为 {MONTH_EXAMPLE}")])
+    month = StringField(
+        "反馈月份",
+        validators=[DataRequired(message="请填写月份"), Regexp(MONTH.pattern, message=f"月份格式应为 {MONTH_EXAMPLE}")],
+    )
     content = forms.text("本月落实情况")
 
 
@@ -69,27 +71,55 @@ class EscalateForm(forms.ActionForm):
 
 
 ITEM_ACTIONS: dict[str, Action] = {
-    "progress": Action("报送每周进度", ("progress",), ProgressForm,
-                       lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
-                       "已报送进度"),
-    "feedback": Action("反馈每月落实情况", ("feedback",), FeedbackForm,
-                       lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data,
-                                                                   expected_version=v),
-                       "已反馈落实情况"),
-    "complete": Action("报告完成", ("complete",), CompletionForm,
-                       lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
-                       "已报告完成，等待核验销号"),
-    "urge": Action("催办", ("urge",), forms.NoteForm,
-                   lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v), "已催办"),
-    "due": Action("调整办结期限", ("change_due",), DueDateForm,
-                  lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
-                  "已调整办结期限"),
-    "verify": Action("核验销号", ("verify",), forms.NoteForm,
-                     lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
-                     "已销号"),
-    "reopen": Action("重新督办", ("reopen",), forms.ReasonForm,
-                     lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
-                     "已重新督办"),
+    "progress": Action(
+        "报送每周进度",
+        ("progress",),
+        ProgressForm,
+        lambda app, r, a, f, v: app.report_progress(r, a, f.content.data, expected_version=v),
+        "已报送进度",
+    ),
+    "feedback": Action(
+        "反馈每月落实情况",
+        ("feedback",),
+        FeedbackForm,
+        lambda app, r, a, f, v: app.submit_feedback(r, a, f.month.data, f.content.data, expected_version=v),
+        "已反馈落实情况",
+    ),
+    "complete": Action(
+        "报告完成",
+        ("complete",),
+        CompletionForm,
+        lambda app, r, a, f, v: app.report_completion(r, a, f.summary.data, expected_version=v),
+        "已报告完成，等待核验销号",
+    ),
+    "urge": Action(
+        "催办",
+        ("urge",),
+        forms.NoteForm,
+        lambda app, r, a, f, v: app.urge_item(r, a, f.note.data or "", expected_version=v),
+        "已催办",
+    ),
+    "due": Action(
+        "调整办结期限",
+        ("change_due",),
+        DueDateForm,
+        lambda app, r, a, f, v: app.change_due_date(r, a, f.due.data, f.reason.data, expected_version=v),
+        "已调整办结期限",
+    ),
+    "verify": Action(
+        "核验销号",
+        ("verify",),
+        forms.NoteForm,
+        lambda app, r, a, f, v: app.verify_item(r, a, f.note.data or "", expected_version=v),
+        "已销号",
+    ),
+    "reopen": Action(
+        "重新督办",
+        ("reopen",),
+        forms.ReasonForm,
+        lambda app, r, a, f, v: app.reopen_item(r, a, f.reason.data, expected_version=v),
+        "已重新督办",
+    ),
 }
 
 
@@ -104,7 +134,8 @@ def visible_item(reference_no: str) -> SupervisionItem:
     except ItemNotFound:
         abort(404)
     if current_user.role == DEPARTMENT and current_user.department not in (
-        item.lead_department, *item.cooperating_departments
+        item.lead_department,
+        *item.cooperating_departments,
     ):
         abort(404)
     return item
@@ -130,9 +161,17 @@ def ledger():
     models = read_models()
     models.catch_up()
     rows, total = models.ledger(month=month, source=source, status=status, limit=30, offset=offset)
-    return render_template("supervision/ledger.html", rows=rows, page=page_of(number, total), month=month,
-                           source=source, status=status, sources=SOURCES, statuses=STATUS_NAMES,
-                           export_month=month or clock().now().strftime("%Y-%m"))
+    return render_template(
+        "supervision/ledger.html",
+        rows=rows,
+        page=page_of(number, total),
+        month=month,
+        source=source,
+        status=status,
+        sources=SOURCES,
+        statuses=STATUS_NAMES,
+        export_month=month or clock().now().strftime("%Y-%m"),
+    )
 
 
 @bp.route("/supervisor/ledger.xlsx")
@@ -149,8 +188,12 @@ def export():
         path = Path(directory) / "ledger.xlsx"
         write_ledger(rows, path, title=f"{month} 督办台账", department_name=rules().department_name)
         content = io.BytesIO(path.read_bytes())
-    return send_file(content, as_attachment=True, download_name=f"督办台账-{month}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        content,
+        as_attachment=True,
+        download_name=f"督办台账-{month}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @bp.route("/supervisor/ledger/new", methods=["GET", "POST"])

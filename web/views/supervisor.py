@@ -11,7 +11,13 @@ from hotline.domain.errors import CaseNotFound
 from hotline.domain.formats import is_month, is_ticket_no
 from hotline.domain.workdays import CHINA_TZ
 from hotline.projections.read_models import (
-    CALLBACK, DEADLINE_KINDS, MONTHLY_FEEDBACK, REPLYING, SIGNING, SUPERVISION_DUE, WEEKLY_PROGRESS,
+    CALLBACK,
+    DEADLINE_KINDS,
+    MONTHLY_FEEDBACK,
+    REPLYING,
+    SIGNING,
+    SUPERVISION_DUE,
+    WEEKLY_PROGRESS,
 )
 from hotline.web.auth import roles_required
 from hotline.web.pagination import page_of, requested_page
@@ -41,11 +47,19 @@ def deadlines():
     models = read_models()
     models.catch_up()
     moment = clock().now()
-    rows, total = models.deadline_queue(moment, kinds=[kind] if kind else None, department=department,
-                                        limit=30, offset=offset)
+    rows, total = models.deadline_queue(
+        moment, kinds=[kind] if kind else None, department=department, limit=30, offset=offset
+    )
     return render_template(
-        "supervisor/deadlines.html", rows=rows, page=page_of(number, total), moment=moment, kind=kind,
-        department=department, kinds=DEADLINE_KINDS, case_kinds=CASE_KINDS, item_kinds=ITEM_KINDS,
+        "supervisor/deadlines.html",
+        rows=rows,
+        page=page_of(number, total),
+        moment=moment,
+        kind=kind,
+        department=department,
+        kinds=DEADLINE_KINDS,
+        case_kinds=CASE_KINDS,
+        item_kinds=ITEM_KINDS,
         departments=[(code, d.name) for code, d in rules().departments.items()],
     )
 
