@@ -1,5 +1,5 @@
-"""Write throughput with and without encryption at rest and the audit chain (a quick look; issue 9
-benchmarks properly). Each run saves new cases (one Case.Opened event each, the event that holds
+"""Write throughput with and without encryption at rest and the audit chain (a quick look; the write_path
+benchmark measures properly). Each run saves new cases (one Case.Opened event each, the event that holds
 the caller's name and phone) into a fresh store: one case per save (the operator console) and 100
 per save (Kafka intake); only the saves are timed. Configurations are interleaved and repeated so
 that other load on the machine hits all of them alike; medians are printed: events written per

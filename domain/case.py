@@ -62,15 +62,15 @@ CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
 CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
+AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
+AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
+# In each state the department works against one deadline: signing, then replying.
+DEADLINE_OF_STATUS = {DISPATCHED: "sign_by", SIGNED: "reply_by"}
 
 
 def current_deadline(status: str, sign_by: datetime | None, reply_by: datetime | None) -> datetime | None:
-    """The deadline the department is working against now: signing, then replying."""
-    if status == DISPATCHED:
-        return sign_by
-    if status == SIGNED:
-        return reply_by
-    return None
+    """The deadline the department is working against now (``DEADLINE_OF_STATUS``)."""
+    return {"sign_by": sign_by, "reply_by": reply_by}.get(DEADLINE_OF_STATUS.get(status, ""))
 
 
 def case_id(ticket_no: str) -> UUID:
@@ -266,7 +266,16 @@ class Case(Permitted, HotlineAggregate):
         return current_deadline(self.status, self.sign_by, self.reply_by)
 
     def is_overdue(self, moment: datetime) -> bool:
+        """The deadline the department works against now has passed."""
         return is_overdue(self.current_deadline, moment)
+
+    def sign_overdue(self, moment: datetime) -> bool:
+        """Not signed, and its signing deadline has passed."""
+        return self.status == DISPATCHED and is_overdue(self.sign_by, moment)
+
+    def reply_overdue(self, moment: datetime) -> bool:
+        """Still with the department, and its reply deadline has passed."""
+        return self.status in IN_HANDS and is_overdue(self.reply_by, moment)
 
     # ---- what the rules allow now -------------------------------------------------------------
 

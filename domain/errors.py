@@ -28,7 +28,3 @@ class ConcurrentUpdate(DomainError):
 
     def __init__(self, message: str = "该工单已被他人更新，请刷新后重试"):
         super().__init__(message)
-
-
-class CalendarError(DomainError):
-    """A calendar data problem (bad data file), never an unknown year: those are provisional."""

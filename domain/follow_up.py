@@ -15,7 +15,6 @@ from hotline.domain.workdays import Deadline, WorkingDayCalendar, as_china_time
 CALLBACK = "callback"
 WEEKLY_PROGRESS = "weekly_progress"
 MINUTES_SIGNING = "minutes_signing"
-NAMES = {CALLBACK: "回访", WEEKLY_PROGRESS: "每周督促落实进度", MINUTES_SIGNING: "会议纪要送签"}
 
 
 @dataclass(frozen=True)

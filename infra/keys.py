@@ -1,5 +1,5 @@
 """Key material: the cipher key that encrypts event state at rest, and the audit key that seals
-the hash chain over the stored events (infra/audit_chain.py).
+the hash chain over the stored events (infra/store/audit_chain.py).
 
 Both are 32 random bytes written as base64, the form ``AESCipher.create_key(32)`` gives and
 ``hotline keys generate`` prints. Event state is encrypted with AES-256-GCM by

@@ -2,7 +2,7 @@
 
 Keys and values are raw ``bytes`` everywhere (no serializers): callers encode.
 
-Choices (see DESIGN.md, "Kafka in development and tests"):
+Choices (docs/messages.md, "The test broker", says why):
 
 * Producer: ``acks="all"``, **not idempotent** -- an idempotent producer keeps
   failing after a Tansu broker restart. Without idempotence, retries could

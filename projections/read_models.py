@@ -19,7 +19,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from hotline.application import HotlineApplication
-from hotline.domain.case import DISPATCHED, REPLIED, SIGNED
+from hotline.domain.case import DEADLINE_OF_STATUS, DISPATCHED, REPLIED, SIGNED
 from hotline.domain.deadlines import is_overdue
 from hotline.domain.errors import InvalidInput
 from hotline.domain.formats import month_bounds as month_moments
@@ -270,8 +270,8 @@ class ReadModels:
         case_kinds = [
             (kind, status, column)
             for kind, status, column in (
-                (SIGNING, DISPATCHED, "sign_by"),
-                (REPLYING, SIGNED, "reply_by"),
+                (SIGNING, DISPATCHED, DEADLINE_OF_STATUS[DISPATCHED]),
+                (REPLYING, SIGNED, DEADLINE_OF_STATUS[SIGNED]),
                 (CALLBACK, REPLIED, "callback_by"),
             )
             if kind in chosen

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hotline.infra.demo import DEMO_USERS  # noqa: E402
-from tests.e2e.live import chromium, hotline, live_server, sign_in  # noqa: E402
+from tests.support.live import chromium, hotline, live_server, sign_in  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = {username: password for username, password, *_ in DEMO_USERS}

@@ -85,3 +85,12 @@ SUPERVISOR_ACTOR = Actor("sup-01", SUPERVISOR)
 
 def department(code: str) -> Actor:
     return Actor(f"dept-{code.lower()}", DEPARTMENT, code)
+
+
+def department_code(rules, name: str) -> str:
+    """A department's code from the name the scenarios use (rules/departments.csv)."""
+    return next(code for code, department in rules.departments.items() if department.name == name)
+
+
+def department_named(rules, name: str) -> Actor:
+    return department(department_code(rules, name))

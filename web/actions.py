@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import flash
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
 from hotline.domain.actors import Actor
 from hotline.domain.errors import DomainError, NotPermitted
+from hotline.web.auth import current_actor
+from hotline.web.services import clock, hotline
 
 T = TypeVar("T")
 
@@ -56,3 +58,27 @@ def run_form(form: FlaskForm, command: Callable[[], T], done: str) -> T | None:
         return None
     flash(done, "success")
     return result
+
+
+def take_action(
+    actions: dict[str, Action],
+    name: str,
+    aggregate: Any,
+    reference: str,
+    build_form: Callable[..., Any],
+    label: str,
+) -> Any | None:
+    """One POSTed action on a case or an item the user may see: 404 for an unknown action, 403 when
+    the user may never take it, else the form is checked and the command run (see ``run_form``)."""
+    action = actions.get(name)
+    if action is None:
+        abort(404)
+    actor = current_actor()
+    if action.forbidden(aggregate, actor, clock().now()):
+        abort(403)
+    form = build_form(name, data=request.form)
+    return run_form(
+        form,
+        lambda: action.run(hotline(), reference, actor, form, int(form.version.data)),
+        f"{label}：{action.done}",
+    )

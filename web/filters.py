@@ -9,7 +9,6 @@ from flask import Flask
 from hotline.application import Clock
 from hotline.domain.case import STATUS_NAMES
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
-from hotline.domain.deadlines import is_overdue
 from hotline.domain.rules import Rules
 from hotline.domain.workdays import as_china_time
 from hotline.web.pagination import page_url
@@ -28,13 +27,13 @@ def percent(value: float | None) -> str:
 
 def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(percent)
-    app.add_template_filter(lambda moment: is_overdue(moment, clock.now()), "past")
     keywords = {code: " ".join(service.keywords) for code, service in rules.services.items()}
 
     @app.context_processor
     def shared():
-        # endpoints: so that a page links to another area only where that area is installed
-        return {"service_keywords": keywords, "endpoints": app.view_functions}
+        # endpoints: so that a page links to another area only where that area is installed;
+        # now: the clock's, for the domain's own "is it overdue" questions in the templates
+        return {"service_keywords": keywords, "endpoints": app.view_functions, "now": clock.now()}
 
     app.jinja_env.globals["page_url"] = page_url  # a global, so imported macros see it too
 

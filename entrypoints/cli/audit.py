@@ -1,4 +1,4 @@
-"""``hotline audit verify``: recompute the keyed hash chain over the stored events (infra/audit_chain.py)."""
+"""``hotline audit verify``: recompute the keyed hash chain over the stored events (infra/store/audit_chain.py)."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class DemoLoader:
             self._one_case(index, ending, opened)
             if progress:
                 progress(1)
-        # Supervision items and meetings in every state, beside the cases (infra/demo_supervision.py).
+        # Supervision items and meetings in every state, beside the cases (infra/demo/supervision.py).
         self.events += load_supervision_demo(self.app, self.now, [ticket for ticket, *_ in opened])
         return DemoResult(cases=cases, events=self.events)
 

@@ -9,7 +9,7 @@ from hotline.domain.case import EVENT_NAMES, Call
 from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
 from hotline.domain.workdays import CHINA_TZ
-from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department_code, department_named
 
 scenarios("case_lifecycle.feature")
 
@@ -61,37 +61,41 @@ def dispatch(story):
     story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, at=story.clock)
 
 
-@when(parsers.parse('话务员改派给"{code}"'))
-def redispatch(story, code):
-    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, department=code, at=story.tick())
+@when(parsers.parse('话务员改派给"{name}"'))
+def redispatch(story, rules, name):
+    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name), at=story.tick())
 
 
-@given(parsers.parse('"{code}"单位签收工单'))
-@when(parsers.parse('"{code}"单位签收工单'))
-def sign(story, code):
-    story.attempt(lambda: story.hotline.sign(story.ticket, department(code), at=story.tick()))
+@given(parsers.parse('"{name}"签收工单'))
+@when(parsers.parse('"{name}"签收工单'))
+def sign(story, rules, name):
+    story.attempt(lambda: story.hotline.sign(story.ticket, department_named(rules, name), at=story.tick()))
 
 
-@given(parsers.parse('"{code}"单位答复"{result}"，问题已解决'))
-@when(parsers.parse('"{code}"单位答复"{result}"，问题已解决'))
-def reply(story, code, result):
-    story.hotline.reply(story.ticket, department(code), result, True, at=story.tick())
+@given(parsers.parse('"{name}"答复"{result}"，问题已解决'))
+@when(parsers.parse('"{name}"答复"{result}"，问题已解决'))
+def reply(story, rules, name, result):
+    story.hotline.reply(story.ticket, department_named(rules, name), result, True, at=story.tick())
 
 
-@when(parsers.parse('"{code}"单位未签收就答复"{result}"'))
-def reply_unsigned(story, code, result):
-    story.attempt(lambda: story.hotline.reply(story.ticket, department(code), result, True, at=story.tick()))
-
-
-@when(parsers.parse('"{code}"单位退单，理由是"{reason}"'))
-def return_case(story, code, reason):
-    story.hotline.return_case(story.ticket, department(code), reason, at=story.tick())
-
-
-@when(parsers.parse('"{code}"单位申请延期 {days:d} 个工作日，理由是"{reason}"'))
-def request_extension(story, code, days, reason):
+@when(parsers.parse('"{name}"未签收就答复"{result}"'))
+def reply_unsigned(story, rules, name, result):
     story.attempt(
-        lambda: story.hotline.request_extension(story.ticket, department(code), days, reason, at=story.tick())
+        lambda: story.hotline.reply(story.ticket, department_named(rules, name), result, True, at=story.tick())
+    )
+
+
+@when(parsers.parse('"{name}"退单，理由是"{reason}"'))
+def return_case(story, rules, name, reason):
+    story.hotline.return_case(story.ticket, department_named(rules, name), reason, at=story.tick())
+
+
+@when(parsers.parse('"{name}"申请延期 {days:d} 个工作日，理由是"{reason}"'))
+def request_extension(story, rules, name, days, reason):
+    story.attempt(
+        lambda: story.hotline.request_extension(
+            story.ticket, department_named(rules, name), days, reason, at=story.tick()
+        )
     )
 
 

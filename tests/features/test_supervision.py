@@ -10,7 +10,7 @@ from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
 from hotline.domain.meeting import Decision
 from hotline.domain.workdays import CHINA_TZ
-from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department, department_code, department_named
 
 scenarios("supervision.feature")
 
@@ -49,16 +49,22 @@ def story(services):
 
 
 @given(parsers.parse('督办员在"{at}"登记领导批示"{reference}"，由"{lead}"牵头，办结期限"{due}"'))
-def register(story, at, reference, lead, due):
+def register(story, rules, at, reference, lead, due):
     story.reference = reference
     story.now = moment(at)
     story.hotline.register_instruction(
-        reference, SUPERVISOR_ACTOR, leader="李市长", content="请抓紧落实", lead_department=lead, due=due, at=moment(at)
+        reference,
+        SUPERVISOR_ACTOR,
+        leader="李市长",
+        content="请抓紧落实",
+        lead_department=department_code(rules, lead),
+        due=due,
+        at=moment(at),
     )
 
 
 @given(parsers.parse('督办员登记"{held}"召开的"{reference}"会议，纪要涉及财务，议定事项由"{lead}"牵头'))
-def hold_meeting(story, held, reference, lead):
+def hold_meeting(story, rules, held, reference, lead):
     story.reference = reference
     story.hotline.hold_meeting(
         reference,
@@ -68,7 +74,7 @@ def hold_meeting(story, held, reference, lead):
         held_at=moment(held),
         touches_finance=True,
         at=moment(held).replace(hour=17),
-        decisions=[Decision("安排专项资金推进老旧小区改造", lead, moment("2025-12-31 00:00"))],
+        decisions=[Decision("安排专项资金推进老旧小区改造", department_code(rules, lead), moment("2025-12-31 00:00"))],
     )
 
 
@@ -77,19 +83,19 @@ def now_is(story, now):
     story.now = moment(now)
 
 
-@when(parsers.parse('"{code}"单位在"{at}"报送进度"{content}"'))
-def report_progress(story, code, at, content):
-    story.hotline.report_progress(story.reference, department(code), content, at=moment(at))
+@when(parsers.parse('"{name}"在"{at}"报送进度"{content}"'))
+def report_progress(story, rules, name, at, content):
+    story.hotline.report_progress(story.reference, department_named(rules, name), content, at=moment(at))
 
 
-@when(parsers.parse('"{code}"单位在"{at}"反馈"{month}"的落实情况"{content}"'))
-def submit_feedback(story, code, at, month, content):
-    story.hotline.submit_feedback(story.reference, department(code), month, content, at=moment(at))
+@when(parsers.parse('"{name}"在"{at}"反馈"{month}"的落实情况"{content}"'))
+def submit_feedback(story, rules, name, at, month, content):
+    story.hotline.submit_feedback(story.reference, department_named(rules, name), month, content, at=moment(at))
 
 
-@when(parsers.parse('"{code}"单位在"{at}"报告办结"{summary}"'))
-def report_completion(story, code, at, summary):
-    story.hotline.report_completion(story.reference, department(code), summary, at=moment(at))
+@when(parsers.parse('"{name}"在"{at}"报告办结"{summary}"'))
+def report_completion(story, rules, name, at, summary):
+    story.hotline.report_completion(story.reference, department_named(rules, name), summary, at=moment(at))
 
 
 @when(parsers.parse('督办员在"{at}"核验销号'))
@@ -175,12 +181,12 @@ def item_status(story, status):
 
 
 @given(parsers.parse("{year:d} 年 {month:d} 月派出的工单如下："))
-def cases_of_month(story, year, month, datatable):
+def cases_of_month(story, rules, year, month, datatable):
     hotline = story.hotline
     header, *rows = datatable
     for number, values in enumerate(rows):
         row = dict(zip(header, (v.strip() for v in values), strict=False))
-        code = row["承办单位"]
+        code = department_code(rules, row["承办单位"])
         opened = datetime(year, month, 9, 9, number, tzinfo=CHINA_TZ)
         call = Call(
             channel="phone",
@@ -209,12 +215,12 @@ def compute_metrics(story, month):
 
 @then(
     parsers.re(
-        r'"(?P<code>\w+)"的响应率是 (?P<response>[\d.]+)%，解决率是 (?P<resolution>[\d.]+)%，'
+        r'"(?P<name>\w+)"的响应率是 (?P<response>[\d.]+)%，解决率是 (?P<resolution>[\d.]+)%，'
         r"满意率是 (?P<satisfaction>[\d.]+)%，综合得分 (?P<score>[\d.]+)，排名第 (?P<rank>\d+)"
     )
 )
-def metric_row(story, code, response, resolution, satisfaction, score, rank):
-    row = story.metrics[code]
+def metric_row(story, rules, name, response, resolution, satisfaction, score, rank):
+    row = story.metrics[department_code(rules, name)]
     assert f"{row.response_rate:.2f}" == response
     assert f"{row.resolution_rate:.2f}" == resolution
     assert f"{row.satisfaction_rate:.2f}" == satisfaction

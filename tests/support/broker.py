@@ -34,7 +34,7 @@ tests/kafka, together with kafka-python 3.0.12:
 * Its log lines carry ANSI colour codes; ``NO_COLOR=1`` is set for the child
   so the log file stays readable.
 
-Checked against DESIGN.md "Kafka in development and tests" (all confirmed),
+Checked against the project's notes on Tansu (docs/messages.md, "The test broker"),
 plus details found on the way:
 
 * kafka-python detects it as broker version (3, 9).

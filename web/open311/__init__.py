@@ -4,30 +4,7 @@
 by ``api_key`` on each POST, not by a browser session.
 """
 
-from __future__ import annotations
+from hotline.web.open311 import views  # noqa: F401 - the routes attach to bp on import
+from hotline.web.open311.blueprint import PREFIX, bp
 
-from dataclasses import dataclass
-
-from flask import Blueprint
-
-from hotline.web.open311.ratelimit import TokenBucketLimiter
-
-PREFIX = "/open311/v2"
-
-bp = Blueprint("open311", __name__, url_prefix=PREFIX)
-
-
-@dataclass
-class Open311State:
-    """What the API keeps per app: the POST rate limiter (the catalogue is in the rules, the keys in
-    the application)."""
-
-    limiter: TokenBucketLimiter
-
-
-@bp.record_once
-def _set_up(state) -> None:
-    state.app.extensions["open311"] = Open311State(limiter=TokenBucketLimiter())
-
-
-from hotline.web.open311 import views  # noqa: E402,F401 - routes attach to bp on import
+__all__ = ["PREFIX", "bp"]

@@ -18,7 +18,7 @@ from hotline.domain.errors import CaseNotFound, DomainError
 from hotline.domain.formats import is_ticket_no
 from hotline.domain.text import MAX_TEXT
 from hotline.domain.workdays import as_china_time
-from hotline.web.open311 import PREFIX, Open311State, bp
+from hotline.web.open311.blueprint import PREFIX, Open311State, bp
 from hotline.web.open311.errors import Open311Error, bad_request, forbidden, not_found
 from hotline.web.open311.formats import FORMATS, render
 from hotline.web.open311.openapi import openapi_document

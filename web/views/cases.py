@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import OPENED, REOPENED, Case
 from hotline.web import forms
-from hotline.web.actions import Action, run_form
+from hotline.web.actions import Action, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
 from hotline.web.services import clock, hotline, rules
 from hotline.web.timeline import timeline
@@ -174,18 +174,8 @@ def show(ticket_no: str):
 @bp.route("/cases/<ticket_no>/<name>", methods=["POST"])
 @roles_required(OPERATOR, DEPARTMENT, SUPERVISOR)
 def act(ticket_no: str, name: str):
-    action = ACTIONS.get(name)
-    if action is None:
-        abort(404)
     case = visible_case(ticket_no)
-    if action.forbidden(case, current_actor(), clock().now()):
-        abort(403)
-    form = _build_form(name, data=request.form)
-    done = run_form(
-        form,
-        lambda: action.run(hotline(), case.ticket_no, current_actor(), form, int(form.version.data)),
-        f"工单 {ticket_no}：{action.done}",
-    )
+    done = take_action(ACTIONS, name, case, case.ticket_no, _build_form, f"工单 {ticket_no}")
     if done and current_user.role == DEPARTMENT and name in ("reply", "return"):
         return redirect(url_for("department.inbox"))  # the case has left the department's hands
     return redirect(url_for("cases.show", ticket_no=ticket_no))

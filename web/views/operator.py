@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
-from hotline.domain.case import STATUS_NAMES, Call
+from hotline.domain.case import AWAITING_CALLBACK, AWAITING_DISPATCH, STATUS_NAMES, Call
 from hotline.domain.errors import DomainError
 from hotline.domain.formats import PHONE, is_ticket_no
 from hotline.web.auth import current_actor, roles_required
@@ -15,8 +15,6 @@ from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import hotline, read_models, rules
 
 bp = Blueprint("operator", __name__)
-
-DISPATCH_QUEUE = ["opened", "reopened", "returned"]
 
 
 def _call_form() -> CallForm:
@@ -32,8 +30,8 @@ def _call_form() -> CallForm:
 def console():
     models = read_models()
     models.catch_up()
-    queue, queued = models.cases.search(status=DISPATCH_QUEUE, limit=10)
-    callbacks, awaiting = models.cases.search(status=["replied"], limit=10)
+    queue, queued = models.cases.search(status=list(AWAITING_DISPATCH), limit=10)
+    callbacks, awaiting = models.cases.search(status=list(AWAITING_CALLBACK), limit=10)
     form = _call_form()
     return render_template(
         "operator/console.html", form=form, queue=queue, queued=queued, callbacks=callbacks, awaiting=awaiting

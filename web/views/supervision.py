@@ -21,7 +21,7 @@ from hotline.domain.formats import MONTH, MONTH_EXAMPLE, is_month
 from hotline.domain.supervision import SOURCES, STATUS_NAMES, ItemNotFound, SupervisionItem
 from hotline.projections.ledger_export import write_ledger
 from hotline.web import forms
-from hotline.web.actions import Action, run_form
+from hotline.web.actions import Action, run_form, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import clock, hotline, read_models, rules
@@ -239,18 +239,8 @@ def item(reference_no: str):
 @bp.route("/supervision/items/<path:reference_no>/do/<name>", methods=["POST"])
 @roles_required(SUPERVISOR, DEPARTMENT)
 def act(reference_no: str, name: str):
-    action = ITEM_ACTIONS.get(name)
-    if action is None:
-        abort(404)
     found = visible_item(reference_no)
-    if action.forbidden(found, current_actor(), clock().now()):
-        abort(403)
-    form = _item_form(name, data=request.form)
-    run_form(
-        form,
-        lambda: action.run(hotline(), found.reference_no, current_actor(), form, int(form.version.data)),
-        f"督办事项 {found.reference_no}：{action.done}",
-    )
+    take_action(ITEM_ACTIONS, name, found, found.reference_no, _item_form, f"督办事项 {found.reference_no}")
     return redirect(url_for("supervision.item", reference_no=found.reference_no))
 
 

@@ -17,7 +17,7 @@ from hotline.web.auth import LoginThrottle
 from hotline.web.views.cases import ACTIONS
 from hotline.web.views.supervision import ITEM_ACTIONS
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
-from tests.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
+from tests.store.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
 
 ROLES = ("anonymous", "operator", "hbj", "cgj", "supervisor", "admin")
 REFERENCE = "市长批示〔2025〕3号"
@@ -314,8 +314,8 @@ def test_under_gunicorn_workers_share_sessions_and_each_throttles_alone(tmp_path
     from hotline.infra.bootstrap import bootstrap
     from hotline.infra.config import Config
     from hotline.infra.demo import ensure_demo_users
-    from tests.e2e.live import free_port
-    from tests.reliability.conftest import HttpSession, server_env
+    from tests.support.live import free_port
+    from tests.support.servers import HttpSession, server_env
 
     config = Config(data_dir=tmp_path)
     built = bootstrap(config)

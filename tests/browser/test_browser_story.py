@@ -5,7 +5,7 @@ import re
 import pytest
 
 from hotline.infra.demo import DEMO_USERS
-from tests.e2e.live import chromium, hotline, live_server, sign_in
+from tests.support.live import chromium, hotline, live_server, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = {username: password for username, password, *_ in DEMO_USERS}

@@ -1,21 +1,14 @@
-"""The hotline command as a user runs it: a real process, real files."""
+"""The hotline command as a user runs it (in-process, real files)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.cli import hotline as run
+
 
 def hotline(*args, env=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "hotline.entrypoints.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+    result = run(*args, env=env)
     if check and result.returncode:
         raise AssertionError(result.stderr)
     return result

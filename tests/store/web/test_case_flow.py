@@ -3,7 +3,7 @@
 import re
 
 from hotline.domain.workdays import CHINA_TZ
-from tests.web.test_operator_pages import log_call
+from tests.store.web.test_operator_pages import log_call
 
 
 def version_of(page_text: str, action: str) -> str:

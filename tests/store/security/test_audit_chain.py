@@ -26,7 +26,7 @@ from hotline.infra.store.audit_chain import (
     verify,
 )
 from tests.conftest import OPERATOR_ACTOR, department
-from tests.security import writers
+from tests.store.security import writers
 
 T0 = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
 

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
-from tests.web.conftest import app, browser, signed_in, web_services  # noqa: F401 - fixtures
-from tests.web.test_operator_pages import CALL
+from tests.store.web.conftest import app, browser, signed_in, web_services  # noqa: F401 - fixtures
+from tests.store.web.test_operator_pages import CALL
 
 junk = st.one_of(
     st.text(max_size=60),
@@ -271,7 +271,7 @@ FUZZED_POSTS = {
 def test_every_form_and_action_is_fuzzed(app):  # noqa: F811
     from hotline.web.views.cases import ACTIONS
     from hotline.web.views.supervision import ITEM_ACTIONS
-    from tests.web.test_fuzz_forms import ACTION_FIELDS
+    from tests.store.web.test_fuzz_forms import ACTION_FIELDS
 
     posts = {rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posts == set(FUZZED_POSTS), posts ^ set(FUZZED_POSTS)

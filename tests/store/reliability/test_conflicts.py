@@ -20,7 +20,7 @@ from hotline.infra.bootstrap import bootstrap
 from hotline.infra.demo import DEMO_USERS, ensure_demo_users
 from hotline.infra.store.audit_chain import verify
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
-from tests.reliability.conftest import HttpSession, SaveGate, race
+from tests.support.servers import HttpSession, SaveGate, race
 
 ROUNDS = 6
 CONTENDERS = 4  # two threads in each of two application instances

@@ -1,20 +1,15 @@
-"""The projections, ledger and metrics commands as a user runs them, on the SQLite store."""
+"""The projections, ledger and metrics commands as a user runs them (in-process), on the SQLite store."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from openpyxl import load_workbook
 
+from tests.support.cli import hotline as run
+
 
 def hotline(data_dir, *args):
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
-    env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "hotline.entrypoints.cli", *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    return run(*args, data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.web.test_operator_pages import CALL
+from tests.store.web.test_operator_pages import CALL
 
 junk = st.one_of(
     st.text(max_size=60),

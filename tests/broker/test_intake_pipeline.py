@@ -36,7 +36,7 @@ DEADLINE = 90.0  # seconds for a pipeline to drain; normally a few
 
 
 class Consumer:
-    """One `python -m infra consume` process with its log in a file."""
+    """One `hotline consume` process (python -m hotline.entrypoints.cli) with its log in a file."""
 
     def __init__(self, env: dict[str, str], log: Path, *args: str):
         self.log = log

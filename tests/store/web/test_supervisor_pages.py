@@ -5,8 +5,8 @@ import re
 
 from openpyxl import load_workbook
 
-from tests.web.test_case_flow import act
-from tests.web.test_operator_pages import log_call
+from tests.store.web.test_case_flow import act
+from tests.store.web.test_operator_pages import log_call
 
 REF = "市领导批示〔2025〕18号"
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from uuid import UUID
 
 import pytest
@@ -16,6 +13,7 @@ from hotline.domain.errors import InvalidInput, InvalidTransition, NotPermitted
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config
 from tests.conftest import OPERATOR_ACTOR
+from tests.support.cli import hotline as run
 
 
 def test_issue_authenticate_and_revoke_on_both_stores(services):
@@ -57,15 +55,7 @@ def test_finding_a_key_needs_a_real_prefix(sqlite_services):
 
 
 def hotline(*args, data_dir):
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir)}
-    env.pop("HOTLINE_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "hotline.entrypoints.cli", "apikey", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run("apikey", *args, data_dir=data_dir)
 
 
 def test_the_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path):

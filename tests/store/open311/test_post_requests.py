@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from hotline.domain.actors import SYSTEM_ACTOR
-from tests.open311.conftest import http
+from tests.store.open311.conftest import http
 
 NOISE = {
     "service_code": "noise",

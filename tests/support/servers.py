@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hotline.infra.config import Config
-from tests.e2e.live import free_port
+from tests.support.live import free_port
 from tests.support.paths import PROJECT_DIR
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

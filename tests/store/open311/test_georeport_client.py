@@ -9,7 +9,7 @@ import pytest
 from georeport import GeoReport
 
 from tests.conftest import OPERATOR_ACTOR, department
-from tests.open311.conftest import http
+from tests.store.open311.conftest import http
 
 W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
 

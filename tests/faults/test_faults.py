@@ -28,9 +28,9 @@ from hotline.infra.store.audit_chain import verify
 from hotline.intake.consumer import send_all
 from hotline.intake.kafka_io import ensure_topics, make_producer
 from hotline.intake.messages import Outgoing, Topics
-from tests.kafka.test_intake_pipeline import Consumer, demo_messages
-from tests.reliability.conftest import HttpSession, server_env
+from tests.broker.test_intake_pipeline import Consumer, demo_messages
 from tests.support.broker import TansuBroker
+from tests.support.servers import HttpSession, server_env
 
 DEADLINE = 120.0
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
@@ -200,7 +200,9 @@ def test_broker_restart_loses_nothing_acknowledged(sqlite_services, tmp_path, in
             except KafkaError:
                 unacked.append(chunk)
                 producer.close(timeout=1)
-                producer = make_producer(own.bootstrap)  # a new client, as DESIGN.md says
+                producer = make_producer(
+                    own.bootstrap
+                )  # a new client: an idempotent producer fails after a broker restart
         restarting.join(timeout=60)
         for chunk in [*acked, *unacked]:  # the durable log's stand-in; repeats are absorbed downstream
             send_all(producer, chunk)

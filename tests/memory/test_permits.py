@@ -1,0 +1,171 @@
+"""A page offers an action exactly when the domain would run it: ``may`` and the command agree,
+for every command, in every state, for every kind of user (on the in-memory application)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor
+from hotline.domain.case import Call, Case
+from hotline.domain.errors import DomainError
+from hotline.domain.supervision import SupervisionItem
+from hotline.domain.workdays import CHINA_TZ
+
+T0 = datetime(2025, 10, 9, 9, 0, tzinfo=CHINA_TZ)
+LATER = T0 + timedelta(days=40)  # past every deadline: escalation is allowed where the state is right
+ACTORS = {
+    "operator": Actor("op-1", OPERATOR),
+    "supervisor": Actor("sup-1", SUPERVISOR),
+    "admin": Actor("admin", ADMIN),
+    "system": Actor("system", SYSTEM),
+    "own department": Actor("hbj-1", DEPARTMENT, "HBJ"),
+    "other department": Actor("sjj-1", DEPARTMENT, "SJJ"),
+    "cooperating department": Actor("cgj-1", DEPARTMENT, "CGJ"),
+}
+OP, SUP, HBJ = ACTORS["operator"], ACTORS["supervisor"], ACTORS["own department"]
+
+# How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
+CASE_PATHS = {
+    "opened": [],
+    "answered": [lambda app, t: app.answer_directly(t, OP, "已解答", at=T0)],
+    "dispatched": ["dispatch"],
+    "signed": ["dispatch", "sign"],
+    "extension pending": ["dispatch", "sign", lambda app, t: app.request_extension(t, HBJ, 2, "核查", at=T0)],
+    "returned": ["dispatch", lambda app, t: app.return_case(t, HBJ, "不属于本单位", at=T0)],
+    "replied": ["dispatch", "sign", "reply"],
+    "called back": ["dispatch", "sign", "reply", "callback"],
+    "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: app.close_case(t, OP, at=T0)],
+    "reopened": ["dispatch", "sign", "reply", "callback", lambda app, t: app.reopen(t, OP, "未解决", at=T0)],
+    "merged": [lambda app, t: app.merge(t, OP, into=app.other, at=T0)],
+}
+STEPS = {
+    "dispatch": lambda app, t: app.dispatch(t, OP, department="HBJ", at=T0),
+    "sign": lambda app, t: app.sign(t, HBJ, at=T0),
+    "reply": lambda app, t: app.reply(t, HBJ, "已处理", True, at=T0),
+    "callback": lambda app, t: app.record_callback(t, OP, True, "satisfied", True, at=T0),
+}
+# Each case command with input that is always valid, so only the actor and the state decide.
+CASE_COMMANDS = {
+    "answer": lambda case, a: case.answer_directly(a, "已解答", at=T0),
+    "dispatch": lambda case, a: case.dispatch(a, "HBJ", T0, T0, at=T0),
+    "redispatch": lambda case, a: case.redispatch(a, "JTJ", T0, T0, at=T0),
+    "sign": lambda case, a: case.sign(a, at=T0),
+    "return": lambda case, a: case.return_(a, "不属于本单位", at=T0),
+    "request_extension": lambda case, a: case.request_extension(a, 1, "核查", max_days=10, at=T0),
+    "approve_extension": lambda case, a: case.approve_extension(a, T0, at=T0),
+    "reject_extension": lambda case, a: case.reject_extension(a, "按期办结", at=T0),
+    "urge": lambda case, a: case.urge(a, at=T0),
+    "reply": lambda case, a: case.reply(a, "已处理", True, at=T0),
+    "callback": lambda case, a: case.record_callback(a, True, "satisfied", True, at=T0),
+    "close": lambda case, a: case.close(a, at=T0),
+    "reopen": lambda case, a: case.reopen(a, "未解决", at=T0),
+    "merge": lambda case, a: case.merge_into(a, "20990101-000001", at=T0),
+}
+
+
+def outcome(command, *args, **kwargs) -> bool:
+    """Whether the domain accepts ``command(*args, **kwargs)``."""
+    try:
+        command(*args, **kwargs)
+    except DomainError:
+        return False
+    return True
+
+
+@pytest.fixture
+def case_in(app):
+    def bring(state: str) -> str:
+        call = Call(
+            channel="phone",
+            category="complaint",
+            service_code="noise",
+            description="夜间噪声",
+            caller_phone="13800138000",
+            district="城西区",
+        )
+        app.other = app.open_case(call, OP, at=T0).ticket_no
+        ticket = app.open_case(call, OP, at=T0).ticket_no
+        for step in CASE_PATHS[state]:
+            (STEPS[step] if isinstance(step, str) else step)(app, ticket)
+        return ticket
+
+    return bring
+
+
+@pytest.mark.parametrize("state", CASE_PATHS)
+def test_case_pages_offer_what_the_case_commands_accept(app, case_in, state):
+    ticket = case_in(state)
+    assert set(CASE_COMMANDS) == set(Case.PERMITS) - {"escalate"}
+    for who, actor in ACTORS.items():
+        for name, command in CASE_COMMANDS.items():
+            case = app.get_case(ticket)  # a fresh copy: the command below only changes it in memory
+            offered = case.may(name, actor, T0)
+            assert offered == outcome(command, case, actor), f"{state}: {name} by {who}"
+        fresh = case_in(state)  # escalation creates an item: each actor tries on a case of its own
+        offered = app.get_case(fresh).may("escalate", actor, LATER)
+        escalated = outcome(app.escalate_case, fresh, actor, due=LATER + timedelta(days=10), at=LATER)
+        assert offered == escalated, f"{state}: escalate by {who}"
+
+
+ITEM_PATHS = {
+    "in progress": [],
+    "completion reported": [lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0)],
+    "verified": [
+        lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0),
+        lambda app, r: app.verify_item(r, SUP, at=T0),
+    ],
+    "reopened": [
+        lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0),
+        lambda app, r: app.reopen_item(r, SUP, "回潮", at=T0),
+    ],
+}
+ITEM_COMMANDS = {
+    "progress": lambda item, a: item.report_progress(a, "进展", T0, at=T0),
+    "feedback": lambda item, a: item.submit_feedback(a, "2025-10", "落实情况", T0, at=T0),
+    "complete": lambda item, a: item.report_completion(a, "已完成", at=T0),
+    "urge": lambda item, a: item.urge(a, at=T0),
+    "change_due": lambda item, a: item.change_due_date(a, LATER, "调整", at=T0),
+    "verify": lambda item, a: item.verify(a, at=T0),
+    "reopen": lambda item, a: item.reopen(a, "回潮", T0, at=T0),
+}
+
+
+@pytest.mark.parametrize("state", ITEM_PATHS)
+def test_item_pages_offer_what_the_item_commands_accept(app, state):
+    reference = "督〔2025〕1号"
+    app.register_instruction(
+        reference,
+        SUP,
+        leader="李市长",
+        content="整治噪声",
+        lead_department="HBJ",
+        cooperating_departments=["CGJ"],
+        due="2025-11-30",
+        at=T0,
+    )
+    for step in ITEM_PATHS[state]:
+        step(app, reference)
+    assert set(ITEM_COMMANDS) == set(SupervisionItem.PERMITS)
+    for who, actor in ACTORS.items():
+        for name, command in ITEM_COMMANDS.items():
+            item = app.get_item(reference)
+            assert item.may(name, actor, T0) == outcome(command, item, actor), f"{state}: {name} by {who}"
+
+
+def test_a_cooperating_department_is_not_offered_to_report_completion(app):
+    app.register_instruction(
+        "督〔2025〕2号",
+        SUP,
+        leader="李市长",
+        content="整治噪声",
+        lead_department="HBJ",
+        cooperating_departments=["CGJ"],
+        due="2025-11-30",
+        at=T0,
+    )
+    item = app.get_item("督〔2025〕2号")
+    assert item.may("progress", ACTORS["cooperating department"], T0)
+    refusal = item.refusal("complete", ACTORS["cooperating department"], T0)
+    assert refusal is not None and "应由牵头单位报告办结" in str(refusal)

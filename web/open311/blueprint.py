@@ -1,0 +1,26 @@
+"""The Open311 blueprint and what it keeps per app; the routes attach to it in views.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint
+
+from hotline.web.open311.ratelimit import TokenBucketLimiter
+
+PREFIX = "/open311/v2"
+
+bp = Blueprint("open311", __name__, url_prefix=PREFIX)
+
+
+@dataclass
+class Open311State:
+    """What the API keeps per app: the POST rate limiter (the catalogue is in the rules, the keys in
+    the application)."""
+
+    limiter: TokenBucketLimiter
+
+
+@bp.record_once
+def _set_up(state) -> None:
+    state.app.extensions["open311"] = Open311State(limiter=TokenBucketLimiter())
