@@ -188,11 +188,35 @@ class Article(Permitted, HotlineAggregate):
         )
 
     @event(Drafted)
-    def __init__(self, number: str, department: str, actor_id: str, **content: Any) -> None:
+    def __init__(
+        self,
+        number: str,
+        department: str,
+        actor_id: str,
+        title: str,
+        question: str,
+        answer: str,
+        basis: str,
+        basis_no: str,
+        services: list[str],
+        valid_from: str,
+        valid_until: str | None,
+    ) -> None:
         self.number = number
         self.department = department
         self.drafted_by = actor_id
-        self.draft_content: ArticleContent | None = ArticleContent.of(content)
+        self.draft_content: ArticleContent | None = ArticleContent.of(
+            {
+                "title": title,
+                "question": question,
+                "answer": answer,
+                "basis": basis,
+                "basis_no": basis_no,
+                "services": services,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+            }
+        )
         self.live: ArticleContent | None = None
         self.last_live: ArticleContent | None = None  # what was live before it was withdrawn
         self.revision = 0  # the published revision the seats read (0: never published)
@@ -250,8 +274,29 @@ class Article(Permitted, HotlineAggregate):
         self._record(self.Edited, actor, at, **content.fields())
 
     @event(Edited)
-    def _edited(self, **content: Any) -> None:
-        self.draft_content = ArticleContent.of({name: content[name] for name in CONTENT_FIELDS})
+    def _edited(
+        self,
+        title: str,
+        question: str,
+        answer: str,
+        basis: str,
+        basis_no: str,
+        services: list[str],
+        valid_from: str,
+        valid_until: str | None,
+    ) -> None:
+        self.draft_content = ArticleContent.of(
+            {
+                "title": title,
+                "question": question,
+                "answer": answer,
+                "basis": basis,
+                "basis_no": basis_no,
+                "services": services,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+            }
+        )
 
     class Submitted(Event):
         TOPIC = "hotline:Article.Submitted"
@@ -313,8 +358,29 @@ class Article(Permitted, HotlineAggregate):
         self._record(self.RevisionProposed, actor, at, reason=text(reason, "修订理由", limit=1000), **content.fields())
 
     @event(RevisionProposed)
-    def _revision_proposed(self, **content: Any) -> None:
-        self.draft_content = ArticleContent.of({name: content[name] for name in CONTENT_FIELDS})
+    def _revision_proposed(
+        self,
+        title: str,
+        question: str,
+        answer: str,
+        basis: str,
+        basis_no: str,
+        services: list[str],
+        valid_from: str,
+        valid_until: str | None,
+    ) -> None:
+        self.draft_content = ArticleContent.of(
+            {
+                "title": title,
+                "question": question,
+                "answer": answer,
+                "basis": basis,
+                "basis_no": basis_no,
+                "services": services,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+            }
+        )
         self.status = REVISING
 
     class Withdrawn(Event):

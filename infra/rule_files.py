@@ -406,7 +406,7 @@ def load_emergency(list_path: Path, limits_path: Path, services: dict[str, Servi
     desks = data.get("desks")
     if not isinstance(desks, dict) or not desks or not all(isinstance(v, str) and v for v in desks.values()):
         raise RulesFileError(
-            f'{limits_path.name} 第 {_line_of(limits_path, "[desks]")} 行：'
+            f"{limits_path.name} 第 {_line_of(limits_path, '[desks]')} 行："
             '[desks] 须列出应急联动席位，如 "110" = "公安报警服务台"'
         )
     handoff, interim = data.get("handoff", {}), data.get("interim_feedback", {})
