@@ -183,6 +183,14 @@ class NotificationRules:
         return self.templates.get(code)
 
 
+def is_mobile(phone: str) -> bool:
+    """A mainland mobile number (11 digits from 1, perhaps with +86): a number an SMS reaches."""
+    digits = (phone or "").replace(" ", "").replace("-", "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    return len(digits) == 11 and digits.isdigit() and digits.startswith("1")
+
+
 def masked(address: str) -> str:
     """An address as pages and logs show it: 138****8000, z***@example.cn."""
     if "@" in address:

@@ -30,6 +30,7 @@ from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
 from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
 from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
+from hotline.projections.notifications import NotificationPlan
 from hotline.projections.store import ViewRecorder
 from hotline.projections.text_search import Segmenter
 
@@ -115,8 +116,9 @@ class ReadModels:
             [word for service in rules.services.values() for word in (service.name, *service.keywords)],
         )
         self.knowledge = KnowledgeIndex(recorder, self.segmenter, {c: s.name for c, s in rules.services.items()})
+        self.notifications = NotificationPlan(recorder, rules.notifications)
         self.views: dict[str, RowView] = {
-            v.name: v for v in (self.cases, self.supervision, self.metrics_view, self.knowledge)
+            v.name: v for v in (self.cases, self.supervision, self.metrics_view, self.knowledge, self.notifications)
         }
         for view in self.views.values():
             view.create_tables()

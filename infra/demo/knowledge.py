@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from hotline.application import HotlineApplication
 from hotline.domain.actors import EDITOR, Actor
 from hotline.domain.knowledge import ArticleContent
-from hotline.infra.demo.cases import department_actor
+from hotline.infra.demo.accounts import department_actor
 
 EDITOR_ACTOR = Actor("kb-01", EDITOR)
 
