@@ -56,8 +56,9 @@ class NotificationCommands(HotlineBase):
         message.record_failure(actor, error, retry_at, at=self.now())
         self.save(message)
 
-    def requeue_message(self, key: str, actor: Actor, note: str = "", at: datetime | None = None) -> Message:
+    def requeue_message(self, key: str, actor: Actor, note: str = "", **options: Any) -> Message:
+        """重新发送 a message on the failed list."""
         message = self.get_message(key)
         if message is None:
             raise InvalidInput(f"没有幂等键为 {key} 的通知")
-        return self._run(message, lambda m, moment: m.requeue(actor, note, at=moment), MESSAGE_CHANGED, at=at)
+        return self._run(message, lambda m, moment: m.requeue(actor, note, at=moment), MESSAGE_CHANGED, **options)

@@ -72,12 +72,14 @@ MESSAGES = Table(
         "address_shown",
         "body",
         "cancelled_reason",
+        "message_version",
         "updated_at",
     ),
     "key TEXT PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, case_id TEXT NOT NULL, ticket_no TEXT NOT NULL, "
     "department TEXT, template TEXT NOT NULL, channel TEXT NOT NULL, recipient TEXT NOT NULL, source TEXT NOT NULL, "
     "planned_at TEXT NOT NULL, due_at TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER, next_attempt_at TEXT, "
-    "sent_at TEXT, last_error TEXT, address_shown TEXT, body TEXT, cancelled_reason TEXT, updated_at TEXT",
+    "sent_at TEXT, last_error TEXT, address_shown TEXT, body TEXT, cancelled_reason TEXT, message_version INTEGER, "
+    "updated_at TEXT",
     ("due: status, due_at", "case: case_id, planned_at"),
 )
 CASE_STATE = Table(
@@ -108,6 +110,7 @@ class MessageRow:
     address_shown: str
     body: str
     cancelled_reason: str
+    message_version: int  # the Message aggregate's version (0: not prepared yet)
 
     @property
     def status_name(self) -> str:
@@ -150,6 +153,7 @@ def message_row(row: Row, moment: datetime | None = None, expire: timedelta | No
         address_shown=row["address_shown"] or "",
         body=row["body"] or "",
         cancelled_reason=row["cancelled_reason"] or "",
+        message_version=int(row["message_version"] or 0),
     )
 
 
@@ -374,6 +378,7 @@ class NotificationPlan(RowView):
 
 def _message_moved(row: Row, event: Any) -> None:
     row["updated_at"] = stamp(event.timestamp)
+    row["message_version"] = event.originator_version
     if isinstance(event, Message.Prepared):
         row.update(status=SENDING, attempts=1, address_shown=masked(event.address), body=event.body)
     elif isinstance(event, Message.AttemptStarted):

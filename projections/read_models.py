@@ -75,6 +75,8 @@ class InboxRow:
     provisional: bool
     urge_count: int
     version: int
+    interim_by: datetime | None = None  # an urgent case's interim feedback (阶段性反馈), if owed
+    interim_given_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ class ReadModels:
             provisional=row.deadline_provisional,
             urge_count=row.urge_count,
             version=row.version,
+            interim_by=row.interim_by,
+            interim_given_at=row.interim_given_at,
         )
 
     # ---- deadline queue ---------------------------------------------------------------------
