@@ -312,14 +312,14 @@ def test_the_article_forms(article_desks, web_services, action, values, version,
     hotline = web_services.app
     content = ArticleContent("噪声", "噪声找谁", "转生态环境部门", "噪声法", "主席令第104号", ("noise",), date.today())
     number = hotline.draft_article(department("HBJ"), "HBJ", content).number
-    browser = article_desks[who]
+    desk = article_desks[who]
     fields = ["department", *CONTENT] if action == "new" else ARTICLE_FIELDS[action]
     prefix = "new" if action == "new" else action
     data = {f"{prefix}-{name}": value for name, value in zip(fields, values, strict=False)}
     data[f"{prefix}-version"] = version
     before = stored_events(web_services)
     path = "/kb/new" if action == "new" else f"/kb/{number}/{action}"
-    response = browser.post(path, data, token_from="/kb")
+    response = desk.post(path, data, token_from="/kb")
     assert response.status_code in (302, 400, 403, 404), response.status_code
     if response.status_code != 302:
         assert stored_events(web_services) == before
@@ -332,7 +332,7 @@ def article_desks(signed_in):  # noqa: F811
 
 @FUZZ
 @given(key=junk, note=junk, version=junk)
-def test_the_requeue_form(admin_desk, web_services, key, note, version):
+def test_the_requeue_form(admin_desk, web_services, key, note, version):  # noqa: F811
     before = stored_events(web_services)
     response = admin_desk.post(
         f"/notifications/{quote(key, safe='')}/requeue",
