@@ -133,7 +133,7 @@ def test_a_notifier_killed_mid_batch_sends_each_message_exactly_once(tmp_path, h
 
                 def all_recorded() -> bool:
                     services.read_models.catch_up()
-                    rows, total = services.read_models.notifications.listed(
+                    rows, _ = services.read_models.notifications.listed(
                         services.clock.now(), status="sent", limit=500
                     )
                     return sum(1 for row in rows if row.channel == "sms") == expected
