@@ -133,9 +133,7 @@ def test_a_notifier_killed_mid_batch_sends_each_message_exactly_once(tmp_path, h
 
                 def all_recorded() -> bool:
                     services.read_models.catch_up()
-                    rows, _ = services.read_models.notifications.listed(
-                        services.clock.now(), status="sent", limit=500
-                    )
+                    rows, _ = services.read_models.notifications.listed(services.clock.now(), status="sent", limit=500)
                     return sum(1 for row in rows if row.channel == "sms") == expected
 
                 wait_for(all_recorded, 30, "every message recorded as sent")
