@@ -65,7 +65,7 @@ DDL = (
     "basis_no TEXT, services TEXT, valid_from TEXT, valid_until TEXT, published_at TEXT, draft TEXT, "
     "draft_title TEXT, drafted_at TEXT, updated_at TEXT, version INTEGER"
 )
-INDEXES = ("department: department, status", "status: status, valid_until")
+INDEXES = ("seq: seq", "department: department, status", "status: status, valid_until")
 ARTICLES = Table("hv_articles", COLUMNS, DDL, INDEXES)
 # PostgreSQL keeps the index beside the row: a tsvector written from the same words, GIN-indexed.
 ARTICLES_PG = Table("hv_articles", (*COLUMNS, "search"), DDL + ", search TSVECTOR", (*INDEXES, "search: search"))
