@@ -307,17 +307,20 @@ class KnowledgeIndex(RowView):
         day = today.isoformat()
         limit = max(1, min(int(limit), 50))
         valid = "a.valid_from <= ? AND (a.valid_until IS NULL OR a.valid_until >= ?)"
+        listed = ", ".join(f"a.{column}" for column in COLUMNS)  # not the index itself: it is large
         if self.postgres:
+            # Rank the matches by id alone, then fetch the few rows shown: the sort carries no tsvector.
             rows = self.view.query(
-                f"SELECT a.*, ts_rank(a.search, q.query) AS score FROM {self._table()} a, "
-                f"(SELECT CAST(? AS tsquery) AS query) q WHERE a.search @@ q.query AND {valid} "
-                "ORDER BY score DESC, a.seq LIMIT ?",
+                f"SELECT {listed}, r.score FROM (SELECT a.id, a.seq, ts_rank(a.search, q.query) AS score "
+                f"FROM {self._table()} a, (SELECT CAST(? AS tsquery) AS query) q WHERE a.search @@ q.query "
+                f"AND {valid} ORDER BY score DESC, a.seq LIMIT ?) r JOIN {self._table()} a ON a.id = r.id "
+                "ORDER BY r.score DESC, r.seq",
                 [_tsquery(words), day, day, limit],
             )
         else:
             rank = f"bm25({SEARCH_TABLE}, {', '.join(map(str, WEIGHTS))})"
             rows = self.view.query(
-                f"SELECT a.*, -{rank} AS score FROM {SEARCH_TABLE} "
+                f"SELECT {listed}, -{rank} AS score FROM {SEARCH_TABLE} "
                 f"JOIN {self._table()} a ON a.seq = {SEARCH_TABLE}.rowid "
                 f"WHERE {SEARCH_TABLE} MATCH ? AND {valid} ORDER BY {rank}, a.seq LIMIT ?",
                 [_fts_query(words), day, day, limit],
