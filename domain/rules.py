@@ -16,7 +16,7 @@ from hotline.domain.metrics import MetricRules
 from hotline.domain.notifications import NotificationRules
 from hotline.domain.open311 import Open311Catalogue
 from hotline.domain.routing import RoutingTable
-from hotline.domain.search_terms import SearchTerms
+from hotline.domain.terms import Terms
 from hotline.domain.time_limits import TimeLimitTable
 from hotline.domain.workdays import WorkingDayCalendar
 
@@ -32,7 +32,7 @@ class Rules:
     follow_up: FollowUpRules  # follow_up.csv
     metrics: MetricRules  # metrics.csv
     open311: Open311Catalogue  # service_attributes.csv, open311_categories.csv
-    search_terms: SearchTerms  # synonyms.csv, stop_words.csv
+    terms: Terms  # stop_words.csv, synonyms.csv
     emergency: EmergencyRules  # emergency.csv, emergency.toml
     notifications: NotificationRules  # notifications.toml, contacts.csv
 

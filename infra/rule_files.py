@@ -35,7 +35,7 @@ from hotline.domain.notifications import (
 from hotline.domain.open311 import DATATYPES, EVERY_OTHER_SERVICE, LIST_TYPES, Attribute, Open311Catalogue
 from hotline.domain.routing import RoutingRule, RoutingTable
 from hotline.domain.rules import Rules
-from hotline.domain.search_terms import SearchTerms
+from hotline.domain.terms import Terms
 from hotline.domain.time_limits import HOURS, WORKING_DAYS, TimeLimit, TimeLimitTable
 from hotline.domain.workdays import NATURAL, WORKING, WorkingDayCalendar
 
@@ -357,25 +357,27 @@ def _words(cell: str) -> list[str]:
     return [word for word in cell.replace("，", " ").replace(",", " ").split() if word]
 
 
-def load_search_terms(synonyms_path: Path, stop_words_path: Path) -> SearchTerms:
-    groups = []
-    for row in read_table(synonyms_path, ["同义词组", "说明"]):
-        words = _words(row["同义词组"])
-        if len(words) < 2:
-            raise row.error("同义词组至少要有两个词，用空格分隔")
-        groups.append(tuple(dict.fromkeys(words)))
+def load_terms(stop_words_path: Path, synonyms_path: Path) -> Terms:
     stop_words: set[str] = set()
-    for row in read_table(stop_words_path, ["停用词", "类别"]):
-        words = _words(row["停用词"])
-        if not words:
+    for row in read_table(stop_words_path, ["停用词"]):
+        word = row["停用词"]
+        if not word:
             raise row.error("停用词不能为空")
-        stop_words.update(words)
-    clash = sorted(word for group in groups for word in group if word in stop_words)
-    if clash:
-        raise RulesFileError(
-            f"{stop_words_path.name}：{'、'.join(clash)} 同时是同义词（synonyms.csv），请从停用词中删去"
-        )
-    return SearchTerms(tuple(groups), frozenset(stop_words))
+        stop_words.add(word)
+    synonyms: dict[str, str] = {}
+    for row in read_table(synonyms_path, ["标准词", "同义词"]):
+        standard, variants = row["标准词"], row["同义词"].replace("，", " ").replace(",", " ").split()
+        if not standard or not variants:
+            raise row.error("标准词和同义词都不能为空")
+        for variant in variants:
+            if variant in synonyms and synonyms[variant] != standard:
+                raise row.error(f"同义词“{variant}”已属于标准词“{synonyms[variant]}”")
+            if variant != standard:
+                synonyms[variant] = standard
+    try:
+        return Terms(frozenset(stop_words), synonyms)
+    except DomainError as error:
+        raise RulesFileError(f"{synonyms_path.name}：{error}") from None
 
 
 def _toml(path: Path) -> dict:
@@ -550,8 +552,8 @@ RULE_FILES = (
     "metrics.csv",
     "service_attributes.csv",
     "open311_categories.csv",
-    "synonyms.csv",
     "stop_words.csv",
+    "synonyms.csv",
     "emergency.csv",
     "emergency.toml",
     "contacts.csv",
@@ -577,7 +579,7 @@ def load_rules(directory: Path) -> Rules:
         follow_up=load_follow_up(directory / "follow_up.csv"),
         metrics=load_metrics(directory / "metrics.csv"),
         open311=load_open311(directory / "service_attributes.csv", directory / "open311_categories.csv", services),
-        search_terms=load_search_terms(directory / "synonyms.csv", directory / "stop_words.csv"),
+        terms=load_terms(directory / "stop_words.csv", directory / "synonyms.csv"),
         emergency=load_emergency(directory / "emergency.csv", directory / "emergency.toml", services),
         notifications=load_notifications(
             directory / "notifications.toml", load_contacts(directory / "contacts.csv", departments)

@@ -114,7 +114,7 @@ class ReadModels:
         self.supervision = SupervisionLedger(recorder)
         self.metrics_view = MetricsView(recorder)
         self.segmenter = Segmenter(
-            rules.search_terms,
+            rules.terms,
             [word for service in rules.services.values() for word in (service.name, *service.keywords)],
         )
         self.knowledge = KnowledgeIndex(recorder, self.segmenter, {c: s.name for c, s in rules.services.items()})
