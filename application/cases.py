@@ -202,15 +202,7 @@ class CaseCommands(HotlineBase):
 
     def case_ids(self) -> Iterator[UUID]:
         """Every case's id, in the order they were logged."""
-        start = None
-        topics = [Case.Opened.TOPIC]
-        while True:
-            page = self.recorder.select_notifications(start, 500, topics=topics, inclusive_of_start=False)
-            if not page:
-                return
-            for notification in page:
-                yield cast(UUID, notification.originator_id)
-            start = page[-1].id
+        return self.originator_ids(Case.Opened.TOPIC)
 
     def all_cases(self) -> Iterator[Case]:
         for aggregate_id in self.case_ids():

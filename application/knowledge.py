@@ -134,16 +134,7 @@ class KnowledgeCommands(CaseCommands):
         return events
 
     def article_ids(self) -> Iterator[UUID]:
-        start = None
-        while True:
-            page = self.recorder.select_notifications(
-                start, 500, topics=[Article.Drafted.TOPIC], inclusive_of_start=False
-            )
-            if not page:
-                return
-            for notification in page:
-                yield cast(UUID, notification.originator_id)
-            start = page[-1].id
+        return self.originator_ids(Article.Drafted.TOPIC)
 
     # ---- answering a call from an article --------------------------------------------------------
 
