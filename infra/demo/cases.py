@@ -69,17 +69,18 @@ class DemoLoader:
         opened: list[tuple[str, str, str]] = []  # (ticket, service, phone) of open cases, for merging
         endings = [e for e, _ in ENDINGS]
         weights = [w for _, w in ENDINGS]
-        for index in range(cases):
+        emergencies = cases // 50  # of the cases asked for: a few emergency calls of the last hours
+        for index in range(cases - emergencies):
             ending = self.rng.choices(endings, weights)[0]
             self._one_case(index, ending, opened)
             if progress:
                 progress(1)
         # Supervision items and meetings in every state, beside the cases (infra/demo/supervision.py).
         self.events += load_supervision_demo(self.app, self.now, [ticket for ticket, *_ in opened])
-        self._emergencies(max(3, cases // 50))
+        self._emergencies(emergencies, progress)
         return DemoResult(cases=cases, events=self.events)
 
-    def _emergencies(self, count: int) -> None:
+    def _emergencies(self, count: int, progress: Callable[[int], None] | None) -> None:
         """Emergency calls of the last hours: most handed to their desk within a minute or two, some not."""
         for index in range(count):
             service = EMERGENCY_CALLS[index % len(EMERGENCY_CALLS)]
@@ -114,6 +115,8 @@ class DemoLoader:
                     at=handed + timedelta(seconds=20),
                 )
                 self.events += 1
+            if progress:
+                progress(1)
 
     def _opened_at(self) -> datetime:
         days_ago = self.rng.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 21, 25, 30, 35, 40, 45])
