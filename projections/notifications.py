@@ -365,14 +365,16 @@ class NotificationPlan(RowView):
         return [message_row(row, moment, expire) for row in rows], int(total)
 
     def counts(self, moment: datetime) -> dict[str, int]:
-        expire = stamp(moment - timedelta(hours=self.rules.settings.expire_hours))
+        """How many messages are in each status (pending ones past their expiry counted as expired)."""
         found = dict.fromkeys(STATUS_NAMES, 0)
-        for row in self.view.query(
-            f"SELECT status, due_at < ? AS old, COUNT(*) AS n FROM {self._table()} GROUP BY status, due_at < ?",
-            [expire, expire],
-        ):
-            status = EXPIRED if row["status"] == PENDING and row["old"] else row["status"]
-            found[status] = found.get(status, 0) + int(row["n"])
+        for row in self.view.query(f"SELECT status, COUNT(*) AS n FROM {self._table()} GROUP BY status"):
+            found[row["status"]] = int(row["n"])
+        expired = self.view.query(
+            f"SELECT COUNT(*) AS n FROM {self._table()} WHERE status = ? AND due_at < ?",
+            [PENDING, stamp(moment - timedelta(hours=self.rules.settings.expire_hours))],
+        )[0]["n"]
+        found[EXPIRED] = int(expired)
+        found[PENDING] -= int(expired)
         return found
 
 

@@ -200,3 +200,16 @@ def test_quiet_hours_over_midnight():
     assert quiet.next_allowed(datetime(2026, 3, 10, 23, 0, tzinfo=CHINA_TZ)) == datetime(
         2026, 3, 11, 8, 0, tzinfo=CHINA_TZ
     )
+
+
+def test_the_supervisor_sees_the_messages_by_status(clocked, tmp_path):
+    services, clock = clocked
+    outbox = FileSink(tmp_path / "outbox")
+    notifier = Notifier(services.app, services.read_models, {"sms": outbox, "email": outbox})
+    services.app.open_case(CALL, OPERATOR_ACTOR, route=True)
+    notifier.run_once()
+    clock.advance(timedelta(days=7))  # the cards and the sign-overdue notice were due days ago: expired
+    counts = services.read_models.notifications.counts(clock.now())
+    assert counts["sent"] == 3 and counts["expired"] > 0 and counts["pending"] == 0
+    expired, total = services.read_models.notifications.listed(clock.now(), status="expired")
+    assert total == counts["expired"] and all(row.status_name == "已过期" for row in expired)
