@@ -1,7 +1,8 @@
 """The application layer: the eventsourcing Application and its commands and queries.
 
 ``HotlineApplication`` combines the parts, each a class of its own on the typed base
-(``application/base.py``): cases and routing, supervision, accounts and API keys. The composition
+(``application/base.py``): cases and routing, supervision, the knowledge base, outgoing messages,
+accounts and API keys. The composition
 root builds it with the rules, a clock and the store's settings; everything else receives it.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 from hotline.application.api_keys import ApiKeyCommands, IssuedKey
 from hotline.application.cases import Opening
 from hotline.application.clock import Clock, SimulatedClock, SystemClock
+from hotline.application.knowledge import KnowledgeCommands
+from hotline.application.notifications import NotificationCommands
 from hotline.application.supervision import SupervisionCommands
 from hotline.application.users import UserCommands
 
 
-class HotlineApplication(SupervisionCommands, UserCommands, ApiKeyCommands):
+class HotlineApplication(SupervisionCommands, KnowledgeCommands, NotificationCommands, UserCommands, ApiKeyCommands):
     """Every aggregate of the hotline in one application, so that one notification log feeds all
     read models and one audit chain seals every event."""
 

@@ -14,9 +14,9 @@ refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -65,6 +65,17 @@ class HotlineBase(Application[UUID]):
         except IntegrityError:
             raise ConcurrentUpdate(conflict) from None
         return aggregate
+
+    def originator_ids(self, topic: str) -> Iterator[UUID]:
+        """The id of every aggregate whose first event has ``topic``, in the order they were stored."""
+        start = None
+        while True:
+            page = self.recorder.select_notifications(start, 500, topics=[topic], inclusive_of_start=False)
+            if not page:
+                return
+            for notification in page:
+                yield cast(UUID, notification.originator_id)
+            start = page[-1].id
 
     def _save_new(self, *aggregates: Any, message: str) -> None:
         """Save aggregates created just now; one that exists already is refused with ``message``."""

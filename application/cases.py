@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from hotline.application.base import HotlineBase
 from hotline.domain.actors import Actor
 from hotline.domain.case import DISPATCHED, RETURNED, Call, Case, case_id
+from hotline.domain.emergency import HANDOFF_OUTCOMES, URGENT
 from hotline.domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
 from hotline.domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
 from hotline.domain.workdays import as_china_time
@@ -109,6 +110,7 @@ class CaseCommands(HotlineBase):
                 counters[at.date()] = self._counter_for(at, recorded)
             ticket_no = counters[at.date()].issue(at=recorded)
             case = Case.open(ticket_no, call, actor, at=at)
+            self._flag_if_emergency(case, actor, at)
             department = self._route(case, actor, at) if route else None
             opening = Opening(ticket_no, created=True, department=department)
             new.append(case)
@@ -143,6 +145,14 @@ class CaseCommands(HotlineBase):
             note=note,
             at=at,
         )
+        if case.urgency == URGENT:  # 阶段性反馈 (rules/emergency.toml), counted from the dispatch
+            case.request_interim_feedback(actor, self.rules.emergency.interim_due(at), at=at)
+
+    def _flag_if_emergency(self, case: Case, actor: Actor, at: datetime) -> None:
+        """A service on the emergency list is to be handed to an emergency desk within the limit."""
+        emergency = self.rules.emergency
+        if emergency.needs_handoff(case.service_code):
+            case.flag_emergency(actor, list(emergency.desks_for(case.service_code)), emergency.handoff_due(at), at=at)
 
     def _counter_for(self, at: datetime, recorded: datetime) -> TicketCounter:
         day = at.date()
@@ -192,15 +202,7 @@ class CaseCommands(HotlineBase):
 
     def case_ids(self) -> Iterator[UUID]:
         """Every case's id, in the order they were logged."""
-        start = None
-        topics = [Case.Opened.TOPIC]
-        while True:
-            page = self.recorder.select_notifications(start, 500, topics=topics, inclusive_of_start=False)
-            if not page:
-                return
-            for notification in page:
-                yield cast(UUID, notification.originator_id)
-            start = page[-1].id
+        return self.originator_ids(Case.Opened.TOPIC)
 
     def all_cases(self) -> Iterator[Case]:
         for aggregate_id in self.case_ids():
@@ -268,6 +270,32 @@ class CaseCommands(HotlineBase):
 
     def reply(self, ticket_no: str, actor: Actor, result: str, resolved: bool, **options: Any) -> Case:
         return self._change(ticket_no, lambda case, at: case.reply(actor, result, resolved, at=at), **options)
+
+    # ---- the emergency path ------------------------------------------------------------------
+
+    def hand_off(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        desk: str,
+        receiver: str,
+        outcome: str,
+        handed_off_at: datetime | None = None,
+        note: str = "",
+        **options: Any,
+    ) -> Case:
+        """转警 to 110 / 119 / 120 / 122: the time, the receiving desk, the outcome."""
+
+        def command(case: Case, at: datetime) -> None:
+            when = as_china_time(handed_off_at) if handed_off_at else at
+            case.hand_off(
+                actor, desk, receiver, outcome, when, self.rules.emergency.desks, HANDOFF_OUTCOMES, note, at=at
+            )
+
+        return self._change(ticket_no, command, **options)
+
+    def give_interim_feedback(self, ticket_no: str, actor: Actor, content: str, **options: Any) -> Case:
+        return self._change(ticket_no, lambda case, at: case.give_interim_feedback(actor, content, at=at), **options)
 
     # ---- callback, closing, reopening, merging -------------------------------------------------
 

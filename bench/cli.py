@@ -4,7 +4,8 @@
     python -m bench intake [--quick]         Kafka intake calls/s on PostgreSQL, beside the raw consume rate
     python -m bench catchup [--quick]        read-model rebuild events/s at 100k and 1M events, peak RSS
     python -m bench pages [--quick]          p50/p95 over HTTP of the inbox, deadline queue and 督办台账
-    python -m bench all [--quick]            the four, in that order (``make bench``)
+    python -m bench kb_search [--quick]      the as-you-type knowledge-base suggestion at 5,000 articles
+    python -m bench all [--quick]            all of them, in that order (``make bench``)
     python -m bench generate --events 1000000 --cases 200000
 
 Each writes bench/results/<name>.json (``--out`` elsewhere). PostgreSQL is HOTLINE_BENCH_DATABASE_URL
@@ -78,7 +79,21 @@ def _run_pages(size: str, out: Path | None) -> None:
     _report(result, out)
 
 
-RUNNERS = {"write_path": _run_write_path, "intake": _run_intake, "catchup": _run_catchup, "pages": _run_pages}
+def _run_kb_search(size: str, out: Path | None) -> None:
+    from bench import kb_search
+
+    with tqdm(total=2 * kb_search.SIZES[size], desc="kb_search", unit="article", file=sys.stderr) as bar:
+        result = kb_search.run(size, progress=bar.update)
+    _report(result, out)
+
+
+RUNNERS = {
+    "write_path": _run_write_path,
+    "intake": _run_intake,
+    "catchup": _run_catchup,
+    "pages": _run_pages,
+    "kb_search": _run_kb_search,
+}
 
 
 @click.group(help="性能基准：写入、Kafka 接入、读模型重建、页面响应时间，各与同次运行的原始基线对比。")
@@ -100,6 +115,7 @@ _command("write_path", "写入：每秒受理并派单的工单数（逐件与�
 _command("intake", "Kafka 接入：PostgreSQL 上每秒入库并派单的来电数，对比原始消费速度")
 _command("catchup", "读模型重建：10 万与 100 万事件时每秒处理的事件数及峰值内存")
 _command("pages", "页面：承办单位待办、期限队列、督办台账的 HTTP 响应时间 p50/p95")
+_command("kb_search", "知识库：5000 条时边输入边推荐的响应时间 p50/p95（SQLite 与 PostgreSQL），对比无索引的 LIKE 扫描")
 
 
 @bench.command("all", help=f"依次运行全部基准（{SIZE_HELP}）")

@@ -11,8 +11,9 @@ DEPARTMENT = "department"  # 承办单位 staff, bound to one department
 SUPERVISOR = "supervisor"  # 督办人员
 ADMIN = "admin"  # 系统管理员
 SYSTEM = "system"  # intake consumers and other automatic processes
+EDITOR = "editor"  # 知识库编辑: reviews and publishes the knowledge base's articles
 
-ROLES = (OPERATOR, DEPARTMENT, SUPERVISOR, ADMIN, SYSTEM)
+ROLES = (OPERATOR, DEPARTMENT, SUPERVISOR, ADMIN, SYSTEM, EDITOR)
 
 ROLE_NAMES = {
     OPERATOR: "话务员",
@@ -20,6 +21,7 @@ ROLE_NAMES = {
     SUPERVISOR: "督办员",
     ADMIN: "管理员",
     SYSTEM: "系统",
+    EDITOR: "知识库编辑",
 }
 
 

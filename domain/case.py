@@ -23,6 +23,7 @@ from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTE
 from hotline.domain.aggregate import HotlineAggregate
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from hotline.domain.deadlines import is_overdue
+from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
 from hotline.domain.formats import PHONE, TICKET_NO
 from hotline.domain.permits import Permit, Permitted
@@ -52,6 +53,7 @@ STATUS_NAMES = {
     MERGED: "已并单",
 }
 FINISHED = (ANSWERED, CLOSED, MERGED)
+UNFINISHED = tuple(status for status in STATUS_NAMES if status not in FINISHED)
 
 # Who may run each command. Department staff also have to belong to the case's department.
 CAN_INTAKE = (OPERATOR, SYSTEM, ADMIN)
@@ -61,6 +63,7 @@ CAN_DECIDE_EXTENSION = (OPERATOR, SUPERVISOR, ADMIN)
 CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
 CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
+CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
 AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
 AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
@@ -141,6 +144,11 @@ class Case(Permitted, HotlineAggregate):
         "reopen": Permit("重启工单", CAN_FOLLOW_UP, (CALLED_BACK, CLOSED, ANSWERED), state_action="重启"),
         "merge": Permit("并单", CAN_FOLLOW_UP, (OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
+        # The emergency path and the interim feedback of urgent cases (domain/emergency.py).
+        "flag_emergency": Permit("标记紧急", CAN_INTAKE, (OPENED,)),
+        "hand_off": Permit("登记转警", CAN_HAND_OFF, UNFINISHED),
+        "request_interim": Permit("要求阶段性反馈", CAN_DISPATCH, (DISPATCHED,)),
+        "interim_feedback": Permit("阶段性反馈", CAN_HANDLE, (SIGNED,), department_bound=True),
     }
 
     class Event(Aggregate.Event):
@@ -250,6 +258,13 @@ class Case(Permitted, HotlineAggregate):
         self.closed_at: datetime | None = None
         self.reopen_count = 0
         self.merged_into: str | None = None
+        self.article: dict[str, Any] | None = None  # the knowledge-base article a direct answer cited
+        self.emergency = False  # on the emergency list: to be handed to an emergency desk
+        self.handoff_by: datetime | None = None
+        self.handoffs: list[dict[str, Any]] = []
+        self.handed_off_at: datetime | None = None  # the first hand-off the desk took
+        self.interim_by: datetime | None = None
+        self.interim_given_at: datetime | None = None
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -295,6 +310,10 @@ class Case(Permitted, HotlineAggregate):
             return None
         if command == "reply" and self.status == DISPATCHED:
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能答复，请先签收")
+        if command == "interim_feedback" and self.status == DISPATCHED:
+            return InvalidTransition(f"工单 {ticket} 尚未签收，不能阶段性反馈，请先签收")
+        if command == "interim_feedback" and self.status == SIGNED and self.interim_by is None:
+            return InvalidTransition(f"工单 {ticket} 不是紧急工单，无需阶段性反馈")
         if command == "close" and self.status in (CLOSED, ANSWERED):
             return InvalidTransition(f"工单 {ticket} 已办结，不能重复办结")
         if command == "escalate":
@@ -320,6 +339,9 @@ class Case(Permitted, HotlineAggregate):
 
     @event(AnsweredDirectly)
     def _answered_directly(self, answer: str, timestamp: datetime) -> None:
+        self._answer(answer, timestamp)
+
+    def _answer(self, answer: str, timestamp: datetime) -> None:
         self.answer = answer
         self.status = ANSWERED
         self.closed_at = timestamp
@@ -360,6 +382,8 @@ class Case(Permitted, HotlineAggregate):
 
     def _assign(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
         self.department = department
+        self.interim_by = None  # a new department owes its own interim feedback, if any
+        self.interim_given_at = None
         self.sign_by = sign_by
         self.reply_by = reply_by
         self.deadline_provisional = provisional
@@ -608,6 +632,141 @@ class Case(Permitted, HotlineAggregate):
         self.closed_at = timestamp
         self.status = MERGED
 
+    # ---- answering from the knowledge base ------------------------------------------------------
+
+    class AnsweredFromArticle(Event):
+        TOPIC = "hotline:Case.AnsweredFromArticle"
+        answer: str
+        article_id: str
+        article_no: str
+        revision: int
+
+    def answer_from_article(
+        self, actor: Actor, article_id: str, article_no: str, revision: int, answer: str, at: datetime | None = None
+    ) -> None:
+        """直接答复 by reading out a published article: the case records which article and revision."""
+        self._permit("answer", actor)
+        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+            raise InvalidInput("引用的知识库条目尚未发布")
+        self._record(
+            self.AnsweredFromArticle,
+            actor,
+            at,
+            answer=text(answer, "答复内容"),
+            article_id=article_id,
+            article_no=article_no,
+            revision=revision,
+        )
+
+    @event(AnsweredFromArticle)
+    def _answered_from_article(
+        self, answer: str, article_id: str, article_no: str, revision: int, timestamp: datetime
+    ) -> None:
+        self.article = {"id": article_id, "number": article_no, "revision": revision}
+        self._answer(answer, timestamp)
+
+    # ---- the emergency path ---------------------------------------------------------------------
+
+    class EmergencyFlagged(Event):
+        TOPIC = "hotline:Case.EmergencyFlagged"
+        desks: list[str]
+        handoff_by: datetime
+
+    def flag_emergency(self, actor: Actor, desks: list[str], handoff_by: datetime, at: datetime | None = None) -> None:
+        """An emergency on the list: to be handed to one of ``desks`` by ``handoff_by``."""
+        self._permit("flag_emergency", actor)
+        self._record(self.EmergencyFlagged, actor, at, desks=list(desks), handoff_by=handoff_by)
+
+    @event(EmergencyFlagged)
+    def _emergency_flagged(self, handoff_by: datetime) -> None:
+        self.emergency = True
+        self.handoff_by = handoff_by
+
+    class HandedOff(Event):
+        TOPIC = "hotline:Case.HandedOff"
+        desk: str
+        receiver: str
+        outcome: str
+        handed_off_at: datetime
+        note: str
+
+    def hand_off(
+        self,
+        actor: Actor,
+        desk: str,
+        receiver: str,
+        outcome: str,
+        handed_off_at: datetime,
+        desks: dict[str, str],
+        outcomes: dict[str, str],
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """转警: the operator passed the call to an emergency desk (or tried to); ``desks`` and
+        ``outcomes`` are the choices the rules allow."""
+        self._permit("hand_off", actor)
+        if desk not in desks:
+            raise InvalidInput(f"未知转接对象：{desk}，应为 {'、'.join(desks)} 之一")
+        if outcome not in outcomes:
+            raise InvalidInput("请选择转接结果")
+        if not isinstance(handed_off_at, datetime) or handed_off_at.tzinfo is None:
+            raise InvalidInput("请填写转接时间")
+        if handed_off_at < self.created_on or (at is not None and handed_off_at > at):
+            raise InvalidInput("转接时间应在受理之后、登记之前")
+        self._record(
+            self.HandedOff,
+            actor,
+            at,
+            desk=desk,
+            receiver=text(receiver, "接警席位或人员", limit=100),
+            outcome=outcome,
+            handed_off_at=handed_off_at,
+            note=text(note, "转接说明", required=False, limit=500),
+        )
+
+    @event(HandedOff)
+    def _handed_off(self, desk: str, receiver: str, outcome: str, handed_off_at: datetime) -> None:
+        self.handoffs.append({"desk": desk, "receiver": receiver, "outcome": outcome, "at": handed_off_at})
+        if outcome in HANDED_OVER and self.handed_off_at is None:
+            self.handed_off_at = handed_off_at
+
+    class InterimFeedbackRequested(Event):
+        TOPIC = "hotline:Case.InterimFeedbackRequested"
+        interim_by: datetime
+
+    def request_interim_feedback(self, actor: Actor, interim_by: datetime, at: datetime | None = None) -> None:
+        """An urgent case reached a department: it owes an interim feedback (阶段性反馈) by ``interim_by``."""
+        self._permit("request_interim", actor)
+        self._record(self.InterimFeedbackRequested, actor, at, interim_by=interim_by)
+
+    @event(InterimFeedbackRequested)
+    def _interim_requested(self, interim_by: datetime) -> None:
+        self.interim_by = interim_by
+        self.interim_given_at = None
+
+    class InterimFeedbackGiven(Event):
+        TOPIC = "hotline:Case.InterimFeedbackGiven"
+        content: str
+
+    def give_interim_feedback(self, actor: Actor, content: str, at: datetime | None = None) -> None:
+        self._permit("interim_feedback", actor)
+        self._record(self.InterimFeedbackGiven, actor, at, content=text(content, "阶段性反馈内容", limit=2000))
+
+    @event(InterimFeedbackGiven)
+    def _interim_given(self, timestamp: datetime) -> None:
+        if self.interim_given_at is None:
+            self.interim_given_at = timestamp
+
+    @property
+    def handoff_pending(self) -> bool:
+        return self.emergency and self.handed_off_at is None and self.is_open
+
+    def handoff_overdue(self, moment: datetime) -> bool:
+        return self.handoff_pending and is_overdue(self.handoff_by, moment)
+
+    def interim_overdue(self, moment: datetime) -> bool:
+        return self.status in IN_HANDS and self.interim_given_at is None and is_overdue(self.interim_by, moment)
+
 
 EVENT_NAMES = {
     Case.Opened: "受理",
@@ -625,4 +784,9 @@ EVENT_NAMES = {
     Case.Closed: "办结",
     Case.Reopened: "重启",
     Case.MergedInto: "并单",
+    Case.AnsweredFromArticle: "引用知识库答复",
+    Case.EmergencyFlagged: "紧急事项",
+    Case.HandedOff: "转警",
+    Case.InterimFeedbackRequested: "要求阶段性反馈",
+    Case.InterimFeedbackGiven: "阶段性反馈",
 }

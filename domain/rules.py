@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.domain.catalogue import DISPATCH_CENTRE, Department, District, Service
+from hotline.domain.emergency import EmergencyRules
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.metrics import MetricRules
+from hotline.domain.notifications import NotificationRules
 from hotline.domain.open311 import Open311Catalogue
 from hotline.domain.routing import RoutingTable
+from hotline.domain.terms import Terms
 from hotline.domain.time_limits import TimeLimitTable
 from hotline.domain.workdays import WorkingDayCalendar
 
@@ -29,6 +32,9 @@ class Rules:
     follow_up: FollowUpRules  # follow_up.csv
     metrics: MetricRules  # metrics.csv
     open311: Open311Catalogue  # service_attributes.csv, open311_categories.csv
+    terms: Terms  # stop_words.csv, synonyms.csv
+    emergency: EmergencyRules  # emergency.csv, emergency.toml
+    notifications: NotificationRules  # notifications.toml, contacts.csv
 
     def department_name(self, code: str | None) -> str:
         if not code:
@@ -37,6 +43,10 @@ class Rules:
             return "派单中心"
         department = self.departments.get(code)
         return department.name if department else code
+
+    def services_of(self, department: str) -> set[str]:
+        """The services the routing rules send to ``department`` (city-wide or in a district)."""
+        return {rule.service_code for rule in self.routing.rules if rule.department == department}
 
     def service_name(self, code: str) -> str:
         service = self.services.get(code)

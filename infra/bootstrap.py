@@ -12,6 +12,7 @@ from hotline.application import Clock, HotlineApplication, SystemClock
 from hotline.domain.rules import Rules
 from hotline.infra.config import Config, ConfigError
 from hotline.infra.keys import unreadable_event
+from hotline.infra.notify import Notifier, channels_for
 from hotline.infra.passwords import Passwords
 from hotline.infra.rule_files import load_rules
 from hotline.infra.store.audit_chain import seal_writes
@@ -46,6 +47,10 @@ class Services:
     @property
     def cookie_secure(self) -> bool:
         return self.config.cookie_secure
+
+    def notifier(self) -> Notifier:
+        """Sends the messages that are due (``hotline notify run``, and inside serve and consume)."""
+        return Notifier(self.app, self.read_models, channels_for(self.config))
 
     def close(self) -> None:
         self.read_models.close()

@@ -16,6 +16,13 @@ Variables (README lists them too):
                          the cipher key. Set it to let auditors verify without reading personal data
   HOTLINE_COOKIE_SECURE  1 (default): session cookies only over HTTPS; `hotline serve` on a loopback
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
+  HOTLINE_OUTBOX_DIR     where messages go when no gateway is configured (default: outbox under the data dir)
+  HOTLINE_SMS_URL        the HTTP SMS gateway (unset: SMS are written to the outbox folder);
+  HOTLINE_SMS_TOKEN      its bearer token; HOTLINE_SMS_BODY its JSON body with {to} {text} {key};
+  HOTLINE_SMS_CALLBACK_SECRET the HMAC key the gateway signs callers' SMS replies with
+  HOTLINE_SMTP_HOST      the SMTP server (unset: e-mails are written to the outbox folder); HOTLINE_SMTP_PORT,
+                         HOTLINE_SMTP_USER, HOTLINE_SMTP_PASSWORD, HOTLINE_SMTP_FROM,
+                         HOTLINE_SMTP_SECURITY (none, starttls, ssl)
 """
 
 from __future__ import annotations
@@ -53,6 +60,17 @@ class Config:
     cipher_key_file: Path | None = None  # None: cipher.key under data_dir
     audit_key: str | None = None
     cookie_secure: bool = True
+    outbox_dir: Path | None = None  # None: outbox under data_dir
+    sms_url: str | None = None
+    sms_token: str = ""
+    sms_body: str | None = None
+    sms_callback_secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "12345-hotline@localhost"
+    smtp_security: str = "none"
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,7 +87,21 @@ class Config:
             cipher_key_file=Path(env["HOTLINE_CIPHER_KEY_FILE"]) if env.get("HOTLINE_CIPHER_KEY_FILE") else None,
             audit_key=env.get("HOTLINE_AUDIT_KEY") or None,
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
+            outbox_dir=Path(env["HOTLINE_OUTBOX_DIR"]).absolute() if env.get("HOTLINE_OUTBOX_DIR") else None,
+            sms_url=env.get("HOTLINE_SMS_URL") or None,
+            sms_token=env.get("HOTLINE_SMS_TOKEN") or "",
+            sms_body=env.get("HOTLINE_SMS_BODY") or None,
+            sms_callback_secret=env.get("HOTLINE_SMS_CALLBACK_SECRET") or None,
+            smtp_host=env.get("HOTLINE_SMTP_HOST") or None,
+            smtp_port=_port(env.get("HOTLINE_SMTP_PORT") or "25", "HOTLINE_SMTP_PORT"),
+            smtp_user=env.get("HOTLINE_SMTP_USER") or "",
+            smtp_password=env.get("HOTLINE_SMTP_PASSWORD") or "",
+            smtp_from=env.get("HOTLINE_SMTP_FROM") or "12345-hotline@localhost",
+            smtp_security=_choice(env.get("HOTLINE_SMTP_SECURITY") or "none", ("none", "starttls", "ssl")),
         )
+
+    def outbox(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
 
     @property
     def uses_postgres(self) -> bool:
@@ -141,6 +173,19 @@ class Config:
             return self.caller_hash_key.encode("utf-8")
         secret = read_or_create_secret_file(self.data_dir / "caller-hash.key", lambda: secrets.token_hex(32))
         return secret.encode("utf-8")
+
+
+def _port(text: str, name: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name} 必须是 1 到 65535 之间的端口号")
+    return int(text)
+
+
+def _choice(text: str, allowed: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"HOTLINE_SMTP_SECURITY 应为 {'、'.join(allowed)} 之一")
+    return value
 
 
 def postgres_env(url: str) -> dict[str, str]:

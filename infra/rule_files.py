@@ -14,18 +14,28 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from chinese_calendar import constants as calendar_constants
 
 from hotline.domain.catalogue import CATEGORIES, URGENCIES, Department, District, Service, code_for
+from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
+from hotline.domain.formats import PHONE
 from hotline.domain.metrics import RATES, MetricRules, RateRule
+from hotline.domain.notifications import (
+    Contact,
+    NotificationRules,
+    NotificationSettings,
+    QuietHours,
+    Template,
+)
 from hotline.domain.open311 import DATATYPES, EVERY_OTHER_SERVICE, LIST_TYPES, Attribute, Open311Catalogue
 from hotline.domain.routing import RoutingRule, RoutingTable
 from hotline.domain.rules import Rules
+from hotline.domain.terms import Terms
 from hotline.domain.time_limits import HOURS, WORKING_DAYS, TimeLimit, TimeLimitTable
 from hotline.domain.workdays import NATURAL, WORKING, WorkingDayCalendar
 
@@ -37,6 +47,8 @@ UNIT_WORDS = {"工作日": WORKING_DAYS, "小时": HOURS, WORKING_DAYS: WORKING_
 FOLLOW_UP_FIELDS = {CALLBACK: "callback_days", WEEKLY_PROGRESS: "progress_days", MINUTES_SIGNING: "minutes_days"}
 YES = {"是": True, "否": False, "true": True, "false": False}
 _ATTRIBUTE_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLOCK_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
 class RulesFileError(Exception):
@@ -341,6 +353,175 @@ def load_calendar(path: Path) -> WorkingDayCalendar:
         raise RulesFileError(f"{path.name}：{error}") from None
 
 
+def _words(cell: str) -> list[str]:
+    return [word for word in cell.replace("，", " ").replace(",", " ").split() if word]
+
+
+def load_terms(stop_words_path: Path, synonyms_path: Path) -> Terms:
+    stop_words: set[str] = set()
+    for row in read_table(stop_words_path, ["停用词"]):
+        word = row["停用词"]
+        if not word:
+            raise row.error("停用词不能为空")
+        stop_words.add(word)
+    synonyms: dict[str, str] = {}
+    for row in read_table(synonyms_path, ["标准词", "同义词"]):
+        standard, variants = row["标准词"], row["同义词"].replace("，", " ").replace(",", " ").split()
+        if not standard or not variants:
+            raise row.error("标准词和同义词都不能为空")
+        for variant in variants:
+            if variant in synonyms and synonyms[variant] != standard:
+                raise row.error(f"同义词“{variant}”已属于标准词“{synonyms[variant]}”")
+            if variant != standard:
+                synonyms[variant] = standard
+    try:
+        return Terms(frozenset(stop_words), synonyms)
+    except DomainError as error:
+        raise RulesFileError(f"{synonyms_path.name}：{error}") from None
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesFileError(f"找不到规则文件 {path}（可用 hotline rules init 复制一份默认规则）") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RulesFileError(f"{path.name} 格式错误：{error}") from None
+
+
+def _line_of(path: Path, needle: str, occurrence: int = 0) -> int:
+    """The physical line of the ``occurrence``-th line containing ``needle`` (for TOML errors)."""
+    found = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]
+    return found[occurrence] if occurrence < len(found) else 1
+
+
+def _number_in(table: dict, key: str, path: Path, section: str) -> float:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        line = _line_of(path, key) if key in path.read_text(encoding="utf-8") else _line_of(path, f"[{section}]")
+        raise RulesFileError(f"{path.name} 第 {line} 行：[{section}] 的 {key} 必须是数字")
+    return float(value)
+
+
+def load_emergency(list_path: Path, limits_path: Path, services: dict[str, Service]) -> EmergencyRules:
+    data = _toml(limits_path)
+    desks = data.get("desks")
+    if not isinstance(desks, dict) or not desks or not all(isinstance(v, str) and v for v in desks.values()):
+        raise RulesFileError(
+            f"{limits_path.name} 第 {_line_of(limits_path, '[desks]')} 行："
+            '[desks] 须列出应急联动席位，如 "110" = "公安报警服务台"'
+        )
+    handoff, interim = data.get("handoff", {}), data.get("interim_feedback", {})
+    if not isinstance(handoff, dict) or not isinstance(interim, dict):
+        raise RulesFileError(f"{limits_path.name}：须有 [handoff] 和 [interim_feedback] 两节")
+    listed: dict[str, EmergencyService] = {}
+    for row in read_table(list_path, ["服务代码", "转接", "说明"]):
+        code = row["服务代码"]
+        if code not in services:
+            raise row.error(f"未知服务代码 {code}（服务代码须列在 services.csv 中）")
+        if code in listed:
+            raise row.error(f"服务代码 {code} 重复")
+        chosen = tuple(_words(row["转接"]))
+        unknown = [desk for desk in chosen if desk not in desks]
+        if not chosen or unknown:
+            raise row.error(f"转接对象 {'、'.join(unknown) or '（空）'} 无效，应为 {'、'.join(desks)} 中的一个或几个")
+        listed[code] = EmergencyService(code, chosen, row["说明"])
+    try:
+        return EmergencyRules(
+            desks={str(code): name for code, name in desks.items()},
+            services=listed,
+            handoff_minutes=_number_in(handoff, "within_minutes", limits_path, "handoff"),
+            interim_hours=_number_in(interim, "within_hours", limits_path, "interim_feedback"),
+            handoff_basis=str(handoff.get("basis", "")),
+            interim_basis=str(interim.get("basis", "")),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{limits_path.name}：{error}") from None
+
+
+def load_contacts(path: Path, departments: dict[str, Department]) -> dict[str, Contact]:
+    columns = ["单位代码", "联络人", "联络人手机", "联络人邮箱", "负责人", "负责人手机", "负责人邮箱"]
+    contacts: dict[str, Contact] = {}
+    for row in read_table(path, columns):
+        code = row["单位代码"]
+        if code not in departments:
+            raise row.error(f"未知单位代码 {code}（单位须列在 departments.csv 中）")
+        if code in contacts:
+            raise row.error(f"单位代码 {code} 重复")
+        for column in ("联络人手机", "负责人手机"):
+            if row[column] and not PHONE.match(row[column]):
+                raise row.error(f"{column}格式不正确")
+        for column in ("联络人邮箱", "负责人邮箱"):
+            if row[column] and not _EMAIL.match(row[column]):
+                raise row.error(f"{column}格式不正确")
+        contacts[code] = Contact(code, *(row[column] for column in columns[1:]))
+    return contacts
+
+
+def _quiet_hours(text: object, path: Path) -> QuietHours:
+    if text in ("", None):
+        return QuietHours()
+    match = _CLOCK_RANGE.match(str(text))
+    hours = [int(part) for part in match.groups()] if match else []
+    if not match or hours[0] > 23 or hours[2] > 23 or hours[1] > 59 or hours[3] > 59:
+        raise RulesFileError(
+            f'{path.name} 第 {_line_of(path, "quiet_hours")} 行：quiet_hours 应写成 "22:00-08:00"，或留空'
+        )
+    return QuietHours(time(hours[0], hours[1]), time(hours[2], hours[3]))
+
+
+def load_notifications(path: Path, contacts: dict[str, Contact]) -> NotificationRules:
+    data = _toml(path)
+    settings = data.get("settings")
+    if not isinstance(settings, dict):
+        raise RulesFileError(f"{path.name}：缺少 [settings] 一节")
+    numbers = {
+        key: _number_in(settings, key, path, "settings")
+        for key in (
+            "sign_reminder_hours",
+            "yellow_card_hours",
+            "red_card_hours",
+            "max_attempts",
+            "first_retry_seconds",
+            "sending_timeout_seconds",
+            "expire_hours",
+        )
+    }
+    try:
+        parsed = NotificationSettings(
+            sign_reminder_hours=numbers["sign_reminder_hours"],
+            yellow_card_hours=numbers["yellow_card_hours"],
+            red_card_hours=numbers["red_card_hours"],
+            quiet_hours=_quiet_hours(settings.get("quiet_hours", ""), path),
+            max_attempts=int(numbers["max_attempts"]),
+            first_retry_seconds=numbers["first_retry_seconds"],
+            sending_timeout_seconds=numbers["sending_timeout_seconds"],
+            expire_hours=numbers["expire_hours"],
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name} 第 {_line_of(path, '[settings]')} 行：{error}") from None
+    templates: dict[str, Template] = {}
+    for number, entry in enumerate(data.get("template", [])):
+        line = _line_of(path, "[[template]]", number)
+        if not isinstance(entry, dict):
+            raise RulesFileError(f"{path.name} 第 {line} 行：[[template]] 格式不正确")
+        try:
+            template = Template(
+                code=str(entry.get("code", "")),
+                name=str(entry.get("name", "")),
+                recipient=str(entry.get("recipient", "")),
+                channels=tuple(str(c) for c in entry.get("channels", [])),
+                subject=str(entry.get("subject", "")),
+                body=str(entry.get("body", "")),
+            )
+        except (DomainError, ValueError) as error:
+            raise RulesFileError(f"{path.name} 第 {line} 行起的模板：{error}") from None
+        if template.code in templates:
+            raise RulesFileError(f"{path.name} 第 {line} 行起的模板：模板代码 {template.code} 重复")
+        templates[template.code] = template
+    return NotificationRules(settings=parsed, templates=templates, contacts=contacts)
+
+
 _HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -371,6 +552,12 @@ RULE_FILES = (
     "metrics.csv",
     "service_attributes.csv",
     "open311_categories.csv",
+    "stop_words.csv",
+    "synonyms.csv",
+    "emergency.csv",
+    "emergency.toml",
+    "contacts.csv",
+    "notifications.toml",
 )
 
 
@@ -392,6 +579,11 @@ def load_rules(directory: Path) -> Rules:
         follow_up=load_follow_up(directory / "follow_up.csv"),
         metrics=load_metrics(directory / "metrics.csv"),
         open311=load_open311(directory / "service_attributes.csv", directory / "open311_categories.csv", services),
+        terms=load_terms(directory / "stop_words.csv", directory / "synonyms.csv"),
+        emergency=load_emergency(directory / "emergency.csv", directory / "emergency.toml", services),
+        notifications=load_notifications(
+            directory / "notifications.toml", load_contacts(directory / "contacts.csv", departments)
+        ),
     )
 
 

@@ -71,6 +71,7 @@ class RowView(Projection[ViewRecorder]):
         with view.writing(None) as cursor:
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
+                add_missing_columns(view, cursor, table)
                 for index in table.indexes if indexes else ():
                     label, columns = index.split(":")
                     view.execute(
@@ -157,6 +158,17 @@ class RowView(Projection[ViewRecorder]):
             ]
             for table in self.tables
         }
+
+
+def add_missing_columns(view: ViewRecorder, cursor: Any, table: Table) -> None:
+    """A view that gained columns keeps its rows: the new columns are added, empty. That is right only
+    for columns that events newer than the columns fill (anything else needs ``projections rebuild``)."""
+    present = view.columns(cursor, table.name)
+    for definition in table.ddl_columns.split(", "):
+        name, _, kind = definition.partition(" ")
+        if name not in present:
+            plain = kind.replace("PRIMARY KEY", "").replace("NOT NULL", "").replace("UNIQUE", "").strip()
+            view.execute(cursor, f"ALTER TABLE {view.table(table.name)} ADD COLUMN {name} {plain}")
 
 
 def touch(row: Row, event: Any) -> None:

@@ -24,10 +24,12 @@ from hotline.domain.case import (
     RETURNED,
     SIGNED,
     STATUS_NAMES,
+    UNFINISHED,
     Case,
     current_deadline,
 )
 from hotline.domain.catalogue import CATEGORIES, SATISFACTION
+from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
 from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
@@ -71,13 +73,20 @@ CASES = Table(
         "urge_count",
         "merged_into",
         "version",
+        "emergency",
+        "handoff_by",
+        "handed_off_at",
+        "interim_by",
+        "interim_given_at",
+        "article_no",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
     "lat DOUBLE PRECISION, long DOUBLE PRECISION, caller_key TEXT, opened_at TEXT NOT NULL, updated_at TEXT, "
     "dispatched_at TEXT, sign_by TEXT, reply_by TEXT, signed_at TEXT, replied_at TEXT, callback_by TEXT, "
     "closed_at TEXT, deadline_provisional INTEGER, satisfaction TEXT, resolved INTEGER, resolved_per_caller INTEGER, "
-    "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER",
+    "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
+    "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -89,6 +98,10 @@ CASES = Table(
         "sign_by: status, sign_by",
         "reply_by: status, reply_by",
         "callback_by: status, callback_by",
+        "urgent: urgency, status",
+        "emergency: emergency, status",
+        "handoff_by: handoff_by",
+        "interim_by: status, interim_by",
     ),
 )
 
@@ -126,6 +139,12 @@ class CaseRow:
     callback_by: datetime | None = None
     resolved_per_caller: bool | None = None
     merged_into: str | None = None
+    emergency: bool | None = None  # on the emergency list (to be handed to 110 / 119 / 120 / 122)
+    handoff_by: datetime | None = None
+    handed_off_at: datetime | None = None
+    interim_by: datetime | None = None
+    interim_given_at: datetime | None = None
+    article_no: str | None = None  # the article a direct answer cited
 
     @property
     def status_name(self) -> str:
@@ -144,6 +163,19 @@ class CaseRow:
         return self.status not in FINISHED
 
     @property
+    def is_emergency(self) -> bool:
+        """In the emergency queue: urgent, or on the emergency list."""
+        return self.urgency == "urgent" or bool(self.emergency)
+
+    @property
+    def handoff_pending(self) -> bool:
+        return bool(self.emergency) and self.handed_off_at is None and self.is_open
+
+    @property
+    def interim_pending(self) -> bool:
+        return self.interim_by is not None and self.interim_given_at is None and self.status in (DISPATCHED, SIGNED)
+
+    @property
     def next_deadline(self) -> datetime | None:
         """The deadline the department is working against now."""
         return current_deadline(self.status, self.sign_by, self.reply_by)
@@ -159,8 +191,12 @@ TIME_FIELDS = {
     "closed_at",
     "dispatched_at",
     "callback_by",
+    "handoff_by",
+    "handed_off_at",
+    "interim_by",
+    "interim_given_at",
 }
-BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller"}
+BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
 
 
@@ -226,6 +262,24 @@ class CaseIndex(RowView):
 
         def answered(row: Row, e: Any) -> None:
             row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=e.answer)
+            row["article_no"] = getattr(e, "article_no", None)
+            touch(row, e)
+
+        def emergency_flagged(row: Row, e: Any) -> None:
+            row.update(emergency=1, handoff_by=stamp(e.handoff_by))
+            touch(row, e)
+
+        def handed_off(row: Row, e: Any) -> None:
+            if e.outcome in HANDED_OVER and not row["handed_off_at"]:
+                row["handed_off_at"] = stamp(e.handed_off_at)
+            touch(row, e)
+
+        def interim_requested(row: Row, e: Any) -> None:
+            row.update(interim_by=stamp(e.interim_by), interim_given_at=None)
+            touch(row, e)
+
+        def interim_given(row: Row, e: Any) -> None:
+            row["interim_given_at"] = row["interim_given_at"] or stamp(e.timestamp)
             touch(row, e)
 
         def dispatched(row: Row, e: Any) -> None:
@@ -237,6 +291,8 @@ class CaseIndex(RowView):
                 reply_by=stamp(e.reply_by),
                 deadline_provisional=int(e.provisional),
                 signed_at=None,
+                interim_by=None,  # the new department owes its own interim feedback, if any
+                interim_given_at=None,
             )
             touch(row, e)
 
@@ -304,6 +360,11 @@ class CaseIndex(RowView):
             Case.Closed: (closed, False),
             Case.Reopened: (reopened, False),
             Case.MergedInto: (merged, False),
+            Case.AnsweredFromArticle: (answered, False),
+            Case.EmergencyFlagged: (emergency_flagged, False),
+            Case.HandedOff: (handed_off, False),
+            Case.InterimFeedbackRequested: (interim_requested, False),
+            Case.InterimFeedbackGiven: (interim_given, False),
         }
         return {cls: (CASES, fn, creates) for cls, (fn, creates) in handlers.items()}
 
@@ -434,6 +495,55 @@ class CaseIndex(RowView):
             clause += " AND department = ?"
             params.append(department)
         return clause, params
+
+    def calls_by_service(self, since: datetime) -> dict[str, int]:
+        rows = self.view.query(
+            f"SELECT service_code, COUNT(*) AS n FROM {self._table()} WHERE opened_at >= ? GROUP BY service_code",
+            [stamp(since)],
+        )
+        return {row["service_code"]: int(row["n"]) for row in rows}
+
+    def emergencies(self, department: str | None, limit: int) -> tuple[list[CaseRow], int]:
+        """Open emergency cases (urgent, or on the emergency list), those still to hand off first."""
+        clause = (
+            f" FROM {self._table()} WHERE (urgency = ? OR emergency = 1) "
+            f"AND status IN ({','.join('?' * len(UNFINISHED))})"
+        )
+        params: list[Any] = ["urgent", *UNFINISHED]
+        if department:
+            clause += " AND department = ?"
+            params.append(department)
+        total = self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"]
+        rows = self.view.query(
+            f"SELECT *{clause} ORDER BY CASE WHEN emergency = 1 AND handed_off_at IS NULL THEN 0 ELSE 1 END, "
+            "opened_at DESC LIMIT ?",
+            [*params, _bounded(limit)],
+        )
+        return [case_row(r) for r in rows], int(total)
+
+    def emergency_due(
+        self, horizon: datetime, department: str | None, limit: int
+    ) -> tuple[tuple[int, list[CaseRow]], tuple[int, list[CaseRow]]]:
+        """Hand-offs not made and interim feedback not given, due by ``horizon``: (count, soonest) each."""
+        marks = ",".join("?" * len(UNFINISHED))
+        handoff = f" FROM {self._table()} WHERE handoff_by <= ? AND handed_off_at IS NULL AND status IN ({marks})"
+        handoff_params: list[Any] = [stamp(horizon), *UNFINISHED]
+        interim = f" FROM {self._table()} WHERE status IN (?, ?) AND interim_by <= ? AND interim_given_at IS NULL"
+        interim_params: list[Any] = [DISPATCHED, SIGNED, stamp(horizon)]
+        if department:
+            handoff += " AND department = ?"
+            interim += " AND department = ?"
+            handoff_params.append(department)
+            interim_params.append(department)
+        found = []
+        for clause, params, column in (
+            (handoff, handoff_params, "handoff_by"),
+            (interim, interim_params, "interim_by"),
+        ):
+            count = self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"]
+            rows = self.view.query(f"SELECT *{clause} ORDER BY {column}, ticket_no LIMIT ?", [*params, max(0, limit)])
+            found.append((int(count), [case_row(r) for r in rows]))
+        return found[0], found[1]
 
     def by_caller(
         self,

@@ -27,9 +27,12 @@ from hotline.domain.workdays import as_china_time
 from hotline.projections.base import RowView, stamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
+from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
 from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
+from hotline.projections.notifications import NotificationPlan
 from hotline.projections.store import ViewRecorder
+from hotline.projections.text_search import Segmenter
 
 BATCH_SIZE = 5000
 
@@ -40,7 +43,11 @@ WEEKLY_PROGRESS = "weekly_progress"
 MONTHLY_FEEDBACK = "monthly_feedback"
 SUPERVISION_DUE = "supervision_due"
 MINUTES_SIGNING = "minutes_signing"
+HANDOFF = "handoff"
+INTERIM_FEEDBACK = "interim_feedback"
 DEADLINE_KINDS = {
+    HANDOFF: "转警",
+    INTERIM_FEEDBACK: "阶段性反馈",
     SIGNING: "签收",
     REPLYING: "答复",
     CALLBACK: "回访",
@@ -68,6 +75,8 @@ class InboxRow:
     provisional: bool
     urge_count: int
     version: int
+    interim_by: datetime | None = None  # an urgent case's interim feedback (阶段性反馈), if owed
+    interim_given_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,15 @@ class ReadModels:
         self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up)
         self.supervision = SupervisionLedger(recorder)
         self.metrics_view = MetricsView(recorder)
-        self.views: dict[str, RowView] = {v.name: v for v in (self.cases, self.supervision, self.metrics_view)}
+        self.segmenter = Segmenter(
+            rules.terms,
+            [word for service in rules.services.values() for word in (service.name, *service.keywords)],
+        )
+        self.knowledge = KnowledgeIndex(recorder, self.segmenter, {c: s.name for c, s in rules.services.items()})
+        self.notifications = NotificationPlan(recorder, rules.notifications)
+        self.views: dict[str, RowView] = {
+            v.name: v for v in (self.cases, self.supervision, self.metrics_view, self.knowledge, self.notifications)
+        }
         for view in self.views.values():
             view.create_tables()
         self._lock = threading.Lock()
@@ -224,6 +241,8 @@ class ReadModels:
             provisional=row.deadline_provisional,
             urge_count=row.urge_count,
             version=row.version,
+            interim_by=row.interim_by,
+            interim_given_at=row.interim_given_at,
         )
 
     # ---- deadline queue ---------------------------------------------------------------------
@@ -290,6 +309,16 @@ class ReadModels:
                     row.deadline_provisional and kind != CALLBACK,
                     row.description,
                 )
+        if HANDOFF in chosen or INTERIM_FEEDBACK in chosen:
+            handoffs, interims = self.cases.emergency_due(horizon, department, wanted)
+            for kind, column, (count, rows) in (
+                (HANDOFF, "handoff_by", handoffs),
+                (INTERIM_FEEDBACK, "interim_by", interims),
+            ):
+                if kind in chosen:
+                    total += count
+                    for row in rows:
+                        add(kind, row.ticket_no, row.department, getattr(row, column), False, row.description)
         item_kinds = [
             (kind, column)
             for kind, column in (
@@ -398,6 +427,28 @@ class ReadModels:
         moment = self._moment(now)
         rows = self.cases.by_caller(phone, service_code=service_code, since=moment - DUPLICATE_WINDOW, until=moment)
         return [row for row in rows if row.ticket_no != exclude]
+
+    # ---- the emergency queue and the knowledge base ------------------------------------------------
+
+    def emergencies(self, department: str | None = None, limit: int = 20) -> tuple[list[CaseRow], int]:
+        """Open emergency cases for the top of every console (a department sees its own)."""
+        return self.cases.emergencies(department, limit)
+
+    def suggest_articles(self, text: str, now: datetime | None = None, limit: int = 5) -> list[ArticleRow]:
+        """The best matching published articles for a description still being typed."""
+        return self.knowledge.search(text, self._moment(now).date(), limit=limit, typing=True)
+
+    def search_articles(self, text: str, now: datetime | None = None, limit: int = 10) -> list[ArticleRow]:
+        return self.knowledge.search(text, self._moment(now).date(), limit=limit)
+
+    def knowledge_coverage(self, now: datetime | None = None, days: int = 90) -> list[tuple[str, int, int]]:
+        """(service code, calls in the last ``days``, published articles valid today), the services
+        with calls but no article first: where the knowledge base is missing."""
+        moment = self._moment(now)
+        covered = self.knowledge.covered_services(moment.date())
+        calls = self.cases.calls_by_service(moment - timedelta(days=days))
+        rows = [(code, count, covered.get(code, 0)) for code, count in calls.items()]
+        return sorted(rows, key=lambda r: (r[2] > 0, -r[1], r[0]))
 
     # ---- plumbing for tests and the CLI -------------------------------------------------------
 

@@ -75,6 +75,10 @@ class ViewRecorder:
         cursor.execute(self.sql(statement), tuple(params))
         return [dict(row) for row in cursor.fetchall()]
 
+    def columns(self, cursor: Any, name: str) -> set[str]:
+        """The columns a table has now."""
+        raise NotImplementedError
+
     def position(self, tracking_name: str) -> int:
         return self.max_tracking_id(tracking_name) or 0  # type: ignore[attr-defined]
 
@@ -92,6 +96,10 @@ class SQLiteViewRecorder(ViewRecorder, SQLiteTrackingRecorder):
     def tracking_table(self) -> str:
         return "tracking"
 
+    def columns(self, cursor: Any, name: str) -> set[str]:
+        cursor.execute(f"PRAGMA table_info({name})")
+        return {row[1] for row in cursor.fetchall()}
+
 
 class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
     dialect = "postgres"
@@ -104,6 +112,13 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
 
     def tracking_table(self) -> str:
         return self.table(self.tracking_table_name)
+
+    def columns(self, cursor: Any, name: str) -> set[str]:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            (self.datastore.schema or "public", name),
+        )
+        return {row["column_name"] if isinstance(row, dict) else row[0] for row in cursor.fetchall()}
 
     def analyse(self, names: Sequence[str]) -> None:
         """VACUUM ANALYZE (outside a transaction): statistics for the planner, and the visibility map

@@ -32,11 +32,20 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
     csrf.init_app(app)
 
     from hotline.web import auth, filters
-    from hotline.web.views import cases, department, operator, supervision, supervisor
+    from hotline.web.views import cases, department, knowledge, notifications, operator, supervision, supervisor
 
     auth.login_manager.init_app(app)
     filters.register(app, services.rules, services.clock)
-    for blueprint in (auth.bp, operator.bp, cases.bp, department.bp, supervisor.bp, supervision.bp):
+    for blueprint in (
+        auth.bp,
+        operator.bp,
+        cases.bp,
+        department.bp,
+        supervisor.bp,
+        supervision.bp,
+        knowledge.bp,
+        notifications.bp,
+    ):
         app.register_blueprint(blueprint)
     from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF
 

@@ -16,7 +16,7 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
-from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, Actor
+from hotline.domain.actors import ADMIN, DEPARTMENT, EDITOR, OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Case
 from hotline.domain.errors import CaseNotFound
 from hotline.domain.formats import is_ticket_no
@@ -36,6 +36,7 @@ HOME = {
     DEPARTMENT: "department.inbox",
     SUPERVISOR: "supervisor.deadlines",
     ADMIN: "supervisor.deadlines",
+    EDITOR: "knowledge.index",
 }
 
 

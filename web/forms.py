@@ -51,6 +51,8 @@ class CallForm(ChineseForm):
     district = SelectField("所在区县", default="")  # choices: rules/districts.csv
     address = StringField("事发地址", validators=[Optional(), Length(max=200, message="地址不能超过 200 个字")])
     description = text("诉求内容")
+    # Set by the knowledge-base suggestion the operator clicked: open the case and answer from it.
+    answer_article = HiddenField(validators=[Optional(), Length(max=20)])
 
 
 class ActionForm(ChineseForm):
@@ -115,6 +117,38 @@ class MergeForm(ActionForm):
             Regexp(TICKET_NO.pattern, message=f"工单编号格式应为 {TICKET_EXAMPLE}"),
         ],
     )
+
+
+class ArticleAnswerForm(ActionForm):
+    article = StringField(
+        "知识库条目编号",
+        validators=[DataRequired(message="请选择要引用的知识库条目"), Length(max=20, message="条目编号不正确")],
+    )
+
+
+class HandOffForm(ActionForm):
+    desk = SelectField("转接对象", validators=[DataRequired(message="请选择转接对象")])  # rules/emergency.toml
+    receiver = StringField(
+        "接警席位或人员",
+        validators=[DataRequired(message="请填写接警席位或人员"), Length(max=100, message="不能超过 100 个字")],
+    )
+    outcome = SelectField("转接结果", validators=[DataRequired(message="请选择转接结果")])
+    handed_off_at = StringField(
+        "转接时间",
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*(\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(:\d{2})?\s*$",
+                message="时间格式应为 14:05 或 2025-10-09 14:05",
+            ),
+        ],
+        description="留空为现在",
+    )
+    note = text("转接说明", limit=500, required=False)
+
+
+class InterimFeedbackForm(ActionForm):
+    content = text("阶段性反馈", limit=2000)
 
 
 class SearchForm(ChineseForm):

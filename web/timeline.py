@@ -8,6 +8,7 @@ from datetime import datetime
 from hotline.domain.actors import ROLE_NAMES
 from hotline.domain.case import EVENT_NAMES, Case
 from hotline.domain.catalogue import SATISFACTION
+from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.rules import Rules
 from hotline.domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
 from hotline.domain.supervision import SOURCES, SupervisionItem
@@ -43,6 +44,20 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return event.reason
     if isinstance(event, Case.AnsweredDirectly):
         return event.answer
+    if isinstance(event, Case.AnsweredFromArticle):
+        return f"引用知识库条目 {event.article_no}（第 {event.revision} 版）：{event.answer}"
+    if isinstance(event, Case.EmergencyFlagged):
+        desks = "、".join(rules.emergency.desk_name(desk) for desk in event.desks)
+        return f"紧急事项，须于 {beijing(event.handoff_by, '%H:%M')} 前转 {desks}"
+    if isinstance(event, Case.HandedOff):
+        outcome = HANDOFF_OUTCOMES.get(event.outcome, event.outcome)
+        when = beijing(event.handed_off_at, "%H:%M:%S")
+        detail = f"{rules.emergency.desk_name(event.desk)} · {event.receiver} · {outcome} · {when}"
+        return detail + (f"；{event.note}" if event.note else "")
+    if isinstance(event, Case.InterimFeedbackRequested):
+        return f"紧急工单，须于 {beijing(event.interim_by)} 前阶段性反馈"
+    if isinstance(event, Case.InterimFeedbackGiven):
+        return event.content
     if isinstance(event, Case.Replied):
         return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
     if isinstance(event, Case.CallbackRecorded):

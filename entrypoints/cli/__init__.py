@@ -13,6 +13,8 @@ from hotline.entrypoints.cli.audit import audit
 from hotline.entrypoints.cli.cases import cases, deadline, demo, serve
 from hotline.entrypoints.cli.intake import consume, produce_demo
 from hotline.entrypoints.cli.keys import keys
+from hotline.entrypoints.cli.knowledge import kb
+from hotline.entrypoints.cli.notify import notify
 from hotline.entrypoints.cli.projections import ledger, metrics, projections
 from hotline.entrypoints.cli.rules import rules
 from hotline.entrypoints.cli.users import users
@@ -38,6 +40,8 @@ for command in (
     metrics,
     keys,
     audit,
+    kb,
+    notify,
 ):
     main.add_command(command)
 

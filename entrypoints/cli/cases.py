@@ -104,14 +104,20 @@ def cases(as_json: bool) -> None:
         services.close()
 
 
-@click.command(help="启动网页服务。")
+@click.command(help="启动网页服务（同时在后台发送到期的短信与邮件通知）。")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option("--notify/--no-notify", default=True, show_default=True, help="是否在本进程发送通知")
+def serve(host: str, port: int, notify: bool) -> None:
+    import threading
+
     from hotline.web import create_app
 
     services = build_services()
     app = create_app(services)
+    if notify:
+        stop = threading.Event()
+        threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True).start()
     if host in ("127.0.0.1", "localhost", "::1") and app.config["SESSION_COOKIE_SECURE"]:
         # Plain HTTP on this machine only: Secure cookies would never come back over it.
         app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)

@@ -27,17 +27,25 @@ def _log_setup(level: str) -> None:
 
 
 @click.command(
-    help="运行 Kafka 消费者：来电入库并自动派单、承办单位回复，以及派单消息发布（outbox）。SIGTERM 时处理完当前批次后退出。"
+    help="运行 Kafka 消费者：来电入库并自动派单、承办单位回复，派单消息发布（outbox）和短信邮件通知。SIGTERM 时处理完当前批次后退出。"
 )
 @click.option("--group", default=DEFAULT_GROUP, show_default=True, help="消费组")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 5000), help="每批最多消息数")
 @click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 256), help="新建主题的分区数")
 @click.option("--topic-prefix", default="", help="主题名前缀（共用测试代理或预发布环境时用）")
 @click.option("--dispatch/--no-dispatch", default=True, show_default=True, help="是否发布 hotline.dispatch")
+@click.option("--notify/--no-notify", default=True, show_default=True, help="是否在本进程发送短信与邮件通知")
 @click.option("--log-every", default=10.0, show_default=True, type=click.FloatRange(0.1), help="进度日志间隔（秒）")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def consume(
-    group: str, batch_size: int, partitions: int, topic_prefix: str, dispatch: bool, log_every: float, log_level: str
+    group: str,
+    batch_size: int,
+    partitions: int,
+    topic_prefix: str,
+    dispatch: bool,
+    notify: bool,
+    log_every: float,
+    log_level: str,
 ) -> None:
     from hotline.intake.consumer import IntakeConsumer, send_all
     from hotline.intake.dispatch_publisher import DispatchPublisher
@@ -73,6 +81,8 @@ def consume(
             position_name=f"kafka:{topics.dispatch}",
         )
         workers.append(threading.Thread(target=publisher.run, args=(stop,), name="dispatch-publisher", daemon=True))
+    if notify:
+        workers.append(threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True))
     for worker in workers:
         worker.start()
     consumer = IntakeConsumer(

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from hotline.application import HotlineApplication
-from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR, Actor
+from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import DomainError
+from hotline.infra.demo.accounts import department_actor
+from hotline.infra.demo.knowledge import load_knowledge_demo
 from hotline.infra.demo.supervision import load_supervision_demo
 from hotline.infra.demo.vocabulary import (
     CATEGORY_BY_SERVICE,
@@ -29,6 +31,13 @@ from hotline.infra.demo.vocabulary import (
 )
 
 OPERATORS = [Actor(f"op-10{n:02d}", OPERATOR) for n in range(1, 7)]
+EMERGENCY_CALLS = [
+    ("gas_leak", "楼道里燃气味很浓，怀疑管道漏气，已让家人下楼"),
+    ("traffic_injury", "路口两车相撞，一名骑电动车的人倒地受伤"),
+    ("fire", "对面小区高层窗口冒黑烟，看到明火"),
+    ("personal_safety", "邻居家传来呼救声，男子持刀威胁家人"),
+    ("drowning", "河边有小孩落水，岸上的人正在施救"),
+]
 SUPERVISOR_ACTOR = Actor("sup-01", SUPERVISOR)
 
 
@@ -38,10 +47,6 @@ class DemoResult:
     events: int
 
 
-def department_actor(code: str) -> Actor:
-    return Actor(f"dept-{code.lower()}-01", DEPARTMENT, code)
-
-
 class DemoLoader:
     def __init__(self, app: HotlineApplication, seed: int = 12345, reference: datetime | None = None):
         self.app = app
@@ -49,6 +54,7 @@ class DemoLoader:
         self.now = reference or app.now()
         self.callers = [self._caller() for _ in range(140)]
         self.events = 0
+        self.citable: dict[str, str] = {}
 
     def _caller(self) -> tuple[str, str]:
         name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
@@ -56,17 +62,61 @@ class DemoLoader:
         return name, phone
 
     def load(self, cases: int, progress: Callable[[int], None] | None = None) -> DemoResult:
+        # The knowledge base first, so that answers on the call can cite its articles.
+        knowledge = load_knowledge_demo(self.app, self.now)
+        self.citable = knowledge.citable or {}
+        self.events += knowledge.events
         opened: list[tuple[str, str, str]] = []  # (ticket, service, phone) of open cases, for merging
         endings = [e for e, _ in ENDINGS]
         weights = [w for _, w in ENDINGS]
-        for index in range(cases):
+        emergencies = cases // 50  # of the cases asked for: a few emergency calls of the last hours
+        for index in range(cases - emergencies):
             ending = self.rng.choices(endings, weights)[0]
             self._one_case(index, ending, opened)
             if progress:
                 progress(1)
         # Supervision items and meetings in every state, beside the cases (infra/demo/supervision.py).
         self.events += load_supervision_demo(self.app, self.now, [ticket for ticket, *_ in opened])
+        self._emergencies(emergencies, progress)
         return DemoResult(cases=cases, events=self.events)
+
+    def _emergencies(self, count: int, progress: Callable[[int], None] | None) -> None:
+        """Emergency calls of the last hours: most handed to their desk within a minute or two, some not."""
+        for index in range(count):
+            service = EMERGENCY_CALLS[index % len(EMERGENCY_CALLS)]
+            district = self.rng.choice(DISTRICTS)
+            at = self.now - timedelta(minutes=self.rng.randint(5, 600))
+            caller = self.rng.choice(self.callers)
+            call = Call(
+                channel="phone",
+                category="help",
+                service_code=service[0],
+                description=service[1],
+                caller_name=caller[0],
+                caller_phone=caller[1],
+                urgency="urgent",
+                address=f"{district}{self.rng.choice(STREETS[district])}{self.rng.randint(1, 120)}号",
+                district=district,
+                call_id=f"demo-emergency-{index:04d}",
+            )
+            operator = self.rng.choice(OPERATORS)
+            opening = self.app.open_case(call, operator, at=at, route=True)
+            self.events += 2
+            if self.rng.random() < 0.7:
+                desk = self.app.rules.emergency.desks_for(service[0])[0]
+                handed = at + timedelta(seconds=self.rng.randint(40, 150))
+                self.app.hand_off(
+                    opening.ticket_no,
+                    operator,
+                    desk,
+                    f"{desk}指挥中心 {self.rng.randint(1, 40):02d} 号席",
+                    "accepted",
+                    handed_off_at=handed,
+                    at=handed + timedelta(seconds=20),
+                )
+                self.events += 1
+            if progress:
+                progress(1)
 
     def _opened_at(self) -> datetime:
         days_ago = self.rng.choice([0, 0, 1, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 21, 25, 30, 35, 40, 45])
@@ -120,7 +170,11 @@ class DemoLoader:
     def _step(self, step: str, ticket: str, operator: Actor, at: datetime, opened: list) -> None:
         app = self.app
         if step == "answer":
-            app.answer_directly(ticket, operator, "已按政策口径当场解答，来电人表示清楚。", at=at)
+            number = self.citable.get(app.get_case(ticket).service_code)
+            if number:
+                app.answer_from_article(ticket, operator, number, at=at)
+            else:
+                app.answer_directly(ticket, operator, "已按政策口径当场解答，来电人表示清楚。", at=at)
         elif step == "dispatch":
             app.dispatch(ticket, operator, at=at)
         elif step == "merge":

@@ -87,3 +87,20 @@ def test_a_department_cannot_open_another_departments_case(browser, server):
     response = other.goto(f"{server}/cases/{ticket}")
     assert response.status == 404
     assert "页面不存在" in other.content() and "广场舞" not in other.content()
+
+
+def test_a_consultation_typed_by_the_operator_is_answered_from_the_suggested_article(browser, server):
+    operator = login(browser, server, "operator")
+    operator.goto(server + "/operator")
+    operator.fill("input[name=caller_phone]", "13912348888")
+    operator.select_option("select[name=category]", "consult")
+    operator.select_option("select[name=service_code]", "housing_fund")
+    operator.locator("textarea[name=description]").press_sequentially("来电人咨询公积金怎么提", delay=40)
+    suggestion = operator.locator("#kb-panel .kb-article").first
+    suggestion.wait_for()
+    assert suggestion.locator(".kb-title").inner_text() == "住房公积金提取"
+    assert operator.url.endswith("/operator")  # no page reload while typing
+    suggestion.locator("button.kb-use").click()
+    operator.wait_for_url(re.compile(r"/cases/\d{8}-\d{6}$"))
+    page = operator.content()
+    assert "已直接答复" in page and "引用知识库条目" in page and "第 1 版" in page

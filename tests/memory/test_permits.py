@@ -9,6 +9,7 @@ import pytest
 
 from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor
 from hotline.domain.case import Call, Case
+from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import DomainError
 from hotline.domain.supervision import SupervisionItem
 from hotline.domain.workdays import CHINA_TZ
@@ -62,6 +63,12 @@ CASE_COMMANDS = {
     "close": lambda case, a: case.close(a, at=T0),
     "reopen": lambda case, a: case.reopen(a, "未解决", at=T0),
     "merge": lambda case, a: case.merge_into(a, "20990101-000001", at=T0),
+    "flag_emergency": lambda case, a: case.flag_emergency(a, ["119"], T0, at=T0),
+    "hand_off": lambda case, a: case.hand_off(
+        a, "119", "119指挥中心 0231 号席", "accepted", T0, {"119": "消防"}, HANDOFF_OUTCOMES, at=T0
+    ),
+    "request_interim": lambda case, a: case.request_interim_feedback(a, T0, at=T0),
+    "interim_feedback": lambda case, a: case.give_interim_feedback(a, "已到场处置", at=T0),
 }
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import OPENED, REOPENED, Case
+from hotline.domain.emergency import HANDOFF_OUTCOMES
+from hotline.domain.errors import InvalidInput
+from hotline.domain.workdays import CHINA_TZ
 from hotline.web import forms
 from hotline.web.actions import Action, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
-from hotline.web.services import clock, hotline, rules
+from hotline.web.services import clock, hotline, read_models, rules
 from hotline.web.timeline import timeline
 from hotline.web.views.supervision import escalation_form
 
@@ -28,6 +33,37 @@ ACTIONS: dict[str, Action] = {
         forms.AnswerForm,
         lambda app, t, a, f, v: app.answer_directly(t, a, f.answer.data, expected_version=v),
         "已直接答复，工单办结",
+    ),
+    "answer_article": Action(
+        "引用知识库答复",
+        ("answer",),
+        forms.ArticleAnswerForm,
+        lambda app, t, a, f, v: app.answer_from_article(t, a, f.article.data.strip(), expected_version=v),
+        "已按知识库口径答复，工单办结",
+    ),
+    "hand_off": Action(
+        "登记转警",
+        ("hand_off",),
+        forms.HandOffForm,
+        lambda app, t, a, f, v: app.hand_off(
+            t,
+            a,
+            f.desk.data,
+            f.receiver.data,
+            f.outcome.data,
+            handed_off_at=handoff_moment(f.handed_off_at.data),
+            note=f.note.data or "",
+            expected_version=v,
+        ),
+        "已登记转警",
+        primary=True,
+    ),
+    "interim_feedback": Action(
+        "阶段性反馈",
+        ("interim_feedback",),
+        forms.InterimFeedbackForm,
+        lambda app, t, a, f, v: app.give_interim_feedback(t, a, f.content.data, expected_version=v),
+        "已提交阶段性反馈",
     ),
     "dispatch": Action(
         "派单",
@@ -131,6 +167,21 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def handoff_moment(text: str | None) -> datetime | None:
+    """The hand-off time as typed: 14:05 (today) or 2025-10-09 14:05; empty: now."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    now = clock().now()
+    try:
+        if len(text) <= 8:
+            parsed = datetime.strptime(text, "%H:%M:%S" if text.count(":") == 2 else "%H:%M")
+            return now.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second, microsecond=0)
+        return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+    except ValueError:
+        raise InvalidInput(f"转接时间格式不正确：{text}，请写成 14:05 或 2025-10-09 14:05") from None
+
+
 def available_actions(case: Case) -> list[str]:
     actor, moment = current_actor(), clock().now()
     return [name for name, action in ACTIONS.items() if action.offered(case, actor, moment)]
@@ -147,6 +198,12 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
         if case is not None and data is None:
             suggested = hotline().suggested_department(case)
             form.department.data = suggested if case.status in (OPENED, REOPENED) else None
+    if isinstance(form, forms.HandOffForm):
+        emergency = rules().emergency
+        desks = emergency.desks_for(case.service_code) if case is not None else tuple(emergency.desks)
+        ordered = [*desks, *(code for code in emergency.desks if code not in desks)]
+        form.desk.choices = [(code, emergency.desk_name(code)) for code in ordered]
+        form.outcome.choices = list(HANDOFF_OUTCOMES.items())
     if isinstance(form, forms.ExtensionForm) and case is not None:
         form.working_days.description = f"最长 {hotline().extension_limit(case)} 个工作日"
     if case is not None and data is None:
@@ -161,13 +218,21 @@ def show(ticket_no: str):
     names = available_actions(case)
     suggestion = hotline().suggested_department(case)
     escalation = escalation_form(case, current_actor(), clock().now())
+    models = read_models()
+    models.catch_up()
+    articles = models.search_articles(case.description, limit=5) if "answer_article" in names else []
     return render_template(
         "case.html",
         case=case,
         entries=timeline(hotline().case_events(ticket_no), rules()),
-        actions={name: (ACTIONS[name], _build_form(name, case)) for name in names},
+        actions={name: (ACTIONS[name], _build_form(name, case)) for name in names if name != "answer_article"},
         suggestion=suggestion,
         escalation=escalation,
+        articles=articles,
+        article_form=_build_form("answer_article", case) if "answer_article" in names else None,
+        messages=models.notifications.for_case(str(case.id), clock().now()),
+        desk_name=rules().emergency.desk_name,
+        outcomes=HANDOFF_OUTCOMES,
     )
 
 

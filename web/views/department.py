@@ -34,16 +34,21 @@ def inbox():
     models = read_models()
     models.catch_up()
     code = current_user.department
+    moment = clock().now()
     if code is None:  # an admin looking at the workbench: pick nothing rather than everything
-        rows, total, items = [], 0, []
+        rows, total, items, stale, emergencies, emergency_total = [], 0, [], [], [], 0
     else:
         rows, total = models.inbox(code, limit=30, offset=offset)
         items, _ = models.ledger(department=code, status=list(OPEN_STATUSES), limit=50)
-    moment = clock().now()
+        stale = models.knowledge.expired(code, moment.date())
+        emergencies, emergency_total = models.emergencies(code)
     return render_template(
         "department/inbox.html",
         rows=rows,
         items=items,
+        stale=stale,
+        emergencies=emergencies,
+        emergency_total=emergency_total,
         page=page_of(number, total),
         moment=moment,
         urgency_class=urgency_class,

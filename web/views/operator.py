@@ -32,9 +32,17 @@ def console():
     models.catch_up()
     queue, queued = models.cases.search(status=list(AWAITING_DISPATCH), limit=10)
     callbacks, awaiting = models.cases.search(status=list(AWAITING_CALLBACK), limit=10)
+    emergencies, emergency_total = models.emergencies()
     form = _call_form()
     return render_template(
-        "operator/console.html", form=form, queue=queue, queued=queued, callbacks=callbacks, awaiting=awaiting
+        "operator/console.html",
+        form=form,
+        queue=queue,
+        queued=queued,
+        callbacks=callbacks,
+        awaiting=awaiting,
+        emergencies=emergencies,
+        emergency_total=emergency_total,
     )
 
 
@@ -59,7 +67,16 @@ def new_call():
         except DomainError as error:
             flash(str(error), "error")
         else:
-            flash(f"已受理，工单编号 {opening.ticket_no}。请直接答复或派单。", "success")
+            article = (form.answer_article.data or "").strip()
+            if not article:
+                flash(f"已受理，工单编号 {opening.ticket_no}。请直接答复或派单。", "success")
+                return redirect(url_for("cases.show", ticket_no=opening.ticket_no))
+            try:
+                hotline().answer_from_article(opening.ticket_no, current_actor(), article)
+            except DomainError as error:
+                flash(f"已受理，工单编号 {opening.ticket_no}，但未能引用知识库答复：{error}", "error")
+            else:
+                flash(f"已受理并按知识库条目 {article} 答复，工单 {opening.ticket_no} 已办结。", "success")
             return redirect(url_for("cases.show", ticket_no=opening.ticket_no))
     status = 400 if form.errors or request.method == "POST" else 200
     return render_template("operator/call_form.html", form=form), status
@@ -78,6 +95,17 @@ def caller_history():
     history = models.caller_history(phone)
     duplicates = models.possible_duplicates(phone, service_code) if service_code else []
     return render_template("operator/_caller_history.html", phone=phone, history=history, duplicates=duplicates)
+
+
+@bp.route("/operator/kb-suggestions")
+@roles_required(OPERATOR)
+def kb_suggestions():
+    """A fragment for the call form: the published articles best matching the description so far."""
+    text = (request.args.get("q") or "")[:500]
+    models = read_models()
+    models.catch_up()
+    articles = models.suggest_articles(text) if text.strip() else []
+    return render_template("knowledge/_suggestions.html", articles=articles, ticket_no=None, form=None)
 
 
 @bp.route("/cases")

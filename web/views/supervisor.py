@@ -13,6 +13,8 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.projections.read_models import (
     CALLBACK,
     DEADLINE_KINDS,
+    HANDOFF,
+    INTERIM_FEEDBACK,
     MONTHLY_FEEDBACK,
     REPLYING,
     SIGNING,
@@ -25,7 +27,7 @@ from hotline.web.services import clock, hotline, read_models, rules
 from hotline.web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
-CASE_KINDS = (SIGNING, REPLYING, CALLBACK)
+CASE_KINDS = (SIGNING, REPLYING, CALLBACK, HANDOFF, INTERIM_FEEDBACK)
 ITEM_KINDS = (WEEKLY_PROGRESS, MONTHLY_FEEDBACK, SUPERVISION_DUE)
 
 
@@ -50,8 +52,11 @@ def deadlines():
     rows, total = models.deadline_queue(
         moment, kinds=[kind] if kind else None, department=department, limit=30, offset=offset
     )
+    emergencies, emergency_total = models.emergencies(department)
     return render_template(
         "supervisor/deadlines.html",
+        emergencies=emergencies,
+        emergency_total=emergency_total,
         rows=rows,
         page=page_of(number, total),
         moment=moment,

@@ -13,10 +13,11 @@ import pytest
 
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
+from hotline.domain.knowledge import ArticleContent
 from hotline.web.auth import LoginThrottle
 from hotline.web.views.cases import ACTIONS
 from hotline.web.views.supervision import ITEM_ACTIONS
-from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 from tests.store.web.conftest import PASSWORDS, Browser, app, web_services  # noqa: F401 - fixtures
 
 ROLES = ("anonymous", "operator", "hbj", "cgj", "supervisor", "admin")
@@ -37,6 +38,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/calls/new", "GET"): (L, 200, 403, 403, 403, 200),
     ("/calls/new", "POST"): (L, 400, 403, 403, 403, 400),
     ("/operator/caller-history", "GET"): (L, 200, 403, 403, 403, 200),
+    ("/operator/kb-suggestions", "GET"): (L, 200, 403, 403, 403, 200),
     ("/cases", "GET"): (L, 200, 200, 200, 200, 200),
     # one case (dispatched to HBJ): another department gets 404, as if it did not exist
     ("/cases/<ticket_no>", "GET"): (L, 200, 200, 404, 200, 200),
@@ -56,6 +58,16 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     # name = progress: the domain lets a supervisor record a department's progress (CAN_REPORT)
     ("/supervision/items/<path:reference_no>/do/<name>", "POST"): (L, 403, 302, 404, 302, 302),
     ("/audit/items/<path:reference_no>", "GET"): (L, 403, 403, 403, 200, 200),
+    # the knowledge base: everyone reads; departments (their own) and editors write; one HBJ draft
+    ("/kb", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/kb/new", "GET"): (L, 403, 200, 200, 403, 200),
+    ("/kb/new", "POST"): (L, 403, 400, 400, 403, 400),
+    ("/kb/coverage", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/kb/<number>", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/kb/<number>/<name>", "POST"): (L, 403, 302, 403, 403, 302),  # name = submit: HBJ's own draft
+    # messages out: the supervisor's list; requeue of a key that does not exist
+    ("/notifications", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/notifications/<key>/requeue", "POST"): (L, 403, 403, 403, 404, 404),
     # Open311: public reads, writes need an api_key (none here), no session involved
     ("/open311/v2/discovery.<fmt>", "GET"): (200,) * 6,
     ("/open311/v2/openapi.json", "GET"): (200,) * 6,
@@ -89,7 +101,19 @@ def world(app, web_services):  # noqa: F811
     request_id = services.app.open_case(
         Call(channel="open311", category="complaint", service_code="noise", description="噪音"), OPERATOR_ACTOR
     ).ticket_no
+    noise_article = ArticleContent(
+        title="噪声扰民",
+        question="噪声找谁",
+        answer="转生态环境部门",
+        basis="《中华人民共和国噪声污染防治法》",
+        basis_no="主席令第104号",
+        services=("noise",),
+        valid_from=date.today(),
+    )
+    number = services.app.draft_article(department("HBJ"), "HBJ", noise_article).number
     values = {
+        "number": number,
+        "key": "no-such-message",
         "ticket_no": ticket,
         "reference_no": REFERENCE,
         "fmt": "json",
@@ -103,7 +127,7 @@ def world(app, web_services):  # noqa: F811
 
 def concrete(rule: str, endpoint: str, values: dict) -> str:
     path = rule
-    name = {"cases.act": "urge", "supervision.act": "progress"}.get(endpoint)
+    name = {"cases.act": "urge", "supervision.act": "progress", "knowledge.act": "submit"}.get(endpoint)
     for converter, argument in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
         value = name if argument == "name" else values[argument]
         path = path.replace(f"<{converter}:{argument}>" if converter else f"<{argument}>", value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,8 @@ from openpyxl import load_workbook
 
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
+from hotline.domain.knowledge import ArticleContent
+from hotline.web.views.knowledge import ARTICLE_ACTIONS
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
 from tests.store.web.conftest import app, browser, signed_in, web_services  # noqa: F401 - fixtures
 from tests.store.web.test_operator_pages import CALL
@@ -262,6 +265,9 @@ FUZZED_POSTS = {
     "/cases/<ticket_no>/escalate": "test_the_escalation_form",
     "/supervisor/ledger/new": "test_the_register_form",
     "/supervision/items/<path:reference_no>/do/<name>": "test_every_supervision_item_action",
+    "/kb/new": "test_the_article_forms",
+    "/kb/<number>/<name>": "test_the_article_forms",
+    "/notifications/<key>/requeue": "test_the_requeue_form",
     "/open311/v2/requests.<fmt>": "tests/open311/test_openapi_property.py (schemathesis)",
     "/open311/v2/": "catch-all: answers 404/405 in the API's format",
     "/open311/v2/<path:rest>": "catch-all: answers 404/405 in the API's format",
@@ -277,6 +283,64 @@ def test_every_form_and_action_is_fuzzed(app):  # noqa: F811
     assert posts == set(FUZZED_POSTS), posts ^ set(FUZZED_POSTS)
     assert set(ACTIONS) == set(ACTION_FIELDS) | set(DECISION_FIELDS)
     assert set(ITEM_ACTIONS) == set(ITEM_FIELDS)
+    assert set(ARTICLE_ACTIONS) == set(ARTICLE_FIELDS)
+
+
+CONTENT = ["title", "question", "answer", "basis", "basis_no", "services", "valid_from", "valid_until"]
+ARTICLE_FIELDS = {
+    "edit": CONTENT,
+    "submit": [],
+    "publish": [],
+    "return": ["reason"],
+    "revise": [*CONTENT, "reason"],
+    "withdraw": ["reason"],
+}
+
+
+@FUZZ
+@given(
+    action=st.sampled_from(["new", *sorted(ARTICLE_FIELDS)]),
+    values=st.lists(junk, min_size=10, max_size=10),
+    version=junk,
+    who=st.sampled_from(["hbj", "supervisor", "admin"]),
+)
+def test_the_article_forms(article_desks, web_services, action, values, version, who):  # noqa: F811
+    """Drafting and every step of an article, fed nonsense: 302/400/403/404, never a 500, and
+    nothing stored from a refused form."""
+    from tests.conftest import department
+
+    hotline = web_services.app
+    content = ArticleContent("噪声", "噪声找谁", "转生态环境部门", "噪声法", "主席令第104号", ("noise",), date.today())
+    number = hotline.draft_article(department("HBJ"), "HBJ", content).number
+    desk = article_desks[who]
+    fields = ["department", *CONTENT] if action == "new" else ARTICLE_FIELDS[action]
+    prefix = "new" if action == "new" else action
+    data = {f"{prefix}-{name}": value for name, value in zip(fields, values, strict=False)}
+    data[f"{prefix}-version"] = version
+    before = stored_events(web_services)
+    path = "/kb/new" if action == "new" else f"/kb/{number}/{action}"
+    response = desk.post(path, data, token_from="/kb")
+    assert response.status_code in (302, 400, 403, 404), response.status_code
+    if response.status_code != 302:
+        assert stored_events(web_services) == before
+
+
+@pytest.fixture
+def article_desks(signed_in):  # noqa: F811
+    return {who: signed_in(who) for who in ("hbj", "supervisor", "admin")}
+
+
+@FUZZ
+@given(key=junk, note=junk, version=junk)
+def test_the_requeue_form(admin_desk, web_services, key, note, version):  # noqa: F811
+    before = stored_events(web_services)
+    response = admin_desk.post(
+        f"/notifications/{quote(key, safe='')}/requeue",
+        {"requeue-note": note, "requeue-version": version},
+        token_from="/notifications",
+    )
+    assert response.status_code in (302, 400, 404), response.status_code
+    assert stored_events(web_services) == before  # no message with such a key: nothing to requeue
 
 
 DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}

@@ -32,7 +32,7 @@ junk = st.one_of(
         ]
     ),
 )
-CALL_FIELDS = list(CALL)
+CALL_FIELDS = [*CALL, "answer_article"]  # answer_article: the knowledge-base suggestion clicked
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -65,6 +65,9 @@ ACTION_FIELDS = {
     "callback": ["reached", "satisfaction", "resolved", "note"],
     "close": ["note"],
     "reopen": ["reason"],
+    "answer_article": ["article"],
+    "hand_off": ["desk", "receiver", "outcome", "handed_off_at", "note"],
+    "interim_feedback": ["content"],
 }
 
 
