@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections import defaultdict
 
@@ -73,6 +74,38 @@ def test_round_trip_with_keys(kafka_broker, kafka_topics):
         assert [r.value for r in records] == sent_order  # per-key order kept
 
 
+def poll_in_threads(consumers, done, timeout=POLL_DEADLINE):
+    """Poll each consumer in a thread of its own, as separate processes would, until ``done(records)``.
+
+    One thread polling both in turn can stall a rebalance: the first consumer's poll waits in the
+    group join for the second, which cannot join while the same thread is blocked.
+    """
+    records, lock, stop = [], threading.Lock(), threading.Event()
+
+    def run(consumer):
+        while not stop.is_set():
+            for batch in consumer.poll(timeout_ms=200).values():
+                with lock:
+                    records.extend((consumer, r) for r in batch)
+
+    threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in consumers]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with lock:
+                if done(list(records)):
+                    return list(records)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s with {len(records)} records")
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
 def test_two_consumers_in_a_group_share_partitions(kafka_broker, kafka_topics):
     topic = kafka_topics("shared", partitions=4)
     group = f"g-shared-{topic}"
@@ -84,12 +117,12 @@ def test_two_consumers_in_a_group_share_partitions(kafka_broker, kafka_topics):
             a1, a2 = c1.assignment(), c2.assignment()
             return len(a1) == 2 and len(a2) == 2 and not (a1 & a2)
 
-        poll_until([c1, c2], balanced)
+        poll_in_threads([c1, c2], balanced)
         assert c1.assignment() | c2.assignment() == {TopicPartition(topic, p) for p in range(4)}
 
         items = [(f"k{i}".encode(), f"v{i}".encode()) for i in range(40)]
         produce(kafka_broker.bootstrap, topic, items)
-        got = poll_until([c1, c2], lambda rs: len(rs) >= len(items))
+        got = poll_in_threads([c1, c2], lambda rs: len(rs) >= len(items))
         assert sorted((r.key, r.value) for _, r in got) == sorted(items)  # no duplicates
         for consumer, record in got:
             assert TopicPartition(topic, record.partition) in consumer.assignment()
