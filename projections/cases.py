@@ -7,7 +7,7 @@ due moment is computed here (rules/follow_up.csv, working-day calendar) when a r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from hotline.domain.case import (
     ANSWERED,
     CALLED_BACK,
     CLOSED,
+    DEADLINE_OF_STATUS,
     DISPATCHED,
     FINISHED,
     MERGED,
@@ -37,6 +38,7 @@ from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
 
 DUPLICATE_WINDOW = timedelta(days=30)
+NEWEST_FIRST = "opened_at DESC, ticket_no DESC"
 
 CASES = Table(
     "hv_cases",
@@ -380,21 +382,58 @@ class CaseIndex(RowView):
     def search(
         self,
         *,
+        limit: int = 50,
+        offset: int = 0,
+        **filters: Any,
+    ) -> tuple[list[CaseRow], int]:
+        """Cases matching every filter given (``where``), newest first, and how many match in all."""
+        clause, params = self.where(**filters)
+        total = self.view.query(f"SELECT COUNT(*) AS n FROM {self._table()}{clause}", params)[0]["n"]
+        rows = self.view.query(
+            f"SELECT * FROM {self._table()}{clause} ORDER BY {NEWEST_FIRST} LIMIT ? OFFSET ?",
+            [*params, _bounded(limit), max(0, int(offset))],
+        )
+        return [case_row(r) for r in rows], int(total)
+
+    def stream(self, *, chunk: int = 1000, **filters: Any) -> Iterator[CaseRow]:
+        """Every case matching the filters, in the order of ``search``, read ``chunk`` rows at a time
+        (keyset paging on the ordering columns): an export of 200,000 cases never holds them all."""
+        clause, params = self.where(**filters)
+        joiner = " AND " if clause else " WHERE "
+        after: tuple[str, str] | None = None
+        while True:
+            sql, args = f"SELECT * FROM {self._table()}{clause}", list(params)
+            if after is not None:
+                sql += f"{joiner}(opened_at < ? OR (opened_at = ? AND ticket_no < ?))"
+                args.extend([after[0], after[0], after[1]])
+            rows = self.view.query(f"{sql} ORDER BY {NEWEST_FIRST} LIMIT ?", [*args, max(1, int(chunk))])
+            for row in rows:
+                yield case_row(row)
+            if len(rows) < chunk:
+                return
+            after = (rows[-1]["opened_at"], rows[-1]["ticket_no"])
+
+    def where(
+        self,
+        *,
         text: str | None = None,
         ticket_no: str | None = None,
         phone: str | None = None,
         status: str | Sequence[str] | None = None,
         department: str | None = None,
+        category: str | None = None,
         service_codes: Sequence[str] | None = None,
+        district: str | None = None,
+        urgent: bool = False,
+        overdue_at: datetime | None = None,
         opened_from: date | datetime | None = None,
         opened_to: date | datetime | None = None,
         ticket_nos: Sequence[str] | None = None,
         updated_from: date | datetime | None = None,
         open_only: bool = False,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[CaseRow], int]:
-        """Cases matching every filter given, newest first, and how many match in all."""
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of every case list (the search page, ``hotline cases``, the exports):
+        every filter given must hold. ``overdue_at``: only cases past their current deadline then."""
         where: list[str] = []
         params: list[Any] = []
 
@@ -418,11 +457,23 @@ class CaseIndex(RowView):
             params.append(self.caller_key(phone) or "")
         if status:
             among("status", [status] if isinstance(status, str) else status)
-        if department:
-            where.append("department = ?")
-            params.append(department)
+        for column, value in (("department", department), ("category", category), ("district", district)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
         if service_codes is not None:
             among("service_code", service_codes)
+        if urgent:
+            where.append("urgency = ?")
+            params.append("urgent")
+        if overdue_at is not None:
+            # Past the deadline the department works against now (DEADLINE_OF_STATUS, domain/deadlines.is_overdue).
+            moment = stamp(overdue_at)
+            where.append(
+                "(" + " OR ".join(f"(status = ? AND {column} < ?)" for column in DEADLINE_OF_STATUS.values()) + ")"
+            )
+            for status_name in DEADLINE_OF_STATUS:
+                params.extend([status_name, moment])
         if ticket_nos is not None:
             among("ticket_no", ticket_nos)
         if opened_from is not None:
@@ -437,13 +488,7 @@ class CaseIndex(RowView):
             params.append(moment_text(updated_from))
         if open_only:
             among("status", [s for s in STATUS_NAMES if s not in FINISHED])
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        total = self.view.query(f"SELECT COUNT(*) AS n FROM {self._table()}{clause}", params)[0]["n"]
-        rows = self.view.query(
-            f"SELECT * FROM {self._table()}{clause} ORDER BY opened_at DESC, ticket_no DESC LIMIT ? OFFSET ?",
-            [*params, _bounded(limit), max(0, int(offset))],
-        )
-        return [case_row(r) for r in rows], int(total)
+        return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
     def open_for(self, department: str, limit: int, offset: int) -> tuple[list[CaseRow], int]:
         """The department's open cases, by next deadline: overdue first, then the soonest."""

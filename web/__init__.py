@@ -32,13 +32,23 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
     csrf.init_app(app)
 
     from hotline.web import auth, filters
-    from hotline.web.views import cases, department, knowledge, notifications, operator, supervision, supervisor
+    from hotline.web.views import (
+        case_lists,
+        cases,
+        department,
+        knowledge,
+        notifications,
+        operator,
+        supervision,
+        supervisor,
+    )
 
     auth.login_manager.init_app(app)
     filters.register(app, services.rules, services.clock)
     for blueprint in (
         auth.bp,
         operator.bp,
+        case_lists.bp,
         cases.bp,
         department.bp,
         supervisor.bp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -161,3 +162,10 @@ class SearchForm(ChineseForm):
     phone = StringField("来电号码", validators=[Optional(), Regexp(PHONE.pattern, message="号码格式不正确")])
     status = SelectField("状态", validators=[Optional()])
     department = SelectField("承办单位", validators=[Optional()])
+    opened_from = DateField("受理日期起", validators=[Optional()])
+    opened_to = DateField("受理日期止", validators=[Optional()])
+    category = SelectField("诉求类别", validators=[Optional()], choices=[("", "全部类别"), *CATEGORIES.items()])
+    service = SelectField("服务事项", validators=[Optional()])
+    district = SelectField("区县", validators=[Optional()])
+    overdue = BooleanField("仅超期")
+    urgent = BooleanField("仅紧急")

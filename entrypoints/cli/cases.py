@@ -1,12 +1,16 @@
-"""``hotline deadline``, ``hotline demo``, ``hotline cases`` and ``hotline serve``."""
+"""``hotline deadline``, ``hotline demo``, ``hotline cases`` (lists and their exports) and ``hotline serve``."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
+from pathlib import Path
 
 import click
 
+from hotline.domain.case import STATUS_NAMES
+from hotline.domain.catalogue import CATEGORIES
 from hotline.entrypoints.cli.context import build_services, parse_moment
 from hotline.infra.config import Config
 from hotline.infra.rule_files import RulesFileError, load_calendar
@@ -72,33 +76,100 @@ def demo(cases: int, seed: int, force: bool) -> None:
         services.close()
 
 
-@click.command(help="列出全部工单。")
+@click.command(help="列出工单（可按条件筛选），或导出为 Excel / CSV。状态名同 --json 的 status。")
 @click.option("--json", "as_json", is_flag=True, help="每行一个 JSON 对象")
-def cases(as_json: bool) -> None:
+@click.option("--from", "opened_from", type=click.DateTime(["%Y-%m-%d"]), help="受理日期起，如 2025-10-01")
+@click.option("--to", "opened_to", type=click.DateTime(["%Y-%m-%d"]), help="受理日期止（含当日）")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(list(STATUS_NAMES)), help="状态，可重复")
+@click.option("--category", type=click.Choice(list(CATEGORIES)), help="诉求类别")
+@click.option("--service", "service_code", help="服务代码（rules/services.csv）")
+@click.option("--district", help="区县名称")
+@click.option("--department", help="承办单位代码")
+@click.option("--overdue", is_flag=True, help="仅当前期限已过的工单")
+@click.option("--urgent", is_flag=True, help="仅紧急工单")
+@click.option("--format", "export_format", type=click.Choice(["xlsx", "csv"]), help="导出格式（需 --out）")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="导出文件")
+def cases(
+    as_json: bool,
+    opened_from: datetime | None,
+    opened_to: datetime | None,
+    statuses: tuple[str, ...],
+    category: str | None,
+    service_code: str | None,
+    district: str | None,
+    department: str | None,
+    overdue: bool,
+    urgent: bool,
+    export_format: str | None,
+    out: Path | None,
+) -> None:
+    from hotline.domain.errors import InvalidInput
+    from hotline.projections.case_lists import CaseFilter, csv_lines, every, write_xlsx
+
+    if (export_format is None) != (out is None):
+        raise click.UsageError("导出需同时给出 --format 与 --out")
     services = build_services()
     try:
-        for case in services.app.all_cases():
-            row = {
-                "ticket_no": case.ticket_no,
-                "call_id": case.call_id,
-                "status": case.status,
-                "department": case.department,
-                "sign_by": case.sign_by.isoformat() if case.sign_by else None,
-                "reply_by": case.reply_by.isoformat() if case.reply_by else None,
-                "deadline_provisional": case.deadline_provisional,
-                "category": case.category,
-                "service_code": case.service_code,
-                "channel": case.channel,
-                "urgency": case.urgency,
-                "opened_at": case.created_on.isoformat(),
-                "version": case.version,
-            }
-            if as_json:
-                click.echo(json.dumps(row, ensure_ascii=False))
+        rules = services.rules
+        if service_code and service_code not in rules.services:
+            raise click.BadParameter(f"未知服务代码：{service_code}", param_hint="--service")
+        if district and district not in rules.districts:
+            raise click.BadParameter(f"未知区县：{district}", param_hint="--district")
+        if department and department not in rules.departments:
+            raise click.BadParameter(f"未知承办单位代码：{department}", param_hint="--department")
+        try:
+            chosen = CaseFilter(
+                statuses=statuses,
+                category=category,
+                service_code=service_code,
+                district=district,
+                department=department,
+                opened_from=opened_from.date() if opened_from else None,
+                opened_to=opened_to.date() if opened_to else None,
+                overdue=overdue,
+                urgent=urgent,
+            )
+        except InvalidInput as error:
+            raise click.UsageError(str(error)) from None
+        models = services.read_models
+        models.catch_up()
+        now = services.clock.now()
+        rows = every(models.cases, chosen, now)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if export_format == "csv":
+                count = 0
+                with out.open("w", encoding="utf-8", newline="") as file:
+                    for count, line in enumerate(csv_lines(rows, rules, now)):  # noqa: B007 - the count is wanted
+                        file.write(line)
             else:
+                count = write_xlsx(rows, out, rules, now, f"工单列表（导出于 {now:%Y-%m-%d %H:%M}）")
+            click.echo(f"已导出 {count} 件工单到 {out}")
+            return
+        for row in rows:
+            if as_json:
+                record = {
+                    "ticket_no": row.ticket_no,
+                    "call_id": row.call_id,
+                    "status": row.status,
+                    "department": row.department,
+                    "sign_by": row.sign_by.isoformat() if row.sign_by else None,
+                    "reply_by": row.reply_by.isoformat() if row.reply_by else None,
+                    "deadline_provisional": row.deadline_provisional,
+                    "category": row.category,
+                    "service_code": row.service_code,
+                    "channel": row.channel,
+                    "urgency": row.urgency,
+                    "district": row.district,
+                    "opened_at": row.opened_at.isoformat(),
+                    "version": row.version,
+                }
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                reply_by = row.reply_by.isoformat() if row.reply_by else ""
                 click.echo(
-                    f"{case.ticket_no}  {case.status_name:<8}  {services.rules.department_name(case.department):<14}"
-                    f"  {row['reply_by'] or '':<25}  {case.description[:24]}"
+                    f"{row.ticket_no}  {row.status_name:<8}  {rules.department_name(row.department):<14}"
+                    f"  {reply_by:<25}  {row.description[:24]}"
                 )
     finally:
         services.close()

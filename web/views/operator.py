@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
-from hotline.domain.case import AWAITING_CALLBACK, AWAITING_DISPATCH, STATUS_NAMES, Call
+from hotline.domain.actors import OPERATOR
+from hotline.domain.case import AWAITING_CALLBACK, AWAITING_DISPATCH, Call
 from hotline.domain.errors import DomainError
-from hotline.domain.formats import PHONE, is_ticket_no
+from hotline.domain.formats import PHONE
 from hotline.web.auth import current_actor, roles_required
-from hotline.web.forms import CallForm, SearchForm
-from hotline.web.pagination import page_of, requested_page
+from hotline.web.forms import CallForm
 from hotline.web.services import hotline, read_models, rules
 
 bp = Blueprint("operator", __name__)
@@ -106,30 +104,3 @@ def kb_suggestions():
     models.catch_up()
     articles = models.suggest_articles(text) if text.strip() else []
     return render_template("knowledge/_suggestions.html", articles=articles, ticket_no=None, form=None)
-
-
-@bp.route("/cases")
-@roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
-def search():
-    form = SearchForm(request.args)
-    form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
-    form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
-    number, offset = requested_page()
-    rows, total = [], 0
-    if form.validate():
-        department = form.department.data or None
-        if current_user.role == DEPARTMENT:
-            department = current_user.department  # a department only ever searches its own cases
-        ticket = (form.ticket.data or "").strip()
-        models = read_models()
-        models.catch_up()
-        rows, total = models.cases.search(
-            text=(form.q.data or "").strip() or None,
-            ticket_no=ticket if is_ticket_no(ticket) else (ticket or None),
-            phone=(form.phone.data or "").strip() or None,
-            status=form.status.data or None,
-            department=department,
-            limit=30,
-            offset=offset,
-        )
-    return render_template("operator/search.html", form=form, rows=rows, page=page_of(number, total))

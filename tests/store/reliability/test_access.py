@@ -40,6 +40,8 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/operator/caller-history", "GET"): (L, 200, 403, 403, 403, 200),
     ("/operator/kb-suggestions", "GET"): (L, 200, 403, 403, 403, 200),
     ("/cases", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/cases/export.csv", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/cases/export.xlsx", "GET"): (L, 200, 200, 200, 200, 200),
     # one case (dispatched to HBJ): another department gets 404, as if it did not exist
     ("/cases/<ticket_no>", "GET"): (L, 200, 200, 404, 200, 200),
     ("/cases/<ticket_no>/<name>", "POST"): (L, 302, 403, 404, 302, 302),  # name = urge
