@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hotline.application.api_keys import ApiKeyCommands, IssuedKey
 from hotline.application.cases import Opening
-from hotline.application.clock import Clock, SimulatedClock, SystemClock
+from hotline.application.clock import Clock, SimulatedClock, SystemClock, clocked
 from hotline.application.knowledge import KnowledgeCommands
 from hotline.application.notifications import NotificationCommands
 from hotline.application.supervision import SupervisionCommands
@@ -26,4 +26,4 @@ class HotlineApplication(SupervisionCommands, KnowledgeCommands, NotificationCom
     name = "hotline"
 
 
-__all__ = ["Clock", "HotlineApplication", "IssuedKey", "Opening", "SimulatedClock", "SystemClock"]
+__all__ = ["Clock", "HotlineApplication", "IssuedKey", "Opening", "SimulatedClock", "SystemClock", "clocked"]

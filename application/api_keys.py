@@ -7,7 +7,6 @@ SHA-256 hash, and the aggregate's id derives from that hash, so checking a key i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import cast
 from uuid import UUID
 
@@ -31,9 +30,9 @@ class IssuedKey:
 
 
 class ApiKeyCommands(HotlineBase):
-    def issue_api_key(self, name: str, actor: Actor, at: datetime | None = None) -> IssuedKey:
+    def issue_api_key(self, name: str, actor: Actor) -> IssuedKey:
         key = new_key()
-        api_key = ApiKey.issue(name, hash_key(key), actor, at=self.moment(at))
+        api_key = ApiKey.issue(name, hash_key(key), actor, at=self.now())
         self.save(api_key)
         return IssuedKey(api_key.id, api_key.name, key)
 
@@ -71,8 +70,8 @@ class ApiKeyCommands(HotlineBase):
             raise InvalidInput(f"编号前缀 {id_or_prefix} 对应多个密钥，请写得更长一些")
         return matches[0]
 
-    def revoke_api_key(self, id_or_prefix: str, actor: Actor, at: datetime | None = None) -> ApiKey:
+    def revoke_api_key(self, id_or_prefix: str, actor: Actor) -> ApiKey:
         api_key = self.find_api_key(id_or_prefix)
-        api_key.revoke(actor, at=self.moment(at))
+        api_key.revoke(actor, at=self.now())
         self.save(api_key)
         return api_key

@@ -6,8 +6,9 @@ here knows. The parts (cases, supervision, accounts, API keys) are classes of th
 derive from this base, so each is type-checked against the same ``rules``, ``clock`` and the
 one load-command-save path, and ``HotlineApplication`` combines them.
 
-Conventions of every command: the actor first; ``at=`` for when it happened (default: the clock's
-now); ``expected_version=`` for the version the user was looking at; ``ConcurrentUpdate`` with a
+Conventions of every command: the actor first; the time is the clock's now and nothing else (no
+command takes a time to record: only the clock records time); ``expected_version=`` for the
+version the user was looking at; ``ConcurrentUpdate`` with a
 Chinese message when someone else changed the aggregate meanwhile; nothing stored when a rule
 refuses.
 """
@@ -26,7 +27,6 @@ from eventsourcing.persistence import IntegrityError
 from hotline.application.clock import Clock, SystemClock
 from hotline.domain.errors import ConcurrentUpdate, InvalidInput
 from hotline.domain.rules import Rules
-from hotline.domain.workdays import as_china_time
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -42,16 +42,11 @@ class HotlineBase(Application[UUID]):
     def now(self) -> datetime:
         return self.clock.now()
 
-    def moment(self, at: datetime | None) -> datetime:
-        """``at`` in Beijing time, or the clock's now."""
-        return as_china_time(at) if at else self.clock.now()
-
     def _run(
         self,
         aggregate: A,
         command: Callable[[A, datetime], None],
         conflict: str,
-        at: datetime | None = None,
         expected_version: int | None = None,
     ) -> A:
         """Run one command on a loaded aggregate and save it. ``expected_version`` is the version the
@@ -59,7 +54,7 @@ class HotlineBase(Application[UUID]):
         acting, and ``conflict`` says so."""
         if expected_version is not None and aggregate.version != expected_version:
             raise ConcurrentUpdate(conflict)
-        command(aggregate, self.moment(at))
+        command(aggregate, self.now())
         try:
             self.save(aggregate)
         except IntegrityError:

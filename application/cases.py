@@ -56,10 +56,10 @@ class CaseCommands(HotlineBase):
 
     # ---- logging calls -----------------------------------------------------------------------
 
-    def open_case(self, call: Call, actor: Actor, at: datetime | None = None, route: bool = False) -> Opening:
+    def open_case(self, call: Call, actor: Actor, route: bool = False) -> Opening:
         """Log one call as a new case; ``route``: dispatch it by the rules in the same save (the
         operator's form does not: the operator answers directly or dispatches on the case page)."""
-        return self.open_cases([(call, self.moment(at))], actor, route=route)[0]
+        return self.open_cases([(call, self.now())], actor, route=route)[0]
 
     def open_cases(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool = True) -> list[Opening]:
         """Log a batch of calls, each at its receipt time, and route each one the rules place.

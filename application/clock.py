@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hotline.domain.workdays import CHINA_TZ, as_china_time
 
@@ -44,3 +44,22 @@ class SimulatedClock:
         with self._lock:
             self._now += delta
             return self._now
+
+
+App = TypeVar("App", bound="HasClock")
+
+
+class HasClock(Protocol):
+    clock: Clock
+
+
+def clocked(app: App, moment: datetime) -> App:
+    """``app`` with its clock moved to ``moment``: how the demo, the benchmarks and the tests replay a
+    history (no command takes a time: only the clock records time). An application on the server's
+    clock is put on a simulated clock first."""
+    clock = app.clock
+    if not isinstance(clock, SimulatedClock):
+        clock = SimulatedClock(moment)
+        app.clock = clock
+    clock.set(moment)
+    return app

@@ -42,14 +42,12 @@ class KnowledgeCommands(CaseCommands):
 
     # ---- writing articles -------------------------------------------------------------------
 
-    def draft_article(
-        self, actor: Actor, department: str, content: ArticleContent, at: datetime | None = None
-    ) -> Article:
+    def draft_article(self, actor: Actor, department: str, content: ArticleContent) -> Article:
         """起草 a new article for ``department``; it gets the next free number."""
         if department not in self.rules.departments:
             raise InvalidInput(f"未知承办单位：{department}")
         self._check_services(actor, department, content)
-        moment = self.moment(at)
+        moment = self.now()
         for _ in range(NUMBER_RETRIES):
             article = Article.draft(article_number(self._take_number()), department, content, actor, at=moment)
             try:

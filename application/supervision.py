@@ -85,7 +85,6 @@ class SupervisionCommands(CaseCommands):
         lead_department: str,
         due: date | datetime | str,
         cooperating_departments: Iterable[str] = (),
-        at: datetime | None = None,
     ) -> SupervisionItem:
         """登记领导批示 as a supervision item."""
         return self._register(
@@ -97,7 +96,6 @@ class SupervisionCommands(CaseCommands):
             lead_department=lead_department,
             due=due,
             cooperating_departments=cooperating_departments,
-            at=at,
         )
 
     def _new_item(
@@ -140,10 +138,8 @@ class SupervisionCommands(CaseCommands):
             at=at,
         )
 
-    def _register(
-        self, source: str, reference_no: str, actor: Actor, *, at: datetime | None, **fields: Any
-    ) -> SupervisionItem:
-        item = self._new_item(source, reference_no, actor, at=self.moment(at), **fields)
+    def _register(self, source: str, reference_no: str, actor: Actor, **fields: Any) -> SupervisionItem:
+        item = self._new_item(source, reference_no, actor, at=self.now(), **fields)
         self._save_new(item, message=f"督办编号 {item.reference_no} 已存在")
         return item
 
@@ -158,10 +154,9 @@ class SupervisionCommands(CaseCommands):
         decisions: Sequence[Decision],
         touches_finance: bool = False,
         touches_personnel: bool = False,
-        at: datetime | None = None,
     ) -> Meeting:
         """登记会议 and its decisions: each decision becomes an item ``<会议编号>-<n>``, saved with it."""
-        at = self.moment(at)
+        at = self.now()
         held_at = as_china_time(held_at)
         if held_at > at:
             raise InvalidInput("会议时间不能晚于登记时间")
@@ -210,10 +205,9 @@ class SupervisionCommands(CaseCommands):
         content: str = "",
         lead_department: str | None = None,
         cooperating_departments: Iterable[str] = (),
-        at: datetime | None = None,
     ) -> SupervisionItem:
         """超期工单转督办: only a case past its signing or reply deadline; the ticket is the reference."""
-        at = self.moment(at)
+        at = self.now()
         case = self.get_case(ticket_no)
         case._permit("escalate", actor, at)
         department = lead_department or case.department
@@ -227,7 +221,6 @@ class SupervisionCommands(CaseCommands):
             due=due,
             cooperating_departments=cooperating_departments,
             ticket_no=ticket_no,
-            at=at,
         )
 
     # ---- reading ----------------------------------------------------------------------------

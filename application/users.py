@@ -5,8 +5,6 @@ Passwords arrive hashed (the composition root's hasher); the application stores 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from eventsourcing.application import AggregateNotFoundError
 
 from hotline.application.base import HotlineBase
@@ -24,11 +22,10 @@ class UserCommands(HotlineBase):
         actor: Actor,
         department: str | None = None,
         display_name: str = "",
-        at: datetime | None = None,
     ) -> User:
         if department and department not in self.rules.departments:
             raise InvalidInput(f"未知承办单位：{department}")
-        user = User.register(username, display_name, role, department, password_hash, actor, at=self.moment(at))
+        user = User.register(username, display_name, role, department, password_hash, actor, at=self.now())
         self._save_new(user, message=f"用户名 {username} 已存在")
         return user
 
@@ -47,12 +44,12 @@ class UserCommands(HotlineBase):
             raise InvalidInput(f"用户 {username} 不存在")
         return user
 
-    def change_password(self, username: str, password_hash: str, actor: Actor, at: datetime | None = None) -> None:
+    def change_password(self, username: str, password_hash: str, actor: Actor) -> None:
         user = self._existing_user(username)
-        user.change_password(password_hash, actor, at=self.moment(at))
+        user.change_password(password_hash, actor, at=self.now())
         self.save(user)
 
-    def deactivate_user(self, username: str, actor: Actor, at: datetime | None = None) -> None:
+    def deactivate_user(self, username: str, actor: Actor) -> None:
         user = self._existing_user(username)
-        user.deactivate(actor, at=self.moment(at))
+        user.deactivate(actor, at=self.now())
         self.save(user)

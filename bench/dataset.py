@@ -27,7 +27,7 @@ from pathlib import Path
 from eventsourcing.application import AggregateNotFoundError
 
 from bench.harness import PG_URL, PROJECT_DIR, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
-from hotline.application import HotlineApplication, SystemClock
+from hotline.application import HotlineApplication, SystemClock, clocked
 from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.rules import Rules
@@ -266,7 +266,7 @@ class Generator:
             registered = self.now - timedelta(days=self.rng.randint(1, 80), hours=self.rng.randint(0, 8))
             lead = departments[number % len(departments)]
             reference = f"督〔{year}〕B{number:05d}号"
-            self.app.register_instruction(
+            clocked(self.app, registered).register_instruction(
                 reference,
                 SUPERVISOR_ACTOR,
                 leader="李市长",
@@ -274,18 +274,17 @@ class Generator:
                 f"牵头督促落实第 {number} 项群众反映集中的问题，按期报告办理情况。",
                 lead_department=lead,
                 due=(registered + timedelta(days=self.rng.randint(20, 90))).date(),
-                at=registered,
             )
             written += 1
             roll = self.rng.random()
             later = min(registered + timedelta(days=self.rng.randint(1, 6)), self.now - timedelta(minutes=5))
             if roll < 0.7:
-                self.app.report_progress(
-                    reference, department_actor(lead), "已召开专题会议部署，正在逐项落实。", at=later
+                clocked(self.app, later).report_progress(
+                    reference, department_actor(lead), "已召开专题会议部署，正在逐项落实。"
                 )
                 written += 1
             elif roll < 0.9:
-                self.app.report_completion(reference, department_actor(lead), "已全部整改到位。", at=later)
+                clocked(self.app, later).report_completion(reference, department_actor(lead), "已全部整改到位。")
                 written += 1
         return written
 

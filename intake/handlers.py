@@ -157,21 +157,19 @@ class ReplyIntake:
 
     def _already_applied(self, action: DepartmentAction) -> bool:
         kind = ACTION_EVENTS[action.action]
-        return any(
-            isinstance(e, kind) and e.actor_id == action.actor_id and e.timestamp == action.at
-            for e in self.app.case_events(action.ticket_no)
-        )
+        latest = self.app.case_events(action.ticket_no)[-1]
+        return isinstance(latest, kind) and latest.actor_id == action.actor_id
 
     def _command(self, action: DepartmentAction, actor: Actor) -> None:
-        app, ticket, at = self.app, action.ticket_no, action.at
+        app, ticket = self.app, action.ticket_no
         if action.action == "sign":
-            app.sign(ticket, actor, at=at)
+            app.sign(ticket, actor)
         elif action.action == "return":
-            app.return_case(ticket, actor, action.reason, at=at)
+            app.return_case(ticket, actor, action.reason)
         elif action.action == "request_extension":
-            app.request_extension(ticket, actor, action.working_days, action.reason, at=at)
+            app.request_extension(ticket, actor, action.working_days, action.reason)
         else:
-            app.reply(ticket, actor, action.result, action.resolved, at=at)
+            app.reply(ticket, actor, action.result, action.resolved)
 
 
 class Intake:

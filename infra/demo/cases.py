@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from hotline.application import HotlineApplication
+from hotline.application import HotlineApplication, clocked
 from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import DomainError
@@ -62,6 +62,15 @@ class DemoLoader:
         return name, phone
 
     def load(self, cases: int, progress: Callable[[int], None] | None = None) -> DemoResult:
+        """Replay a history of ``cases`` calls on a simulated clock (each step moves it); the
+        application is on its own clock again afterwards."""
+        own_clock = self.app.clock
+        try:
+            return self._load(cases, progress)
+        finally:
+            self.app.clock = own_clock
+
+    def _load(self, cases: int, progress: Callable[[int], None] | None) -> DemoResult:
         # The knowledge base first, so that answers on the call can cite its articles.
         knowledge = load_knowledge_demo(self.app, self.now)
         self.citable = knowledge.citable or {}
@@ -100,19 +109,18 @@ class DemoLoader:
                 call_id=f"demo-emergency-{index:04d}",
             )
             operator = self.rng.choice(OPERATORS)
-            opening = self.app.open_case(call, operator, at=at, route=True)
+            opening = clocked(self.app, at).open_case(call, operator, route=True)
             self.events += 2
             if self.rng.random() < 0.7:
                 desk = self.app.rules.emergency.desks_for(service[0])[0]
                 handed = at + timedelta(seconds=self.rng.randint(40, 150))
-                self.app.hand_off(
+                clocked(self.app, handed + timedelta(seconds=20)).hand_off(
                     opening.ticket_no,
                     operator,
                     desk,
                     f"{desk}指挥中心 {self.rng.randint(1, 40):02d} 号席",
                     "accepted",
                     handed_off_at=handed,
-                    at=handed + timedelta(seconds=20),
                 )
                 self.events += 1
             if progress:
@@ -152,7 +160,7 @@ class DemoLoader:
             call_id=f"demo-{index:05d}",
         )
         operator = self.rng.choice(OPERATORS)
-        ticket = self.app.open_case(call, operator, at=at).ticket_no
+        ticket = clocked(self.app, at).open_case(call, operator).ticket_no
         self.events += 1
         for step in PATHS[ending]:
             at = at + timedelta(minutes=self.rng.randint(10, 60 * 30))
@@ -172,34 +180,38 @@ class DemoLoader:
         if step == "answer":
             number = self.citable.get(app.get_case(ticket).service_code)
             if number:
-                app.answer_from_article(ticket, operator, number, at=at)
+                clocked(app, at).answer_from_article(ticket, operator, number)
             else:
-                app.answer_directly(ticket, operator, "已按政策口径当场解答，来电人表示清楚。", at=at)
+                clocked(app, at).answer_directly(ticket, operator, "已按政策口径当场解答，来电人表示清楚。")
         elif step == "dispatch":
-            app.dispatch(ticket, operator, at=at)
+            clocked(app, at).dispatch(ticket, operator)
         elif step == "merge":
             target = next((t for t, *_ in reversed(opened) if t != ticket), None)
             if target is None:
                 raise DomainError("nothing to merge into")
-            app.merge(ticket, operator, into=target, at=at)
+            clocked(app, at).merge(ticket, operator, into=target)
         else:
             department = department_actor(app.get_case(ticket).department)
             if step == "sign":
-                app.sign(ticket, department, at=at)
+                clocked(app, at).sign(ticket, department)
                 if self.rng.random() < 0.15:
-                    app.urge(ticket, SUPERVISOR_ACTOR, "请加快办理进度", at=at + timedelta(hours=1))
+                    clocked(app, at + timedelta(hours=1)).urge(ticket, SUPERVISOR_ACTOR, "请加快办理进度")
                     self.events += 1
             elif step == "extend":
-                app.request_extension(ticket, department, self.rng.randint(3, 10), "需协调多个部门现场核查", at=at)
+                clocked(app, at).request_extension(
+                    ticket, department, self.rng.randint(3, 10), "需协调多个部门现场核查"
+                )
                 decision = self.rng.random()
                 if decision < 0.4:
-                    app.approve_extension(ticket, SUPERVISOR_ACTOR, at=at + timedelta(hours=3))
+                    clocked(app, at + timedelta(hours=3)).approve_extension(ticket, SUPERVISOR_ACTOR)
                     self.events += 1
                 elif decision < 0.6:
-                    app.reject_extension(ticket, SUPERVISOR_ACTOR, "事项不复杂，请按期办结", at=at + timedelta(hours=3))
+                    clocked(app, at + timedelta(hours=3)).reject_extension(
+                        ticket, SUPERVISOR_ACTOR, "事项不复杂，请按期办结"
+                    )
                     self.events += 1
             elif step == "return":
-                app.return_case(ticket, department, "该事项不属于本单位职责范围，建议转区政府办理", at=at)
+                clocked(app, at).return_case(ticket, department, "该事项不属于本单位职责范围，建议转区政府办理")
             elif step == "reply":
                 resolved = self.rng.random() < 0.8
                 result = (
@@ -207,24 +219,23 @@ class DemoLoader:
                     if resolved
                     else "已现场核查，因涉及历史遗留问题暂无法解决，已向来电人解释"
                 )
-                app.reply(ticket, department, result, resolved, at=at)
+                clocked(app, at).reply(ticket, department, result, resolved)
             elif step == "callback":
                 if self.rng.random() < 0.1:
-                    app.record_callback(ticket, operator, reached=False, note="电话无人接听", at=at)
+                    clocked(app, at).record_callback(ticket, operator, reached=False, note="电话无人接听")
                 else:
                     satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[
                         0
                     ]
-                    app.record_callback(
+                    clocked(app, at).record_callback(
                         ticket,
                         operator,
                         reached=True,
                         satisfaction=satisfaction,
                         resolved=satisfaction != "dissatisfied",
                         note="已回访来电人",
-                        at=at,
                     )
             elif step == "close":
-                app.close_case(ticket, operator, at=at)
+                clocked(app, at).close_case(ticket, operator)
             elif step == "reopen":
-                app.reopen(ticket, operator, "来电人反映问题仍未解决", at=at)
+                clocked(app, at).reopen(ticket, operator, "来电人反映问题仍未解决")

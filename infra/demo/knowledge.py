@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from hotline.application import HotlineApplication
+from hotline.application import HotlineApplication, clocked
 from hotline.domain.actors import EDITOR, Actor
 from hotline.domain.knowledge import ArticleContent
 from hotline.infra.demo.accounts import department_actor
@@ -725,23 +725,23 @@ def load_knowledge_demo(
             valid_until=valid_until,
         )
         author = department_actor(demo.department)
-        article = app.draft_article(author, demo.department, content, at=at)
+        article = clocked(app, at).draft_article(author, demo.department, content)
         events += 1
         if index not in LEFT_IN_DRAFT:
-            app.submit_article(article.number, author, at=at + timedelta(hours=1))
+            clocked(app, at + timedelta(hours=1)).submit_article(article.number, author)
             events += 1
         if index not in LEFT_IN_DRAFT | LEFT_IN_REVIEW:
-            app.publish_article(article.number, EDITOR_ACTOR, at=at + timedelta(hours=3))
+            clocked(app, at + timedelta(hours=3)).publish_article(article.number, EDITOR_ACTOR)
             events += 1
         if index in UNDER_REVISION:
             revised = ArticleContent(
                 **{**content.__dict__, "answer": content.answer + "（拟补充：线上办理入口调整。）"}
             )
-            app.revise_article(article.number, author, revised, "线上办理入口调整", at=at + timedelta(days=30))
+            clocked(app, at + timedelta(days=30)).revise_article(article.number, author, revised, "线上办理入口调整")
             events += 1
         if index in WITHDRAWN_AFTER:
-            app.withdraw_article(
-                article.number, EDITOR_ACTOR, "政策已废止，待新政策出台后重新发布", at=at + timedelta(days=2)
+            clocked(app, at + timedelta(days=2)).withdraw_article(
+                article.number, EDITOR_ACTOR, "政策已废止，待新政策出台后重新发布"
             )
             events += 1
         if index not in LEFT_IN_DRAFT | LEFT_IN_REVIEW | WITHDRAWN_AFTER | EXPIRED:

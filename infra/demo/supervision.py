@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hotline.application import HotlineApplication
+from hotline.application import HotlineApplication, clocked
 from hotline.domain.actors import DEPARTMENT, SUPERVISOR, Actor
 from hotline.domain.errors import DomainError
 from hotline.domain.meeting import Decision
@@ -65,7 +65,7 @@ def load_supervision_demo(app: HotlineApplication, now: datetime, open_tickets: 
         reference = f"督〔{year}〕{suffix}号"
         at = now - timedelta(days=ago)
         try:
-            app.register_instruction(
+            clocked(app, at).register_instruction(
                 reference,
                 SUPERVISOR_ACTOR,
                 leader=leader,
@@ -73,7 +73,6 @@ def load_supervision_demo(app: HotlineApplication, now: datetime, open_tickets: 
                 lead_department=lead,
                 cooperating_departments=cooperating,
                 due=(now + timedelta(days=due_in)).date(),
-                at=at,
             )
         except DomainError:
             continue  # already loaded (demo --force)
@@ -93,33 +92,32 @@ def _follow(app: HotlineApplication, reference: str, lead: str, at: datetime, no
         at = min(at + timedelta(days=days), now - timedelta(minutes=10))
         return at
 
-    app.report_progress(reference, actor, "已召开专题会部署，正在逐项排查梳理。", at=step(5))
+    clocked(app, step(5)).report_progress(reference, actor, "已召开专题会部署，正在逐项排查梳理。")
     steps += 1
     if story == "late":
-        app.urge_item(reference, SUPERVISOR_ACTOR, "进度滞后，请本周内报送落实情况。", at=step(9))
+        clocked(app, step(9)).urge_item(reference, SUPERVISOR_ACTOR, "进度滞后，请本周内报送落实情况。")
         return steps + 1
     first_month = at.strftime("%Y-%m")
-    app.submit_feedback(reference, actor, first_month, "本月已完成摸底，制定了分阶段整改计划。", at=step(2))
+    clocked(app, step(2)).submit_feedback(reference, actor, first_month, "本月已完成摸底，制定了分阶段整改计划。")
     steps += 1
     if story == "progress":
-        app.report_progress(reference, actor, "已完成七成点位整改，剩余点位本月底前完成。", at=step(4))
+        clocked(app, step(4)).report_progress(reference, actor, "已完成七成点位整改，剩余点位本月底前完成。")
         return steps + 1
     if story == "extended":
-        app.change_due_date(
+        clocked(app, step(1)).change_due_date(
             reference,
             SUPERVISOR_ACTOR,
             (now + timedelta(days=40)).date(),
             "需结合新学期开学调整线路，延期办理",
-            at=step(1),
         )
         return steps + 1
-    app.report_completion(reference, actor, "问题已全部整改到位，建立了长效机制。", at=step(3))
+    clocked(app, step(3)).report_completion(reference, actor, "问题已全部整改到位，建立了长效机制。")
     steps += 1
     if story in ("verified", "reopened"):
-        app.verify_item(reference, SUPERVISOR_ACTOR, "经现场核查，同意销号。", at=step(2))
+        clocked(app, step(2)).verify_item(reference, SUPERVISOR_ACTOR, "经现场核查，同意销号。")
         steps += 1
     if story == "reopened":
-        app.reopen_item(reference, SUPERVISOR_ACTOR, "群众再次反映问题反弹，重新督办。", at=step(3))
+        clocked(app, step(3)).reopen_item(reference, SUPERVISOR_ACTOR, "群众再次反映问题反弹，重新督办。")
         steps += 1
     return steps
 
@@ -169,7 +167,7 @@ def _meetings(app: HotlineApplication, now: datetime) -> int:
         held = (now - timedelta(days=ago)).replace(hour=9, minute=30, second=0, microsecond=0)
         held = min(held, now - timedelta(hours=2))
         try:
-            app.hold_meeting(
+            clocked(app, held + timedelta(hours=1)).hold_meeting(
                 reference,
                 SUPERVISOR_ACTOR,
                 title=title,
@@ -177,7 +175,6 @@ def _meetings(app: HotlineApplication, now: datetime) -> int:
                 held_at=held,
                 touches_finance=finance,
                 touches_personnel=personnel,
-                at=held + timedelta(hours=1),
                 decisions=[
                     Decision(content, lead, (now + timedelta(days=due)).date(), tuple(coop))
                     for content, lead, coop, due in decisions
@@ -187,7 +184,9 @@ def _meetings(app: HotlineApplication, now: datetime) -> int:
             continue
         events += 1 + len(decisions)
         if send:
-            app.send_minutes_for_signing(reference, SUPERVISOR_ACTOR, "纪要已送市长签发", at=held + timedelta(days=1))
+            clocked(app, held + timedelta(days=1)).send_minutes_for_signing(
+                reference, SUPERVISOR_ACTOR, "纪要已送市长签发"
+            )
             events += 1
     return events
 
@@ -196,8 +195,8 @@ def _escalate_one(app: HotlineApplication, now: datetime, open_tickets: list[str
     """Turn the first overdue open case into a supervision item (超期工单转督办)."""
     for ticket in open_tickets:
         try:
-            app.escalate_case(
-                ticket, SUPERVISOR_ACTOR, due=(now + timedelta(days=5)).date(), at=now - timedelta(minutes=5)
+            clocked(app, now - timedelta(minutes=5)).escalate_case(
+                ticket, SUPERVISOR_ACTOR, due=(now + timedelta(days=5)).date()
             )
         except DomainError:
             continue

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from hotline.application import clocked
 from hotline.domain.case import EVENT_NAMES, Call
 from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
@@ -52,74 +53,76 @@ def opened(story, rules, start, service):
         caller_phone="13700001111",
         district="城西区",
     )
-    story.ticket = story.hotline.open_case(call, OPERATOR_ACTOR, at=story.clock).ticket_no
+    story.ticket = clocked(story.hotline, story.clock).open_case(call, OPERATOR_ACTOR).ticket_no
 
 
 @given("话务员按派单规则派单")
 @when("话务员按派单规则派单")
 def dispatch(story):
-    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, at=story.clock)
+    clocked(story.hotline, story.clock).dispatch(story.ticket, OPERATOR_ACTOR)
 
 
 @when(parsers.parse('话务员改派给"{name}"'))
 def redispatch(story, rules, name):
-    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name), at=story.tick())
+    clocked(story.hotline, story.tick()).dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name))
 
 
 @given(parsers.parse('"{name}"签收工单'))
 @when(parsers.parse('"{name}"签收工单'))
 def sign(story, rules, name):
-    story.attempt(lambda: story.hotline.sign(story.ticket, department_named(rules, name), at=story.tick()))
+    story.attempt(lambda: clocked(story.hotline, story.tick()).sign(story.ticket, department_named(rules, name)))
 
 
 @given(parsers.parse('"{name}"答复"{result}"，问题已解决'))
 @when(parsers.parse('"{name}"答复"{result}"，问题已解决'))
 def reply(story, rules, name, result):
-    story.hotline.reply(story.ticket, department_named(rules, name), result, True, at=story.tick())
+    clocked(story.hotline, story.tick()).reply(story.ticket, department_named(rules, name), result, True)
 
 
 @when(parsers.parse('"{name}"未签收就答复"{result}"'))
 def reply_unsigned(story, rules, name, result):
     story.attempt(
-        lambda: story.hotline.reply(story.ticket, department_named(rules, name), result, True, at=story.tick())
+        lambda: clocked(story.hotline, story.tick()).reply(story.ticket, department_named(rules, name), result, True)
     )
 
 
 @when(parsers.parse('"{name}"退单，理由是"{reason}"'))
 def return_case(story, rules, name, reason):
-    story.hotline.return_case(story.ticket, department_named(rules, name), reason, at=story.tick())
+    clocked(story.hotline, story.tick()).return_case(story.ticket, department_named(rules, name), reason)
 
 
 @when(parsers.parse('"{name}"申请延期 {days:d} 个工作日，理由是"{reason}"'))
 def request_extension(story, rules, name, days, reason):
     story.attempt(
-        lambda: story.hotline.request_extension(
-            story.ticket, department_named(rules, name), days, reason, at=story.tick()
+        lambda: clocked(story.hotline, story.tick()).request_extension(
+            story.ticket, department_named(rules, name), days, reason
         )
     )
 
 
 @when("督办员同意延期")
 def approve(story):
-    story.hotline.approve_extension(story.ticket, SUPERVISOR_ACTOR, at=story.tick())
+    clocked(story.hotline, story.tick()).approve_extension(story.ticket, SUPERVISOR_ACTOR)
 
 
 @given(parsers.parse('话务员回访，来电人"{satisfaction}"'))
 @when(parsers.parse('话务员回访，来电人"{satisfaction}"'))
 def callback(story, satisfaction):
     code = code_for(SATISFACTION, satisfaction)
-    story.hotline.record_callback(story.ticket, OPERATOR_ACTOR, True, code, code != "dissatisfied", at=story.tick())
+    clocked(story.hotline, story.tick()).record_callback(
+        story.ticket, OPERATOR_ACTOR, True, code, code != "dissatisfied"
+    )
 
 
 @given("话务员办结工单")
 @when("话务员办结工单")
 def close(story):
-    story.attempt(lambda: story.hotline.close_case(story.ticket, OPERATOR_ACTOR, at=story.tick()))
+    story.attempt(lambda: clocked(story.hotline, story.tick()).close_case(story.ticket, OPERATOR_ACTOR))
 
 
 @when(parsers.parse('话务员重启工单，理由是"{reason}"'))
 def reopen(story, reason):
-    story.hotline.reopen(story.ticket, OPERATOR_ACTOR, reason, at=story.tick())
+    clocked(story.hotline, story.tick()).reopen(story.ticket, OPERATOR_ACTOR, reason)
 
 
 @then(parsers.parse('工单派给了"{name}"'))

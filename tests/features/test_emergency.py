@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
+from hotline.application import clocked
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.workdays import CHINA_TZ
 from hotline.intake.messages import CALL_SCHEMA, Topics
@@ -74,7 +75,7 @@ def in_the_emergency_queue(story, clock):
 @when(parsers.parse('{clock} 话务员转"{desk}"，结果是"{outcome}"'))
 def hand_off(story, clock, desk, outcome):
     code = next(c for c, name in HANDOFF_OUTCOMES.items() if name == outcome)
-    story.services.app.hand_off(story.ticket, OPERATOR_ACTOR, desk, f"{desk} 指挥中心", code, at=at(clock))
+    clocked(story.services.app, at(clock)).hand_off(story.ticket, OPERATOR_ACTOR, desk, f"{desk} 指挥中心", code)
 
 
 def _queue(story, clock: str, kind_name: str):
@@ -108,5 +109,5 @@ def routed_with_interim(story, rules, name, clock):
 @when(parsers.parse('{clock} "{name}"签收并阶段性反馈"{content}"'))
 def interim_feedback(story, rules, clock, name, content):
     actor = department_named(rules, name)
-    story.services.app.sign(story.ticket, actor, at=at(clock))
-    story.services.app.give_interim_feedback(story.ticket, actor, content, at=at(clock))
+    clocked(story.services.app, at(clock)).sign(story.ticket, actor)
+    clocked(story.services.app, at(clock)).give_interim_feedback(story.ticket, actor, content)

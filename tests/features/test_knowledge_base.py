@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from hotline.application import clocked
 from hotline.domain.actors import EDITOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import DomainError
@@ -63,7 +64,7 @@ def published(story):
 def consulted(story, day, text):
     story.moment = datetime.fromisoformat(f"{day}T10:00:00").replace(tzinfo=CHINA_TZ)
     call = Call(channel="phone", category="consult", service_code="housing_fund", description=text)
-    story.ticket = story.services.app.open_case(call, OPERATOR_ACTOR, at=story.moment).ticket_no
+    story.ticket = clocked(story.services.app, story.moment).open_case(call, OPERATOR_ACTOR).ticket_no
     story.services.read_models.catch_up()
     story.hits = story.services.read_models.suggest_articles(text, now=story.moment)
 
@@ -80,12 +81,12 @@ def no_suggestion(story):
 
 @when("话务员引用这个条目直接答复")
 def answered(story):
-    story.services.app.answer_from_article(story.ticket, OPERATOR_ACTOR, story.number, at=story.moment)
+    clocked(story.services.app, story.moment).answer_from_article(story.ticket, OPERATOR_ACTOR, story.number)
 
 
 @when("来电人不认可答复，工单重启")
 def reopened(story):
-    story.services.app.reopen(story.ticket, OPERATOR_ACTOR, "按口径办理被窗口退回", at=story.moment)
+    clocked(story.services.app, story.moment).reopen(story.ticket, OPERATOR_ACTOR, "按口径办理被窗口退回")
 
 
 @then("工单记下了引用的条目和第 1 版")

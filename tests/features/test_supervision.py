@@ -5,6 +5,7 @@ from datetime import datetime
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from hotline.application import clocked
 from hotline.domain.case import Call
 from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
@@ -52,28 +53,26 @@ def story(services):
 def register(story, rules, at, reference, lead, due):
     story.reference = reference
     story.now = moment(at)
-    story.hotline.register_instruction(
+    clocked(story.hotline, moment(at)).register_instruction(
         reference,
         SUPERVISOR_ACTOR,
         leader="李市长",
         content="请抓紧落实",
         lead_department=department_code(rules, lead),
         due=due,
-        at=moment(at),
     )
 
 
 @given(parsers.parse('督办员登记"{held}"召开的"{reference}"会议，纪要涉及财务，议定事项由"{lead}"牵头'))
 def hold_meeting(story, rules, held, reference, lead):
     story.reference = reference
-    story.hotline.hold_meeting(
+    clocked(story.hotline, moment(held).replace(hour=17)).hold_meeting(
         reference,
         SUPERVISOR_ACTOR,
         title="市政府常务会议",
         chaired_by="李市长",
         held_at=moment(held),
         touches_finance=True,
-        at=moment(held).replace(hour=17),
         decisions=[Decision("安排专项资金推进老旧小区改造", department_code(rules, lead), moment("2025-12-31 00:00"))],
     )
 
@@ -85,30 +84,30 @@ def now_is(story, now):
 
 @when(parsers.parse('"{name}"在"{at}"报送进度"{content}"'))
 def report_progress(story, rules, name, at, content):
-    story.hotline.report_progress(story.reference, department_named(rules, name), content, at=moment(at))
+    clocked(story.hotline, moment(at)).report_progress(story.reference, department_named(rules, name), content)
 
 
 @when(parsers.parse('"{name}"在"{at}"反馈"{month}"的落实情况"{content}"'))
 def submit_feedback(story, rules, name, at, month, content):
-    story.hotline.submit_feedback(story.reference, department_named(rules, name), month, content, at=moment(at))
+    clocked(story.hotline, moment(at)).submit_feedback(story.reference, department_named(rules, name), month, content)
 
 
 @when(parsers.parse('"{name}"在"{at}"报告办结"{summary}"'))
 def report_completion(story, rules, name, at, summary):
-    story.hotline.report_completion(story.reference, department_named(rules, name), summary, at=moment(at))
+    clocked(story.hotline, moment(at)).report_completion(story.reference, department_named(rules, name), summary)
 
 
 @when(parsers.parse('督办员在"{at}"核验销号'))
 def verify(story, at):
     try:
-        story.hotline.verify_item(story.reference, SUPERVISOR_ACTOR, "同意销号", at=moment(at))
+        clocked(story.hotline, moment(at)).verify_item(story.reference, SUPERVISOR_ACTOR, "同意销号")
     except DomainError as error:
         story.refusal = error
 
 
 @when(parsers.parse('督办员在"{at}"送签会议纪要'))
 def send_minutes(story, at):
-    story.hotline.send_minutes_for_signing(story.reference, SUPERVISOR_ACTOR, at=moment(at))
+    clocked(story.hotline, moment(at)).send_minutes_for_signing(story.reference, SUPERVISOR_ACTOR)
 
 
 @then(parsers.parse('下次进度报送期限是"{due}"'))
@@ -195,15 +194,15 @@ def cases_of_month(story, rules, year, month, datatable):
             description="噪声扰民",
             caller_phone=f"1380000{number:04d}",
         )
-        ticket = hotline.open_case(call, OPERATOR_ACTOR, at=opened).ticket_no
-        hotline.dispatch(ticket, OPERATOR_ACTOR, department=code, at=opened)
+        ticket = clocked(hotline, opened).open_case(call, OPERATOR_ACTOR).ticket_no
+        clocked(hotline, opened).dispatch(ticket, OPERATOR_ACTOR, department=code)
         signed = opened.replace(hour=15) if row["签收"] == "按时" else opened.replace(day=10, hour=10)
-        hotline.sign(ticket, department(code), at=signed)
-        hotline.reply(ticket, department(code), "已处理", row["问题解决"] != "否", at=signed.replace(day=13))
+        clocked(hotline, signed).sign(ticket, department(code))
+        clocked(hotline, signed.replace(day=13)).reply(ticket, department(code), "已处理", row["问题解决"] != "否")
         if row["回访"] != "未回访":
             satisfaction = code_for(SATISFACTION, row["回访"])
-            hotline.record_callback(
-                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是", at=signed.replace(day=14)
+            clocked(hotline, signed.replace(day=14)).record_callback(
+                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是"
             )
 
 

@@ -1,10 +1,15 @@
 """Stored events are forever: the same facts are stored as the same bytes as before.
 
 ``tests/fixtures/event_scenario.py`` runs a fixed scenario that reaches every event type (and a
-ticket-counter snapshot); ``event-bytes-v1.json.gz`` holds the plaintext state of each event as
-the code before the package restructure stored it. Today's code must store exactly those bytes:
-a renamed field, a reordered one or a changed topic fails here. A deliberate change of an event's
-shape needs an upcaster and a new fixture, never an edit of this one.
+ticket-counter snapshot); ``event-bytes-v2.json.gz`` holds the plaintext state of each event as
+today's code stores it. Today's code must store exactly those bytes: a renamed field, a reordered
+one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
+new fixture, never an edit of an old one: ``event-bytes-v1.json.gz`` (the code before the package
+restructure) must still be read by today's mapper, and differs from v2 only where a change was
+meant (listed below).
+
+Writing a new fixture: ``HOTLINE_WRITE_EVENT_BYTES=tests/fixtures/event-bytes-vN.json.gz`` writes
+what the scenario stores to that file (and the test then fails, so that it is never left set).
 """
 
 from __future__ import annotations
@@ -13,21 +18,29 @@ import gzip
 import hashlib
 import itertools
 import json
+import os
 from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+import pytest
 from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import StoredEvent
 
 from hotline.application import HotlineApplication, SimulatedClock
 from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
+NEWEST = 2
+
 
 def deterministic_hash(password: str) -> str:
     return "$argon2id$v=19$fixed$" + hashlib.sha256(password.encode()).hexdigest()
 
 
-def test_a_fixed_scenario_stores_the_bytes_the_earlier_code_stored(rules, monkeypatch):
+def scenario_bytes(rules, monkeypatch) -> dict[str, list[list[Any]]]:
     keys = itertools.count(1)
     monkeypatch.setattr("hotline.application.api_keys.new_key", lambda: f"fixed-key-{next(keys)}")
     start = datetime.fromisoformat("2026-11-02T09:00:00+08:00")
@@ -46,9 +59,35 @@ def test_a_fixed_scenario_stores_the_bytes_the_earlier_code_stored(rules, monkey
         for n in app.recorder.select_notifications(0, 100_000, topics=["hotline:TicketCounter.Started"])
         for s in app.snapshots.recorder.select_events(n.originator_id)
     ]
-    expected = json.loads(gzip.decompress((FIXTURES_DIR / "event-bytes-v1.json.gz").read_bytes()))
+    return {"events": stored, "snapshots": snapshots}
 
-    assert len({topic for topic, *_ in stored}) == 33  # every event type the system has
-    assert snapshots == expected["snapshots"] and len(snapshots) == 1
-    for position, (now, before) in enumerate(itertools.zip_longest(stored, expected["events"])):
+
+def fixture(version: int) -> dict[str, list[list[Any]]]:
+    return json.loads(gzip.decompress((FIXTURES_DIR / f"event-bytes-v{version}.json.gz").read_bytes()))
+
+
+def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, monkeypatch):
+    written = scenario_bytes(rules, monkeypatch)
+    if target := os.environ.get("HOTLINE_WRITE_EVENT_BYTES"):
+        Path(target).write_bytes(gzip.compress(json.dumps(written, ensure_ascii=False).encode(), mtime=0))
+        pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
+    expected = fixture(NEWEST)
+
+    assert len({topic for topic, *_ in written["events"]}) == 33  # every event type the system has
+    assert written["snapshots"] == expected["snapshots"] and len(written["snapshots"]) == 1
+    for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
+
+
+def test_the_earlier_fixture_differs_only_where_a_change_was_meant(rules, monkeypatch):
+    """v1 -> v2: only the clock records time, so the ticket counter's number for a call logged on
+    the operator's form is stamped with the moment the case was opened (the earlier code stamped it
+    with the clock while the case took the time the caller gave)."""
+    newest, first = fixture(NEWEST)["events"], fixture(1)["events"]
+    assert len(newest) == len(first)
+    changed = {before[0] for now, before in zip(newest, first, strict=True) if now != before}
+    assert changed == {"hotline:TicketCounter.Issued", "hotline:CallReceipt.Received"}
+    mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    for topic, originator_id, version, state in first:  # today's mapper reads every v1 event
+        stored = StoredEvent(UUID(originator_id), version, topic, state.encode())
+        assert topic == type(mapper.to_domain_event(stored)).TOPIC

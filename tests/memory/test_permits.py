@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hotline.application import clocked
 from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTEM, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.emergency import HANDOFF_OUTCOMES
@@ -30,22 +31,22 @@ OP, SUP, HBJ = ACTORS["operator"], ACTORS["supervisor"], ACTORS["own department"
 # How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
 CASE_PATHS = {
     "opened": [],
-    "answered": [lambda app, t: app.answer_directly(t, OP, "已解答", at=T0)],
+    "answered": [lambda app, t: clocked(app, T0).answer_directly(t, OP, "已解答")],
     "dispatched": ["dispatch"],
     "signed": ["dispatch", "sign"],
-    "extension pending": ["dispatch", "sign", lambda app, t: app.request_extension(t, HBJ, 2, "核查", at=T0)],
-    "returned": ["dispatch", lambda app, t: app.return_case(t, HBJ, "不属于本单位", at=T0)],
+    "extension pending": ["dispatch", "sign", lambda app, t: clocked(app, T0).request_extension(t, HBJ, 2, "核查")],
+    "returned": ["dispatch", lambda app, t: clocked(app, T0).return_case(t, HBJ, "不属于本单位")],
     "replied": ["dispatch", "sign", "reply"],
     "called back": ["dispatch", "sign", "reply", "callback"],
-    "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: app.close_case(t, OP, at=T0)],
-    "reopened": ["dispatch", "sign", "reply", "callback", lambda app, t: app.reopen(t, OP, "未解决", at=T0)],
-    "merged": [lambda app, t: app.merge(t, OP, into=app.other, at=T0)],
+    "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).close_case(t, OP)],
+    "reopened": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).reopen(t, OP, "未解决")],
+    "merged": [lambda app, t: clocked(app, T0).merge(t, OP, into=app.other)],
 }
 STEPS = {
-    "dispatch": lambda app, t: app.dispatch(t, OP, department="HBJ", at=T0),
-    "sign": lambda app, t: app.sign(t, HBJ, at=T0),
-    "reply": lambda app, t: app.reply(t, HBJ, "已处理", True, at=T0),
-    "callback": lambda app, t: app.record_callback(t, OP, True, "satisfied", True, at=T0),
+    "dispatch": lambda app, t: clocked(app, T0).dispatch(t, OP, department="HBJ"),
+    "sign": lambda app, t: clocked(app, T0).sign(t, HBJ),
+    "reply": lambda app, t: clocked(app, T0).reply(t, HBJ, "已处理", True),
+    "callback": lambda app, t: clocked(app, T0).record_callback(t, OP, True, "satisfied", True),
 }
 # Each case command with input that is always valid, so only the actor and the state decide.
 CASE_COMMANDS = {
@@ -92,8 +93,8 @@ def case_in(app):
             caller_phone="13800138000",
             district="城西区",
         )
-        app.other = app.open_case(call, OP, at=T0).ticket_no
-        ticket = app.open_case(call, OP, at=T0).ticket_no
+        app.other = clocked(app, T0).open_case(call, OP).ticket_no
+        ticket = clocked(app, T0).open_case(call, OP).ticket_no
         for step in CASE_PATHS[state]:
             (STEPS[step] if isinstance(step, str) else step)(app, ticket)
         return ticket
@@ -112,20 +113,20 @@ def test_case_pages_offer_what_the_case_commands_accept(app, case_in, state):
             assert offered == outcome(command, case, actor), f"{state}: {name} by {who}"
         fresh = case_in(state)  # escalation creates an item: each actor tries on a case of its own
         offered = app.get_case(fresh).may("escalate", actor, LATER)
-        escalated = outcome(app.escalate_case, fresh, actor, due=LATER + timedelta(days=10), at=LATER)
+        escalated = outcome(clocked(app, LATER).escalate_case, fresh, actor, due=LATER + timedelta(days=10))
         assert offered == escalated, f"{state}: escalate by {who}"
 
 
 ITEM_PATHS = {
     "in progress": [],
-    "completion reported": [lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0)],
+    "completion reported": [lambda app, r: clocked(app, T0).report_completion(r, HBJ, "已完成")],
     "verified": [
-        lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0),
-        lambda app, r: app.verify_item(r, SUP, at=T0),
+        lambda app, r: clocked(app, T0).report_completion(r, HBJ, "已完成"),
+        lambda app, r: clocked(app, T0).verify_item(r, SUP),
     ],
     "reopened": [
-        lambda app, r: app.report_completion(r, HBJ, "已完成", at=T0),
-        lambda app, r: app.reopen_item(r, SUP, "回潮", at=T0),
+        lambda app, r: clocked(app, T0).report_completion(r, HBJ, "已完成"),
+        lambda app, r: clocked(app, T0).reopen_item(r, SUP, "回潮"),
     ],
 }
 ITEM_COMMANDS = {
@@ -142,7 +143,7 @@ ITEM_COMMANDS = {
 @pytest.mark.parametrize("state", ITEM_PATHS)
 def test_item_pages_offer_what_the_item_commands_accept(app, state):
     reference = "督〔2025〕1号"
-    app.register_instruction(
+    clocked(app, T0).register_instruction(
         reference,
         SUP,
         leader="李市长",
@@ -150,7 +151,6 @@ def test_item_pages_offer_what_the_item_commands_accept(app, state):
         lead_department="HBJ",
         cooperating_departments=["CGJ"],
         due="2025-11-30",
-        at=T0,
     )
     for step in ITEM_PATHS[state]:
         step(app, reference)
@@ -162,7 +162,7 @@ def test_item_pages_offer_what_the_item_commands_accept(app, state):
 
 
 def test_a_cooperating_department_is_not_offered_to_report_completion(app):
-    app.register_instruction(
+    clocked(app, T0).register_instruction(
         "督〔2025〕2号",
         SUP,
         leader="李市长",
@@ -170,7 +170,6 @@ def test_a_cooperating_department_is_not_offered_to_report_completion(app):
         lead_department="HBJ",
         cooperating_departments=["CGJ"],
         due="2025-11-30",
-        at=T0,
     )
     item = app.get_item("督〔2025〕2号")
     assert item.may("progress", ACTORS["cooperating department"], T0)

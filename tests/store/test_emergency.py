@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hotline.application import clocked
 from hotline.domain.case import Call
 from hotline.domain.errors import DomainError
 from hotline.domain.workdays import CHINA_TZ
@@ -33,7 +34,7 @@ def queue_of(services, kind, now):
 
 def test_a_gas_leak_not_handed_off_within_three_minutes_is_in_the_deadline_queue(services):
     app, models = services.app, services.read_models
-    ticket = app.open_case(GAS, OPERATOR_ACTOR, at=T0, route=True).ticket_no
+    ticket = clocked(app, T0).open_case(GAS, OPERATOR_ACTOR, route=True).ticket_no
     case = app.get_case(ticket)
     assert case.emergency and case.handoff_by == T0 + timedelta(minutes=3)
     models.catch_up()
@@ -43,17 +44,16 @@ def test_a_gas_leak_not_handed_off_within_three_minutes_is_in_the_deadline_queue
     assert total == 1 and rows[0].handoff_pending and rows[0].service_code == "gas_leak"
 
     # An attempt that did not reach the desk does not count; the one that did takes it off the queue.
-    app.hand_off(ticket, OPERATOR_ACTOR, "119", "119 指挥中心", "not_reached", at=T0 + timedelta(minutes=4))
+    clocked(app, T0 + timedelta(minutes=4)).hand_off(ticket, OPERATOR_ACTOR, "119", "119 指挥中心", "not_reached")
     models.catch_up()
     assert queue_of(services, HANDOFF, T0 + timedelta(minutes=5)) == [(ticket, True)]
-    app.hand_off(
+    clocked(app, T0 + timedelta(minutes=5)).hand_off(
         ticket,
         OPERATOR_ACTOR,
         "119",
         "119 指挥中心 07 号席 王某",
         "accepted",
         handed_off_at=T0 + timedelta(minutes=4, seconds=30),
-        at=T0 + timedelta(minutes=5),
     )
     models.catch_up()
     assert queue_of(services, HANDOFF, T0 + timedelta(minutes=6)) == []
@@ -67,16 +67,16 @@ def test_an_urgent_case_routed_to_a_department_owes_an_interim_feedback_within_t
     water = Call(
         channel="phone", category="help", service_code="water_supply", description="整栋楼停水", urgency="urgent"
     )
-    ticket = app.open_case(water, OPERATOR_ACTOR, at=T0, route=True).ticket_no
+    ticket = clocked(app, T0).open_case(water, OPERATOR_ACTOR, route=True).ticket_no
     case = app.get_case(ticket)
     assert case.department == "SWJ" and case.interim_by == T0 + timedelta(hours=2) and not case.emergency
     models.catch_up()
     assert queue_of(services, INTERIM_FEEDBACK, T0 + timedelta(hours=3)) == [(ticket, True)]
     swj = department("SWJ")
     with pytest.raises(DomainError, match="尚未签收"):
-        app.give_interim_feedback(ticket, swj, "已派抢修队", at=T0 + timedelta(minutes=20))
-    app.sign(ticket, swj, at=T0 + timedelta(minutes=10))
-    app.give_interim_feedback(ticket, swj, "抢修队已到场，预计 2 小时恢复供水", at=T0 + timedelta(minutes=50))
+        clocked(app, T0 + timedelta(minutes=20)).give_interim_feedback(ticket, swj, "已派抢修队")
+    clocked(app, T0 + timedelta(minutes=10)).sign(ticket, swj)
+    clocked(app, T0 + timedelta(minutes=50)).give_interim_feedback(ticket, swj, "抢修队已到场，预计 2 小时恢复供水")
     models.catch_up()
     assert queue_of(services, INTERIM_FEEDBACK, T0 + timedelta(hours=3)) == []
     inbox, _ = models.inbox("SWJ", now=T0 + timedelta(hours=1))
@@ -86,7 +86,7 @@ def test_an_urgent_case_routed_to_a_department_owes_an_interim_feedback_within_t
 def test_a_normal_case_owes_no_interim_feedback(services):
     app = services.app
     call = Call(channel="phone", category="complaint", service_code="noise", description="噪声")
-    ticket = app.open_case(call, OPERATOR_ACTOR, at=T0, route=True).ticket_no
-    app.sign(ticket, department("HBJ"), at=T0)
+    ticket = clocked(app, T0).open_case(call, OPERATOR_ACTOR, route=True).ticket_no
+    clocked(app, T0).sign(ticket, department("HBJ"))
     with pytest.raises(DomainError, match="无需阶段性反馈"):
-        app.give_interim_feedback(ticket, department("HBJ"), "进展", at=T0)
+        clocked(app, T0).give_interim_feedback(ticket, department("HBJ"), "进展")

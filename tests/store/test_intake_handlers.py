@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hotline.application import clocked
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import DISPATCHED, OPENED, Call, Case
 from hotline.infra.bootstrap import bootstrap
@@ -48,7 +49,7 @@ def as_calls(*pairs) -> list:
 
 
 def test_a_batch_opens_one_case_per_call_id_and_routes_it(hotline):
-    earlier = hotline.open_case(as_calls(("c-0", "noise", ""))[0][0], OPERATOR_ACTOR, at=T0)
+    earlier = clocked(hotline, T0).open_case(as_calls(("c-0", "noise", ""))[0][0], OPERATOR_ACTOR)
     openings = hotline.open_cases(
         as_calls(
             ("c-1", "street_vending", "城东区"),
@@ -70,8 +71,8 @@ def test_a_batch_opens_one_case_per_call_id_and_routes_it(hotline):
     assert (manual.status, manual.department, openings[1].department) == (OPENED, None, None)  # no rule: manual queue
 
     # The deadlines are the ones a dispatch at receipt time would give.
-    by_hand = hotline.open_case(as_calls(("c-9", "noise", ""))[0][0], OPERATOR_ACTOR, at=T0).ticket_no
-    expected = hotline.dispatch(by_hand, OPERATOR_ACTOR, at=T0)
+    by_hand = clocked(hotline, T0).open_case(as_calls(("c-9", "noise", ""))[0][0], OPERATOR_ACTOR).ticket_no
+    expected = clocked(hotline, T0).dispatch(by_hand, OPERATOR_ACTOR)
     auto = hotline.get_case(openings[4].ticket_no)
     assert (auto.department, auto.sign_by, auto.reply_by) == (expected.department, expected.sign_by, expected.reply_by)
 
@@ -137,8 +138,8 @@ def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_ev
 
     # A returned case that is re-dispatched goes out again, as a new event.
     ticket = bodies[0]["ticket_no"]
-    hotline.return_case(ticket, department("HBJ"), "不属于本单位职责", at=T0 + timedelta(hours=1))
-    hotline.dispatch(ticket, OPERATOR_ACTOR, department="CGJ", at=T0 + timedelta(hours=2))
+    clocked(hotline, T0 + timedelta(hours=1)).return_case(ticket, department("HBJ"), "不属于本单位职责")
+    clocked(hotline, T0 + timedelta(hours=2)).dispatch(ticket, OPERATOR_ACTOR, department="CGJ")
     assert DispatchPublisher(hotline, received.extend, DISPATCH, position_name="test").publish_pending() == 1
     last = json.loads(received[-1].value)
     assert (last["kind"], last["department"], received[-1].key) == ("redispatched", "CGJ", b"CGJ")

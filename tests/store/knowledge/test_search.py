@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from hotline.application import clocked
 from hotline.domain.actors import EDITOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import DomainError
@@ -66,15 +67,15 @@ def test_a_direct_answer_citing_an_article_records_it_and_counts_a_use(services,
     app, models = services.app, services.read_models
     article = models.search_articles("公积金怎么提取", now=NOW)[0]
     call = Call(channel="phone", category="consult", service_code="housing_fund", description="咨询公积金怎么提取")
-    ticket = app.open_case(call, OPERATOR_ACTOR, at=NOW).ticket_no
-    case = app.answer_from_article(ticket, OPERATOR_ACTOR, article.number, at=NOW + timedelta(minutes=3))
+    ticket = clocked(app, NOW).open_case(call, OPERATOR_ACTOR).ticket_no
+    case = clocked(app, NOW + timedelta(minutes=3)).answer_from_article(ticket, OPERATOR_ACTOR, article.number)
     assert case.status == "answered"
     assert case.article == {"id": str(app.get_article(article.number).id), "number": article.number, "revision": 1}
     assert case.answer == article.answer
 
-    second = app.open_case(call, OPERATOR_ACTOR, at=NOW).ticket_no
-    app.answer_from_article(second, OPERATOR_ACTOR, article.number, at=NOW + timedelta(minutes=5))
-    app.reopen(second, OPERATOR_ACTOR, "来电人按口径办理被窗口退回", at=NOW + timedelta(days=1))
+    second = clocked(app, NOW).open_case(call, OPERATOR_ACTOR).ticket_no
+    clocked(app, NOW + timedelta(minutes=5)).answer_from_article(second, OPERATOR_ACTOR, article.number)
+    clocked(app, NOW + timedelta(days=1)).reopen(second, OPERATOR_ACTOR, "来电人按口径办理被窗口退回")
     models.catch_up()
     shown = models.knowledge.get(article.number)
     assert (shown.uses, shown.reopened, shown.reopened_share) == (2, 1, 50.0)
@@ -89,14 +90,14 @@ def test_a_revision_is_cited_by_its_new_number_once_published(services, knowledg
     revised = ArticleContent(
         **{**article.live.__dict__, "answer": "居住证可在“江州公安”手机应用在线申领，15 日内发证。"}
     )
-    app.revise_article(number, gaj, revised, "开通线上申领", at=NOW)
-    app.submit_article(number, gaj, at=NOW)
+    clocked(app, NOW).revise_article(number, gaj, revised, "开通线上申领")
+    clocked(app, NOW).submit_article(number, gaj)
     call = Call(channel="phone", category="consult", service_code="household_registration", description="居住证")
-    before = app.open_case(call, OPERATOR_ACTOR, at=NOW).ticket_no
-    assert app.answer_from_article(before, OPERATOR_ACTOR, number, at=NOW).article["revision"] == 1
-    app.publish_article(number, EDITOR_ACTOR, at=NOW)
-    after = app.open_case(call, OPERATOR_ACTOR, at=NOW).ticket_no
-    case = app.answer_from_article(after, OPERATOR_ACTOR, number, at=NOW)
+    before = clocked(app, NOW).open_case(call, OPERATOR_ACTOR).ticket_no
+    assert clocked(app, NOW).answer_from_article(before, OPERATOR_ACTOR, number).article["revision"] == 1
+    clocked(app, NOW).publish_article(number, EDITOR_ACTOR)
+    after = clocked(app, NOW).open_case(call, OPERATOR_ACTOR).ticket_no
+    case = clocked(app, NOW).answer_from_article(after, OPERATOR_ACTOR, number)
     assert case.article["revision"] == 2 and case.answer.startswith("居住证可在")
     models.catch_up()
     assert models.search_articles("居住证办理", now=NOW)[0].answer.startswith("居住证可在")
@@ -115,13 +116,13 @@ def test_a_department_writes_only_for_its_own_services_and_an_expired_article_ca
         valid_until=date(2026, 3, 1),
     )
     with pytest.raises(DomainError, match="不属于本单位"):
-        app.draft_article(department("CGJ"), "CGJ", content, at=NOW)
-    article = app.draft_article(department("HBJ"), "HBJ", content, at=NOW)
-    app.submit_article(article.number, department("HBJ"), at=NOW)
+        clocked(app, NOW).draft_article(department("CGJ"), "CGJ", content)
+    article = clocked(app, NOW).draft_article(department("HBJ"), "HBJ", content)
+    clocked(app, NOW).submit_article(article.number, department("HBJ"))
     with pytest.raises(DomainError, match="不能审核发布"):
-        app.publish_article(article.number, department("HBJ"), at=NOW)
-    app.publish_article(article.number, EDITOR_ACTOR, at=NOW)
+        clocked(app, NOW).publish_article(article.number, department("HBJ"))
+    clocked(app, NOW).publish_article(article.number, EDITOR_ACTOR)
     call = Call(channel="phone", category="consult", service_code="noise", description="噪声")
-    ticket = app.open_case(call, OPERATOR_ACTOR, at=NOW).ticket_no
+    ticket = clocked(app, NOW).open_case(call, OPERATOR_ACTOR).ticket_no
     with pytest.raises(DomainError, match="不在有效期内"):
-        app.answer_from_article(ticket, OPERATOR_ACTOR, article.number, at=NOW)
+        clocked(app, NOW).answer_from_article(ticket, OPERATOR_ACTOR, article.number)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from hotline.application import clocked
 from hotline.domain.case import Call
 from hotline.domain.errors import ConcurrentUpdate, InvalidInput, InvalidTransition, NotPermitted
 from hotline.domain.workdays import CHINA_TZ
@@ -27,9 +28,9 @@ def open_case(
         caller_phone=phone,
         address="城西区建设路1号",
     )
-    ticket = hotline.open_case(call, OPERATOR_ACTOR, at=at).ticket_no
+    ticket = clocked(hotline, at).open_case(call, OPERATOR_ACTOR).ticket_no
     if dispatch_to:
-        hotline.dispatch(ticket, OPERATOR_ACTOR, department=dispatch_to, at=at)
+        clocked(hotline, at).dispatch(ticket, OPERATOR_ACTOR, department=dispatch_to)
     return ticket
 
 
@@ -62,7 +63,7 @@ def test_an_event_already_tracked_is_refused_and_nothing_changes(services):
     assert read_models.catch_up() > 0
     assert read_models.catch_up() == 0  # nothing new: nothing to do
     before = read_models.dump("cases")
-    urged = hotline.urge(ticket, SUPERVISOR_ACTOR, "请尽快签收", at=T0 + timedelta(hours=1))
+    urged = clocked(hotline, T0 + timedelta(hours=1)).urge(ticket, SUPERVISOR_ACTOR, "请尽快签收")
     read_models.catch_up()
     assert read_models.cases.get(ticket).urge_count == 1
     event = hotline.case_events(ticket)[-1]
@@ -109,7 +110,7 @@ def test_case_index_search_filters_and_counts(services):
     page, total = read_models.cases.search(limit=1, offset=1)
     assert total == 3 and [r.ticket_no for r in page] == [second]
 
-    hotline.answer_directly(third, OPERATOR_ACTOR, "已解答", at=T0 + timedelta(days=1, hours=1))
+    clocked(hotline, T0 + timedelta(days=1, hours=1)).answer_directly(third, OPERATOR_ACTOR, "已解答")
     read_models.catch_up()
     assert read_models.cases.search(open_only=True)[1] == 2
 
@@ -118,7 +119,7 @@ def test_inbox_lists_overdue_first_then_the_soonest(services):
     hotline, read_models = services.app, services.read_models
     late = open_case(hotline, dispatch_to="HBJ", at=T0)
     signed = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(hours=2))
-    hotline.sign(signed, department("HBJ"), at=T0 + timedelta(hours=3))
+    clocked(hotline, T0 + timedelta(hours=3)).sign(signed, department("HBJ"))
     fresh = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(days=1))
     open_case(hotline, dispatch_to="CGJ")
     read_models.catch_up()
@@ -156,16 +157,15 @@ def test_deadline_queue_covers_cases_items_and_meetings(services):
     hotline, read_models = services.app, services.read_models
     unsigned = open_case(hotline, dispatch_to="HBJ")
     replied = open_case(hotline, dispatch_to="CGJ")
-    hotline.sign(replied, department("CGJ"), at=T0 + timedelta(hours=1))
-    hotline.reply(replied, department("CGJ"), "已处理", True, at=T0 + timedelta(hours=2))
-    hotline.register_instruction(
+    clocked(hotline, T0 + timedelta(hours=1)).sign(replied, department("CGJ"))
+    clocked(hotline, T0 + timedelta(hours=2)).reply(replied, department("CGJ"), "已处理", True)
+    clocked(hotline, T0).register_instruction(
         "督〔2025〕1号",
         SUPERVISOR_ACTOR,
         leader="李市长",
         content="落实整改",
         lead_department="ZJJ",
         due="2025-10-20",
-        at=T0,
     )
     read_models.catch_up()
     now = T0 + timedelta(days=1, hours=2)  # Friday 11:00
@@ -195,11 +195,11 @@ def test_an_overdue_case_escalates_into_a_supervision_item(services):
     hotline, read_models = services.app, services.read_models
     ticket = open_case(hotline, dispatch_to="HBJ")
     with pytest.raises(InvalidTransition, match="尚未超期"):
-        hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(hours=2))
-    item = hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(days=2))
+        clocked(hotline, T0 + timedelta(hours=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
+    item = clocked(hotline, T0 + timedelta(days=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     assert item.source == "escalated_case" and item.reference_no == ticket and item.lead_department == "HBJ"
     with pytest.raises(InvalidInput, match="已存在"):
-        hotline.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31", at=T0 + timedelta(days=2))
+        clocked(hotline, T0 + timedelta(days=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     read_models.catch_up()
     rows, total = read_models.ledger(source="escalated_case", now=T0 + timedelta(days=2))
     assert total == 1 and rows[0].reference_no == ticket and rows[0].leader_or_meeting == f"超期工单 {ticket}"
@@ -208,7 +208,7 @@ def test_an_overdue_case_escalates_into_a_supervision_item(services):
 def test_supervision_commands_keep_their_rules(services):
     hotline = services.app
     ref = "督〔2025〕9号"
-    hotline.register_instruction(
+    clocked(hotline, T0).register_instruction(
         ref,
         SUPERVISOR_ACTOR,
         leader="李市长",
@@ -216,39 +216,37 @@ def test_supervision_commands_keep_their_rules(services):
         lead_department="CGJ",
         cooperating_departments=["CXQ"],
         due="2025-11-30",
-        at=T0,
     )
     with pytest.raises(InvalidInput, match="已存在"):
-        hotline.register_instruction(
-            ref, SUPERVISOR_ACTOR, leader="李市长", content="重复", lead_department="CGJ", due="2025-11-30", at=T0
+        clocked(hotline, T0).register_instruction(
+            ref, SUPERVISOR_ACTOR, leader="李市长", content="重复", lead_department="CGJ", due="2025-11-30"
         )
     with pytest.raises(InvalidInput, match="未知承办单位"):
-        hotline.register_instruction(
+        clocked(hotline, T0).register_instruction(
             "督〔2025〕10号",
             SUPERVISOR_ACTOR,
             leader="李市长",
             content="x",
             lead_department="NOPE",
             due="2025-11-30",
-            at=T0,
         )
     with pytest.raises(NotPermitted, match="不涉及本单位"):
-        hotline.report_progress(ref, department("HBJ"), "进展", at=T0 + timedelta(days=1))
-    hotline.report_progress(ref, department("CXQ"), "配合单位已出动执法", at=T0 + timedelta(days=1))
+        clocked(hotline, T0 + timedelta(days=1)).report_progress(ref, department("HBJ"), "进展")
+    clocked(hotline, T0 + timedelta(days=1)).report_progress(ref, department("CXQ"), "配合单位已出动执法")
     with pytest.raises(ConcurrentUpdate, match="督办事项"):
-        hotline.urge_item(ref, SUPERVISOR_ACTOR, "加快", expected_version=1, at=T0 + timedelta(days=2))
-    hotline.submit_feedback(ref, department("CGJ"), "2025-10", "十月已整治 20 处", at=T0 + timedelta(days=3))
+        clocked(hotline, T0 + timedelta(days=2)).urge_item(ref, SUPERVISOR_ACTOR, "加快", expected_version=1)
+    clocked(hotline, T0 + timedelta(days=3)).submit_feedback(ref, department("CGJ"), "2025-10", "十月已整治 20 处")
     with pytest.raises(InvalidTransition, match="已反馈过"):
-        hotline.submit_feedback(ref, department("CGJ"), "2025-10", "再次反馈", at=T0 + timedelta(days=4))
+        clocked(hotline, T0 + timedelta(days=4)).submit_feedback(ref, department("CGJ"), "2025-10", "再次反馈")
     with pytest.raises(InvalidInput, match="调整理由"):
-        hotline.change_due_date(ref, SUPERVISOR_ACTOR, "2025-12-31", "", at=T0 + timedelta(days=4))
+        clocked(hotline, T0 + timedelta(days=4)).change_due_date(ref, SUPERVISOR_ACTOR, "2025-12-31", "")
     with pytest.raises(NotPermitted, match="牵头单位"):
-        hotline.report_completion(ref, department("CXQ"), "完成", at=T0 + timedelta(days=5))
-    hotline.report_completion(ref, department("CGJ"), "全部整治到位", at=T0 + timedelta(days=5))
-    hotline.verify_item(ref, SUPERVISOR_ACTOR, at=T0 + timedelta(days=6))
+        clocked(hotline, T0 + timedelta(days=5)).report_completion(ref, department("CXQ"), "完成")
+    clocked(hotline, T0 + timedelta(days=5)).report_completion(ref, department("CGJ"), "全部整治到位")
+    clocked(hotline, T0 + timedelta(days=6)).verify_item(ref, SUPERVISOR_ACTOR)
     with pytest.raises(InvalidTransition, match="不能重复销号"):
-        hotline.verify_item(ref, SUPERVISOR_ACTOR, at=T0 + timedelta(days=6))
-    item = hotline.reopen_item(ref, SUPERVISOR_ACTOR, "问题反弹", at=T0 + timedelta(days=8))
+        clocked(hotline, T0 + timedelta(days=6)).verify_item(ref, SUPERVISOR_ACTOR)
+    item = clocked(hotline, T0 + timedelta(days=8)).reopen_item(ref, SUPERVISOR_ACTOR, "问题反弹")
     assert item.status_name == "重新督办" and item.is_open
     assert [type(e).__name__ for e in hotline.item_events(ref)] == [
         "Registered",
@@ -265,17 +263,16 @@ def test_supervision_commands_keep_their_rules(services):
 def test_ledger_of_a_month_lists_the_items_open_during_it(services):
     hotline, read_models = services.app, services.read_models
     for number, lead in ((1, "ZJJ"), (2, "CGJ")):
-        hotline.register_instruction(
+        clocked(hotline, T0).register_instruction(
             f"督〔2025〕{number}号",
             SUPERVISOR_ACTOR,
             leader="李市长",
             content="落实",
             lead_department=lead,
             due="2025-10-31",
-            at=T0,
         )
-    hotline.report_completion("督〔2025〕1号", department("ZJJ"), "完成", at=T0 + timedelta(days=1))
-    hotline.verify_item("督〔2025〕1号", SUPERVISOR_ACTOR, at=T0 + timedelta(days=2))
+    clocked(hotline, T0 + timedelta(days=1)).report_completion("督〔2025〕1号", department("ZJJ"), "完成")
+    clocked(hotline, T0 + timedelta(days=2)).verify_item("督〔2025〕1号", SUPERVISOR_ACTOR)
     read_models.catch_up()
     now = datetime(2025, 11, 10, tzinfo=CHINA_TZ)
     assert read_models.ledger(month="2025-10", now=now)[1] == 2

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from hotline.application import clocked
 from hotline.domain.actors import SUPERVISOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.errors import ConcurrentUpdate
@@ -212,7 +213,7 @@ def test_busy_desks_logging_calls_back_to_back_all_get_numbers(services, two_wor
     opened_at = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
     outcomes = race(
         [
-            lambda app=app: [app.open_case(CALL, OPERATOR_ACTOR, at=opened_at).ticket_no for _ in range(30)]
+            lambda app=app: [clocked(app, opened_at).open_case(CALL, OPERATOR_ACTOR).ticket_no for _ in range(30)]
             for app in two_workers * 2
         ]
     )

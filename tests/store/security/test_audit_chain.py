@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
+from hotline.application import clocked
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
 from hotline.entrypoints.cli import main
@@ -44,7 +45,9 @@ def call(n: int) -> Call:
 
 
 def write_some(hotline, cases: int = 4) -> list[str]:
-    tickets = [hotline.open_case(call(n), OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no for n in range(cases)]
+    tickets = [
+        clocked(hotline, T0 + timedelta(minutes=n)).open_case(call(n), OPERATOR_ACTOR).ticket_no for n in range(cases)
+    ]
     hotline.dispatch(tickets[0], OPERATOR_ACTOR, "HBJ")
     hotline.sign(tickets[0], department("HBJ"))
     return tickets
@@ -188,7 +191,7 @@ def test_a_recorder_without_the_key_refuses_to_write(tmp_path):
         assert isinstance(services.app.recorder, SealingSQLiteRecorder)
         services.app.recorder.audit_key = None
         with pytest.raises(AuditKeyMissing):
-            services.app.open_case(call(1), OPERATOR_ACTOR, at=T0)
+            clocked(services.app, T0).open_case(call(1), OPERATOR_ACTOR)
         assert services.app.recorder.max_notification_id() is None
     finally:
         services.close()

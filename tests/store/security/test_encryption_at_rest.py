@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.cryptography import AESCipher
 
+from hotline.application import clocked
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
 from hotline.entrypoints.cli import main
@@ -49,7 +50,7 @@ def log_calls(services) -> list[str]:
             caller_phone=phone,
             district="城东区",
         )
-        tickets.append(services.app.open_case(call, OPERATOR_ACTOR, at=T0 + timedelta(minutes=n)).ticket_no)
+        tickets.append(clocked(services.app, T0 + timedelta(minutes=n)).open_case(call, OPERATOR_ACTOR).ticket_no)
     if services.read_models is not None:
         services.read_models.catch_up()  # the views hold what they derive from these events too
     return tickets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hotline.application import clocked
 from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
@@ -34,7 +35,7 @@ def write_cases(config: Config, name: str, count: int) -> int:
         ]
         half = count // 2
         for item, at in calls[:half]:
-            services.app.open_case(item, actor, at=at)
+            clocked(services.app, at).open_case(item, actor)
         for offset in range(half, count, 10):
             services.app.open_cases(calls[offset : offset + 10], actor)
         return count
