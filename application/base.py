@@ -8,9 +8,9 @@ one load-command-save path, and ``HotlineApplication`` combines them.
 
 Conventions of every command: the actor first; the time is the clock's now and nothing else (no
 command takes a time to record: only the clock records time); ``expected_version=`` for the
-version the user was looking at; ``ConcurrentUpdate`` with a
-Chinese message when someone else changed the aggregate meanwhile; nothing stored when a rule
-refuses.
+version the user was looking at; ``ConcurrentUpdate`` with a Chinese message when the aggregate
+is no longer the version the user saw; a lost race at the save is run again (``LostRace`` if it
+keeps losing); nothing stored when a rule refuses.
 """
 
 from __future__ import annotations
@@ -25,10 +25,15 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from hotline.application.clock import Clock, SystemClock
+from hotline.application.failures import LostRace, back_off
 from hotline.domain.errors import ConcurrentUpdate, InvalidInput
 from hotline.domain.rules import Rules
 
 A = TypeVar("A", bound=Aggregate)
+
+# Lost races for one save before giving up (LostRace): a writer that keeps losing means that
+# something else is wrong, and the caller tries again later.
+MAX_RACE_RETRIES = 5
 
 
 class HotlineBase(Application[UUID]):
@@ -51,15 +56,22 @@ class HotlineBase(Application[UUID]):
     ) -> A:
         """Run one command on a loaded aggregate and save it. ``expected_version`` is the version the
         user was looking at: if the aggregate moved on since, the user must see the new state before
-        acting, and ``conflict`` says so."""
-        if expected_version is not None and aggregate.version != expected_version:
-            raise ConcurrentUpdate(conflict)
-        command(aggregate, self.now())
-        try:
-            self.save(aggregate)
-        except IntegrityError:
-            raise ConcurrentUpdate(conflict) from None
-        return aggregate
+        acting, and ``conflict`` says so. A save that loses the race to another writer is run
+        again on the aggregate's new state (which may refuse it, or show the user moved on);
+        after ``MAX_RACE_RETRIES`` lost races it is ``LostRace``: transient, for the caller to
+        retry later (application/failures.py)."""
+        for attempt in range(MAX_RACE_RETRIES):
+            if expected_version is not None and aggregate.version != expected_version:
+                raise ConcurrentUpdate(conflict)
+            command(aggregate, self.now())
+            try:
+                self.save(aggregate)
+                return aggregate
+            except IntegrityError:
+                pass  # another writer saved this aggregate meanwhile: look again, from its new state
+            back_off(attempt)
+            aggregate = self.repository.get(aggregate.id)
+        raise LostRace(conflict)
 
     def originator_ids(self, topic: str) -> Iterator[UUID]:
         """The id of every aggregate whose first event has ``topic``, in the order they were stored."""

@@ -8,38 +8,38 @@ rules does so in the same save that opens the case.
 
 from __future__ import annotations
 
-import random
-import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from hotline.application.base import HotlineBase
+from hotline.application.base import MAX_RACE_RETRIES, HotlineBase
+from hotline.application.failures import LostRace, back_off
 from hotline.domain.actors import Actor
 from hotline.domain.case import DISPATCHED, RETURNED, Call, Case, case_id
 from hotline.domain.emergency import HANDOFF_OUTCOMES, URGENT
-from hotline.domain.errors import CaseNotFound, ConcurrentUpdate, InvalidInput
-from hotline.domain.tickets import CallReceipt, TicketCounter, counter_id, receipt_id
+from hotline.domain.errors import CaseNotFound, InvalidInput
+from hotline.domain.tickets import CallReceipt, TicketDay, format_ticket_no, receipt_id
+from hotline.domain.time_limits import CaseDeadlines
 from hotline.domain.workdays import as_china_time
 
-# Writers racing for the same day's ticket counter retry; more than this many losses in a row
-# means something else is wrong.
-MAX_TICKET_RETRIES = 20
 CASE_CHANGED = "该工单已被他人更新，请刷新后重试"
-TICKETS_BUSY = "系统繁忙，工单编号分配冲突，请稍后重试"
 AUTO_DISPATCH_NOTE = "按派单规则自动派单"
 
 
-def _back_off(attempt: int) -> None:
-    """After losing the race for the ticket counter, wait a random moment (up to 2 ms, doubling, at
-    most 100 ms): writers that retry at once meet again in lockstep, and a busy one can then win
-    every race while another loses all its retries (seen with four desks logging calls back to back)."""
-    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
+class TicketRecorder(Protocol):
+    """What the store offers for logging calls (infra/store/tickets.py, for each store)."""
+
+    def insert_numbered(
+        self, days: Sequence[TicketDay], build: Callable[[dict[str, int]], Sequence[StoredEvent]]
+    ) -> Sequence[int] | None: ...
+
+    def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,19 @@ class Opening:
     department: str | None = None  # where the rules routed it when it was created; None: not routed
 
 
-class CaseCommands(HotlineBase):
-    snapshotting_intervals = {TicketCounter: 100}  # noqa: RUF012 - the library's own class attribute
+@dataclass(frozen=True)
+class _Plan:
+    """What a new call will get, worked out before the day's counter is taken: where the rules
+    route it and the deadlines from its receipt (the slow part: the working-day calendar)."""
 
+    index: int
+    call: Call
+    at: datetime
+    department: str | None
+    deadlines: CaseDeadlines | None
+
+
+class CaseCommands(HotlineBase):
     # ---- logging calls -----------------------------------------------------------------------
 
     def open_case(self, call: Call, actor: Actor, route: bool = False) -> Opening:
@@ -64,63 +74,82 @@ class CaseCommands(HotlineBase):
     def open_cases(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool = True) -> list[Opening]:
         """Log a batch of calls, each at its receipt time, and route each one the rules place.
 
-        One ``save`` stores the whole batch: several times faster than one save per call. A call id
-        seen before, or earlier in the same batch, creates nothing. A case the routing rules do not
-        place stays opened, in the dispatch centre's manual queue. If another writer got in first
-        (the same call, or the same ticket numbers), the batch is redone one call at a time so that
-        the store settles every race: still one case per call id, one number per case.
+        One transaction stores the whole batch with its ticket numbers (infra/store/tickets.py):
+        the day's counter row is raised in it, so writers take turns on the row and never race
+        for a number. Everything else (the receipts seen before, in one query; routing; the
+        deadlines) is worked out before. A call id seen before, or earlier in the same batch,
+        creates nothing. A case the routing rules do not place stays opened, in the dispatch
+        centre's manual queue. Only a call id logged by another writer meanwhile makes the
+        transaction fail; the batch is then looked at again (the repeat is found this time).
         """
         for call, _ in items:
             self._check_call(call)
-        try:
-            return self._open(items, actor, route)
-        except IntegrityError:
-            pass  # another writer got in first: settle it call by call
-        openings: list[Opening] = []
-        for item in items:
-            for attempt in range(MAX_TICKET_RETRIES):
-                try:
-                    openings.extend(self._open([item], actor, route))
-                    break
-                except IntegrityError:
-                    _back_off(attempt)
-            else:
-                raise ConcurrentUpdate(TICKETS_BUSY)
-        return openings
+        for attempt in range(MAX_RACE_RETRIES):
+            try:
+                return self._open(items, actor, route)
+            except IntegrityError:
+                back_off(attempt)
+        raise LostRace("同一来电正由另一处同时受理，请稍后重试")
 
     def _open(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool) -> list[Opening]:
-        openings: list[Opening] = []
-        by_call_id: dict[str, Opening] = {}
-        counters: dict[date, TicketCounter] = {}
-        new: list[Case | CallReceipt] = []
-        recorded = self.now()
-        for call, received_at in items:
+        openings: list[Opening | None] = [None] * len(items)
+        known = self.tickets_for_calls([call.call_id for call, _ in items if call.call_id])
+        first_of: dict[str, int] = {}  # call id -> the index of its first appearance in this batch
+        repeats: list[tuple[int, int]] = []
+        plans: list[_Plan] = []
+        for index, (call, received_at) in enumerate(items):
             at = as_china_time(received_at)
             if call.call_id:
-                earlier = by_call_id.get(call.call_id)
-                if earlier is None:
-                    existing = self.ticket_for_call(call.call_id)
-                    earlier = Opening(existing, created=False) if existing else None
-                if earlier is not None:
-                    repeat = Opening(earlier.ticket_no, created=False)
-                    by_call_id[call.call_id] = repeat
-                    openings.append(repeat)
+                if call.call_id in known:
+                    openings[index] = Opening(known[call.call_id], created=False)
                     continue
-            if at.date() not in counters:
-                counters[at.date()] = self._counter_for(at, recorded)
-            ticket_no = counters[at.date()].issue(at=recorded)
-            case = Case.open(ticket_no, call, actor, at=at)
-            self._flag_if_emergency(case, actor, at)
-            department = self._route(case, actor, at) if route else None
-            opening = Opening(ticket_no, created=True, department=department)
+                if call.call_id in first_of:
+                    repeats.append((index, first_of[call.call_id]))
+                    continue
+                first_of[call.call_id] = index
+            plans.append(self._plan(index, call, at, route))
+        if plans:
+            plans.sort(key=lambda plan: (plan.at, plan.index))  # each day's numbers in the order of the calls
+            days = Counter(plan.at.date() for plan in plans)
+            recorder = cast(TicketRecorder, self.recorder)
+            recorder.insert_numbered(
+                [TicketDay.of(day, count) for day, count in sorted(days.items())],
+                lambda firsts: self._build(plans, firsts, actor, openings),
+            )
+        for index, first in repeats:
+            earlier = openings[first]
+            assert earlier is not None
+            openings[index] = Opening(earlier.ticket_no, created=False)
+        return cast(list[Opening], openings)
+
+    def _plan(self, index: int, call: Call, at: datetime, route: bool) -> _Plan:
+        department = self.rules.routing.route(call.service_code, call.district) if route else None
+        if not department or department not in self.rules.departments:
+            return _Plan(index, call, at, None, None)
+        deadlines = self.rules.time_limits.deadlines(self.rules.calendar, call.category, call.urgency, at)
+        return _Plan(index, call, at, department, deadlines)
+
+    def _build(
+        self, plans: Sequence[_Plan], firsts: dict[str, int], actor: Actor, openings: list[Opening | None]
+    ) -> list[StoredEvent]:
+        """The new cases (and receipts) with the numbers the store issued, as stored events. Runs
+        inside the store's transaction, holding the day's counter: only what needs the number."""
+        numbers = dict(firsts)
+        recorded = self.now()
+        new: list[Case | CallReceipt] = []
+        for plan in plans:
+            day = plan.at.date().isoformat()
+            ticket_no = format_ticket_no(plan.at.date(), numbers[day])
+            numbers[day] += 1
+            case = Case.open(ticket_no, plan.call, actor, at=plan.at)
+            self._flag_if_emergency(case, actor, plan.at)
+            if plan.department and plan.deadlines:
+                self._assign(case, actor, plan.department, AUTO_DISPATCH_NOTE, plan.at, plan.deadlines)
             new.append(case)
-            if call.call_id:
-                new.append(CallReceipt.record(call.call_id, ticket_no, at=recorded))
-                by_call_id[call.call_id] = opening
-            openings.append(opening)
-        if new:
-            self.save(*counters.values(), *new)
-        return openings
+            if plan.call.call_id:
+                new.append(CallReceipt.record(plan.call.call_id, ticket_no, at=recorded))
+            openings[plan.index] = Opening(ticket_no, created=True, department=plan.department)
+        return [self.mapper.to_stored_event(e) for aggregate in new for e in aggregate.collect_events()]
 
     def _route(self, case: Case, actor: Actor, at: datetime) -> str | None:
         """Dispatch a new case where the routing rules place it; None leaves it to the dispatch centre."""
@@ -130,11 +159,14 @@ class CaseCommands(HotlineBase):
         self._assign(case, actor, department, AUTO_DISPATCH_NOTE, at)
         return department
 
-    def _assign(self, case: Case, actor: Actor, department: str, note: str, at: datetime) -> None:
-        """派单 (or 改派) with the deadlines the rules give from this moment."""
+    def _assign(
+        self, case: Case, actor: Actor, department: str, note: str, at: datetime, deadlines: CaseDeadlines | None = None
+    ) -> None:
+        """派单 (or 改派) with the deadlines the rules give from this moment (given: worked out already)."""
         if department not in self.rules.departments:
             raise InvalidInput(f"未知承办单位：{department}")
-        deadlines = self.rules.time_limits.deadlines(self.rules.calendar, case.category, case.urgency, at)
+        if deadlines is None:
+            deadlines = self.rules.time_limits.deadlines(self.rules.calendar, case.category, case.urgency, at)
         dispatch = case.redispatch if case.status in (RETURNED, DISPATCHED) else case.dispatch
         dispatch(
             actor,
@@ -154,14 +186,6 @@ class CaseCommands(HotlineBase):
         if emergency.needs_handoff(case.service_code):
             case.flag_emergency(actor, list(emergency.desks_for(case.service_code)), emergency.handoff_due(at), at=at)
 
-    def _counter_for(self, at: datetime, recorded: datetime) -> TicketCounter:
-        day = at.date()
-        try:
-            counter: TicketCounter = self.repository.get(counter_id(day))
-        except AggregateNotFoundError:
-            return TicketCounter.start(day, at=recorded)
-        return counter
-
     def _check_call(self, call: Call) -> None:
         if call.service_code not in self.rules.services:
             raise InvalidInput(f"未知服务事项代码：{call.service_code}")
@@ -170,10 +194,17 @@ class CaseCommands(HotlineBase):
 
     def ticket_for_call(self, call_id: str) -> str | None:
         """The ticket a call became, if it was logged already."""
-        # One query for the receipt's single event: a receipt is never snapshotted or changed.
-        for received in self.events.get(receipt_id(call_id), limit=1):
-            return cast(CallReceipt.Received, received).ticket_no
-        return None
+        return self.tickets_for_calls([call_id]).get(call_id)
+
+    def tickets_for_calls(self, call_ids: Sequence[str]) -> dict[str, str]:
+        """The tickets these calls became, for those logged already: one query for the batch (a
+        receipt is one event, never snapshotted or changed)."""
+        if not call_ids:
+            return {}
+        recorder = cast(TicketRecorder, self.recorder)
+        found = recorder.select_first_events([receipt_id(call_id) for call_id in set(call_ids)])
+        receipts = [cast(CallReceipt.Received, self.mapper.to_domain_event(stored)) for stored in found]
+        return {received.call_id: received.ticket_no for received in receipts}
 
     # ---- reading cases -------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Ticket numbers (工单编号) and call receipts.
 
 A ticket number reads as the day the call came in and that day's running number:
-``20251009-000123``. Each day has its own counter, an aggregate whose version is the count, so
-two writers issuing the same number collide in the event store instead of sharing it.
+``20251009-000123``. Each day has its own counter: a row the store raises in the transaction
+that stores the day's new cases (``TicketDay`` asks for the numbers; infra/store/tickets.py).
+Stores written before kept it in ``TicketCounter`` aggregates, which stay readable and seed the
+row of their day; nothing writes them any more.
 
 A call receipt remembers which case a call (``call_id``) became; its id derives from the call
 id, so a second case for the same call is refused by the store itself.
@@ -10,6 +12,7 @@ id, so a second case for the same call is refused by the store itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -29,7 +32,23 @@ def format_ticket_no(day: date, number: int) -> str:
     return f"{day:%Y%m%d}-{number:06d}"
 
 
+@dataclass(frozen=True)
+class TicketDay:
+    """``count`` new numbers for ``day`` (ISO date); ``legacy_id``: that day's old TicketCounter."""
+
+    day: str
+    count: int
+    legacy_id: UUID
+
+    @classmethod
+    def of(cls, day: date, count: int) -> TicketDay:
+        return cls(day.isoformat(), count, counter_id(day))
+
+
 class TicketCounter(Aggregate):
+    """The day's counter as stores written before kept it (an aggregate whose version is the
+    count). Read-only now: it seeds the day's counter row (``TicketDay.legacy_id``)."""
+
     TOPIC = "hotline:TicketCounter"
 
     class Event(Aggregate.Event):

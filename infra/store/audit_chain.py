@@ -29,6 +29,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay
+
 GENESIS = bytes(32)
 PAGE = 2000
 ALTERED, DELETED, INSERTED = "altered", "deleted", "inserted"
@@ -114,8 +116,9 @@ def chain_links(
 LINK_COLUMNS = "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
 
 
-class SealingSQLiteRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, plus one chain link per event in the same transaction."""
+class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
+    """The library's SQLite recorder, plus one chain link per event in the same transaction, and
+    the days' ticket counters (``infra/store/tickets.py``)."""
 
     audit_key: bytes | None = None
 
@@ -133,6 +136,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
                 "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state_sha256 BLOB NOT NULL, "
                 "mac BLOB NOT NULL)"
             ),
+            *self.ticket_table_statements(),
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -156,9 +160,10 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
             return [_link(row) for row in c.fetchall()]
 
 
-class SealingPostgresRecorder(PostgresApplicationRecorder):
+class SealingPostgresRecorder(PostgresTicketRows, PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, plus one chain link per event in the same transaction
-    (after the insert, still holding the EXCLUSIVE lock the recorder takes on the events table)."""
+    (after the insert, still holding the EXCLUSIVE lock the recorder takes on the events table),
+    and the days' ticket counters (``infra/store/tickets.py``)."""
 
     audit_key: bytes | None = None
 
@@ -185,11 +190,18 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
         self.select_links_statement = SQL(
             "SELECT " + LINK_COLUMNS + " FROM {} WHERE seq > %s ORDER BY seq LIMIT %s"
         ).format(table)
+        self.check_identifier_length(f"{events_table_name}_tickets")
+        self.sql_create_statements.append(self.ticket_statements()[0])
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
         return super().insert_events(stored_events, **kwargs)
+
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+        if self.audit_key is None:
+            raise AuditKeyMissing()
+        return super().insert_numbered(days, build)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -10,7 +10,7 @@ import pytest
 from hotline.application import HotlineApplication, SimulatedClock
 from hotline.domain.workdays import CHINA_TZ
 
-MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+MEMORY = {"PERSISTENCE_MODULE": "hotline.infra.store.memory"}  # the library's, with ticket rows
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 from collections import Counter
+from datetime import date, datetime, time
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,8 @@ from click.testing import CliRunner
 from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.supervision import SupervisionItem
+from hotline.domain.tickets import counter_id, format_ticket_no
+from hotline.domain.workdays import CHINA_TZ
 from hotline.entrypoints.cli import main
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config
@@ -98,9 +101,19 @@ def test_an_old_store_opens_verifies_rebuilds_and_takes_new_events(old_store):
             district="城西区",
         )
         ticket = app.open_case(call, Actor("op-1001", OPERATOR)).ticket_no
-        # The day's counter goes on from the old one's snapshot and events.
         assert app.get_case(ticket).ticket_no == ticket
+
+        # The old store counted a day's tickets in a TicketCounter aggregate (events and a
+        # snapshot). Its events stay readable, and a call received on that day gets the number
+        # after the highest one stored; the next one after that, from the day's new counter row.
+        numbers = sorted(case.ticket_no for case in cases)
+        day = date(*(int(x) for x in (numbers[-1][:4], numbers[-1][4:6], numbers[-1][6:8])))
+        highest = max(int(n[-6:]) for n in numbers if n.startswith(f"{day:%Y%m%d}"))
+        assert highest > 1 and app.repository.get(counter_id(day)).last_number == highest
+        received = datetime.combine(day, time(18, 0), CHINA_TZ)
+        later = [app.open_cases([(call, received)], Actor("op-1001", OPERATOR))[0].ticket_no for _ in range(2)]
+        assert later == [format_ticket_no(day, highest + 1), format_ticket_no(day, highest + 2)]
     finally:
         services.close()
-    # The new case, today's ticket counter and its first number: three events more, sealed.
-    assert f"{EVENTS + 3} 个事件全部核验通过" in verify(old_store)
+    # The three new cases: one opened, two opened and routed (no TicketCounter events any more), sealed.
+    assert f"{EVENTS + 5} 个事件全部核验通过" in verify(old_store)

@@ -29,13 +29,17 @@ class SaveGate:
     """Holds each thread's first ``save`` at a barrier, so that every contender has read the same
     version before any of them writes: the store, not luck, has to settle the race."""
 
-    def __init__(self, apps, parties: int):
+    def __init__(self, apps, parties: int, method: str = "save"):
+        """``method``: the application's ``save``, or ``insert_numbered`` of its recorder (where
+        new cases are written, after the batch has looked up its call ids)."""
         self.barrier = threading.Barrier(parties, timeout=30)
         self._held = threading.local()
         self._originals = []
+        self._method = method
         for app in apps:
-            original = app.save
-            self._originals.append((app, original))
+            target = app if method == "save" else app.recorder
+            original = getattr(target, method)
+            self._originals.append((target, original))
 
             def gated(*aggregates, _original=original, **kwargs):
                 if not getattr(self._held, "done", False):
@@ -43,7 +47,7 @@ class SaveGate:
                     self.barrier.wait()
                 return _original(*aggregates, **kwargs)
 
-            app.save = gated
+            setattr(target, method, gated)
 
     def reset(self) -> None:
         self.barrier.reset()
@@ -52,8 +56,8 @@ class SaveGate:
         self._held = threading.local()
 
     def close(self) -> None:
-        for app, original in self._originals:
-            app.save = original
+        for target, original in self._originals:
+            setattr(target, self._method, original)
 
 
 def race(functions) -> list[tuple[str, object]]:

@@ -151,7 +151,7 @@ def test_racing_writers_on_one_supervision_item(services, two_workers):
 
 def test_calls_logged_at_the_same_moment_get_distinct_tickets(services, two_workers):
     first, _ = two_workers
-    gate = SaveGate(two_workers, CONTENDERS)
+    gate = SaveGate(two_workers, CONTENDERS, method="insert_numbered")
     try:
         outcomes = race([lambda app=app: app.open_case(CALL, OPERATOR_ACTOR) for app in two_workers * 2])
         gate.new_round()

@@ -1,0 +1,79 @@
+"""Ticket numbers under load: four writers (two threads in each of two application instances, as
+two consumers or web workers would be) log batches of calls on one day at once, some calls sent
+by every writer. The day's numbers are 1..N without a gap or a repeat, every call is exactly one
+case, a repeat is answered with that case's ticket, and nobody is told to try again."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.domain.case import Call
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.bootstrap import bootstrap
+from tests.store.reliability.test_conflicts import assert_event_stream_intact
+from tests.support.servers import race
+
+WRITERS = 4
+BATCHES = 12
+BATCH = 15
+DAY_START = datetime(2025, 10, 9, 8, 0, tzinfo=CHINA_TZ)
+CALL = Call(
+    channel="app",
+    category="complaint",
+    service_code="noise",
+    description="夜间施工噪音扰民",
+    caller_phone="13900139000",
+    district="城东区",
+)
+
+
+@pytest.fixture
+def two_workers(services):
+    other = bootstrap(services.config)
+    yield services.app, other.app
+    other.close()
+
+
+def batches_of(writer: int) -> list[list[tuple[Call, datetime]]]:
+    """Each writer's batches; every fifth call of a batch is sent by every writer (a redelivery)."""
+    out = []
+    for b in range(BATCHES):
+        batch = []
+        for i in range(BATCH):
+            call_id = f"shared-b{b}-c{i}" if i % 5 == 0 else f"w{writer}-b{b}-c{i}"
+            at = DAY_START + timedelta(seconds=b * 60 + i)
+            batch.append((dataclasses.replace(CALL, call_id=call_id), at))
+        out.append(batch)
+    return out
+
+
+def test_four_writers_share_one_days_numbers_without_a_gap(services, two_workers):
+    apps = list(two_workers) * (WRITERS // 2)
+
+    def write(writer: int) -> list[str]:
+        return [o.ticket_no for batch in batches_of(writer) for o in apps[writer].open_cases(batch, SYSTEM_ACTOR)]
+
+    outcomes = race([lambda w=w: write(w) for w in range(WRITERS)])
+    assert [kind for kind, _ in outcomes] == ["ok"] * WRITERS, outcomes
+
+    app = services.app
+    call_ids = {call.call_id for w in range(WRITERS) for batch in batches_of(w) for call, _ in batch}
+    cases = list(app.all_cases())
+    assert len(cases) == len(call_ids) == WRITERS * BATCHES * BATCH * 4 // 5 + BATCHES * BATCH // 5
+    assert Counter(case.call_id for case in cases) == Counter(call_ids)  # each call exactly once
+    numbers = sorted(int(case.ticket_no[-6:]) for case in cases)
+    assert numbers == list(range(1, len(cases) + 1))  # gapless, no repeat
+    assert all(re.fullmatch(r"20251009-\d{6}", case.ticket_no) for case in cases)
+    for writer, (_, tickets) in enumerate(outcomes):
+        calls = [call for batch in batches_of(writer) for call, _ in batch]
+        assert [app.ticket_for_call(call.call_id) for call in calls] == tickets  # repeats answered with the one ticket
+    for case in cases:
+        assert app.ticket_for_call(case.call_id) == case.ticket_no
+    assert app.recorder.select_last_numbers() == {"2025-10-09": len(cases)}
+    assert_event_stream_intact(services)
