@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, BaseAggregate
+from eventsourcing.persistence import IntegrityError, Recording
 
 from hotline.application.clock import Clock, SystemClock
 from hotline.application.failures import LostRace, back_off
@@ -43,6 +43,25 @@ class HotlineBase(Application[UUID]):
         super().__init__(env=env)
         self.rules = rules
         self.clock: Clock = clock or SystemClock()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save`` without its runtime Protocol ``isinstance`` checks (a sixth of a
+        batched save's time in a profile): everything saved here is one of our aggregates or an
+        event of one."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if obj is None:
+                continue
+            if isinstance(obj, BaseAggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.events.append(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -41,6 +41,7 @@ from hotline.infra.keys import (
     read_or_create_secret_file,
 )
 from hotline.infra.rule_files import DEFAULT_RULES_DIR
+from hotline.infra.store import transcoder
 from hotline.infra.store.audit_chain import RECORDER_TOPICS
 
 
@@ -132,6 +133,7 @@ class Config:
                 SQLITE_LOCK_TIMEOUT="30",
             )
         env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPICS[env["PERSISTENCE_MODULE"]]
+        env["TRANSCODER_TOPIC"] = transcoder.TOPIC  # the library's bytes, written by orjson
         if encrypted:
             env.update(
                 CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",

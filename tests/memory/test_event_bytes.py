@@ -25,30 +25,37 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import JSONTranscoder, StoredEvent
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hotline.application import HotlineApplication, SimulatedClock
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.store import transcoder
 from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
 NEWEST = 3
 COUNTER = "hotline:TicketCounter."  # written up to v2; the day's counter is a row since issue 18
+# The library's transcoder wrote the fixtures; the one the application runs on must write the same.
+TRANSCODERS = {"library json": {}, "orjson": {"TRANSCODER_TOPIC": transcoder.TOPIC}}
 
 
 def deterministic_hash(password: str) -> str:
     return "$argon2id$v=19$fixed$" + hashlib.sha256(password.encode()).hexdigest()
 
 
-def scenario_bytes(rules, monkeypatch) -> dict[str, list[list[Any]]]:
+def scenario_bytes(rules, monkeypatch, transcoding: str = "library json") -> dict[str, list[list[Any]]]:
     keys = itertools.count(1)
     monkeypatch.setattr("hotline.application.api_keys.new_key", lambda: f"fixed-key-{next(keys)}")
     start = datetime.fromisoformat("2026-11-02T09:00:00+08:00")
     # Snapshots take their own time from the library (not an event of ours): fix it too.
     monkeypatch.setattr(DomainEvent, "create_timestamp", staticmethod(lambda: start))
     clock = SimulatedClock(start)
-    app = HotlineApplication(rules=rules, env=dict(MEMORY), clock=clock)
+    app = HotlineApplication(rules=rules, env={**MEMORY, **TRANSCODERS[transcoding]}, clock=clock)
     event_scenario.run(app, deterministic_hash)
 
     stored = [
@@ -64,8 +71,9 @@ def fixture(version: int) -> dict[str, list[list[Any]]]:
     return json.loads(gzip.decompress((FIXTURES_DIR / f"event-bytes-v{version}.json.gz").read_bytes()))
 
 
-def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, monkeypatch):
-    written = scenario_bytes(rules, monkeypatch)
+@pytest.mark.parametrize("transcoding", TRANSCODERS)
+def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, monkeypatch, transcoding):
+    written = scenario_bytes(rules, monkeypatch, transcoding)
     if target := os.environ.get("HOTLINE_WRITE_EVENT_BYTES"):
         Path(target).write_bytes(gzip.compress(json.dumps(written, ensure_ascii=False).encode(), mtime=0))
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
@@ -94,3 +102,58 @@ def test_the_earlier_fixtures_differ_only_where_a_change_was_meant(rules, monkey
     for topic, originator_id, version, state in first["events"] + counters:  # today's mapper reads them all
         stored = StoredEvent(UUID(originator_id), version, topic, state.encode())
         assert topic == type(mapper.to_domain_event(stored)).TOPIC
+
+
+def library_transcoder() -> JSONTranscoder:
+    library = JSONTranscoder()
+    Application.register_transcodings(Application, library)  # type: ignore[arg-type]
+    return library
+
+
+def orjson_transcoder() -> transcoder.OrjsonTranscoder:
+    fast = transcoder.OrjsonTranscoder()
+    Application.register_transcodings(Application, fast)  # type: ignore[arg-type]
+    return fast
+
+
+def test_every_event_stored_before_reads_the_same_and_writes_back_the_same_bytes():
+    library, fast = library_transcoder(), orjson_transcoder()
+    stored = [row for version in range(1, NEWEST + 1) for rows in fixture(version).values() for row in rows]
+    for topic, _, version, state in stored:
+        data = state.encode("utf-8")
+        value = fast.decode(data)
+        assert value == library.decode(data), f"{topic} v{version} reads differently"
+        assert fast.encode(value) == data, f"{topic} v{version} writes back differently"
+
+
+# Values an event could hold, including those orjson writes differently from json (exponent
+# floats, NaN, integers beyond 64 bits, keys that are not strings): the bytes must still be equal.
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text()
+    | st.datetimes(timezones=st.sampled_from([None, CHINA_TZ]))
+    | st.uuids()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+)
+keys = st.text() | st.integers(-5, 5) | st.booleans() | st.none()
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(), values, max_size=6))
+def test_any_event_state_is_written_as_the_library_writes_it_and_read_back_alike(state):
+    library, fast = library_transcoder(), orjson_transcoder()
+    data = library.encode(state)
+    assert fast.encode(state) == data
+    assert json.dumps(fast.decode(data), default=repr) == json.dumps(library.decode(data), default=repr)
+
+
+def test_a_type_nobody_registered_is_refused_as_the_library_refuses_it():
+    with pytest.raises(TypeError, match="not serializable"):
+        orjson_transcoder().encode({"value": object()})
