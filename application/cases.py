@@ -167,13 +167,17 @@ class CaseCommands(HotlineBase):
             raise InvalidInput(f"未知承办单位：{department}")
         if deadlines is None:
             deadlines = self.rules.time_limits.deadlines(self.rules.calendar, case.category, case.urgency, at)
+        reply_by, provisional = deadlines.reply_by.at, deadlines.provisional
+        if case.status == RETURNED and not self.rules.handling.restart_deadlines and case.reply_by is not None:
+            # rules/handling.toml: after a reviewed return the new department keeps the case's reply deadline.
+            reply_by, provisional = case.reply_by, deadlines.sign_by.provisional or case.deadline_provisional
         dispatch = case.redispatch if case.status in (RETURNED, DISPATCHED) else case.dispatch
         dispatch(
             actor,
             department,
             sign_by=deadlines.sign_by.at,
-            reply_by=deadlines.reply_by.at,
-            provisional=deadlines.provisional,
+            reply_by=reply_by,
+            provisional=provisional,
             note=note,
             at=at,
         )
@@ -266,16 +270,53 @@ class CaseCommands(HotlineBase):
     def sign(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
         return self._change(ticket_no, lambda case, at: case.sign(actor, at=at), **options)
 
-    def return_case(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
-        return self._change(ticket_no, lambda case, at: case.return_(actor, reason, at=at), **options)
+    def return_due(self, case: Case) -> datetime | None:
+        """The last moment the department may ask to return the case (rules/handling.toml)."""
+        if case.dispatched_at is None:
+            return None
+        return self.rules.handling.return_due(self.rules.calendar, case.dispatched_at).at
+
+    def return_case(self, ticket_no: str, actor: Actor, reason: str, basis: str, **options: Any) -> Case:
+        """退单: asked within the limit, with the reason and basis; it waits for the dispatch centre's review."""
+
+        def command(case: Case, at: datetime) -> None:
+            due = self.return_due(case)
+            case.return_(actor, reason, basis, return_by=due or at, at=at)
+
+        return self._change(ticket_no, command, **options)
+
+    def approve_return(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
+        """The review agrees: the case waits in the dispatch queue for redispatch."""
+        return self._change(ticket_no, lambda case, at: case.approve_return(actor, note, at=at), **options)
+
+    def reject_return(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        """The review refuses: the case stays with the department, with the reason."""
+        return self._change(ticket_no, lambda case, at: case.reject_return(actor, reason, at=at), **options)
 
     def extension_limit(self, case: Case) -> int:
         """The most working days one extension may ask for (rules/time_limits.csv)."""
         return self.rules.time_limits.limit_for(case.category, case.urgency).max_extension_days
 
+    def extension_left(self, case: Case) -> int:
+        """How many more working days of extension the case may still get (rules/time_limits.csv)."""
+        total = self.rules.time_limits.limit_for(case.category, case.urgency).max_extension_total
+        return max(0, total - case.extension_days_granted)
+
+    def may_decide_extension(self, actor: Actor) -> bool:
+        """The role is one rules/handling.toml names as an approver of extensions."""
+        return actor.role in self.rules.handling.extension_approvers
+
     def request_extension(self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any) -> Case:
         def command(case: Case, at: datetime) -> None:
-            case.request_extension(actor, working_days, reason, max_days=self.extension_limit(case), at=at)
+            limit = self.rules.time_limits.limit_for(case.category, case.urgency)
+            case.request_extension(
+                actor,
+                working_days,
+                reason,
+                max_days=limit.max_extension_days,
+                max_total=limit.max_extension_total,
+                at=at,
+            )
 
         return self._change(ticket_no, command, **options)
 
@@ -287,6 +328,7 @@ class CaseCommands(HotlineBase):
             case.approve_extension(
                 actor,
                 reply_by=reply_by.at if reply_by else case.reply_by,  # type: ignore[arg-type]
+                approvers=self.rules.handling.extension_approvers,
                 provisional=bool(reply_by and reply_by.provisional),
                 at=at,
             )
@@ -294,7 +336,10 @@ class CaseCommands(HotlineBase):
         return self._change(ticket_no, command, **options)
 
     def reject_extension(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
-        return self._change(ticket_no, lambda case, at: case.reject_extension(actor, reason, at=at), **options)
+        approvers = self.rules.handling.extension_approvers
+        return self._change(
+            ticket_no, lambda case, at: case.reject_extension(actor, reason, approvers, at=at), **options
+        )
 
     def urge(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
         return self._change(ticket_no, lambda case, at: case.urge(actor, note, at=at), **options)

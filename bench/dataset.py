@@ -229,10 +229,18 @@ class Generator:
         elif step == "urge":
             case.urge(SUPERVISOR_ACTOR, "请加快办理进度", at=at)
         elif step == "extend":
-            case.request_extension(department_actor(case.department), 5, "需协调多个部门现场核查", max_days=30, at=at)
+            case.request_extension(
+                department_actor(case.department), 5, "需协调多个部门现场核查", max_days=30, max_total=30, at=at
+            )
         elif step == "approve":
             reply_by = rules.calendar.add_working_days(case.reply_by or at, 5)
-            case.approve_extension(SUPERVISOR_ACTOR, reply_by=reply_by.at, provisional=reply_by.provisional, at=at)
+            case.approve_extension(
+                SUPERVISOR_ACTOR,
+                reply_by=reply_by.at,
+                approvers=rules.handling.extension_approvers,
+                provisional=reply_by.provisional,
+                at=at,
+            )
         elif step == "reply":
             resolved = self.rng.random() < 0.8
             case.reply(

@@ -59,6 +59,8 @@ UNFINISHED = tuple(status for status in STATUS_NAMES if status not in FINISHED)
 CAN_INTAKE = (OPERATOR, SYSTEM, ADMIN)
 CAN_DISPATCH = (OPERATOR, SYSTEM, ADMIN)
 CAN_HANDLE = (DEPARTMENT,)
+CAN_REVIEW_RETURN = (OPERATOR, SUPERVISOR, ADMIN)  # the dispatch centre reviews returns (派单异议审核)
+# The widest set; rules/handling.toml names which of these roles approve (``approve_extension``).
 CAN_DECIDE_EXTENSION = (OPERATOR, SUPERVISOR, ADMIN)
 CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
@@ -134,6 +136,7 @@ class Case(Permitted, HotlineAggregate):
         "redispatch": Permit("改派", CAN_DISPATCH, (RETURNED, DISPATCHED)),
         "sign": Permit("签收", CAN_HANDLE, (DISPATCHED,), department_bound=True),
         "return": Permit("退单", CAN_HANDLE, (DISPATCHED, SIGNED), department_bound=True),
+        "review_return": Permit("审核退单", CAN_REVIEW_RETURN, (DISPATCHED, SIGNED)),
         "request_extension": Permit("申请延期", CAN_HANDLE, (SIGNED,), department_bound=True),
         "approve_extension": Permit("审批延期", CAN_DECIDE_EXTENSION, (SIGNED,)),
         "reject_extension": Permit("审批延期", CAN_DECIDE_EXTENSION, (SIGNED,)),
@@ -243,10 +246,14 @@ class Case(Permitted, HotlineAggregate):
         self.reply_by: datetime | None = None
         self.deadline_provisional = False
         self.signed_at: datetime | None = None
+        self.dispatched_at: datetime | None = None
         self.dispatch_count = 0
         self.return_reason = ""
+        self.pending_return: dict[str, Any] | None = None  # a return waiting for the dispatch centre's review
+        self.return_rejection = ""  # why the dispatch centre refused the latest return
         self.pending_extension: dict[str, Any] | None = None
         self.extensions_granted = 0
+        self.extension_days_granted = 0  # approved extensions in all, against the per-case cap
         self.urge_count = 0
         self.answer = ""
         self.reply_result = ""
@@ -308,6 +315,12 @@ class Case(Permitted, HotlineAggregate):
             if self.status != SIGNED or self.pending_extension is None:
                 return InvalidTransition(f"工单 {ticket} 没有待审批的延期申请")
             return None
+        if command == "review_return":
+            if self.status not in (DISPATCHED, SIGNED) or self.pending_return is None:
+                return InvalidTransition(f"工单 {ticket} 没有待审核的退单申请")
+            return None
+        if command == "return" and self.status in (DISPATCHED, SIGNED) and self.pending_return is not None:
+            return InvalidTransition(f"工单 {ticket} 已申请退单，正等待派单中心审核")
         if command == "reply" and self.status == DISPATCHED:
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能答复，请先签收")
         if command == "interim_feedback" and self.status == DISPATCHED:
@@ -377,11 +390,18 @@ class Case(Permitted, HotlineAggregate):
         )
 
     @event(Dispatched)
-    def _dispatched(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
-        self._assign(department, sign_by, reply_by, provisional)
+    def _dispatched(
+        self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool, timestamp: datetime
+    ) -> None:
+        self._assign(department, sign_by, reply_by, provisional, timestamp)
 
-    def _assign(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
+    def _assign(
+        self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool, timestamp: datetime
+    ) -> None:
         self.department = department
+        self.dispatched_at = timestamp
+        self.pending_return = None
+        self.return_rejection = ""
         self.interim_by = None  # a new department owes its own interim feedback, if any
         self.interim_given_at = None
         self.sign_by = sign_by
@@ -427,8 +447,10 @@ class Case(Permitted, HotlineAggregate):
         )
 
     @event(Redispatched)
-    def _redispatched(self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool) -> None:
-        self._assign(department, sign_by, reply_by, provisional)
+    def _redispatched(
+        self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool, timestamp: datetime
+    ) -> None:
+        self._assign(department, sign_by, reply_by, provisional, timestamp)
 
     # ---- the department signs, returns, asks for time, replies -------------------------------
 
@@ -445,20 +467,86 @@ class Case(Permitted, HotlineAggregate):
         self.status = SIGNED
 
     class Returned(Event):
+        """A return that took effect at once, as stores written before returns were reviewed hold it."""
+
         TOPIC = "hotline:Case.Returned"
         department: str
         reason: str
 
-    def return_(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
-        """退单: the case is not this department's business; the reason is required."""
-        self._permit("return", actor)
-        self._record(self.Returned, actor, at, department=self.department, reason=text(reason, "退单理由"))
-
     @event(Returned)
     def _returned(self, reason: str) -> None:
+        self._take_back(reason)
+
+    def _take_back(self, reason: str) -> None:
         self.return_reason = reason
+        self.pending_return = None
         self.pending_extension = None
         self.status = RETURNED
+
+    class ReturnRequested(Event):
+        TOPIC = "hotline:Case.ReturnRequested"
+        department: str
+        reason: str
+        basis: str
+        return_by: datetime  # the limit the request was judged against (rules/handling.toml)
+
+    def return_(self, actor: Actor, reason: str, basis: str, return_by: datetime, at: datetime | None = None) -> None:
+        """退单: the case is not this department's business. Asked within the limit after the
+        dispatch, with the reason and its basis (the duty list, the regulation); the dispatch centre
+        reviews it, and until then the case stays with the department."""
+        self._permit("return", actor)
+        reason = text(reason, "退单理由")
+        basis = text(basis, "退单依据", limit=500)
+        if (at or datetime.now(return_by.tzinfo)) > return_by:
+            raise InvalidTransition(
+                f"工单 {self.ticket_no} 已超过退单时限（截至 {return_by:%Y-%m-%d %H:%M}），不能退单；"
+                "确需调整的请联系派单中心"
+            )
+        self._record(
+            self.ReturnRequested, actor, at, department=self.department, reason=reason, basis=basis, return_by=return_by
+        )
+
+    @event(ReturnRequested)
+    def _return_requested(self, reason: str, basis: str, timestamp: datetime) -> None:
+        self.pending_return = {"reason": reason, "basis": basis, "requested_at": timestamp}
+        self.return_rejection = ""
+
+    class ReturnApproved(Event):
+        TOPIC = "hotline:Case.ReturnApproved"
+        department: str
+        reason: str
+        note: str
+
+    def approve_return(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
+        """The dispatch centre agrees: the case waits for redispatch."""
+        self._permit("review_return", actor)
+        reason = self.pending_return["reason"] if self.pending_return else ""
+        self._record(
+            self.ReturnApproved,
+            actor,
+            at,
+            department=self.department,
+            reason=reason,
+            note=text(note, "审核意见", required=False, limit=1000),
+        )
+
+    @event(ReturnApproved)
+    def _return_approved(self, reason: str) -> None:
+        self._take_back(reason)
+
+    class ReturnRejected(Event):
+        TOPIC = "hotline:Case.ReturnRejected"
+        reason: str
+
+    def reject_return(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        """The dispatch centre refuses: the case stays with the department, which sees why."""
+        self._permit("review_return", actor)
+        self._record(self.ReturnRejected, actor, at, reason=text(reason, "不同意退单的理由", limit=1000))
+
+    @event(ReturnRejected)
+    def _return_rejected(self, reason: str) -> None:
+        self.pending_return = None
+        self.return_rejection = reason
 
     class ExtensionRequested(Event):
         TOPIC = "hotline:Case.ExtensionRequested"
@@ -466,11 +554,32 @@ class Case(Permitted, HotlineAggregate):
         reason: str
 
     def request_extension(
-        self, actor: Actor, working_days: int, reason: str, max_days: int, at: datetime | None = None
+        self,
+        actor: Actor,
+        working_days: int,
+        reason: str,
+        max_days: int,
+        max_total: int,
+        at: datetime | None = None,
     ) -> None:
+        """申请延期: before the reply deadline, at most ``max_days`` at a time and ``max_total`` in all
+        (rules/time_limits.csv)."""
         self._permit("request_extension", actor)
+        if self.reply_by is not None and (at or datetime.now(self.reply_by.tzinfo)) > self.reply_by:
+            raise InvalidTransition(
+                f"工单 {self.ticket_no} 的办理期限（{self.reply_by:%Y-%m-%d %H:%M}）已过，不能再申请延期："
+                "延期须在期限届满前申请"
+            )
+        left = max_total - self.extension_days_granted
+        if left <= 0:
+            raise InvalidInput(f"工单 {self.ticket_no} 累计延期已达 {max_total} 个工作日的上限，不能再申请延期")
         if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= max_days:
             raise InvalidInput(f"延期天数必须是 1 到 {max_days} 个工作日")
+        if working_days > left:
+            raise InvalidInput(
+                f"延期累计不能超过 {max_total} 个工作日：本工单已延期 {self.extension_days_granted} 个工作日，"
+                f"最多还可申请 {left} 个工作日"
+            )
         self._record(self.ExtensionRequested, actor, at, working_days=working_days, reason=text(reason, "延期理由"))
 
     @event(ExtensionRequested)
@@ -483,15 +592,24 @@ class Case(Permitted, HotlineAggregate):
         provisional: bool
 
     def approve_extension(
-        self, actor: Actor, reply_by: datetime, provisional: bool = False, at: datetime | None = None
+        self,
+        actor: Actor,
+        reply_by: datetime,
+        approvers: tuple[str, ...],
+        provisional: bool = False,
+        at: datetime | None = None,
     ) -> None:
+        """同意延期, by one of the roles rules/handling.toml names."""
         self._permit("approve_extension", actor)
+        require_role(actor, approvers, "审批延期")
         self._record(self.ExtensionApproved, actor, at, reply_by=reply_by, provisional=provisional)
 
     @event(ExtensionApproved)
     def _extension_approved(self, reply_by: datetime, provisional: bool) -> None:
         self.reply_by = reply_by
         self.deadline_provisional = self.deadline_provisional or provisional
+        if self.pending_extension:
+            self.extension_days_granted += self.pending_extension["working_days"]
         self.pending_extension = None
         self.extensions_granted += 1
 
@@ -499,8 +617,11 @@ class Case(Permitted, HotlineAggregate):
         TOPIC = "hotline:Case.ExtensionRejected"
         reason: str
 
-    def reject_extension(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+    def reject_extension(
+        self, actor: Actor, reason: str, approvers: tuple[str, ...], at: datetime | None = None
+    ) -> None:
         self._permit("reject_extension", actor)
+        require_role(actor, approvers, "审批延期")
         self._record(self.ExtensionRejected, actor, at, reason=text(reason, "不同意延期的理由"))
 
     @event(ExtensionRejected)
@@ -537,6 +658,7 @@ class Case(Permitted, HotlineAggregate):
         self.resolved = resolved
         self.replied_at = timestamp
         self.pending_extension = None
+        self.pending_return = None
         self.status = REPLIED
 
     # ---- the hotline calls the citizen back and closes ---------------------------------------
@@ -775,6 +897,9 @@ EVENT_NAMES = {
     Case.Redispatched: "改派",
     Case.Signed: "签收",
     Case.Returned: "退单",
+    Case.ReturnRequested: "申请退单",
+    Case.ReturnApproved: "同意退单",
+    Case.ReturnRejected: "不同意退单",
     Case.ExtensionRequested: "申请延期",
     Case.ExtensionApproved: "同意延期",
     Case.ExtensionRejected: "不同意延期",

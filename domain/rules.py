@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from hotline.domain.catalogue import DISPATCH_CENTRE, Department, District, Service
 from hotline.domain.emergency import EmergencyRules
 from hotline.domain.follow_up import FollowUpRules
+from hotline.domain.handling import HandlingRules
 from hotline.domain.metrics import MetricRules
 from hotline.domain.notifications import NotificationRules
 from hotline.domain.open311 import Open311Catalogue
@@ -35,6 +36,7 @@ class Rules:
     terms: Terms  # stop_words.csv, synonyms.csv
     emergency: EmergencyRules  # emergency.csv, emergency.toml
     notifications: NotificationRules  # notifications.toml, contacts.csv
+    handling: HandlingRules  # handling.toml: returns under review, who approves extensions
 
     def department_name(self, code: str | None) -> str:
         if not code:

@@ -27,7 +27,8 @@ class TimeLimit:
     reply_amount: int | float
     reply_unit: str
     reply_clock: str
-    max_extension_days: int
+    max_extension_days: int  # one request asks for at most this many working days
+    max_extension_total: int  # all approved extensions of one case together
     basis: str = ""
 
     def __post_init__(self) -> None:
@@ -39,6 +40,8 @@ class TimeLimit:
             raise InvalidInput(f"时限表中的办理时限单位无效：{self.reply_unit}")
         if self.sign_hours <= 0 or self.reply_amount <= 0 or self.max_extension_days < 0:
             raise InvalidInput("时限必须为正数")
+        if self.max_extension_total < self.max_extension_days:
+            raise InvalidInput("累计延期上限不能小于每次最长延期")
         if self.reply_unit == WORKING_DAYS and int(self.reply_amount) != self.reply_amount:
             raise InvalidInput("以工作日计的办理时限必须是整数")
 

@@ -24,6 +24,7 @@ from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
 from hotline.domain.formats import PHONE
+from hotline.domain.handling import HandlingRules
 from hotline.domain.metrics import RATES, MetricRules, RateRule
 from hotline.domain.notifications import (
     Contact,
@@ -177,6 +178,7 @@ def load_time_limits(path: Path) -> TimeLimitTable:
         "办理时限单位",
         "办理计时",
         "最长延期(工作日)",
+        "累计延期上限(工作日)",
         "依据",
     ]
     rows = read_table(path, columns)
@@ -197,6 +199,7 @@ def load_time_limits(path: Path) -> TimeLimitTable:
                     reply_unit=UNIT_WORDS.get(row["办理时限单位"], row["办理时限单位"]),
                     reply_clock=CLOCK_WORDS.get(row["办理计时"], row["办理计时"]),
                     max_extension_days=int(row["最长延期(工作日)"]),
+                    max_extension_total=int(row["累计延期上限(工作日)"]),
                     basis=row["依据"],
                 )
             )
@@ -439,6 +442,34 @@ def load_emergency(list_path: Path, limits_path: Path, services: dict[str, Servi
         raise RulesFileError(f"{limits_path.name}：{error}") from None
 
 
+def load_handling(path: Path) -> HandlingRules:
+    data = _toml(path)
+    returns, extension = data.get("return"), data.get("extension")
+    if not isinstance(returns, dict) or not isinstance(extension, dict):
+        raise RulesFileError(f"{path.name}：须有 [return] 和 [extension] 两节")
+    days = returns.get("within_working_days")
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise RulesFileError(f"{path.name} 第 {_line_of(path, 'within_working_days')} 行：退单时限必须是整数个工作日")
+    restart = returns.get("restart_deadlines")
+    if not isinstance(restart, bool):
+        raise RulesFileError(f"{path.name} 第 {_line_of(path, '[return]')} 行：restart_deadlines 须为 true 或 false")
+    approvers = extension.get("approvers")
+    if not isinstance(approvers, list) or not all(isinstance(role, str) for role in approvers):
+        raise RulesFileError(
+            f'{path.name} 第 {_line_of(path, "[extension]")} 行：approvers 须列出角色，如 ["supervisor"]'
+        )
+    try:
+        return HandlingRules(
+            return_days=days,
+            restart_deadlines=restart,
+            return_basis=str(returns.get("basis", "")),
+            extension_approvers=tuple(approvers),
+            extension_basis=str(extension.get("basis", "")),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
 def load_contacts(path: Path, departments: dict[str, Department]) -> dict[str, Contact]:
     columns = ["单位代码", "联络人", "联络人手机", "联络人邮箱", "负责人", "负责人手机", "负责人邮箱"]
     contacts: dict[str, Contact] = {}
@@ -558,6 +589,7 @@ RULE_FILES = (
     "emergency.toml",
     "contacts.csv",
     "notifications.toml",
+    "handling.toml",
 )
 
 
@@ -584,6 +616,7 @@ def load_rules(directory: Path) -> Rules:
         notifications=load_notifications(
             directory / "notifications.toml", load_contacts(directory / "contacts.csv", departments)
         ),
+        handling=load_handling(directory / "handling.toml"),
     )
 
 

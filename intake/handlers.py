@@ -39,7 +39,7 @@ MAX_CONFLICT_RETRIES = 5
 # The event each department action records: a stored one with the same actor and time is a repeat.
 ACTION_EVENTS: dict[str, type[Case.Event]] = {
     "sign": Case.Signed,
-    "return": Case.Returned,
+    "return": Case.ReturnRequested,
     "request_extension": Case.ExtensionRequested,
     "reply": Case.Replied,
 }
@@ -165,7 +165,7 @@ class ReplyIntake:
         if action.action == "sign":
             app.sign(ticket, actor)
         elif action.action == "return":
-            app.return_case(ticket, actor, action.reason)
+            app.return_case(ticket, actor, action.reason, action.basis)
         elif action.action == "request_extension":
             app.request_extension(ticket, actor, action.working_days, action.reason)
         else:

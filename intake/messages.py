@@ -76,6 +76,7 @@ class DepartmentAction:
     actor_id: str
     at: datetime
     reason: str = ""
+    basis: str = ""  # 退单依据 (the duty list, the regulation)
     working_days: int = 0
     result: str = ""
     resolved: bool = False
@@ -223,6 +224,7 @@ def parse_reply(raw: bytes | None) -> DepartmentAction:
     fields["at"] = _moment(message, "at", "办理时间")
     if action == "return":
         fields["reason"] = _required(message, "reason", str, "退单理由")
+        fields["basis"] = _required(message, "basis", str, "退单依据")
     elif action == "request_extension":
         fields["reason"] = _required(message, "reason", str, "延期理由")
         fields["working_days"] = _required(message, "working_days", int, "延期工作日数")

@@ -81,6 +81,10 @@ CASES = Table(
         "interim_by",
         "interim_given_at",
         "article_no",
+        "extension_pending",
+        "return_requested_at",
+        "return_rejection",
+        "return_reason",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -88,7 +92,8 @@ CASES = Table(
     "dispatched_at TEXT, sign_by TEXT, reply_by TEXT, signed_at TEXT, replied_at TEXT, callback_by TEXT, "
     "closed_at TEXT, deadline_provisional INTEGER, satisfaction TEXT, resolved INTEGER, resolved_per_caller INTEGER, "
     "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
-    "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT",
+    "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
+    "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -104,6 +109,8 @@ CASES = Table(
         "emergency: emergency, status",
         "handoff_by: handoff_by",
         "interim_by: status, interim_by",
+        "return_review: return_requested_at",
+        "extension_review: extension_pending",
     ),
 )
 
@@ -147,6 +154,10 @@ class CaseRow:
     interim_by: datetime | None = None
     interim_given_at: datetime | None = None
     article_no: str | None = None  # the article a direct answer cited
+    extension_pending: int | None = None  # working days of an extension waiting for approval
+    return_requested_at: datetime | None = None  # a return waiting for the dispatch centre's review
+    return_rejection: str | None = None  # why the latest return was refused
+    return_reason: str | None = None  # the department's reason and basis for the latest return
 
     @property
     def status_name(self) -> str:
@@ -197,6 +208,7 @@ TIME_FIELDS = {
     "handed_off_at",
     "interim_by",
     "interim_given_at",
+    "return_requested_at",
 }
 BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
@@ -293,6 +305,9 @@ class CaseIndex(RowView):
                 reply_by=stamp(e.reply_by),
                 deadline_provisional=int(e.provisional),
                 signed_at=None,
+                return_requested_at=None,
+                return_rejection=None,
+                extension_pending=None,
                 interim_by=None,  # the new department owes its own interim feedback, if any
                 interim_given_at=None,
             )
@@ -303,11 +318,32 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def returned(row: Row, e: Any) -> None:
-            row["status"] = RETURNED
+            row.update(status=RETURNED, return_requested_at=None, extension_pending=None)
+            touch(row, e)
+
+        def return_requested(row: Row, e: Any) -> None:
+            row.update(
+                return_requested_at=stamp(e.timestamp),
+                return_rejection=None,
+                return_reason=f"{e.reason}（依据：{e.basis}）",
+            )
+            touch(row, e)
+
+        def return_rejected(row: Row, e: Any) -> None:
+            row.update(return_requested_at=None, return_rejection=e.reason)
+            touch(row, e)
+
+        def extension_requested(row: Row, e: Any) -> None:
+            row["extension_pending"] = e.working_days
+            touch(row, e)
+
+        def extension_rejected(row: Row, e: Any) -> None:
+            row["extension_pending"] = None
             touch(row, e)
 
         def extension_approved(row: Row, e: Any) -> None:
             row["reply_by"] = stamp(e.reply_by)
+            row["extension_pending"] = None
             row["deadline_provisional"] = int(bool(row["deadline_provisional"]) or e.provisional)
             touch(row, e)
 
@@ -319,6 +355,8 @@ class CaseIndex(RowView):
             due = self.follow_up.callback_due(self.calendar, e.timestamp)
             row.update(
                 status=REPLIED,
+                return_requested_at=None,
+                extension_pending=None,
                 reply_result=e.result,
                 resolved=int(e.resolved),
                 replied_at=stamp(e.timestamp),
@@ -353,9 +391,12 @@ class CaseIndex(RowView):
             Case.Redispatched: (dispatched, False),
             Case.Signed: (signed, False),
             Case.Returned: (returned, False),
-            Case.ExtensionRequested: (touch, False),
+            Case.ReturnRequested: (return_requested, False),
+            Case.ReturnApproved: (returned, False),
+            Case.ReturnRejected: (return_rejected, False),
+            Case.ExtensionRequested: (extension_requested, False),
             Case.ExtensionApproved: (extension_approved, False),
-            Case.ExtensionRejected: (touch, False),
+            Case.ExtensionRejected: (extension_rejected, False),
             Case.Urged: (urged, False),
             Case.Replied: (replied, False),
             Case.CallbackRecorded: (called_back, False),
@@ -540,6 +581,26 @@ class CaseIndex(RowView):
             clause += " AND department = ?"
             params.append(department)
         return clause, params
+
+    def awaiting_review(self, limit: int) -> tuple[tuple[int, list[CaseRow]], tuple[int, list[CaseRow]]]:
+        """Returns waiting for the dispatch centre's review (oldest first), and extensions waiting
+        for approval: (count, rows) each."""
+        found = []
+        for clause, params, order in (
+            (
+                " WHERE return_requested_at IS NOT NULL AND status IN (?, ?)",
+                [DISPATCHED, SIGNED],
+                "return_requested_at",
+            ),
+            (" WHERE extension_pending IS NOT NULL AND status = ?", [SIGNED], "reply_by"),
+        ):
+            table = self._table()
+            count = self.view.query(f"SELECT COUNT(*) AS n FROM {table}{clause}", params)[0]["n"]
+            rows = self.view.query(
+                f"SELECT * FROM {table}{clause} ORDER BY {order}, ticket_no LIMIT ?", [*params, _bounded(limit)]
+            )
+            found.append((int(count), [case_row(r) for r in rows]))
+        return found[0], found[1]
 
     def calls_by_service(self, since: datetime) -> dict[str, int]:
         rows = self.view.query(

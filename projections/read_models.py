@@ -77,6 +77,9 @@ class InboxRow:
     version: int
     interim_by: datetime | None = None  # an urgent case's interim feedback (阶段性反馈), if owed
     interim_given_at: datetime | None = None
+    extension_pending: int | None = None  # working days asked for, waiting for approval
+    return_pending: bool = False  # a return waiting for the dispatch centre's review
+    return_rejection: str | None = None  # why the dispatch centre refused the latest return
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,14 @@ class ReadModels:
             version=row.version,
             interim_by=row.interim_by,
             interim_given_at=row.interim_given_at,
+            extension_pending=row.extension_pending,
+            return_pending=row.return_requested_at is not None,
+            return_rejection=row.return_rejection,
         )
+
+    def awaiting_review(self, limit: int = 100) -> tuple[tuple[int, list[CaseRow]], tuple[int, list[CaseRow]]]:
+        """The review queues: returns for the dispatch centre (退单审核), extensions for the approvers."""
+        return self.cases.awaiting_review(limit)
 
     # ---- deadline queue ---------------------------------------------------------------------
 

@@ -34,12 +34,18 @@ class Action:
     run: Callable[..., Any]  # (application, reference, actor, form, expected version) -> aggregate
     done: str
     primary: bool = False  # the step that moves things on: the highlighted button
+    # A rule from rules/ that narrows who may run it (the approvers of extensions), asked of the application.
+    allowed: Callable[[Any, Actor], bool] | None = None
 
     def offered(self, aggregate: Any, actor: Actor, moment: datetime) -> bool:
+        if self.allowed is not None and not self.allowed(hotline(), actor):
+            return False
         return any(aggregate.may(command, actor, moment) for command in self.commands)
 
     def forbidden(self, aggregate: Any, actor: Actor, moment: datetime) -> bool:
         """The actor may never run it here, whatever the state (HTTP 403 rather than a message)."""
+        if self.allowed is not None and not self.allowed(hotline(), actor):
+            return True
         refusals = [aggregate.refusal(command, actor, moment) for command in self.commands]
         return all(isinstance(refused, NotPermitted) for refused in refusals)
 

@@ -79,6 +79,11 @@ class ReasonForm(ActionForm):
     reason = text("理由", limit=1000)
 
 
+class ReturnForm(ActionForm):
+    reason = text("退单理由", limit=1000)
+    basis = text("退单依据（三定方案、权责清单或法规条款）", limit=500)
+
+
 class NoteForm(ActionForm):
     note = text("说明", limit=1000, required=False)
 

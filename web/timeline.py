@@ -34,8 +34,15 @@ def describe(event: Case.Event, rules: Rules) -> str:
             f"办理期限 {beijing(event.reply_by)}{mark}"
         )
         return text + (f"；{event.note}" if event.note else "")
-    if isinstance(event, Case.Returned):
-        return f"{rules.department_name(event.department)}退回：{event.reason}"
+    if isinstance(event, (Case.Returned, Case.ReturnApproved)):
+        note = getattr(event, "note", "")
+        return f"{rules.department_name(event.department)}退回：{event.reason}" + (
+            f"；审核意见：{note}" if note else ""
+        )
+    if isinstance(event, Case.ReturnRequested):
+        return f"{rules.department_name(event.department)}申请退单：{event.reason}；依据：{event.basis}"
+    if isinstance(event, Case.ReturnRejected):
+        return f"不同意退单，请继续办理：{event.reason}"
     if isinstance(event, Case.ExtensionRequested):
         return f"申请延期 {event.working_days} 个工作日：{event.reason}"
     if isinstance(event, Case.ExtensionApproved):

@@ -211,7 +211,21 @@ class DemoLoader:
                     )
                     self.events += 1
             elif step == "return":
-                clocked(app, at).return_case(ticket, department, "该事项不属于本单位职责范围，建议转区政府办理")
+                clocked(app, at).return_case(
+                    ticket,
+                    department,
+                    "该事项不属于本单位职责范围，建议转区政府办理",
+                    "本单位“三定”方案及权责清单未列此项",
+                )
+                decision = self.rng.random()  # the dispatch centre's review (退单审核)
+                if decision < 0.6:
+                    clocked(app, at + timedelta(hours=2)).approve_return(ticket, operator, "经核实属实，同意退单")
+                    self.events += 1
+                elif decision < 0.8:
+                    clocked(app, at + timedelta(hours=2)).reject_return(
+                        ticket, operator, "该事项属于本单位职责，请继续办理"
+                    )
+                    self.events += 1
             elif step == "reply":
                 resolved = self.rng.random() < 0.8
                 result = (

@@ -88,7 +88,12 @@ def reply_unsigned(story, rules, name, result):
 
 @when(parsers.parse('"{name}"退单，理由是"{reason}"'))
 def return_case(story, rules, name, reason):
-    clocked(story.hotline, story.tick()).return_case(story.ticket, department_named(rules, name), reason)
+    clocked(story.hotline, story.tick()).return_case(story.ticket, department_named(rules, name), reason, "权责清单")
+
+
+@when("派单中心同意退单")
+def approve_return(story):
+    clocked(story.hotline, story.tick()).approve_return(story.ticket, OPERATOR_ACTOR)
 
 
 @when(parsers.parse('"{name}"申请延期 {days:d} 个工作日，理由是"{reason}"'))

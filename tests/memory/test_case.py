@@ -12,6 +12,8 @@ from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 T0 = datetime(2025, 10, 9, 9, 30, tzinfo=CHINA_TZ)
 HBJ = department("HBJ")
+APPROVERS = ("supervisor", "admin")  # rules/handling.toml
+RETURN_BY = T0 + timedelta(days=2)
 
 
 def new_case(**changes) -> Case:
@@ -49,8 +51,8 @@ def test_opening_records_the_call_the_actor_and_the_time():
 def test_the_whole_lifecycle():
     case = dispatched()
     case.sign(HBJ, at=T0 + timedelta(hours=1))
-    case.request_extension(HBJ, 5, "需要协调施工单位", max_days=10)
-    case.approve_extension(SUPERVISOR_ACTOR, reply_by=T0 + timedelta(days=27))
+    case.request_extension(HBJ, 5, "需要协调施工单位", max_days=10, max_total=10, at=T0 + timedelta(hours=2))
+    case.approve_extension(SUPERVISOR_ACTOR, reply_by=T0 + timedelta(days=27), approvers=APPROVERS)
     case.urge(SUPERVISOR_ACTOR, "请尽快办理")
     case.reply(HBJ, "已约谈商户，音响已拆除", resolved=True)
     case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True)
@@ -70,9 +72,14 @@ def test_the_whole_lifecycle():
     assert case.status == "closed" and case.reply_by == T0 + timedelta(days=27) and case.urge_count == 1
 
 
-def test_return_and_redispatch():
+def test_return_reviewed_then_redispatch():
     case = dispatched()
-    case.return_(HBJ, "属于城管职责")
+    case.return_(HBJ, "属于城管职责", "市城管局权责清单第 12 项", return_by=RETURN_BY, at=T0 + timedelta(hours=1))
+    assert case.status == "dispatched" and case.pending_return["basis"] == "市城管局权责清单第 12 项"
+    with pytest.raises(NotPermitted):
+        case.approve_return(HBJ)
+    case.approve_return(OPERATOR_ACTOR, "属实", at=T0 + timedelta(hours=2))
+    assert case.status == "returned" and case.return_reason == "属于城管职责"
     case.redispatch(OPERATOR_ACTOR, "CGJ", sign_by=T0, reply_by=T0, at=T0)
     assert case.status == "dispatched" and case.department == "CGJ" and case.dispatch_count == 2
     with pytest.raises(NotPermitted, match="不属于本单位"):
@@ -100,7 +107,10 @@ def test_closing_twice_is_refused():
 
 def test_another_department_cannot_touch_the_case():
     case = dispatched()
-    for action in (lambda: case.sign(department("SJJ")), lambda: case.return_(department("SJJ"), "不是我们的")):
+    for action in (
+        lambda: case.sign(department("SJJ")),
+        lambda: case.return_(department("SJJ"), "不是我们的", "清单", RETURN_BY, at=T0),
+    ):
         with pytest.raises(NotPermitted):
             action()
 
@@ -115,19 +125,48 @@ def test_roles_are_checked():
 
 def test_a_return_needs_a_reason():
     with pytest.raises(InvalidInput, match="退单理由不能为空"):
-        dispatched().return_(HBJ, "   ")
+        dispatched().return_(HBJ, "   ", "清单", RETURN_BY, at=T0)
+    with pytest.raises(InvalidInput, match="退单依据不能为空"):
+        dispatched().return_(HBJ, "不属于本单位", "", RETURN_BY, at=T0)
+
+
+def test_a_return_after_its_limit_is_refused_and_a_rejected_one_stays():
+    case = dispatched()
+    with pytest.raises(InvalidTransition, match="已超过退单时限"):
+        case.return_(HBJ, "不属于本单位", "清单", RETURN_BY, at=RETURN_BY + timedelta(seconds=1))
+    case.return_(HBJ, "不属于本单位", "清单", RETURN_BY, at=T0 + timedelta(hours=1))
+    with pytest.raises(InvalidTransition, match="等待派单中心审核"):
+        case.return_(HBJ, "再退一次", "清单", RETURN_BY, at=T0 + timedelta(hours=2))
+    case.reject_return(OPERATOR_ACTOR, "属于本单位职责", at=T0 + timedelta(hours=3))
+    assert case.status == "dispatched" and case.department == "HBJ" and case.return_rejection == "属于本单位职责"
 
 
 def test_an_extension_within_the_limit_and_one_at_a_time():
     case = dispatched()
     case.sign(HBJ)
+    soon = T0 + timedelta(hours=3)
     with pytest.raises(InvalidInput, match="1 到 10"):
-        case.request_extension(HBJ, 11, "太复杂", max_days=10)
-    case.request_extension(HBJ, 3, "需要现场核查", max_days=10)
+        case.request_extension(HBJ, 11, "太复杂", max_days=10, max_total=10, at=soon)
+    case.request_extension(HBJ, 3, "需要现场核查", max_days=10, max_total=10, at=soon)
     with pytest.raises(InvalidTransition, match="待审批"):
-        case.request_extension(HBJ, 3, "再要几天", max_days=10)
-    case.reject_extension(OPERATOR_ACTOR, "事项简单，请按期办结")
+        case.request_extension(HBJ, 3, "再要几天", max_days=10, max_total=10, at=soon)
+    with pytest.raises(NotPermitted, match="话务员不能审批延期"):
+        case.reject_extension(OPERATOR_ACTOR, "事项简单，请按期办结", APPROVERS)
+    case.reject_extension(SUPERVISOR_ACTOR, "事项简单，请按期办结", APPROVERS)
     assert case.pending_extension is None
+
+
+def test_extensions_are_capped_in_total_and_only_before_the_deadline():
+    case = dispatched()
+    case.sign(HBJ)
+    for days in (4, 4):
+        case.request_extension(HBJ, days, "需要现场核查", max_days=10, max_total=10, at=T0 + timedelta(hours=3))
+        case.approve_extension(SUPERVISOR_ACTOR, reply_by=case.reply_by + timedelta(days=4), approvers=APPROVERS)
+    assert case.extension_days_granted == 8
+    with pytest.raises(InvalidInput, match="最多还可申请 2 个工作日"):
+        case.request_extension(HBJ, 3, "还要几天", max_days=10, max_total=10, at=T0 + timedelta(hours=4))
+    with pytest.raises(InvalidTransition, match="延期须在期限届满前申请"):
+        case.request_extension(HBJ, 2, "还要几天", max_days=10, max_total=10, at=case.reply_by + timedelta(minutes=1))
 
 
 def test_a_callback_needs_satisfaction_when_the_caller_was_reached():

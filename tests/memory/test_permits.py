@@ -12,6 +12,7 @@ from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTE
 from hotline.domain.case import Call, Case
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import DomainError
+from hotline.domain.handling import DECIDING_ROLES
 from hotline.domain.supervision import SupervisionItem
 from hotline.domain.workdays import CHINA_TZ
 
@@ -35,7 +36,12 @@ CASE_PATHS = {
     "dispatched": ["dispatch"],
     "signed": ["dispatch", "sign"],
     "extension pending": ["dispatch", "sign", lambda app, t: clocked(app, T0).request_extension(t, HBJ, 2, "核查")],
-    "returned": ["dispatch", lambda app, t: clocked(app, T0).return_case(t, HBJ, "不属于本单位")],
+    "return pending": ["dispatch", lambda app, t: clocked(app, T0).return_case(t, HBJ, "不属于本单位", "权责清单")],
+    "returned": [
+        "dispatch",
+        lambda app, t: clocked(app, T0).return_case(t, HBJ, "不属于本单位", "权责清单"),
+        lambda app, t: clocked(app, T0).approve_return(t, OP),
+    ],
     "replied": ["dispatch", "sign", "reply"],
     "called back": ["dispatch", "sign", "reply", "callback"],
     "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).close_case(t, OP)],
@@ -54,10 +60,12 @@ CASE_COMMANDS = {
     "dispatch": lambda case, a: case.dispatch(a, "HBJ", T0, T0, at=T0),
     "redispatch": lambda case, a: case.redispatch(a, "JTJ", T0, T0, at=T0),
     "sign": lambda case, a: case.sign(a, at=T0),
-    "return": lambda case, a: case.return_(a, "不属于本单位", at=T0),
-    "request_extension": lambda case, a: case.request_extension(a, 1, "核查", max_days=10, at=T0),
-    "approve_extension": lambda case, a: case.approve_extension(a, T0, at=T0),
-    "reject_extension": lambda case, a: case.reject_extension(a, "按期办结", at=T0),
+    "return": lambda case, a: case.return_(a, "不属于本单位", "权责清单", T0, at=T0),
+    "review_return": lambda case, a: case.approve_return(a, at=T0),
+    "request_extension": lambda case, a: case.request_extension(a, 1, "核查", max_days=10, max_total=10, at=T0),
+    # The widest set of approvers: rules/handling.toml narrows it (tests/memory/test_handling.py).
+    "approve_extension": lambda case, a: case.approve_extension(a, T0, DECIDING_ROLES, at=T0),
+    "reject_extension": lambda case, a: case.reject_extension(a, "按期办结", DECIDING_ROLES, at=T0),
     "urge": lambda case, a: case.urge(a, at=T0),
     "reply": lambda case, a: case.reply(a, "已处理", True, at=T0),
     "callback": lambda case, a: case.record_callback(a, True, "satisfied", True, at=T0),

@@ -138,7 +138,8 @@ def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_ev
 
     # A returned case that is re-dispatched goes out again, as a new event.
     ticket = bodies[0]["ticket_no"]
-    clocked(hotline, T0 + timedelta(hours=1)).return_case(ticket, department("HBJ"), "不属于本单位职责")
+    clocked(hotline, T0 + timedelta(hours=1)).return_case(ticket, department("HBJ"), "不属于本单位职责", "权责清单")
+    clocked(hotline, T0 + timedelta(hours=1, minutes=30)).approve_return(ticket, OPERATOR_ACTOR)
     clocked(hotline, T0 + timedelta(hours=2)).dispatch(ticket, OPERATOR_ACTOR, department="CGJ")
     assert DispatchPublisher(hotline, received.extend, DISPATCH, position_name="test").publish_pending() == 1
     last = json.loads(received[-1].value)
@@ -160,6 +161,7 @@ def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
 
 
 def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline):
+    clocked(hotline, T0)  # the department acts the day of the call: an extension is asked before the deadline
     intake = Intake(hotline)
     ticket = hotline.open_cases(as_calls(("r-1", "street_vending", "城东区")), SYSTEM_ACTOR)[0].ticket_no
     outcome = intake.handle(

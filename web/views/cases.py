@@ -84,11 +84,25 @@ ACTIONS: dict[str, Action] = {
         primary=True,
     ),
     "return": Action(
-        "退单",
+        "申请退单",
         ("return",),
+        forms.ReturnForm,
+        lambda app, t, a, f, v: app.return_case(t, a, f.reason.data, f.basis.data, expected_version=v),
+        "退单申请已提交，等待派单中心审核",
+    ),
+    "approve_return": Action(
+        "同意退单",
+        ("review_return",),
+        forms.NoteForm,
+        lambda app, t, a, f, v: app.approve_return(t, a, f.note.data or "", expected_version=v),
+        "已同意退单，工单回到待派单队列",
+    ),
+    "reject_return": Action(
+        "不同意退单",
+        ("review_return",),
         forms.ReasonForm,
-        lambda app, t, a, f, v: app.return_case(t, a, f.reason.data, expected_version=v),
-        "已退单，等待派单中心改派",
+        lambda app, t, a, f, v: app.reject_return(t, a, f.reason.data, expected_version=v),
+        "已不同意退单，工单退回承办单位继续办理",
     ),
     "extend": Action(
         "申请延期",
@@ -111,6 +125,7 @@ ACTIONS: dict[str, Action] = {
         forms.PlainActionForm,
         lambda app, t, a, f, v: app.approve_extension(t, a, expected_version=v),
         "已同意延期",
+        allowed=lambda app, actor: app.may_decide_extension(actor),
     ),
     "reject_extension": Action(
         "不同意延期",
@@ -118,6 +133,7 @@ ACTIONS: dict[str, Action] = {
         forms.ReasonForm,
         lambda app, t, a, f, v: app.reject_extension(t, a, f.reason.data, expected_version=v),
         "已不同意延期",
+        allowed=lambda app, actor: app.may_decide_extension(actor),
     ),
     "urge": Action(
         "催办",
@@ -205,7 +221,14 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
         form.desk.choices = [(code, emergency.desk_name(code)) for code in ordered]
         form.outcome.choices = list(HANDOFF_OUTCOMES.items())
     if isinstance(form, forms.ExtensionForm) and case is not None:
-        form.working_days.description = f"最长 {hotline().extension_limit(case)} 个工作日"
+        most, left = hotline().extension_limit(case), hotline().extension_left(case)
+        form.working_days.description = (
+            f"每次最长 {most} 个工作日，本工单还可延期 {left} 个工作日；须在办理期限届满前申请"
+        )
+    if isinstance(form, forms.ReturnForm) and case is not None:
+        due, days = hotline().return_due(case), rules().handling.return_days
+        if due is not None:
+            form.reason.description = f"派单后 {days} 个工作日内可申请（截至 {due:%Y-%m-%d %H:%M}），由派单中心审核"
     if case is not None and data is None:
         form.version.data = str(case.version)
     return form

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 
-from hotline.domain.actors import SUPERVISOR
+from hotline.domain.actors import OPERATOR, SUPERVISOR
 from hotline.domain.errors import CaseNotFound
 from hotline.domain.formats import is_month, is_ticket_no
 from hotline.domain.workdays import CHINA_TZ
@@ -21,7 +21,7 @@ from hotline.projections.read_models import (
     SUPERVISION_DUE,
     WEEKLY_PROGRESS,
 )
-from hotline.web.auth import roles_required
+from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import clock, hotline, read_models, rules
 from hotline.web.timeline import timeline
@@ -36,6 +36,26 @@ def requested_month() -> str:
     if is_month(month):
         return month
     return clock().now().strftime("%Y-%m")
+
+
+@bp.route("/review")
+@roles_required(OPERATOR, SUPERVISOR)
+def review():
+    """The review queues: returns waiting for the dispatch centre (退单审核), extensions waiting for
+    the approvers rules/handling.toml names."""
+    models = read_models()
+    models.catch_up()
+    (return_total, returns), (extension_total, extensions) = models.awaiting_review(limit=100)
+    return render_template(
+        "supervisor/review.html",
+        returns=returns,
+        return_total=return_total,
+        extensions=extensions,
+        extension_total=extension_total,
+        may_decide=hotline().may_decide_extension(current_actor()),
+        return_days=rules().handling.return_days,
+        moment=clock().now(),
+    )
 
 
 @bp.route("/supervisor/deadlines")

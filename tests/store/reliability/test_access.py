@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/department", "GET"): (L, 403, 200, 200, 403, 200),
     # the supervisor's desk
     ("/supervisor/deadlines", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/review", "GET"): (L, 200, 403, 403, 200, 200),
     ("/supervisor/ranking", "GET"): (L, 403, 403, 403, 200, 200),
     ("/audit/cases/<ticket_no>", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger", "GET"): (L, 403, 403, 403, 200, 200),

@@ -75,7 +75,7 @@ def test_domain_refusals_are_shown_not_500(signed_in):
         token_from=f"/cases/{ticket}",
         follow_redirects=True,
     )
-    assert "请填写理由" in response.text
+    assert "请填写退单理由" in response.text
     assert hbj.post(f"/cases/{ticket}/explode", {}, token_from=f"/cases/{ticket}").status_code == 404
 
 

@@ -1,0 +1,40 @@
+"""How a case is handled as the published rules say (rules/handling.toml): returns under review,
+who approves extensions. The numbers come only from the file: no default here shadows a missing one.
+
+The per-request and per-case extension limits depend on the category and urgency, so they live in
+``rules/time_limits.csv`` (``TimeLimit.max_extension_days``, ``TimeLimit.max_extension_total``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hotline.domain.actors import ADMIN, OPERATOR, SUPERVISOR
+from hotline.domain.errors import InvalidInput
+from hotline.domain.workdays import Deadline, WorkingDayCalendar
+
+# The roles rules/handling.toml may name as approvers of extensions: the hotline's own staff.
+DECIDING_ROLES = (OPERATOR, SUPERVISOR, ADMIN)
+
+
+@dataclass(frozen=True)
+class HandlingRules:
+    return_days: int  # 派单后几个工作日内可申请退单
+    restart_deadlines: bool  # 退单审核通过后改派：新单位重新起算办理期限（否则沿用原办理期限）
+    return_basis: str
+    extension_approvers: tuple[str, ...]  # 可审批延期的角色
+    extension_basis: str
+
+    def __post_init__(self) -> None:
+        if not 0 < self.return_days <= 30:
+            raise InvalidInput("退单时限必须是 1 到 30 个工作日")
+        unknown = [role for role in self.extension_approvers if role not in DECIDING_ROLES]
+        if not self.extension_approvers or unknown:
+            raise InvalidInput(
+                f"延期审批角色无效：{'、'.join(unknown) or '（空）'}，应为 {'、'.join(DECIDING_ROLES)} 之一"
+            )
+
+    def return_due(self, calendar: WorkingDayCalendar, dispatched_at: datetime) -> Deadline:
+        """The last moment a department may ask to return a case dispatched at ``dispatched_at``."""
+        return calendar.add_working_days(dispatched_at, self.return_days)

@@ -1,0 +1,184 @@
+"""Steps for features/handling_rules.feature, on both stores, on a simulated clock: every command
+takes its time from the application's clock (no ``at=``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from hotline.application import SimulatedClock
+from hotline.domain.case import EVENT_NAMES, Call
+from hotline.domain.errors import DomainError
+from hotline.domain.workdays import CHINA_TZ
+from hotline.infra.bootstrap import bootstrap
+from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department_code, department_named, make_config
+
+scenarios("handling_rules.feature")
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+class Story:
+    def __init__(self, services, clock: SimulatedClock):
+        self.services = services
+        self.hotline = services.app
+        self.clock = clock
+        self.ticket = ""
+        self.refusal: DomainError | None = None
+
+    def at(self, when: str) -> None:
+        self.clock.set(moment(when))
+
+    def attempt(self, command) -> None:
+        try:
+            command()
+        except DomainError as error:
+            self.refusal = error
+
+    def case(self):
+        return self.hotline.get_case(self.ticket)
+
+
+@pytest.fixture(autouse=True)  # autouse: so the scenarios are parametrized over both stores
+def story(store, tmp_path, request):
+    clock = SimulatedClock(moment("2025-11-03 09:00"))
+    services = bootstrap(make_config(store, tmp_path, request), clock)
+    yield Story(services, clock)
+    services.close()
+
+
+@given(parsers.parse('"{when}"（星期一）话务员受理了一个关于"{service}"的投诉来电，按派单规则派给"{name}"'))
+def opened_and_dispatched(story, rules, when, service, name):
+    story.at(when)
+    code = next(c for c, s in rules.services.items() if s.name == service)
+    call = Call(
+        channel="phone",
+        category="complaint",
+        service_code=code,
+        description="晚上十点后商铺喇叭噪音扰民",
+        caller_phone="13700001111",
+        district="城西区",
+    )
+    story.ticket = story.hotline.open_case(call, OPERATOR_ACTOR).ticket_no
+    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR)
+    assert rules.department_name(story.case().department) == name
+
+
+@when(parsers.parse('"{when}""{name}"申请退单，理由是"{reason}"，依据是"{basis}"'))
+def return_case(story, rules, when, name, reason, basis):
+    story.at(when)
+    story.attempt(lambda: story.hotline.return_case(story.ticket, department_named(rules, name), reason, basis))
+
+
+@when(parsers.parse('"{when}"派单中心同意退单'))
+def approve_return(story, when):
+    story.at(when)
+    story.hotline.approve_return(story.ticket, OPERATOR_ACTOR, "经核实属实")
+
+
+@when(parsers.parse('"{when}"派单中心不同意退单，理由是"{reason}"'))
+def reject_return(story, when, reason):
+    story.at(when)
+    story.hotline.reject_return(story.ticket, OPERATOR_ACTOR, reason)
+
+
+@when(parsers.parse('"{when}"话务员改派给"{name}"，说明"{note}"'))
+def redispatch(story, rules, when, name, note):
+    story.at(when)
+    story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name), note=note)
+
+
+@given(parsers.parse('"{when}""{name}"签收工单'))
+def sign(story, rules, when, name):
+    story.at(when)
+    story.hotline.sign(story.ticket, department_named(rules, name))
+
+
+@given(parsers.parse('"{when}""{name}"申请延期 {days:d} 个工作日，督办员同意'))
+def extended(story, rules, when, name, days):
+    story.at(when)
+    story.hotline.request_extension(story.ticket, department_named(rules, name), days, "需要联合执法")
+    story.hotline.approve_extension(story.ticket, SUPERVISOR_ACTOR)
+
+
+@given(parsers.parse('"{when}""{name}"申请延期 {days:d} 个工作日'))
+@when(parsers.parse('"{when}""{name}"申请延期 {days:d} 个工作日'))
+def request_extension(story, rules, when, name, days):
+    story.at(when)
+    story.attempt(
+        lambda: story.hotline.request_extension(story.ticket, department_named(rules, name), days, "需要联合执法")
+    )
+
+
+@when(parsers.parse('"{when}"话务员同意延期'))
+def operator_approves(story, when):
+    story.at(when)
+    story.attempt(lambda: story.hotline.approve_extension(story.ticket, OPERATOR_ACTOR))
+
+
+@then(parsers.parse('工单状态是"{status}"'))
+def status_is(story, status):
+    assert story.case().status_name == status
+
+
+def _review_queues(story):
+    story.services.read_models.catch_up()
+    (_, returns), (_, extensions) = story.services.read_models.awaiting_review()
+    return [r.ticket_no for r in returns], [r.ticket_no for r in extensions]
+
+
+@then("工单在退单审核队列中")
+def in_return_queue(story):
+    assert story.ticket in _review_queues(story)[0]
+
+
+@then("工单不在退单审核队列中")
+def not_in_return_queue(story):
+    assert story.ticket not in _review_queues(story)[0]
+
+
+@then("工单在延期审批队列中")
+def in_extension_queue(story):
+    assert story.ticket in _review_queues(story)[1]
+
+
+def _inbox_row(story, rules, name):
+    story.services.read_models.catch_up()
+    rows, _ = story.services.read_models.inbox(department_code(rules, name))
+    return next(row for row in rows if row.ticket_no == story.ticket)
+
+
+@then(parsers.parse('"{name}"的待办中显示退单未获同意："{reason}"'))
+def inbox_shows_rejection(story, rules, name, reason):
+    assert _inbox_row(story, rules, name).return_rejection == reason
+
+
+@then(parsers.parse('"{name}"的待办中显示延期待审批'))
+def inbox_shows_pending_extension(story, rules, name):
+    assert _inbox_row(story, rules, name).extension_pending == 3
+
+
+@then(parsers.parse('工单派给了"{name}"，办理期限是"{reply_by}"'))
+def assigned_with_deadline(story, rules, name, reply_by):
+    case = story.case()
+    assert rules.department_name(case.department) == name
+    assert f"{case.reply_by.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}" == reply_by
+
+
+@then(parsers.parse('办理期限是"{reply_by}"'))
+def reply_deadline(story, reply_by):
+    assert f"{story.case().reply_by.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}" == reply_by
+
+
+@then(parsers.parse('办理过程依次是"{steps}"'))
+def history(story, steps):
+    assert "、".join(EVENT_NAMES[type(e)] for e in story.hotline.case_events(story.ticket)) == steps
+
+
+@then(parsers.parse('操作被拒绝，提示"{text}"'))
+def refused(story, text):
+    assert story.refusal is not None and text in str(story.refusal), story.refusal
