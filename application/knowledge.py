@@ -19,9 +19,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from hotline.application.cases import CaseCommands
+from hotline.application.failures import LostRace
 from hotline.domain.actors import DEPARTMENT, Actor
 from hotline.domain.case import Case
-from hotline.domain.errors import ConcurrentUpdate, InvalidInput, NotPermitted
+from hotline.domain.errors import InvalidInput, NotPermitted
 from hotline.domain.knowledge import (
     NUMBER_PREFIX,
     Article,
@@ -56,7 +57,7 @@ class KnowledgeCommands(CaseCommands):
                 self._next_article = 0  # someone else took it: look again
                 continue
             return article
-        raise ConcurrentUpdate("系统繁忙，知识库编号分配冲突，请稍后重试")
+        raise LostRace("系统繁忙，知识库编号分配冲突，请稍后重试")  # transient: retried, then 503
 
     def edit_article(self, number: str, actor: Actor, content: ArticleContent, **options: Any) -> Article:
         self._check_services(actor, self.get_article(number).department, content)

@@ -1,10 +1,12 @@
 """The Kafka intake consumer: ``hotline.calls`` and ``hotline.replies`` into the event store.
 
-At-least-once: a polled batch is handled (one ``save`` for its calls), its dead letters are
+At-least-once: a polled batch is handled (one transaction for its calls), its dead letters are
 published and acknowledged, and only then are its offsets committed. A crash anywhere before the
 commit redelivers the batch; idempotency by call id (and by action for replies) makes that
-harmless. Bad input never stops the loop: it becomes a dead letter. An unavailable store is
-retried with growing pauses, without committing. ``stop`` (SIGTERM in ``hotline consume``)
+harmless. Bad input never stops the loop: it becomes a dead letter. A failure that may succeed
+later (application/failures.py: a lost race, a lock timeout, an unavailable store) is never a
+dead letter: the batch is retried with growing pauses, uncommitted, for as long as it takes, and
+every retry logs the lag. ``stop`` (SIGTERM in ``hotline consume``)
 finishes the batch in hand, commits and closes.
 """
 
@@ -16,11 +18,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from eventsourcing.persistence import PersistenceError
 from kafka import ConsumerRebalanceListener, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from hotline.application.failures import TRANSIENT, classify
 from hotline.intake.handlers import DeadLetter, Intake, Outcome
 from hotline.intake.kafka_io import make_consumer, make_producer
 from hotline.intake.messages import Outgoing
@@ -172,20 +174,33 @@ class IntakeConsumer:
     def _handle(self, records: list, stop: threading.Event) -> Outcome | None:
         """The batch's outcome, retrying while the failure is not the messages' fault; None if stopped.
 
-        An unexpected error is narrowed down message by message: a message that fails while others
-        in its batch succeed is a poison message and becomes a dead letter. When every message
-        fails, the fault is ours (store down, configuration, a bug): nothing is dead-lettered, the
-        batch waits and is retried, uncommitted. A lone message that keeps failing is
-        dead-lettered after ``LONE_FAILURES`` attempts so that it cannot stall its partition.
+        A transient failure (application/failures.py) is retried as it is, for ever, with growing
+        pauses and the lag in the log. An unexpected error is narrowed down message by message: a
+        message that fails while others in its batch succeed is a poison message and becomes a
+        dead letter. When every message fails, the fault is ours (configuration, a bug): nothing is
+        dead-lettered, the batch waits and is retried, uncommitted. A lone message that keeps
+        failing unexpectedly is dead-lettered after ``LONE_FAILURES`` attempts so that it cannot
+        stall its partition; a transient failure never is.
         """
         pause, attempts = 0.5, 0
         while True:
             attempts += 1
             try:
                 return self.intake.handle(records)
-            except PersistenceError as error:
-                log.error("事件存储不可用，%.1f 秒后重试本批 %d 条消息：%r", pause, len(records), error)
-            except Exception:
+            except Exception as error:
+                if classify(error) == TRANSIENT:
+                    log.warning(
+                        "暂时性故障（%r），%.1f 秒后重试本批 %d 条消息（第 %d 次），位点不提交；积压 lag=%s",
+                        error,
+                        pause,
+                        len(records),
+                        attempts,
+                        self.lag(),
+                    )
+                    if stop.wait(pause):
+                        return None
+                    pause = min(pause * 2, MAX_STORE_PAUSE)
+                    continue
                 log.exception("处理本批 %d 条消息时出错，逐条重试", len(records))
                 outcome = self._one_by_one(records, give_up=len(records) == 1 and attempts >= LONE_FAILURES)
                 if outcome is not None:
@@ -200,9 +215,9 @@ class IntakeConsumer:
         for record in records:
             try:
                 outcome.add(self.intake.handle([record]))
-            except PersistenceError:
-                return None
             except Exception as error:
+                if classify(error) == TRANSIENT:
+                    return None  # not this message's fault: the whole batch is retried
                 failed.append(DeadLetter(record, f"处理出错：{error!r}", "processing_error"))
         if len(failed) == len(records) and not give_up:
             return None

@@ -2,8 +2,10 @@
 
 Transport-free: the Kafka consumer and the in-process bus hand them the same records (anything
 with ``topic``, ``partition``, ``offset``, ``key`` and ``value``) and act on the ``Outcome``: dead
-letters to publish, counts to log. A message that can never succeed becomes a dead letter with a
-reason; a store that is unavailable raises (``PersistenceError``) so the caller retries the batch.
+letters to publish, counts to log. A message that can never succeed (invalid, or refused by the
+domain: code ``refused``) becomes a dead letter with a reason; anything that may succeed later (a
+lost race, a lock timeout, an unavailable store: application/failures.py) raises, so that the
+caller retries the batch without committing it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 from hotline.application import HotlineApplication
 from hotline.domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
 from hotline.domain.case import Case
-from hotline.domain.errors import ConcurrentUpdate, DomainError
+from hotline.domain.errors import DomainError
 from hotline.intake.messages import (
     DLQ_CODE,
     DLQ_FAILED_AT,
@@ -32,9 +34,6 @@ from hotline.intake.messages import (
 )
 
 log = logging.getLogger(__name__)
-
-# A department action replaying over a case that others keep changing gives up after this.
-MAX_CONFLICT_RETRIES = 5
 
 # The event each department action records: a stored one with the same actor and time is a repeat.
 ACTION_EVENTS: dict[str, type[Case.Event]] = {
@@ -144,16 +143,12 @@ class ReplyIntake:
 
     def _apply(self, action: DepartmentAction) -> bool:
         """Apply once; False when the case already records this very action (a redelivery)."""
-        actor = Actor(action.actor_id, DEPARTMENT, action.department)
-        for _ in range(MAX_CONFLICT_RETRIES):
-            if self._already_applied(action):
-                return False
-            try:
-                self._command(action, actor)
-            except ConcurrentUpdate:
-                continue
-            return True
-        raise ConcurrentUpdate()
+        # A lost race with another writer of the case is run again inside the command; one that
+        # keeps losing raises LostRace, transient: the consumer retries the batch, uncommitted.
+        if self._already_applied(action):
+            return False
+        self._command(action, Actor(action.actor_id, DEPARTMENT, action.department))
+        return True
 
     def _already_applied(self, action: DepartmentAction) -> bool:
         kind = ACTION_EVENTS[action.action]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from eventsourcing.persistence import PersistenceError
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, Transient
 from hotline.web.services import WebServices
 
 csrf = CSRFProtect()
@@ -88,6 +90,18 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
     @app.errorhandler(413)
     def too_large(error):
         return page(413, "内容过大", "提交的内容过大，请精简后重试。")
+
+    @app.errorhandler(Transient)
+    @app.errorhandler(PersistenceError)
+    def busy(error):
+        """Still failing after the retries inside the request (application/failures.py): 503, never
+        a 4xx; what the user typed is shown again, ready to be sent once more."""
+        log.warning("503 after retries: %s %s: %r", request.method, request.path, error)
+        kept = [(name, value) for name, value in request.form.items(multi=True) if name != "csrf_token"]
+        body = render_template(
+            "busy.html", message=f"{BUSY}（约 {RETRY_AFTER_SECONDS} 秒后）。", kept=kept, action=request.path
+        )
+        return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(500)
     def server_error(error):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import abort, flash, request
 from flask_wtf import FlaskForm
 
+from hotline.application.failures import retrying
 from hotline.domain.actors import Actor
 from hotline.domain.errors import DomainError, NotPermitted
 from hotline.web.auth import current_actor
@@ -58,7 +59,7 @@ def run_form(form: FlaskForm, command: Callable[[], T], done: str) -> T | None:
         flash("；".join(error for errors in form.errors.values() for error in errors), "error")
         return None
     try:
-        result = command()
+        result = retrying(command)  # a lost race or a store blip is tried again; still failing: 503
     except DomainError as error:
         flash(str(error), "error")
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -54,6 +56,9 @@ class CallForm(ChineseForm):
     description = text("诉求内容")
     # Set by the knowledge-base suggestion the operator clicked: open the case and answer from it.
     answer_article = HiddenField(validators=[Optional(), Length(max=20)])
+    # Made when the form is shown: sending the same form twice (again after a 503, or a double
+    # click) logs one call (it is the call's id), never two.
+    submission = HiddenField(default=lambda: uuid.uuid4().hex, validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
 
 
 class ActionForm(ChineseForm):

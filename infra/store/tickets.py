@@ -103,6 +103,8 @@ class PostgresTicketRows:
     def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
         _, seed, issue, _ = self.ticket_statements()
         with self.datastore.transaction(commit=True) as curs:
+            if self.datastore.lock_timeout:  # POSTGRES_LOCK_TIMEOUT: for the counter row too
+                curs.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
             firsts = {}
             for ticket_day in sorted(days, key=lambda d: d.day):
                 curs.execute(seed, (ticket_day.day, ticket_day.legacy_id), prepare=True)

@@ -2,8 +2,10 @@
 
 import threading
 
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
+from hotline.application.failures import PERMANENT, TRANSIENT, UNEXPECTED, LostRace, classify
+from hotline.domain.errors import ConcurrentUpdate, InvalidInput
 from hotline.intake.bus import BusRecord
 from hotline.intake.consumer import LONE_FAILURES, IntakeConsumer
 from hotline.intake.handlers import Outcome
@@ -70,3 +72,21 @@ def test_a_lone_message_that_keeps_failing_is_dead_lettered_in_the_end():
     outcome = handle(FakeIntake(poison={b"bad"}), records(b"bad"), stop)
     assert [d.record.value for d in outcome.dead_letters] == [b"bad"]
     assert LONE_FAILURES > 1
+
+
+def test_a_transient_failure_of_a_lone_message_is_never_dead_lettered():
+    """A lost race (or a lock timeout, a store outage) may succeed later: retried past the point
+    where an unexpected error would be dead-lettered, the batch uncommitted, until it succeeds."""
+    stop = threading.Event()
+    stop.wait = lambda pause: False
+    intake = FakeIntake(failures_before_recovery=LONE_FAILURES * 3, error=LostRace)
+    outcome = handle(intake, records(b"a"), stop)
+    assert (outcome.messages, outcome.created, outcome.dead_letters) == (1, 1, [])
+    assert intake.calls == LONE_FAILURES * 3 + 1  # never narrowed down: the batch as it is, again
+
+
+def test_failures_are_classified_in_one_place():
+    assert classify(LostRace()) == classify(OperationalError("lock timeout")) == TRANSIENT
+    assert classify(IntegrityError("duplicate key")) == TRANSIENT  # a race that escaped a command
+    assert classify(ConcurrentUpdate()) == classify(InvalidInput("未知服务事项代码：x")) == PERMANENT
+    assert classify(ValueError("a bug")) == UNEXPECTED

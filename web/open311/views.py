@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from hotline.application.failures import RETRY_AFTER_SECONDS, is_transient, retrying
 from hotline.domain.actors import SYSTEM, Actor
 from hotline.domain.case import FINISHED, Call
 from hotline.domain.errors import CaseNotFound, DomainError
@@ -81,6 +82,10 @@ def _http_error(error: HTTPException) -> Response:
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
+    if is_transient(error):  # still failing after the retries: the server's fault, never a 4xx
+        log.warning("Open311 503 after retries: %s %s: %r", request.method, request.path, error)
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return _open311_error(Open311Error(503, f"系统繁忙，请在 {RETRY_AFTER_SECONDS} 秒后重新提交", retry))
     # The spec's "general service error" (400); the trace goes to the log for the operators.
     log.exception("Open311 request failed: %s %s", request.method, request.path)
     return _open311_error(Open311Error(400, "一般服务错误，请稍后重试或联系 12345 热线"))
@@ -253,7 +258,8 @@ def create_request(fmt: str) -> Response:
             call_id=f"open311:{api_key.id}:{idempotency or uuid.uuid4()}",
         )
         # Routed by the rules in the same save that opens it; no rule: the dispatch centre's queue.
-        opening = hotline.app.open_case(call, actor, route=True)
+        # A lost race or a store blip is tried again (the call id makes a retry harmless).
+        opening = retrying(lambda: hotline.app.open_case(call, actor, route=True))
     except DomainError as error:
         raise bad_request(str(error)) from None
     view = RequestView.from_case(hotline.app.get_case(opening.ticket_no))

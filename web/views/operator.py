@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, is_transient, retrying
 from hotline.domain.actors import OPERATOR
 from hotline.domain.case import AWAITING_CALLBACK, AWAITING_DISPATCH, Call
 from hotline.domain.errors import DomainError
@@ -60,17 +61,25 @@ def new_call():
                 urgency=form.urgency.data,
                 address=form.address.data or "",
                 district=form.district.data or "",
+                call_id=f"desk:{form.submission.data}" if form.submission.data else None,
             )
-            opening = hotline().open_case(call, current_actor())
+            opening = retrying(lambda: hotline().open_case(call, current_actor()))
         except DomainError as error:
             flash(str(error), "error")
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            # Still busy after the retries: the form comes back with everything typed, and a 503.
+            flash(f"{BUSY}：来电尚未保存，内容已保留，请稍后再次提交。", "error")
+            body = render_template("operator/call_form.html", form=form)
+            return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         else:
             article = (form.answer_article.data or "").strip()
             if not article:
                 flash(f"已受理，工单编号 {opening.ticket_no}。请直接答复或派单。", "success")
                 return redirect(url_for("cases.show", ticket_no=opening.ticket_no))
             try:
-                hotline().answer_from_article(opening.ticket_no, current_actor(), article)
+                retrying(lambda: hotline().answer_from_article(opening.ticket_no, current_actor(), article))
             except DomainError as error:
                 flash(f"已受理，工单编号 {opening.ticket_no}，但未能引用知识库答复：{error}", "error")
             else:

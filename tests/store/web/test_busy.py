@@ -1,0 +1,105 @@
+"""When the store stays busy for longer than a request retries (a lock held elsewhere, PostgreSQL's
+lock timeout), the answer is 503 with Retry-After and a Chinese message, never a 4xx, and nothing
+the operator typed is lost; once the store is free the same submission is logged, once."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import psycopg
+import pytest
+from werkzeug.serving import make_server
+
+from hotline.domain.actors import SYSTEM_ACTOR
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
+from hotline.infra.demo import ensure_demo_users
+from hotline.web import create_app
+from tests.conftest import _libpq
+from tests.store.open311.conftest import http
+from tests.store.open311.test_post_requests import NOISE
+from tests.store.web.conftest import Browser
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+DESCRIPTION = "小区门口夜间施工，凌晨两点仍在打桩，噪音很大"
+
+
+@pytest.fixture
+def busy_services(pg_schema, tmp_path):
+    services = bootstrap(Config(database_url=pg_schema, data_dir=tmp_path, extra_env={"POSTGRES_LOCK_TIMEOUT": "1"}))
+    ensure_demo_users(services.app, services.passwords)
+    yield services
+    services.close()
+
+
+class Held:
+    """Another session holding the ticket counters' table: every new case waits for it."""
+
+    def __init__(self, services):
+        recorder = services.app.recorder
+        self.table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}_tickets"'
+        self.url = _libpq(services.config.database_url)
+
+    def __enter__(self):
+        self.conn = psycopg.connect(self.url)
+        self.conn.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *_):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def test_a_busy_store_answers_503_and_the_call_form_keeps_what_was_typed(busy_services):
+    app = create_app(busy_services, testing=True)
+    app.config["SESSION_COOKIE_SECURE"] = False
+    browser = Browser(app)
+    browser.login("operator")
+    form_page = browser.get("/calls/new").text
+    submission = re.search(r'name="submission"[^>]*value="([0-9a-f]{32})"', form_page).group(1)
+    typed = {
+        "channel": "phone",
+        "category": "complaint",
+        "urgency": "normal",
+        "service_code": "noise",
+        "district": "城东区",
+        "caller_name": "钱七",
+        "caller_phone": "13900139000",
+        "address": "解放路 8 号",
+        "description": DESCRIPTION,
+        "submission": submission,
+    }
+    with Held(busy_services):
+        answer = browser.post("/calls/new", typed, token_from="/calls/new")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+    assert "系统繁忙，请稍后重试" in answer.text and "内容已保留" in answer.text
+    for value in (DESCRIPTION, "钱七", "13900139000", "解放路 8 号", submission):
+        assert value in answer.text
+    assert list(busy_services.app.case_ids()) == []
+
+    # The store is free again: the form as it came back is sent once more, and a double click too.
+    again = [browser.post("/calls/new", typed, token_from="/calls/new") for _ in range(2)]
+    assert [a.status_code for a in again] == [302, 302] and again[0].location == again[1].location
+    cases = [busy_services.app.repository.get(i) for i in busy_services.app.case_ids()]
+    assert [c.description for c in cases] == [DESCRIPTION]
+
+
+def test_a_busy_store_answers_open311_with_503_and_retry_after(busy_services):
+    key = busy_services.app.issue_api_key("市民通 App", SYSTEM_ACTOR).key
+    server = make_server("127.0.0.1", 0, create_app(busy_services), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/open311/v2/requests.json"
+    form = {"api_key": key, **NOISE}
+    try:
+        with Held(busy_services):
+            status, _, body = http("POST", url, form, {"Idempotency-Key": "k-1"})
+        assert status == 503, body
+        assert json.loads(body) == [{"code": 503, "description": "系统繁忙，请在 2 秒后重新提交"}]
+        status, _, body = http("POST", url, form, {"Idempotency-Key": "k-1"})
+        assert status == 200, body
+    finally:
+        server.shutdown()
+    assert len(list(busy_services.app.case_ids())) == 1
