@@ -15,18 +15,21 @@ keeps losing); nothing stored when a rule refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate, BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import strtobool
 
 from hotline.application.clock import Clock, SystemClock
 from hotline.application.failures import LostRace, back_off
-from hotline.domain.errors import ConcurrentUpdate, InvalidInput
+from hotline.domain.errors import ConcurrentUpdate, DomainError, InvalidInput
 from hotline.domain.rules import Rules
 
 A = TypeVar("A", bound=Aggregate)
@@ -36,6 +39,38 @@ A = TypeVar("A", bound=Aggregate)
 MAX_RACE_RETRIES = 5
 
 
+class CommandRepository(Repository[UUID]):
+    """The library's repository, whose cache a command reads without fast-forwarding it.
+
+    A cached aggregate is normally brought up to date on every ``get`` (one query for the events
+    after its version). A command loading it inside ``without_fastforward`` takes the cached copy
+    as it is: the aggregate this process saved last needs no re-read. Another process may have
+    changed it meanwhile; then the save fails on the version (or a rule refuses on the old state),
+    and ``HotlineBase._run`` reads it again, fast-forwarded, and runs the command on that. Queries
+    (the pages) always fast-forward."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._local = threading.local()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def fastforward(self) -> bool:
+        return self._fastforward and not getattr(self._local, "skip", False)
+
+    @fastforward.setter
+    def fastforward(self, value: bool) -> None:
+        self._fastforward = value
+
+    @contextmanager
+    def without_fastforward(self) -> Iterator[None]:
+        before = getattr(self._local, "skip", False)
+        self._local.skip = True
+        try:
+            yield
+        finally:
+            self._local.skip = before
+
+
 class HotlineBase(Application[UUID]):
     name = "hotline"  # pinned again on HotlineApplication: the library renames every subclass
 
@@ -43,6 +78,40 @@ class HotlineBase(Application[UUID]):
         super().__init__(env=env)
         self.rules = rules
         self.clock: Clock = clock or SystemClock()
+
+    def construct_repository(self) -> CommandRepository:
+        """The library's repository (same settings), as a ``CommandRepository``."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return CommandRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
+    def _for_command(self, load: Callable[[], A]) -> A:
+        """The aggregate a command runs on: the cached copy as this process saved it, unread."""
+        repository = self.repository
+        if not isinstance(repository, CommandRepository):
+            return load()
+        with repository.without_fastforward():
+            return load()
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """The library's, and every aggregate saved goes into the cache as saved (the library does
+        that only when the cache never fast-forwards): the next command finds it there."""
+        recordings = super()._record(processing_event)
+        if self.repository.fastforward:
+            self._cache_saved(processing_event.aggregates.values())
+        return recordings
+
+    def _cache_saved(self, aggregates: Iterable[Any]) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's ``save`` without its runtime Protocol ``isinstance`` checks (a sixth of a
@@ -80,16 +149,24 @@ class HotlineBase(Application[UUID]):
         after ``MAX_RACE_RETRIES`` lost races it is ``LostRace``: transient, for the caller to
         retry later (application/failures.py)."""
         for attempt in range(MAX_RACE_RETRIES):
-            if expected_version is not None and aggregate.version != expected_version:
-                raise ConcurrentUpdate(conflict)
-            command(aggregate, self.now())
+            try:
+                if expected_version is not None and aggregate.version != expected_version:
+                    raise ConcurrentUpdate(conflict)
+                command(aggregate, self.now())
+            except DomainError:
+                # Refused on a copy from the cache: refused for good only if it was the latest.
+                fresh: A = self.repository.get(aggregate.id)
+                if fresh.version == aggregate.version:
+                    raise
+                aggregate = fresh
+                continue
             try:
                 self.save(aggregate)
                 return aggregate
             except IntegrityError:
                 pass  # another writer saved this aggregate meanwhile: look again, from its new state
             back_off(attempt)
-            aggregate = self.repository.get(aggregate.id)
+            aggregate = self.repository.get(aggregate.id)  # fast-forwarded from the cached copy
         raise LostRace(conflict)
 
     def originator_ids(self, topic: str) -> Iterator[UUID]:

@@ -112,10 +112,12 @@ class CaseCommands(HotlineBase):
             plans.sort(key=lambda plan: (plan.at, plan.index))  # each day's numbers in the order of the calls
             days = Counter(plan.at.date() for plan in plans)
             recorder = cast(TicketRecorder, self.recorder)
+            made: list[Case | CallReceipt] = []
             recorder.insert_numbered(
                 [TicketDay.of(day, count) for day, count in sorted(days.items())],
-                lambda firsts: self._build(plans, firsts, actor, openings),
+                lambda firsts: self._build(plans, firsts, actor, openings, made),
             )
+            self._cache_saved(made)  # the next command on a new case reads nothing
         for index, first in repeats:
             earlier = openings[first]
             assert earlier is not None
@@ -130,7 +132,12 @@ class CaseCommands(HotlineBase):
         return _Plan(index, call, at, department, deadlines)
 
     def _build(
-        self, plans: Sequence[_Plan], firsts: dict[str, int], actor: Actor, openings: list[Opening | None]
+        self,
+        plans: Sequence[_Plan],
+        firsts: dict[str, int],
+        actor: Actor,
+        openings: list[Opening | None],
+        made: list[Case | CallReceipt],
     ) -> list[StoredEvent]:
         """The new cases (and receipts) with the numbers the store issued, as stored events. Runs
         inside the store's transaction, holding the day's counter: only what needs the number."""
@@ -149,6 +156,7 @@ class CaseCommands(HotlineBase):
             if plan.call.call_id:
                 new.append(CallReceipt.record(plan.call.call_id, ticket_no, at=recorded))
             openings[plan.index] = Opening(ticket_no, created=True, department=plan.department)
+        made.extend(new)
         return [self.mapper.to_stored_event(e) for aggregate in new for e in aggregate.collect_events()]
 
     def _route(self, case: Case, actor: Actor, at: datetime) -> str | None:
@@ -404,4 +412,4 @@ class CaseCommands(HotlineBase):
         return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
 
     def _change(self, ticket_no: str, command: Callable[[Case, datetime], None], **options: Any) -> Case:
-        return self._run(self.get_case(ticket_no), command, CASE_CHANGED, **options)
+        return self._run(self._for_command(lambda: self.get_case(ticket_no)), command, CASE_CHANGED, **options)

@@ -86,7 +86,7 @@ class KnowledgeCommands(CaseCommands):
         return self._change_article(number, lambda article, at: article.withdraw(actor, reason, at=at), **options)
 
     def _change_article(self, number: str, command: Callable[[Article, datetime], None], **options: Any) -> Article:
-        return self._run(self.get_article(number), command, ARTICLE_CHANGED, **options)
+        return self._run(self._for_command(lambda: self.get_article(number)), command, ARTICLE_CHANGED, **options)
 
     def _check_services(self, actor: Actor, department: str, content: ArticleContent) -> None:
         unknown = [code for code in content.services if code not in self.rules.services]

@@ -299,9 +299,9 @@ class SupervisionCommands(CaseCommands):
     def _change_item(
         self, reference_no: str, command: Callable[[SupervisionItem, datetime], None], **options: Any
     ) -> SupervisionItem:
-        return self._run(self.get_item(reference_no), command, ITEM_CHANGED, **options)
+        return self._run(self._for_command(lambda: self.get_item(reference_no)), command, ITEM_CHANGED, **options)
 
     def _change_meeting(
         self, reference_no: str, command: Callable[[Meeting, datetime], None], **options: Any
     ) -> Meeting:
-        return self._run(self.get_meeting(reference_no), command, MEETING_CHANGED, **options)
+        return self._run(self._for_command(lambda: self.get_meeting(reference_no)), command, MEETING_CHANGED, **options)

@@ -23,6 +23,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -32,6 +33,7 @@ from psycopg.sql import SQL, Identifier
 from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay
 
 GENESIS = bytes(32)
+_LARGEST_ROWID = 2**63 - 1
 PAGE = 2000
 ALTERED, DELETED, INSERTED = "altered", "deleted", "inserted"
 
@@ -126,6 +128,10 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
         self.audit_table_name = f"{events_table_name}_audit"
         super().__init__(datastore, events_table_name)
         self.insert_link_statement = f"INSERT INTO {self.audit_table_name} ({LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?)"
+        tail = f"FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1"
+        self.select_last_statement = (
+            f"SELECT (SELECT MAX(rowid) FROM {events_table_name}), (SELECT seq {tail}), (SELECT mac {tail})"
+        )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -140,14 +146,34 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """One ``executemany`` for the events (the library executes one INSERT per event to learn
+        its rowid), one query for the last rowid and the chain's tail, one ``executemany`` for the
+        links. The insert comes first: it takes SQLite's write lock, so no other writer comes
+        between, and the new rows took the rowids after the previous largest, in order (SQLite's
+        rule for a table without AUTOINCREMENT, unless the largest rowid was the largest integer)."""
         if self.audit_key is None:
             raise AuditKeyMissing()
-        # The insert comes first: it takes SQLite's write lock, so the tail read next is the latest.
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        c.execute(f"SELECT seq, mac FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1")
-        row = c.fetchone()
-        tail = (row[0], bytes(row[1])) if row else (0, GENESIS)
-        links = chain_links(self.audit_key, tail, stored_events, notification_ids or [])
+        if not stored_events:
+            return []
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
+                for s in stored_events
+            ],
+        )
+        c.execute(self.select_last_statement)
+        last, seq, mac = c.fetchone()
+        if last == _LARGEST_ROWID:
+            raise RuntimeError("事件表的 rowid 已达上限 / the events table's rowids are exhausted")
+        notification_ids = list(range(last - len(stored_events) + 1, last + 1))
+        tail = (seq, bytes(mac)) if seq is not None else (0, GENESIS)
+        links = chain_links(self.audit_key, tail, stored_events, notification_ids)
         c.executemany(self.insert_link_statement, [link.row() for link in links])
         return notification_ids
 

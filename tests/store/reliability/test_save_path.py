@@ -1,0 +1,106 @@
+"""The save path reads nothing it already knows, and still never acts on an old state.
+
+A command takes the aggregate this process saved last from the cache without asking the store for
+newer events. When another process (here: a second application on the same store) changed it
+meanwhile, the command is run on the newer state: the save that fails on the version is run again,
+a refusal that only the old state justifies is looked at again, and a refusal the newer state
+justifies stands. Both stores.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.domain.errors import ConcurrentUpdate, InvalidTransition
+from hotline.infra.bootstrap import bootstrap
+from tests.conftest import OPERATOR_ACTOR, department
+from tests.store.reliability.test_conflicts import CALL, assert_event_stream_intact
+
+HBJ = department("HBJ")
+
+
+@pytest.fixture
+def other(services):
+    """A second application on the same store, like another worker or the Kafka consumer."""
+    second = bootstrap(services.config)
+    yield second.app
+    second.close()
+
+
+class CountedReads:
+    """Counts the events the recorder is asked for, by aggregate (the real recorder answers)."""
+
+    def __init__(self, recorder, monkeypatch):
+        self.calls: list[object] = []
+        real = recorder.select_events
+
+        def select_events(originator_id, **kwargs):
+            self.calls.append(originator_id)
+            return real(originator_id, **kwargs)
+
+        monkeypatch.setattr(recorder, "select_events", select_events)
+
+
+def test_a_case_this_process_just_saved_is_changed_without_reading_it_again(services, monkeypatch):
+    app = services.app
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    reads = CountedReads(app.recorder, monkeypatch)
+
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    app.sign(ticket, HBJ)
+
+    assert reads.calls == []
+    assert app.get_case(ticket).status == "signed"  # a page still reads it fresh: one query
+    assert len(reads.calls) == 1
+
+
+def test_a_save_on_a_copy_another_process_has_changed_meanwhile_runs_on_the_newer_state(services, other):
+    app = services.app
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")  # cached here at version 2
+    other.urge(ticket, OPERATOR_ACTOR, "请尽快签收")  # version 3, written by the other process
+
+    app.sign(ticket, HBJ)  # on the cached version 2 the save fails; run again on version 3
+
+    case = app.get_case(ticket)
+    assert (case.status, case.version) == ("signed", 4)
+    assert [type(e).__name__ for e in app.case_events(ticket)][-2:] == ["Urged", "Signed"]
+    assert_event_stream_intact(services)
+
+
+def test_a_refusal_only_the_old_copy_justifies_is_looked_at_again(services, other):
+    app = services.app
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")  # cached here: dispatched, not signed
+    other.sign(ticket, HBJ)  # the department signed through the other process
+
+    app.reply(ticket, HBJ, "已整改", True)  # refused on the cached copy (not signed), allowed now
+
+    assert app.get_case(ticket).status == "replied"
+    assert_event_stream_intact(services)
+
+
+def test_a_refusal_the_newer_state_justifies_stands(services, other):
+    app = services.app
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    other.sign(ticket, HBJ)
+    version = app.get_case(ticket).version
+
+    with pytest.raises(InvalidTransition):
+        app.sign(ticket, HBJ)  # signed already: the newer state refuses it too
+    with pytest.raises(ConcurrentUpdate, match="请刷新后重试"):
+        other.urge(ticket, OPERATOR_ACTOR, "催办", expected_version=version - 1)
+    assert app.get_case(ticket).version == version  # nothing stored
+
+
+def test_a_version_the_user_saw_on_a_fresher_page_is_not_mistaken_for_a_conflict(services, other):
+    app = services.app
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")  # cached here at version 2
+    other.urge(ticket, OPERATOR_ACTOR, "请尽快签收")
+    seen = other.get_case(ticket).version  # the department's page showed version 3
+
+    app.sign(ticket, HBJ, expected_version=seen)
+
+    assert app.get_case(ticket).status == "signed"
