@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotline.domain.analysis import AnalysisRules
 from hotline.domain.catalogue import DISPATCH_CENTRE, Department, District, Service
 from hotline.domain.emergency import EmergencyRules
 from hotline.domain.follow_up import FollowUpRules
@@ -37,6 +38,7 @@ class Rules:
     emergency: EmergencyRules  # emergency.csv, emergency.toml
     notifications: NotificationRules  # notifications.toml, contacts.csv
     handling: HandlingRules  # handling.toml: returns under review, who approves extensions
+    analysis: AnalysisRules  # analysis.toml: the daily report, hotspots, the call centre
 
     def department_name(self, code: str | None) -> str:
         if not code:

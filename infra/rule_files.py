@@ -14,11 +14,12 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from chinese_calendar import constants as calendar_constants
 
+from hotline.domain.analysis import AnalysisRules, DailyReport, HotspotRules, Recipient, TelephonyRules
 from hotline.domain.catalogue import CATEGORIES, URGENCIES, Department, District, Service, code_for
 from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
@@ -570,6 +571,68 @@ def _holiday_name(name: object) -> str:
     return _HOLIDAY_NAMES.get(text, text)
 
 
+# ---- the data analysis (analysis.toml) -----------------------------------------------------------
+
+
+def load_analysis(path: Path) -> AnalysisRules:
+    data = _toml(path)
+    sections = {}
+    for section in ("daily_report", "hotspots", "telephony"):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            raise RulesFileError(f"{path.name}：须有 [{section}] 一节")
+        sections[section] = table
+    daily = sections["daily_report"]
+    try:
+        at = datetime.strptime(str(daily.get("at", "")), "%H:%M").time()
+    except ValueError:
+        raise RulesFileError(
+            f"{path.name} 第 {_line_of(path, 'at =')} 行：[daily_report] 的 at 须写成 07:30 这样的时刻"
+        ) from None
+    recipients = []
+    for number, entry in enumerate(daily.get("recipients", [])):
+        if not isinstance(entry, dict) or "@" not in str(entry.get("email", "")) or not entry.get("name"):
+            line = _line_of(path, "[[daily_report.recipients]]", number)
+            raise RulesFileError(f"{path.name} 第 {line} 行：每位收件人须有 name 和有效的 email")
+        recipients.append(Recipient(str(entry["name"]), str(entry["email"])))
+
+    def numbers(section: str, names: tuple[str, ...]) -> dict[str, float]:
+        return {name: _number_in(sections[section], name, path, section) for name in names}
+
+    try:
+        hotspot = numbers(
+            "hotspots",
+            (
+                "baseline_days",
+                "min_count",
+                "min_ratio",
+                "min_z",
+                "cluster_days",
+                "cluster_radius_m",
+                "cluster_similarity",
+                "cluster_min_callers",
+            ),
+        )
+        phone = numbers("telephony", ("callback_within_minutes", "answer_within_seconds", "target_answer_rate"))
+        return AnalysisRules(
+            daily_report=DailyReport(at, tuple(recipients), str(daily.get("basis", ""))),
+            hotspots=HotspotRules(
+                baseline_days=int(hotspot["baseline_days"]),
+                min_count=int(hotspot["min_count"]),
+                min_ratio=hotspot["min_ratio"],
+                min_z=hotspot["min_z"],
+                cluster_days=int(hotspot["cluster_days"]),
+                cluster_radius_m=hotspot["cluster_radius_m"],
+                cluster_similarity=hotspot["cluster_similarity"],
+                cluster_min_callers=int(hotspot["cluster_min_callers"]),
+                basis=str(sections["hotspots"].get("basis", "")),
+            ),
+            telephony=TelephonyRules(**phone, basis=str(sections["telephony"].get("basis", ""))),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
 # ---- all of them ---------------------------------------------------------------------------------
 
 RULE_FILES = (
@@ -590,6 +653,7 @@ RULE_FILES = (
     "contacts.csv",
     "notifications.toml",
     "handling.toml",
+    "analysis.toml",
 )
 
 
@@ -617,6 +681,7 @@ def load_rules(directory: Path) -> Rules:
             directory / "notifications.toml", load_contacts(directory / "contacts.csv", departments)
         ),
         handling=load_handling(directory / "handling.toml"),
+        analysis=load_analysis(directory / "analysis.toml"),
     )
 
 

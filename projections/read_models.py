@@ -31,6 +31,7 @@ from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
 from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
+from hotline.projections.report_view import ReportFacts
 from hotline.projections.store import ViewRecorder
 from hotline.projections.text_search import Segmenter
 
@@ -122,8 +123,17 @@ class ReadModels:
         )
         self.knowledge = KnowledgeIndex(recorder, self.segmenter, {c: s.name for c, s in rules.services.items()})
         self.notifications = NotificationPlan(recorder, rules.notifications)
+        self.report_facts = ReportFacts(recorder, caller_key)
         self.views: dict[str, RowView] = {
-            v.name: v for v in (self.cases, self.supervision, self.metrics_view, self.knowledge, self.notifications)
+            v.name: v
+            for v in (
+                self.cases,
+                self.supervision,
+                self.metrics_view,
+                self.knowledge,
+                self.notifications,
+                self.report_facts,
+            )
         }
         for view in self.views.values():
             view.create_tables()

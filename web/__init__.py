@@ -41,6 +41,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         knowledge,
         notifications,
         operator,
+        reports,
         supervision,
         supervisor,
     )
@@ -57,6 +58,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         supervision.bp,
         knowledge.bp,
         notifications.bp,
+        reports.bp,
     ):
         app.register_blueprint(blueprint)
     from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF

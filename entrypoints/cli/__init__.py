@@ -16,6 +16,7 @@ from hotline.entrypoints.cli.keys import keys
 from hotline.entrypoints.cli.knowledge import kb
 from hotline.entrypoints.cli.notify import notify
 from hotline.entrypoints.cli.projections import ledger, metrics, projections
+from hotline.entrypoints.cli.reports import report
 from hotline.entrypoints.cli.rules import rules
 from hotline.entrypoints.cli.users import users
 
@@ -42,6 +43,7 @@ for command in (
     audit,
     kb,
     notify,
+    report,
 ):
     main.add_command(command)
 

@@ -179,16 +179,20 @@ def cases(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--notify/--no-notify", default=True, show_default=True, help="是否在本进程发送通知")
-def serve(host: str, port: int, notify: bool) -> None:
+@click.option("--reports/--no-reports", default=True, show_default=True, help="是否在本进程按时生成每日要情")
+def serve(host: str, port: int, notify: bool, reports: bool) -> None:
     import threading
 
+    from hotline.entrypoints.report_jobs import start_daily_reports
     from hotline.web import create_app
 
     services = build_services()
     app = create_app(services)
+    stop = threading.Event()
     if notify:
-        stop = threading.Event()
         threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True).start()
+    if reports:
+        start_daily_reports(services, stop)  # 每日要情 at the time rules/analysis.toml names
     if host in ("127.0.0.1", "localhost", "::1") and app.config["SESSION_COOKIE_SECURE"]:
         # Plain HTTP on this machine only: Secure cookies would never come back over it.
         app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)

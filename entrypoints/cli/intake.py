@@ -35,6 +35,9 @@ def _log_setup(level: str) -> None:
 @click.option("--topic-prefix", default="", help="主题名前缀（共用测试代理或预发布环境时用）")
 @click.option("--dispatch/--no-dispatch", default=True, show_default=True, help="是否发布 hotline.dispatch")
 @click.option("--notify/--no-notify", default=True, show_default=True, help="是否在本进程发送短信与邮件通知")
+@click.option(
+    "--reports/--no-reports", default=False, show_default=True, help="是否在本进程按时生成每日要情（serve 默认生成）"
+)
 @click.option("--log-every", default=10.0, show_default=True, type=click.FloatRange(0.1), help="进度日志间隔（秒）")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def consume(
@@ -44,9 +47,11 @@ def consume(
     topic_prefix: str,
     dispatch: bool,
     notify: bool,
+    reports: bool,
     log_every: float,
     log_level: str,
 ) -> None:
+    from hotline.entrypoints.report_jobs import DailyReports
     from hotline.intake.consumer import IntakeConsumer, send_all
     from hotline.intake.dispatch_publisher import DispatchPublisher
     from hotline.intake.handlers import Intake
@@ -83,6 +88,10 @@ def consume(
         workers.append(threading.Thread(target=publisher.run, args=(stop,), name="dispatch-publisher", daemon=True))
     if notify:
         workers.append(threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True))
+    if reports:
+        workers.append(
+            threading.Thread(target=DailyReports(services).run, args=(stop,), name="daily-reports", daemon=True)
+        )
     for worker in workers:
         worker.start()
     consumer = IntakeConsumer(

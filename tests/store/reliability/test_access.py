@@ -54,6 +54,10 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/audit/cases/<ticket_no>", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger.xlsx", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/reports", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/reports/report.pdf", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/reports/report.xlsx", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/reports/report.html", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger/new", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger/new", "POST"): (L, 403, 403, 403, 400, 400),
     # one supervision item (led by HBJ)

@@ -1,0 +1,161 @@
+"""Reports: the totals the report counts from its own facts (written from the events) equal what
+the case index (the read model of every case) holds for the same range, on both stores; a small
+hand-made day gives the exact figures; the daily report is made once, at its time, into the outbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from hotline.application import SimulatedClock
+from hotline.domain.case import ANSWERED, Call
+from hotline.domain.workdays import CHINA_TZ
+from hotline.entrypoints.report_jobs import DailyReports
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.demo import DemoLoader
+from hotline.projections.case_lists import CaseFilter, every
+from hotline.projections.reports import compile_report, date_range, day, month, week
+from tests.conftest import OPERATOR_ACTOR, department, make_config
+
+NOW = datetime(2026, 11, 30, 18, 0, tzinfo=CHINA_TZ)
+
+
+@pytest.fixture
+def clocked(store, tmp_path, request):
+    clock = SimulatedClock(NOW)
+    built = bootstrap(make_config(store, tmp_path, request), clock=clock)
+    yield built, clock
+    built.close()
+
+
+def index_counts(models, period, now):
+    """What the case index says about the cases opened in the period."""
+    rows = list(every(models.cases, CaseFilter(opened_from=period.first, opened_to=period.last), now))
+    return rows, {
+        "channel": Counter(r.channel for r in rows),
+        "category": Counter(r.category for r in rows),
+        "service": Counter(r.service_code for r in rows),
+        "district": Counter(r.district or "" for r in rows),
+        "department": Counter(r.department or "" for r in rows),
+    }
+
+
+def test_report_totals_equal_the_case_index_for_the_same_range(clocked):
+    services, _clock = clocked
+    DemoLoader(services.app, seed=17).load(240)
+    models = services.read_models
+    models.catch_up()
+    for period in (
+        day(NOW.date()),
+        week(NOW.date()),
+        month("2026-11"),
+        date_range(NOW.date() - timedelta(days=9), NOW.date()),
+    ):
+        report = compile_report(models, period)
+        rows, counts = index_counts(models, period, NOW)
+        assert report.total == len(rows) == report.flows["opened"] and report.total > 0
+        for name, breakdown in (
+            ("channel", report.by_channel),
+            ("category", report.by_category),
+            ("service", report.by_service),
+            ("district", report.by_district),
+            ("department", report.by_department),
+        ):
+            assert {c.key: c.count for c in breakdown} == dict(counts[name]), (period, name)
+        answered = list(every(models.cases, CaseFilter(statuses=(ANSWERED,)), NOW))
+        in_period = [r for r in answered if period.start <= r.closed_at < period.end]
+        assert report.flows["answered"] == len(in_period)
+        overdue = [r for r in rows if r.next_deadline is not None and r.next_deadline < min(NOW, period.end)]
+        assert report.flows["overdue"] == len(overdue)
+        assert sum(c.count for c in report.by_group) == report.total
+
+
+def test_a_hand_made_day_gives_exact_figures(clocked):
+    services, clock = clocked
+    app = services.app
+    morning = NOW.replace(hour=9)
+    clock.set(morning - timedelta(days=1))
+    app.open_case(
+        Call(
+            channel="phone",
+            category="complaint",
+            service_code="noise",
+            description="昨天的噪音",
+            caller_phone="13700000001",
+            district="城东区",
+        ),
+        OPERATOR_ACTOR,
+    )
+    clock.set(morning)
+    tickets = [
+        app.open_case(
+            Call(
+                channel=channel,
+                category="complaint",
+                service_code=service,
+                description=f"第{n}件",
+                caller_phone=phone,
+                district="城东区",
+                urgency=urgency,
+            ),
+            OPERATOR_ACTOR,
+        ).ticket_no
+        for n, (channel, service, phone, urgency) in enumerate(
+            [
+                ("phone", "noise", "13700000001", "normal"),
+                ("phone", "noise", "13700000001", "urgent"),
+                ("web", "street_vending", "13700000002", "normal"),
+                ("phone", "social_security", "13700000003", "normal"),
+            ]
+        )
+    ]
+    app.dispatch(tickets[0], OPERATOR_ACTOR, department="HBJ")
+    app.dispatch(tickets[1], OPERATOR_ACTOR, department="HBJ")
+    clock.advance(timedelta(hours=1))
+    app.return_case(tickets[1], department("HBJ"), "不属于本单位职责")
+    app.answer_directly(tickets[3], OPERATOR_ACTOR, "已解答社保政策")
+    clock.set(NOW)
+    services.read_models.catch_up()
+    report = compile_report(services.read_models, day(NOW.date()))
+    assert report.total == 4
+    assert {c.key: c.count for c in report.by_channel} == {"phone": 3, "web": 1}
+    assert {c.key: c.count for c in report.by_service} == {"noise": 2, "street_vending": 1, "social_security": 1}
+    assert {k: report.flows[k] for k in ("opened", "answered", "dispatched", "returned", "closed")} == {
+        "opened": 4,
+        "answered": 1,
+        "dispatched": 2,
+        "returned": 1,
+        "closed": 0,
+    }
+    assert report.direct_answer_rate == 25.0
+    assert report.repeat_callers == 1 and report.top_repeat_callers[0].cases == 2  # 13700000001 twice today
+    assert "13700000001" not in repr(report)
+    assert report.urgent_total == 1 and report.urgent[0].ticket_no == tickets[1]
+    assert [r.key for r in report.rising][:1] == ["street_vending"] or {r.key for r in report.rising} >= {
+        "street_vending"
+    }
+    assert {r.key: (r.before, r.now) for r in report.rising}["noise"] == (1, 2)
+
+
+def test_the_daily_report_is_made_once_at_its_time_into_the_outbox(clocked):
+    services, clock = clocked
+    DemoLoader(services.app, seed=5).load(60)
+    jobs = DailyReports(services)
+    clock.set(datetime(2026, 12, 1, 7, 0, tzinfo=CHINA_TZ))  # before 07:30 (rules/analysis.toml)
+    assert jobs.run_once() is None
+    clock.set(datetime(2026, 12, 1, 7, 31, tzinfo=CHINA_TZ))
+    assert jobs.run_once() == NOW.date()
+    outbox = services.config.outbox()
+    assert (outbox / "reports" / "daily-20261130.pdf").read_bytes().startswith(b"%PDF")
+    assert "<svg" in (outbox / "reports" / "daily-20261130.html").read_text(encoding="utf-8")
+    mails = sorted((outbox / "email").glob("daily-report-20261130-*.eml"))
+    addresses = [r.email for r in services.rules.analysis.daily_report.recipients]
+    assert len(mails) == len(addresses) == 2
+    mail = message_from_bytes(mails[0].read_bytes(), policy=default)
+    assert mail["To"] == addresses[0] and "每日要情" in mail["Subject"]
+    assert "daily-20261130.pdf" in mail.get_content() and "诉求总量" in mail.get_content()
+    assert jobs.run_once() is None  # made once
