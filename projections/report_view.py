@@ -5,7 +5,7 @@ written from the events themselves, beside (not from) the case index.
   category, service, district, urgency, the caller's keyed hash) and the department now handling
   it, kept up to date by the dispatches;
 - ``answered`` (answered on the call, directly or citing an article), ``dispatched`` (first
-  dispatch or re-dispatch), ``returned``, ``closed``, ``reopened``, ``merged``: one row per event
+  dispatch or re-dispatch), ``returned`` (退单 asked), ``closed``, ``reopened``, ``merged``: one row per event
   (key ``<case id>:<version>``) with its time and the department concerned.
 
 A report for a period counts rows by kind and time with plain GROUP BY queries on the
@@ -57,7 +57,8 @@ KIND_OF_EVENT: dict[type, str] = {
     Case.AnsweredFromArticle: ANSWERED,
     Case.Dispatched: DISPATCHED,
     Case.Redispatched: DISPATCHED,
-    Case.Returned: RETURNED,
+    Case.Returned: RETURNED,  # stores written before returns were reviewed
+    Case.ReturnRequested: RETURNED,  # 退单 asked (the dispatch centre reviews it)
     Case.Closed: CLOSED,
     Case.Reopened: REOPENED,
     Case.MergedInto: MERGED,

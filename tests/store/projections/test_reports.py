@@ -117,7 +117,7 @@ def test_a_hand_made_day_gives_exact_figures(clocked):
     app.dispatch(tickets[0], OPERATOR_ACTOR, department="HBJ")
     app.dispatch(tickets[1], OPERATOR_ACTOR, department="HBJ")
     clock.advance(timedelta(hours=1))
-    app.return_case(tickets[1], department("HBJ"), "不属于本单位职责")
+    app.return_case(tickets[1], department("HBJ"), "不属于本单位职责", "《市12345热线工单办理规范》职责清单")
     app.answer_directly(tickets[3], OPERATOR_ACTOR, "已解答社保政策")
     clock.set(NOW)
     services.read_models.catch_up()
