@@ -58,7 +58,8 @@ def test_two_web_processes_store_every_concurrent_submission_once(two_servers):
 
     def open311(n: int) -> tuple[str, int, str]:
         url = urls[n % 2]
-        form = {**NOISE, "api_key": keys[n // 2 % len(keys)], "description": f"第{n}号 Open311 诉求：{NOISE['description']}"}
+        description = f"第{n}号 Open311 诉求：{NOISE['description']}"
+        form = {**NOISE, "api_key": keys[n // 2 % len(keys)], "description": description}
         answer = HttpSession(url).request("POST", "/open311/v2/requests.json", form)
         return "open311", answer.status, answer.text
 
