@@ -1,7 +1,8 @@
 """``python -m bench …`` (run from the repository): the benchmarks and the generator of their data sets.
 
     python -m bench write_path [--quick]     cases opened and dispatched per second, beside raw inserts
-    python -m bench intake [--quick]         Kafka intake calls/s on PostgreSQL, beside the raw consume rate
+    python -m bench intake [--quick]         Kafka intake calls/s on PostgreSQL, beside the raw consume rate;
+                                             then 1, 2 and 3 consumer processes on the same messages
     python -m bench catchup [--quick]        read-model rebuild events/s at 100k and 1M events, peak RSS
     python -m bench pages [--quick]          p50/p95 over HTTP of the inbox, deadline queue and 督办台账
     python -m bench kb_search [--quick]      the as-you-type knowledge-base suggestion at 5,000 articles

@@ -5,7 +5,8 @@ One Tansu broker (the tests' binary) holds the messages, produced once. Each rep
 consumer (its own group: poll only) and then the intake consumer (its own group, a fresh
 PostgreSQL schema: validation, batch open-and-route, dead letters, commits) over all of them; both
 are timed from their first batch to their last (group joining left out). The building blocks are
-bench/intake_quick.py's.
+bench/intake_quick.py's. Then the same evening's calls through one, two and three ``hotline
+consume`` processes in one group (bench/intake_scale.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from bench import intake_scale
 from bench.harness import Progress, Result, fresh_schema, median, no_progress, target
 from bench.intake_quick import consume_into_store, produce_calls, raw_consume
 from hotline.infra.bootstrap import bootstrap
@@ -24,6 +26,7 @@ from tests.support.broker import TansuBroker
 SIZES = {"full": 20_000, "quick": 5_000, "smoke": 300}
 BATCH = 500  # the consumer's default (hotline consume --batch-size)
 GOAL = 2_000
+CONSUMERS = (1, 2, 3)  # hotline consume processes in one group, on the same messages
 
 
 def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) -> Result:
@@ -74,6 +77,9 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) 
                 }
             )
             progress(1)
+        # Scaled out: the same evening's messages through 1, 2 and 3 consumer processes in one group.
+        generated, valid = intake_scale.one_evening(calls)
+        scale = [intake_scale.measure(broker.bootstrap, generated, valid, n, batch=batch) for n in CONSUMERS]
     rate = median([r["calls_per_s"] for r in runs])
     raw = median([r["raw_consume_messages_per_s"] for r in runs])
     result.figures = {
@@ -86,6 +92,12 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) 
         ),
         "runs": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in runs],
     }
+    result.figures["consumers"] = scale
+    one = scale[0]["calls_per_s"] or 1e-9
     result.baseline = {"raw_consume_messages_per_s": round(raw, 1)}
-    result.targets = [target("Kafka intake on PostgreSQL: calls/s end to end", rate, "calls/s", GOAL)]
+    result.targets = [
+        target("Kafka intake on PostgreSQL: calls/s end to end", rate, "calls/s", GOAL),
+        target("two consumers ÷ one, one day's calls", scale[1]["calls_per_s"] / one, "×", 1.25),
+        target("three consumers ÷ one, one day's calls", scale[2]["calls_per_s"] / one, "×", 1.0),
+    ]
     return result
