@@ -391,19 +391,31 @@ class CaseCommands(HotlineBase):
         satisfaction: str | None = None,
         resolved: bool | None = None,
         note: str = "",
+        contacted_first: bool | None = None,
         **options: Any,
     ) -> Case:
+        """回访: reached, the caller's answers to 是否先行联系, 是否解决 and 满意度; not reached, one more
+        attempt (rules/handling.toml says how many, on how many days, before 无法联系)."""
+        rule = self.rules.handling.callback
         return self._change(
             ticket_no,
-            lambda case, at: case.record_callback(actor, reached, satisfaction, resolved, note, at=at),
+            lambda case, at: case.record_callback(
+                actor, reached, rule, contacted_first, satisfaction, resolved, note, at=at
+            ),
             **options,
         )
+
+    def waive_rehandling(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        """不予重办: a supervisor records why an unsatisfied (or unsolved) case closes without 重办."""
+        return self._change(ticket_no, lambda case, at: case.waive_rehandling(actor, reason, at=at), **options)
 
     def close_case(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
         return self._change(ticket_no, lambda case, at: case.close(actor, note, at=at), **options)
 
     def reopen(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
-        return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, at=at), **options)
+        """重启 / 重办: dispatched anew; a closed case only within the window of rules/handling.toml."""
+        days = self.rules.handling.callback.reopen_days
+        return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, days, at=at), **options)
 
     def merge(self, ticket_no: str, actor: Actor, into: str, **options: Any) -> Case:
         target = self.get_case(into)

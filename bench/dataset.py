@@ -58,6 +58,11 @@ ENDINGS: dict[str, tuple[tuple[str, ...], int]] = {
 STILL_OPEN = {"opened", "dispatched", "signed", "urged", "extension", "replied"}
 
 
+def rng_first(rng) -> bool:
+    """Whether the department contacted the caller first, as callers answer it (mostly yes)."""
+    return bool(rng.random() < 0.85)
+
+
 def routable(rules: Rules) -> list[tuple[str, str]]:
     """(service, district) pairs the routing rules send to a known department."""
     return [
@@ -256,12 +261,16 @@ class Generator:
             case.record_callback(
                 OPERATOR_ACTOR,
                 reached=True,
+                rule=rules.handling.callback,
+                contacted_first=rng_first(self.rng),
                 satisfaction=satisfaction,
                 resolved=satisfaction != "dissatisfied",
                 note="已回访来电人",
                 at=at,
             )
         elif step == "close":
+            if case.needs_rehandling:  # the caller was not satisfied: a supervisor records why no 重办
+                case.waive_rehandling(SUPERVISOR_ACTOR, "来电人诉求超出政策范围，已解释", at=at)
             case.close(OPERATOR_ACTOR, at=at)
 
     def _items(self, count: int) -> int:

@@ -13,7 +13,7 @@ and its time (the event timestamp), added by ``_record``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -26,8 +26,10 @@ from hotline.domain.deadlines import is_overdue
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
 from hotline.domain.formats import PHONE, TICKET_NO
+from hotline.domain.handling import CallbackRules
 from hotline.domain.permits import Permit, Permitted
 from hotline.domain.text import text
+from hotline.domain.workdays import CHINA_TZ
 
 OPENED = "opened"
 ANSWERED = "answered"
@@ -65,6 +67,7 @@ CAN_DECIDE_EXTENSION = (OPERATOR, SUPERVISOR, ADMIN)
 CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
 CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
+CAN_WAIVE_REHANDLING = (SUPERVISOR, ADMIN)  # 不满意、未解决的工单不予重办，须督办员说明理由
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
 AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
@@ -145,6 +148,8 @@ class Case(Permitted, HotlineAggregate):
         "callback": Permit("回访", CAN_FOLLOW_UP, (REPLIED,)),
         "close": Permit("办结", CAN_FOLLOW_UP, (CALLED_BACK,), state_action="办结（请先回访）"),
         "reopen": Permit("重启工单", CAN_FOLLOW_UP, (CALLED_BACK, CLOSED, ANSWERED), state_action="重启"),
+        # 不予重办: a caller not satisfied (or not solved) and yet the case is closed, with the reason.
+        "waive_rehandling": Permit("登记不予重办", CAN_WAIVE_REHANDLING, (CALLED_BACK,)),
         "merge": Permit("并单", CAN_FOLLOW_UP, (OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
         # The emergency path and the interim feedback of urgent cases (domain/emergency.py).
@@ -262,6 +267,9 @@ class Case(Permitted, HotlineAggregate):
         self.satisfaction: str | None = None
         self.resolved_per_caller: bool | None = None
         self.caller_reached: bool | None = None
+        self.contacted_first: bool | None = None  # 承办单位是否先行联系来电人 (the caller's word)
+        self.callback_attempts: list[datetime] = []  # callbacks since the reply that did not reach the caller
+        self.rehandling_waived = ""  # why a supervisor let an unsatisfied case close without 重办
         self.closed_at: datetime | None = None
         self.reopen_count = 0
         self.merged_into: str | None = None
@@ -329,6 +337,12 @@ class Case(Permitted, HotlineAggregate):
             return InvalidTransition(f"工单 {ticket} 不是紧急工单，无需阶段性反馈")
         if command == "close" and self.status in (CLOSED, ANSWERED):
             return InvalidTransition(f"工单 {ticket} 已办结，不能重复办结")
+        if command == "close" and self.needs_rehandling:
+            return InvalidTransition(
+                f"工单 {ticket} 回访时来电人{self._unhappy_words()}，应重办；确不重办的，须由督办员登记不予重办的理由"
+            )
+        if command == "waive_rehandling" and self.status == CALLED_BACK and not self.needs_rehandling:
+            return InvalidTransition(f"工单 {ticket} 回访结果无需重办")
         if command == "escalate":
             if self.status not in IN_HANDS:
                 return InvalidTransition(f"工单 {ticket} 当前状态为“{self.status_name}”，不在办理中，不能转督办")
@@ -659,44 +673,19 @@ class Case(Permitted, HotlineAggregate):
         self.replied_at = timestamp
         self.pending_extension = None
         self.pending_return = None
+        self.callback_attempts = []
         self.status = REPLIED
 
     # ---- the hotline calls the citizen back and closes ---------------------------------------
 
     class CallbackRecorded(Event):
+        """A callback as stores written before 先行联系 was asked hold it (one attempt was enough)."""
+
         TOPIC = "hotline:Case.CallbackRecorded"
         reached: bool
         satisfaction: str | None
         resolved: bool | None
         note: str
-
-    def record_callback(
-        self,
-        actor: Actor,
-        reached: bool,
-        satisfaction: str | None = None,
-        resolved: bool | None = None,
-        note: str = "",
-        at: datetime | None = None,
-    ) -> None:
-        """回访: the caller's own word on satisfaction and whether the problem is solved."""
-        self._permit("callback", actor)
-        if reached:
-            if satisfaction not in SATISFACTION:
-                raise InvalidInput("请选择来电人的满意度：满意、基本满意或不满意")
-            if not isinstance(resolved, bool):
-                raise InvalidInput("请记录来电人认为问题是否已解决")
-        elif satisfaction is not None or resolved is not None:
-            raise InvalidInput("未联系上来电人时不能记录满意度")
-        self._record(
-            self.CallbackRecorded,
-            actor,
-            at,
-            reached=reached,
-            satisfaction=satisfaction,
-            resolved=resolved,
-            note=text(note, "回访记录", required=False),
-        )
 
     @event(CallbackRecorded)
     def _callback_recorded(self, reached: bool, satisfaction: str | None, resolved: bool | None) -> None:
@@ -704,6 +693,105 @@ class Case(Permitted, HotlineAggregate):
         self.satisfaction = satisfaction
         self.resolved_per_caller = resolved
         self.status = CALLED_BACK
+
+    class CalledBack(Event):
+        TOPIC = "hotline:Case.CalledBack"
+        reached: bool
+        contacted_first: bool | None  # 承办单位是否先行联系了来电人
+        satisfaction: str | None
+        resolved: bool | None
+        note: str
+        unreachable: bool  # not reached, and the attempts now meet the rule: may close as 无法联系
+
+    def record_callback(
+        self,
+        actor: Actor,
+        reached: bool,
+        rule: CallbackRules,
+        contacted_first: bool | None = None,
+        satisfaction: str | None = None,
+        resolved: bool | None = None,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """回访: the caller's own word on whether the department contacted them first, whether the
+        problem is solved, and how satisfied they are. A caller not reached is tried again until
+        ``rule`` (rules/handling.toml) allows closing as 无法联系."""
+        self._permit("callback", actor)
+        if not isinstance(reached, bool):
+            raise InvalidInput("请选择是否联系上来电人")
+        if reached:
+            if not isinstance(contacted_first, bool):
+                raise InvalidInput("请记录来电人所说的承办单位是否先行联系过他")
+            if not isinstance(resolved, bool):
+                raise InvalidInput("请记录来电人认为问题是否已解决")
+            if satisfaction not in SATISFACTION:
+                raise InvalidInput("请选择来电人的满意度：满意、基本满意或不满意")
+        elif satisfaction is not None or resolved is not None or contacted_first is not None:
+            raise InvalidInput("未联系上来电人时不能记录回访答案")
+        moment = at or datetime.now(CHINA_TZ)
+        self._record(
+            self.CalledBack,
+            actor,
+            at,
+            reached=reached,
+            contacted_first=contacted_first,
+            satisfaction=satisfaction,
+            resolved=resolved,
+            note=text(note, "回访记录", required=False),
+            unreachable=not reached and rule.unreachable([*self.callback_attempts, moment]),
+        )
+
+    @event(CalledBack)
+    def _called_back(
+        self,
+        reached: bool,
+        contacted_first: bool | None,
+        satisfaction: str | None,
+        resolved: bool | None,
+        unreachable: bool,
+        timestamp: datetime,
+    ) -> None:
+        if not reached:
+            self.callback_attempts = [*self.callback_attempts, timestamp]
+            if not unreachable:
+                return  # still 已答复待回访: to be called again
+        self.caller_reached = reached
+        self.contacted_first = contacted_first
+        self.satisfaction = satisfaction
+        self.resolved_per_caller = resolved
+        self.rehandling_waived = ""
+        self.status = CALLED_BACK
+
+    @property
+    def needs_rehandling(self) -> bool:
+        """Reached, and not satisfied or not solved: 重办 unless a supervisor recorded why not."""
+        unhappy = self.satisfaction == "dissatisfied" or self.resolved_per_caller is False
+        return self.status == CALLED_BACK and bool(self.caller_reached) and unhappy and not self.rehandling_waived
+
+    def _unhappy_words(self) -> str:
+        words = [
+            word
+            for word, applies in (
+                ("不满意", self.satisfaction == "dissatisfied"),
+                ("认为问题未解决", self.resolved_per_caller is False),
+            )
+            if applies
+        ]
+        return "、".join(words)
+
+    class RehandlingWaived(Event):
+        TOPIC = "hotline:Case.RehandlingWaived"
+        reason: str
+
+    def waive_rehandling(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        """不予重办: the supervisor records why an unsatisfied case is closed without re-handling."""
+        self._permit("waive_rehandling", actor)
+        self._record(self.RehandlingWaived, actor, at, reason=text(reason, "不予重办的理由", limit=1000))
+
+    @event(RehandlingWaived)
+    def _rehandling_waived(self, reason: str) -> None:
+        self.rehandling_waived = reason
 
     class Closed(Event):
         TOPIC = "hotline:Case.Closed"
@@ -722,10 +810,17 @@ class Case(Permitted, HotlineAggregate):
         TOPIC = "hotline:Case.Reopened"
         reason: str
 
-    def reopen(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
-        """重启: the caller is not satisfied, or the problem came back; the case is dispatched anew."""
+    def reopen(self, actor: Actor, reason: str, window_days: int, at: datetime | None = None) -> None:
+        """重启 (重办 after an unsatisfied callback): the case is dispatched anew. A closed case only
+        within ``window_days`` days of closing, on the caller's new call (rules/handling.toml)."""
         self._permit("reopen", actor)
-        self._record(self.Reopened, actor, at, reason=text(reason, "重启理由"))
+        reason = text(reason, "重启理由")
+        closed = self.closed_at if self.status in (CLOSED, ANSWERED) else None
+        if closed is not None and (at or datetime.now(CHINA_TZ)) > closed + timedelta(days=window_days):
+            raise InvalidTransition(
+                f"工单 {self.ticket_no} 办结已超过 {window_days} 天，不能重启；来电人再次反映的，请作为新工单受理"
+            )
+        self._record(self.Reopened, actor, at, reason=reason)
 
     @event(Reopened)
     def _reopened(self) -> None:
@@ -733,6 +828,9 @@ class Case(Permitted, HotlineAggregate):
         self.closed_at = None
         self.satisfaction = None
         self.resolved_per_caller = None
+        self.caller_reached = None
+        self.contacted_first = None
+        self.rehandling_waived = ""
         self.status = REOPENED
 
     class MergedInto(Event):
@@ -906,6 +1004,8 @@ EVENT_NAMES = {
     Case.Urged: "催办",
     Case.Replied: "答复",
     Case.CallbackRecorded: "回访",
+    Case.CalledBack: "回访",
+    Case.RehandlingWaived: "不予重办",
     Case.Closed: "办结",
     Case.Reopened: "重启",
     Case.MergedInto: "并单",

@@ -1,5 +1,6 @@
 """How a case is handled as the published rules say (rules/handling.toml): returns under review,
-who approves extensions. The numbers come only from the file: no default here shadows a missing one.
+who approves extensions, how often a caller not reached is tried again, the reopening window.
+The numbers come only from the file: no default here shadows a missing one.
 
 The per-request and per-case extension limits depend on the category and urgency, so they live in
 ``rules/time_limits.csv`` (``TimeLimit.max_extension_days``, ``TimeLimit.max_extension_total``).
@@ -12,10 +13,33 @@ from datetime import datetime
 
 from hotline.domain.actors import ADMIN, OPERATOR, SUPERVISOR
 from hotline.domain.errors import InvalidInput
-from hotline.domain.workdays import Deadline, WorkingDayCalendar
+from hotline.domain.workdays import Deadline, WorkingDayCalendar, as_china_time
 
 # The roles rules/handling.toml may name as approvers of extensions: the hotline's own staff.
 DECIDING_ROLES = (OPERATOR, SUPERVISOR, ADMIN)
+
+
+@dataclass(frozen=True)
+class CallbackRules:
+    """回访: a caller not reached is tried ``attempts`` times on ``distinct_days`` different days
+    before the case may close as 无法联系; a closed case may be reopened by the caller's new call
+    within ``reopen_days`` days of closing."""
+
+    attempts: int
+    distinct_days: int
+    reopen_days: int
+    basis: str = ""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.attempts <= 10 or not 1 <= self.distinct_days <= self.attempts:
+            raise InvalidInput("回访未联系上的次数须为 1 到 10 次，天数须在 1 到次数之间")
+        if not 1 <= self.reopen_days <= 366:
+            raise InvalidInput("重启期限须为 1 到 366 天")
+
+    def unreachable(self, attempts: list[datetime]) -> bool:
+        """Enough failed attempts, on enough different days (Beijing time), to close as 无法联系."""
+        days = {as_china_time(moment).date() for moment in attempts}
+        return len(attempts) >= self.attempts and len(days) >= self.distinct_days
 
 
 @dataclass(frozen=True)
@@ -25,6 +49,7 @@ class HandlingRules:
     return_basis: str
     extension_approvers: tuple[str, ...]  # 可审批延期的角色
     extension_basis: str
+    callback: CallbackRules
 
     def __post_init__(self) -> None:
         if not 0 < self.return_days <= 30:

@@ -25,7 +25,7 @@ from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
 from hotline.domain.formats import PHONE
-from hotline.domain.handling import HandlingRules
+from hotline.domain.handling import CallbackRules, HandlingRules
 from hotline.domain.metrics import RATES, MetricRules, RateRule
 from hotline.domain.notifications import (
     Contact,
@@ -454,6 +454,16 @@ def load_handling(path: Path) -> HandlingRules:
     restart = returns.get("restart_deadlines")
     if not isinstance(restart, bool):
         raise RulesFileError(f"{path.name} 第 {_line_of(path, '[return]')} 行：restart_deadlines 须为 true 或 false")
+    callback = data.get("callback")
+    if not isinstance(callback, dict):
+        raise RulesFileError(f"{path.name}：须有 [callback] 一节（回访次数、天数和重启期限）")
+    numbers = {}
+    for key in ("attempts", "distinct_days", "reopen_within_days"):
+        value = callback.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            line = _line_of(path, key) if key in path.read_text(encoding="utf-8") else _line_of(path, "[callback]")
+            raise RulesFileError(f"{path.name} 第 {line} 行：[callback] 的 {key} 必须是整数")
+        numbers[key] = value
     approvers = extension.get("approvers")
     if not isinstance(approvers, list) or not all(isinstance(role, str) for role in approvers):
         raise RulesFileError(
@@ -466,6 +476,12 @@ def load_handling(path: Path) -> HandlingRules:
             return_basis=str(returns.get("basis", "")),
             extension_approvers=tuple(approvers),
             extension_basis=str(extension.get("basis", "")),
+            callback=CallbackRules(
+                attempts=numbers["attempts"],
+                distinct_days=numbers["distinct_days"],
+                reopen_days=numbers["reopen_within_days"],
+                basis=str(callback.get("basis", "")),
+            ),
         )
     except DomainError as error:
         raise RulesFileError(f"{path.name}：{error}") from None

@@ -365,6 +365,9 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def called_back(row: Row, e: Any) -> None:
+            if not e.reached and not getattr(e, "unreachable", True):
+                touch(row, e)  # an attempt that did not reach the caller: still to be called back
+                return
             row.update(
                 status=CALLED_BACK,
                 satisfaction=e.satisfaction,
@@ -400,6 +403,8 @@ class CaseIndex(RowView):
             Case.Urged: (urged, False),
             Case.Replied: (replied, False),
             Case.CallbackRecorded: (called_back, False),
+            Case.CalledBack: (called_back, False),
+            Case.RehandlingWaived: (touch, False),
             Case.Closed: (closed, False),
             Case.Reopened: (reopened, False),
             Case.MergedInto: (merged, False),

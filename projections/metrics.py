@@ -97,6 +97,8 @@ class MetricsView(RowView):
             row["signed_at"] = stamp(e.timestamp)
 
         def called_back(row: Row, e: Any) -> None:
+            if not e.reached and not getattr(e, "unreachable", True):
+                return  # one attempt that did not reach the caller: no verdict yet
             row.update(
                 callback_reached=int(e.reached),
                 satisfaction=e.satisfaction,
@@ -112,6 +114,7 @@ class MetricsView(RowView):
             Case.Redispatched: (dispatched, False),
             Case.Signed: (signed, False),
             Case.CallbackRecorded: (called_back, False),
+            Case.CalledBack: (called_back, False),
             Case.Reopened: (reopened, False),
         }
         return {cls: (FACTS, fn, creates) for cls, (fn, creates) in handlers.items()}

@@ -37,9 +37,13 @@ class Action:
     primary: bool = False  # the step that moves things on: the highlighted button
     # A rule from rules/ that narrows who may run it (the approvers of extensions), asked of the application.
     allowed: Callable[[Any, Actor], bool] | None = None
+    # Offered only when the aggregate is in this condition (重办 rather than 重启 after an unhappy callback).
+    when: Callable[[Any], bool] | None = None
 
     def offered(self, aggregate: Any, actor: Actor, moment: datetime) -> bool:
         if self.allowed is not None and not self.allowed(hotline(), actor):
+            return False
+        if self.when is not None and not self.when(aggregate):
             return False
         return any(aggregate.may(command, actor, moment) for command in self.commands)
 

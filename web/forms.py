@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from hotline.domain.formats import PHONE, TICKET_EXAMPLE, TICKET_NO
@@ -111,12 +111,25 @@ class ReplyForm(ActionForm):
     )
 
 
-class CallbackForm(ActionForm):
-    reached = BooleanField("已联系上来电人", default=True)
-    satisfaction = SelectField("满意度", choices=[("", "（未联系上）"), *SATISFACTION.items()], default="satisfied")
-    resolved = SelectField(
-        "来电人认为问题", choices=[("", "（未联系上）"), ("yes", "已解决"), ("no", "未解决")], default="yes"
+def answer(label: str, choices: list[tuple[str, str]], required: bool = False) -> RadioField:
+    """A question put to the caller: nothing is chosen until the operator records the answer."""
+    checks = [InputRequired(message=f"请选择{label}")] if required else [Optional()]
+    values = [value for value, _ in choices]
+    return RadioField(
+        label,
+        choices=choices,
+        validate_choice=False,
+        validators=[*checks, AnyOf(values, message=f"{label}的选项无效")],
     )
+
+
+class CallbackForm(ActionForm):
+    """回访: the caller's own answers; none is preset (the form records what the caller said)."""
+
+    reached = answer("是否联系上来电人", [("yes", "已联系上"), ("no", "未联系上")], required=True)
+    contacted_first = answer("承办单位是否先行联系过来电人", [("yes", "是"), ("no", "否")])
+    resolved = answer("来电人认为问题是否解决", [("yes", "已解决"), ("no", "未解决")])
+    satisfaction = answer("满意度", list(SATISFACTION.items()))
     note = text("回访记录", limit=1000, required=False)
 
 

@@ -67,11 +67,17 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return event.content
     if isinstance(event, Case.Replied):
         return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
-    if isinstance(event, Case.CallbackRecorded):
+    if isinstance(event, (Case.CallbackRecorded, Case.CalledBack)):
+        note = f"；{event.note}" if event.note else ""
         if not event.reached:
-            return f"未联系上来电人{('：' + event.note) if event.note else ''}"
+            unreachable = "，回访次数已满，可按无法联系办结" if getattr(event, "unreachable", False) else ""
+            return f"未联系上来电人{unreachable}{note}"
         solved = "认为已解决" if event.resolved else "认为未解决"
-        return f"{SATISFACTION.get(event.satisfaction, '')}，{solved}{('；' + event.note) if event.note else ''}"
+        first = getattr(event, "contacted_first", None)
+        contact = "" if first is None else ("承办单位先行联系过，" if first else "承办单位未先行联系，")
+        return f"{contact}{SATISFACTION.get(event.satisfaction, '')}，{solved}{note}"
+    if isinstance(event, Case.RehandlingWaived):
+        return event.reason
     if isinstance(event, Case.MergedInto):
         return f"并入工单 {event.target_ticket_no}"
     if isinstance(event, (Case.Urged, Case.Closed)):

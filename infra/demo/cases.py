@@ -235,8 +235,9 @@ class DemoLoader:
                 )
                 clocked(app, at).reply(ticket, department, result, resolved)
             elif step == "callback":
-                if self.rng.random() < 0.1:
-                    clocked(app, at).record_callback(ticket, operator, reached=False, note="电话无人接听")
+                if self.rng.random() < 0.1:  # not reached: tried again the next day (rules/handling.toml)
+                    for retry in (timedelta(0), timedelta(hours=2), timedelta(days=1)):
+                        clocked(app, at + retry).record_callback(ticket, operator, reached=False, note="电话无人接听")
                 else:
                     satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [70, 20, 10])[
                         0
@@ -247,9 +248,13 @@ class DemoLoader:
                         reached=True,
                         satisfaction=satisfaction,
                         resolved=satisfaction != "dissatisfied",
+                        contacted_first=self.rng.random() < 0.85,
                         note="已回访来电人",
                     )
             elif step == "close":
+                if app.get_case(ticket).needs_rehandling:  # 不满意: 重办 (the case is dispatched anew)
+                    clocked(app, at).reopen(ticket, operator, "回访不满意，重办")
+                    return
                 clocked(app, at).close_case(ticket, operator)
             elif step == "reopen":
                 clocked(app, at).reopen(ticket, operator, "来电人反映问题仍未解决")

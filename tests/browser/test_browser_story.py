@@ -57,7 +57,12 @@ def test_call_to_closure_and_the_supervisor_sees_the_timeline(browser, server):
     department.wait_for_selector("text=已答复")
 
     operator.goto(f"{server}/cases/{ticket}")
-    operator.select_option("form.action-callback select[name=callback-satisfaction]", "satisfied")
+    callback = operator.locator("form.action-callback")
+    assert callback.locator("input:checked").count() == 0  # no preset answer: the form records what the caller said
+    callback.locator("input[name=callback-reached][value=yes]").check()
+    callback.locator("input[name=callback-contacted_first][value=yes]").check()
+    callback.locator("input[name=callback-resolved][value=yes]").check()
+    callback.locator("input[name=callback-satisfaction][value=satisfied]").check()
     operator.click("form.action-callback button[type=submit]")
     operator.wait_for_selector("text=已记录回访")
     operator.click("form.action-close button[type=submit]")

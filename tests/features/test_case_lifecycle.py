@@ -115,7 +115,7 @@ def approve(story):
 def callback(story, satisfaction):
     code = code_for(SATISFACTION, satisfaction)
     clocked(story.hotline, story.tick()).record_callback(
-        story.ticket, OPERATOR_ACTOR, True, code, code != "dissatisfied"
+        story.ticket, OPERATOR_ACTOR, True, code, code != "dissatisfied", contacted_first=True
     )
 
 

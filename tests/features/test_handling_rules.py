@@ -10,6 +10,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from hotline.application import SimulatedClock
 from hotline.domain.case import EVENT_NAMES, Call
+from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
 from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.bootstrap import bootstrap
@@ -182,3 +183,54 @@ def history(story, steps):
 @then(parsers.parse('操作被拒绝，提示"{text}"'))
 def refused(story, text):
     assert story.refusal is not None and text in str(story.refusal), story.refusal
+
+
+@given(parsers.parse('"{when}""{name}"答复"{result}"'))
+def replied(story, rules, when, name, result):
+    story.at(when)
+    story.hotline.reply(story.ticket, department_named(rules, name), result, True)
+
+
+@when(parsers.parse('"{when}"话务员回访：承办单位"{first}"，来电人认为"{solved}"，"{satisfaction}"'))
+def called_back(story, when, first, solved, satisfaction):
+    story.at(when)
+    story.hotline.record_callback(
+        story.ticket,
+        OPERATOR_ACTOR,
+        True,
+        code_for(SATISFACTION, satisfaction),
+        solved == "已解决",
+        contacted_first=first == "先行联系过",
+    )
+
+
+@when(parsers.parse('"{when}"话务员回访未联系上'))
+def not_reached(story, when):
+    story.at(when)
+    story.hotline.record_callback(story.ticket, OPERATOR_ACTOR, False, note="无人接听")
+
+
+@when(parsers.parse('"{when}"话务员办结工单'))
+def close(story, when):
+    story.at(when)
+    story.attempt(lambda: story.hotline.close_case(story.ticket, OPERATOR_ACTOR))
+
+
+@when(parsers.parse('"{when}"话务员重办，理由是"{reason}"'))
+def rehandle(story, when, reason):
+    story.at(when)
+    assert story.case().needs_rehandling
+    story.hotline.reopen(story.ticket, OPERATOR_ACTOR, reason)
+
+
+@when(parsers.parse('"{when}"{who}登记不予重办，理由是"{reason}"'))
+def waive(story, when, who, reason):
+    story.at(when)
+    actor = SUPERVISOR_ACTOR if who == "督办员" else OPERATOR_ACTOR
+    story.attempt(lambda: story.hotline.waive_rehandling(story.ticket, actor, reason))
+
+
+@when(parsers.parse('"{when}"来电人再次来电，话务员重启工单'))
+def reopen_on_new_call(story, when):
+    story.at(when)
+    story.attempt(lambda: story.hotline.reopen(story.ticket, OPERATOR_ACTOR, "来电人再次来电反映问题复发"))

@@ -202,7 +202,7 @@ def cases_of_month(story, rules, year, month, datatable):
         if row["回访"] != "未回访":
             satisfaction = code_for(SATISFACTION, row["回访"])
             clocked(hotline, signed.replace(day=14)).record_callback(
-                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是"
+                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是", contacted_first=True
             )
 
 

@@ -7,12 +7,14 @@ import pytest
 from hotline.domain.actors import Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.errors import InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.handling import CallbackRules
 from hotline.domain.workdays import CHINA_TZ
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department
 
 T0 = datetime(2025, 10, 9, 9, 30, tzinfo=CHINA_TZ)
 HBJ = department("HBJ")
 APPROVERS = ("supervisor", "admin")  # rules/handling.toml
+CALLBACKS = CallbackRules(attempts=3, distinct_days=2, reopen_days=30)  # rules/handling.toml
 RETURN_BY = T0 + timedelta(days=2)
 
 
@@ -55,7 +57,7 @@ def test_the_whole_lifecycle():
     case.approve_extension(SUPERVISOR_ACTOR, reply_by=T0 + timedelta(days=27), approvers=APPROVERS)
     case.urge(SUPERVISOR_ACTOR, "请尽快办理")
     case.reply(HBJ, "已约谈商户，音响已拆除", resolved=True)
-    case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True)
+    case.record_callback(OPERATOR_ACTOR, True, CALLBACKS, True, "satisfied", True)
     case.close(OPERATOR_ACTOR)
     names = [type(e).__name__ for e in case.collect_events()]
     assert names == [
@@ -66,7 +68,7 @@ def test_the_whole_lifecycle():
         "ExtensionApproved",
         "Urged",
         "Replied",
-        "CallbackRecorded",
+        "CalledBack",
         "Closed",
     ]
     assert case.status == "closed" and case.reply_by == T0 + timedelta(days=27) and case.urge_count == 1
@@ -99,7 +101,8 @@ def test_closing_twice_is_refused():
     case = dispatched()
     case.sign(HBJ)
     case.reply(HBJ, "已处理", resolved=True)
-    case.record_callback(OPERATOR_ACTOR, reached=False, note="无人接听")
+    for day in (0, 0, 1):  # 无法联系: three attempts on two days
+        case.record_callback(OPERATOR_ACTOR, False, CALLBACKS, note="无人接听", at=T0 + timedelta(days=day, hours=9))
     case.close(OPERATOR_ACTOR)
     with pytest.raises(InvalidTransition, match="不能重复办结"):
         case.close(OPERATOR_ACTOR)
@@ -174,15 +177,19 @@ def test_a_callback_needs_satisfaction_when_the_caller_was_reached():
     case.sign(HBJ)
     case.reply(HBJ, "已处理", resolved=False)
     with pytest.raises(InvalidInput, match="满意度"):
-        case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="开心", resolved=True)
+        case.record_callback(OPERATOR_ACTOR, True, CALLBACKS, True, "开心", True)
+    with pytest.raises(InvalidInput, match="先行联系"):
+        case.record_callback(OPERATOR_ACTOR, True, CALLBACKS, None, "satisfied", True)
 
 
 def test_reopen_then_dispatch_again():
     case = dispatched()
     case.sign(HBJ)
     case.reply(HBJ, "已处理", resolved=True)
-    case.record_callback(OPERATOR_ACTOR, reached=True, satisfaction="dissatisfied", resolved=False)
-    case.reopen(OPERATOR_ACTOR, "来电人反映噪音仍在")
+    case.record_callback(OPERATOR_ACTOR, True, CALLBACKS, True, "dissatisfied", False)
+    with pytest.raises(InvalidTransition, match="不满意、认为问题未解决，应重办"):
+        case.close(OPERATOR_ACTOR)
+    case.reopen(OPERATOR_ACTOR, "来电人反映噪音仍在", 30)
     assert case.status == "reopened" and case.satisfaction is None
     dispatched(case)
     assert case.dispatch_count == 2
@@ -223,3 +230,28 @@ def test_an_actor_needs_an_id_and_a_known_role():
         Actor("x", "mayor")
     with pytest.raises(InvalidInput, match="绑定单位"):
         Actor("x", "department")
+
+
+def test_a_caller_not_reached_is_tried_on_two_days_before_closing_as_unreachable():
+    case = dispatched()
+    case.sign(HBJ)
+    case.reply(HBJ, "已处理", resolved=True)
+    monday = datetime(2025, 10, 13, 10, 0, tzinfo=CHINA_TZ)
+    for hours in (0, 3, 6):  # three attempts, one day
+        case.record_callback(OPERATOR_ACTOR, False, CALLBACKS, at=monday + timedelta(hours=hours))
+    assert case.status == "replied" and not case.may("close", OPERATOR_ACTOR)
+    case.record_callback(OPERATOR_ACTOR, False, CALLBACKS, at=monday + timedelta(days=1))
+    assert case.status == "called_back" and case.caller_reached is False
+    case.close(OPERATOR_ACTOR)
+
+
+def test_a_closed_case_reopens_only_within_the_window():
+    case = dispatched()
+    case.sign(HBJ)
+    case.reply(HBJ, "已处理", resolved=True)
+    case.record_callback(OPERATOR_ACTOR, True, CALLBACKS, True, "satisfied", True, at=T0 + timedelta(days=1))
+    case.close(OPERATOR_ACTOR, at=T0 + timedelta(days=1))
+    with pytest.raises(InvalidTransition, match="办结已超过 30 天"):
+        case.reopen(OPERATOR_ACTOR, "又来电", 30, at=T0 + timedelta(days=31, hours=1))
+    case.reopen(OPERATOR_ACTOR, "又来电", 30, at=T0 + timedelta(days=30))
+    assert case.status == "reopened"

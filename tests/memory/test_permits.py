@@ -12,7 +12,7 @@ from hotline.domain.actors import ADMIN, DEPARTMENT, OPERATOR, SUPERVISOR, SYSTE
 from hotline.domain.case import Call, Case
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import DomainError
-from hotline.domain.handling import DECIDING_ROLES
+from hotline.domain.handling import DECIDING_ROLES, CallbackRules
 from hotline.domain.supervision import SupervisionItem
 from hotline.domain.workdays import CHINA_TZ
 
@@ -29,6 +29,7 @@ ACTORS = {
 }
 OP, SUP, HBJ = ACTORS["operator"], ACTORS["supervisor"], ACTORS["own department"]
 
+RULE = CallbackRules(attempts=3, distinct_days=2, reopen_days=30)
 # How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
 CASE_PATHS = {
     "opened": [],
@@ -44,6 +45,18 @@ CASE_PATHS = {
     ],
     "replied": ["dispatch", "sign", "reply"],
     "called back": ["dispatch", "sign", "reply", "callback"],
+    "called back, not satisfied": [
+        "dispatch",
+        "sign",
+        "reply",
+        lambda app, t: clocked(app, T0).record_callback(t, OP, True, "dissatisfied", False, contacted_first=True),
+    ],
+    "not reached once": [
+        "dispatch",
+        "sign",
+        "reply",
+        lambda app, t: clocked(app, T0).record_callback(t, OP, False),
+    ],
     "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).close_case(t, OP)],
     "reopened": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).reopen(t, OP, "未解决")],
     "merged": [lambda app, t: clocked(app, T0).merge(t, OP, into=app.other)],
@@ -52,7 +65,7 @@ STEPS = {
     "dispatch": lambda app, t: clocked(app, T0).dispatch(t, OP, department="HBJ"),
     "sign": lambda app, t: clocked(app, T0).sign(t, HBJ),
     "reply": lambda app, t: clocked(app, T0).reply(t, HBJ, "已处理", True),
-    "callback": lambda app, t: clocked(app, T0).record_callback(t, OP, True, "satisfied", True),
+    "callback": lambda app, t: clocked(app, T0).record_callback(t, OP, True, "satisfied", True, contacted_first=True),
 }
 # Each case command with input that is always valid, so only the actor and the state decide.
 CASE_COMMANDS = {
@@ -68,9 +81,10 @@ CASE_COMMANDS = {
     "reject_extension": lambda case, a: case.reject_extension(a, "按期办结", DECIDING_ROLES, at=T0),
     "urge": lambda case, a: case.urge(a, at=T0),
     "reply": lambda case, a: case.reply(a, "已处理", True, at=T0),
-    "callback": lambda case, a: case.record_callback(a, True, "satisfied", True, at=T0),
+    "callback": lambda case, a: case.record_callback(a, True, RULE, True, "satisfied", True, at=T0),
+    "waive_rehandling": lambda case, a: case.waive_rehandling(a, "超出政策范围", at=T0),
     "close": lambda case, a: case.close(a, at=T0),
-    "reopen": lambda case, a: case.reopen(a, "未解决", at=T0),
+    "reopen": lambda case, a: case.reopen(a, "未解决", 30, at=T0),
     "merge": lambda case, a: case.merge_into(a, "20990101-000001", at=T0),
     "flag_emergency": lambda case, a: case.flag_emergency(a, ["119"], T0, at=T0),
     "hand_off": lambda case, a: case.hand_off(

@@ -98,7 +98,7 @@ def test_the_lifecycle_through_the_service_and_time_travel(hotline):
     assert extended.reply_by == datetime(2025, 11, 4, 23, 59, 59, tzinfo=CHINA_TZ)  # 10-28 + 5 working days
     clocked(hotline, datetime(2025, 10, 20, 15, 0, tzinfo=CHINA_TZ)).reply(ticket, hbj, "已责令整改", True)
     clocked(hotline, datetime(2025, 10, 21, 10, 0, tzinfo=CHINA_TZ)).record_callback(
-        ticket, OPERATOR_ACTOR, True, "satisfied", True
+        ticket, OPERATOR_ACTOR, True, "satisfied", True, contacted_first=True
     )
     clocked(hotline, datetime(2025, 10, 21, 10, 5, tzinfo=CHINA_TZ)).close_case(ticket, OPERATOR_ACTOR)
 

@@ -70,7 +70,9 @@ def test_follow_requests_through_their_life(live_root, api_key, services, fmt):
     jtj = department("JTJ")
     services.app.sign(routed, jtj)
     services.app.reply(routed, jtj, "已补装井盖", resolved=True)
-    services.app.record_callback(routed, OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True)
+    services.app.record_callback(
+        routed, OPERATOR_ACTOR, reached=True, satisfaction="satisfied", resolved=True, contacted_first=True
+    )
     services.app.close_case(routed, OPERATOR_ACTOR)
     closed = client.get_service_request(routed)
     assert closed["status"] == "closed" and closed["status_notes"] == "已补装井盖"

@@ -29,7 +29,16 @@ def test_the_whole_story_through_the_pages(signed_in, web_services):
     page = act(hbj, ticket, "reply", result="已约谈商户，停止夜间营业音响", resolved="yes")
     assert "已答复" in page.text
 
-    page = act(operator, ticket, "callback", reached="y", satisfaction="satisfied", resolved="yes", note="来电人满意")
+    page = act(
+        operator,
+        ticket,
+        "callback",
+        reached="yes",
+        contacted_first="yes",
+        satisfaction="satisfied",
+        resolved="yes",
+        note="来电人满意",
+    )
     assert "已记录回访" in page.text
     assert "工单已办结" in act(operator, ticket, "close", note="").text
 
