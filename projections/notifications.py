@@ -163,6 +163,7 @@ CASE_EVENTS = (
     Case.Redispatched,
     Case.Signed,
     Case.Returned,
+    Case.ReturnApproved,  # a reviewed return takes effect
     Case.ExtensionApproved,
     Case.Urged,
     Case.Replied,
@@ -259,7 +260,7 @@ class NotificationPlan(RowView):
             self._cards(case, event, event.reply_by, planned)
         elif isinstance(event, Case.Signed):
             self._cancel(cursor, case, SIGNING, "已签收", planned)
-        elif isinstance(event, Case.Returned):
+        elif isinstance(event, (Case.Returned, Case.ReturnApproved)):
             self._cancel(cursor, case, (*SIGNING, *CARDS), "已退单", planned)
         elif isinstance(event, Case.ExtensionApproved):
             self._cancel(cursor, case, CARDS, "已延期", planned)
