@@ -10,13 +10,10 @@ import re
 from collections import Counter
 from datetime import datetime, timedelta
 
-import pytest
-
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
-from hotline.infra.bootstrap import bootstrap
-from tests.store.reliability.test_conflicts import assert_event_stream_intact
+from tests.store.reliability.test_conflicts import assert_event_stream_intact, two_workers
 from tests.support.servers import race
 
 WRITERS = 4
@@ -33,13 +30,6 @@ CALL = Call(
 )
 
 
-@pytest.fixture
-def two_workers(services):
-    other = bootstrap(services.config)
-    yield services.app, other.app
-    other.close()
-
-
 def batches_of(writer: int) -> list[list[tuple[Call, datetime]]]:
     """Each writer's batches; every fifth call of a batch is sent by every writer (a redelivery)."""
     out = []
@@ -51,6 +41,9 @@ def batches_of(writer: int) -> list[list[tuple[Call, datetime]]]:
             batch.append((dataclasses.replace(CALL, call_id=call_id), at))
         out.append(batch)
     return out
+
+
+__all__ = ["two_workers"]  # the fixture: the test's application and a second one on the same store
 
 
 def test_four_writers_share_one_days_numbers_without_a_gap(services, two_workers):

@@ -67,17 +67,7 @@ def test_two_web_processes_store_every_concurrent_submission_once(two_servers):
         browser = session(urls[n % 2])
         page = browser.get("/calls/new").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        submission = re.search(r'name="submission"[^>]*value="([0-9a-f]{32})"', page).group(1)
-        form = {
-            "channel": "phone",
-            "category": "complaint",
-            "urgency": "normal",
-            "service_code": "noise",
-            "district": "城东区",
-            "caller_phone": "13900139000",
-            "description": f"第{n}号来电：夜间施工噪音扰民",
-            "submission": submission,
-        }
+        form = call_form(page, f"第{n}号来电：夜间施工噪音扰民")
         answer = browser.post("/calls/new", form, token=token)
         return "form", answer.status, answer.location
 

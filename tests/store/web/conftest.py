@@ -11,6 +11,22 @@ from hotline.web import create_app
 from hotline.web.auth import throttle
 
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
+SUBMISSION = re.compile(r'name="submission"[^>]*value="([0-9a-f]{32})"')
+
+
+def call_form(page: str, description: str, **typed: str) -> dict[str, str]:
+    """What an operator types into the call form shown as ``page`` (its own submission id kept)."""
+    return {
+        "channel": "phone",
+        "category": "complaint",
+        "urgency": "normal",
+        "service_code": "noise",
+        "district": "城东区",
+        "caller_phone": "13900139000",
+        "description": description,
+        "submission": SUBMISSION.search(page).group(1),
+        **typed,
+    }
 
 
 @pytest.fixture

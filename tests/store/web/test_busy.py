@@ -5,7 +5,6 @@ the operator typed is lost; once the store is free the same submission is logged
 from __future__ import annotations
 
 import json
-import re
 import threading
 
 import psycopg
@@ -20,7 +19,7 @@ from hotline.web import create_app
 from tests.conftest import _libpq
 from tests.store.open311.conftest import http
 from tests.store.open311.test_post_requests import NOISE
-from tests.store.web.conftest import Browser
+from tests.store.web.conftest import Browser, call_form
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -58,20 +57,8 @@ def test_a_busy_store_answers_503_and_the_call_form_keeps_what_was_typed(busy_se
     app.config["SESSION_COOKIE_SECURE"] = False
     browser = Browser(app)
     browser.login("operator")
-    form_page = browser.get("/calls/new").text
-    submission = re.search(r'name="submission"[^>]*value="([0-9a-f]{32})"', form_page).group(1)
-    typed = {
-        "channel": "phone",
-        "category": "complaint",
-        "urgency": "normal",
-        "service_code": "noise",
-        "district": "城东区",
-        "caller_name": "钱七",
-        "caller_phone": "13900139000",
-        "address": "解放路 8 号",
-        "description": DESCRIPTION,
-        "submission": submission,
-    }
+    typed = call_form(browser.get("/calls/new").text, DESCRIPTION, caller_name="钱七", address="解放路 8 号")
+    submission = typed["submission"]
     with Held(busy_services):
         answer = browser.post("/calls/new", typed, token_from="/calls/new")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
