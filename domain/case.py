@@ -68,6 +68,7 @@ CAN_URGE = (OPERATOR, SUPERVISOR, ADMIN, SYSTEM)
 CAN_FOLLOW_UP = (OPERATOR, ADMIN)
 CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
 CAN_WAIVE_REHANDLING = (SUPERVISOR, ADMIN)  # 不满意、未解决的工单不予重办，须督办员说明理由
+CAN_MERGE = (OPERATOR, SUPERVISOR, ADMIN)  # 并单; the supervisor merges a 集中诉求 cluster in one step
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
 AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
@@ -151,6 +152,7 @@ class Case(Permitted, HotlineAggregate):
         # 不予重办: a caller not satisfied (or not solved) and yet the case is closed, with the reason.
         "waive_rehandling": Permit("登记不予重办", CAN_WAIVE_REHANDLING, (CALLED_BACK,)),
         "merge": Permit("并单", CAN_FOLLOW_UP, (OPENED, DISPATCHED, REOPENED)),
+        "merge": Permit("并单", CAN_MERGE, (OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
         # The emergency path and the interim feedback of urgent cases (domain/emergency.py).
         "flag_emergency": Permit("标记紧急", CAN_INTAKE, (OPENED,)),

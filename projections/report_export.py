@@ -86,6 +86,29 @@ def write_report_xlsx(report: Report, out: Path | IO[bytes], department_name, se
                 for r in rows
             ],
         )
+    sheet = book.create_sheet("热点与集中诉求")
+    sheet.append(["热点话题"])
+    _table(
+        sheet,
+        ["词", "本期", "基线期件数", "期望值", "z"],
+        [[t.word, t.now, t.baseline, t.expected, t.z] for t in report.topics],
+    )
+    sheet.append(["集中诉求"])
+    _table(
+        sheet,
+        ["地点", "服务事项", "来电人", "件数", "关键词", "工单"],
+        [
+            [
+                c.place,
+                service_name(c.service_code),
+                c.callers,
+                len(c.cases),
+                "、".join(c.words),
+                "、".join(x.ticket_no for x in c.cases),
+            ]
+            for c in report.clusters
+        ],
+    )
     for extra in report.extras.values():
         if hasattr(extra, "sheet"):
             extra.sheet(book)

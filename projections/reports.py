@@ -12,8 +12,9 @@ What a report counts and where it comes from:
   city's rates computed from the departments' summed counts by the same rate rules;
 - rising topics: services whose count grew most against the period just before, of the same length;
 - repeat callers: the keyed phone hash with two or more cases in the period (never the number);
-- for leaders: urgent cases of the period, and cases past their deadline by more than the red-card
-  threshold (rules/notifications.toml ``red_card_hours``).
+- for leaders: urgent cases of the period, cases past their deadline by more than the red-card
+  threshold (rules/notifications.toml ``red_card_hours``), and the 集中诉求 (many callers on one
+  matter) of the period's last days, beside the rising words (projections/hotspots.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hotline.domain.metrics import COUNTS, RATES
 from hotline.domain.workdays import CHINA_TZ
 from hotline.projections.base import stamp
 from hotline.projections.cases import CaseRow
+from hotline.projections.hotspots import Hotspots
 from hotline.projections.report_view import (
     ANSWERED,
     CLOSED,
@@ -162,7 +164,9 @@ class Report:
     red_card: list[CaseRow]
     red_card_total: int
     red_card_hours: float
-    extras: dict[str, Any] = field(default_factory=dict)  # sections other views add (hotspots, telephony)
+    topics: list[Any] = field(default_factory=list)  # rising words (projections/hotspots.py)
+    clusters: list[Any] = field(default_factory=list)  # 集中诉求 of the period's last days
+    extras: dict[str, Any] = field(default_factory=dict)  # sections other views add (telephony)
 
 
 FLOW_NAMES = {
@@ -259,6 +263,8 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
     red_hours = rules.notifications.settings.red_card_hours
     red, red_total = models.cases.search(limit=LEADER_LIMIT, overdue_at=moment - timedelta(hours=red_hours))
     total = sum(by_service.values())
+    hotspots = Hotspots(models)
+    days = min((period.last - period.first).days + 1, 7)
     return Report(
         period=period,
         generated_at=moment,
@@ -282,6 +288,8 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
         red_card=red,
         red_card_total=red_total,
         red_card_hours=red_hours,
+        topics=hotspots.rising(judged_at, days=days),
+        clusters=hotspots.clusters(judged_at),
     )
 
 

@@ -38,6 +38,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         case_lists,
         cases,
         department,
+        hotspots,
         knowledge,
         notifications,
         operator,
@@ -59,6 +60,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         knowledge.bp,
         notifications.bp,
         reports.bp,
+        hotspots.bp,
     ):
         app.register_blueprint(blueprint)
     from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF

@@ -4,16 +4,11 @@ daily scheduler all render through here, so the three agree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import render_template
 from markupsafe import Markup
 
 from hotline.projections.reports import FLOW_NAMES, PERIOD_NAMES, Count, Report
 from hotline.web import charts
-
-# Sections other parts add to a report (hotspots, telephony): each renders its own part of the body.
-SECTIONS: list[Callable[[Report], Markup]] = []
 
 
 def _items(counts: list[Count]) -> list[tuple[str, int]]:
@@ -37,7 +32,6 @@ def context(report: Report) -> dict:
         "charts": report_charts(report),
         "flow_names": FLOW_NAMES,
         "kinds": PERIOD_NAMES,
-        "extra_sections": [section(report) for section in SECTIONS],
     }
 
 

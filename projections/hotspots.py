@@ -1,0 +1,199 @@
+"""Hotspots (热点) and 集中诉求 over the case index (docs/reports.md; thresholds in rules/analysis.toml).
+
+Rising topics. Each case's description is cut into words by the knowledge base's segmenter (the
+same dictionary, stop words and synonyms). For every word: ``now`` = the cases of the last ``days``
+that use it; its baseline = the cases that used it in the ``baseline_days`` before, so its expected
+count is ``expected = baseline × days ÷ baseline_days``. A word is flagged when all three hold:
+``now ≥ min_count``, ``now ≥ min_ratio × max(expected, 1)``, and the Poisson score
+``z = (now − expected) ÷ √(expected + 1) ≥ min_z``. Each word is judged against its own past.
+
+集中诉求 (clusters). The cases opened in the last ``cluster_days`` (not merged) are compared within
+each (district, service): two are about the same matter when they are near each other (coordinates
+within ``cluster_radius_m``, or the same street: the address less its house number) and their word
+sets are similar (Jaccard ≥ ``cluster_similarity``). Linked cases form a cluster; a cluster counts
+when at least ``cluster_min_callers`` different callers (by the keyed phone hash) are in it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hotline.domain.analysis import HotspotRules
+from hotline.domain.case import MERGED
+from hotline.projections.base import stamp, unstamp
+
+if TYPE_CHECKING:
+    from hotline.projections.read_models import ReadModels
+
+HOUSE_NUMBER = re.compile(r"[0-9０-９]+.*$")  # the house number and what follows it
+EARTH_RADIUS_M = 6_371_000
+
+
+@dataclass(frozen=True)
+class RisingTopic:
+    word: str
+    now: int
+    baseline: int
+    expected: float
+    z: float
+
+    @property
+    def ratio(self) -> float:
+        return self.now / max(self.expected, 1.0)
+
+
+@dataclass(frozen=True)
+class ClusterCase:
+    ticket_no: str
+    opened_at: datetime
+    status: str
+    department: str | None
+    description: str
+    address: str
+    caller_key: str | None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    key: str  # the earliest ticket: stable while the cluster grows
+    district: str
+    service_code: str
+    place: str
+    words: tuple[str, ...]  # the words most of its cases share
+    callers: int
+    cases: tuple[ClusterCase, ...]  # earliest first
+
+    @property
+    def open_tickets(self) -> list[str]:
+        return [c.ticket_no for c in self.cases if c.status != MERGED]
+
+
+def street_of(address: str | None) -> str:
+    """The address less its house number: 城东区解放路12号 → 城东区解放路."""
+    return HOUSE_NUMBER.sub("", (address or "").strip()).strip()
+
+
+def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class Hotspots:
+    def __init__(self, models: ReadModels):
+        self.models = models
+        self.view = models.recorder
+        self.table = self.view.table("hv_cases")
+        self.segmenter = models.segmenter
+        self.rules: HotspotRules = models.rules.analysis.hotspots
+
+    def _cases(self, since: datetime, until: datetime, columns: str) -> list[dict[str, Any]]:
+        return self.view.query(
+            f"SELECT {columns} FROM {self.table} WHERE opened_at >= ? AND opened_at < ?",
+            [stamp(since), stamp(until)],
+        )
+
+    def rising(self, until: datetime, days: int = 1) -> list[RisingTopic]:
+        """Words rising above their own baseline in the ``days`` before ``until``, strongest first."""
+        rules = self.rules
+        start = until - timedelta(days=days)
+        base_start = start - timedelta(days=rules.baseline_days)
+        now: Counter[str] = Counter()
+        before: Counter[str] = Counter()
+        cut = self.segmenter.distinct
+        for row in self._cases(base_start, until, "opened_at, description"):
+            (now if row["opened_at"] >= stamp(start) else before).update(cut(row["description"] or ""))
+        found = []
+        for word, count in now.items():
+            expected = before[word] * days / rules.baseline_days
+            z = (count - expected) / math.sqrt(expected + 1)
+            if count >= rules.min_count and count >= rules.min_ratio * max(expected, 1.0) and z >= rules.min_z:
+                found.append(RisingTopic(word, count, before[word], round(expected, 2), round(z, 2)))
+        return sorted(found, key=lambda t: (-t.z, -t.now, t.word))
+
+    def clusters(self, until: datetime) -> list[Cluster]:
+        """集中诉求 among the cases of the ``cluster_days`` before ``until``, largest first."""
+        rules = self.rules
+        rows = [
+            row
+            for row in self._cases(
+                until - timedelta(days=rules.cluster_days),
+                until,
+                "ticket_no, opened_at, status, department, district, service_code, address, description, "
+                "lat, long, caller_key",
+            )
+            if row["status"] != MERGED
+        ]
+        groups: dict[tuple[str, str], list[int]] = {}
+        for number, row in enumerate(rows):
+            groups.setdefault((row["district"] or "", row["service_code"]), []).append(number)
+        words = [frozenset(self.segmenter.distinct(row["description"] or "")) for row in rows]
+        streets = [street_of(row["address"]) for row in rows]
+        parent = list(range(len(rows)))
+
+        def root(n: int) -> int:
+            while parent[n] != n:
+                parent[n] = parent[parent[n]]
+                n = parent[n]
+            return n
+
+        for members in groups.values():
+            for i, a in enumerate(members):
+                for b in members[i + 1 :]:
+                    if (
+                        root(a) != root(b)
+                        and self._near(rows[a], rows[b], streets[a], streets[b])
+                        and jaccard(words[a], words[b]) >= rules.cluster_similarity
+                    ):
+                        parent[root(a)] = root(b)
+        linked: dict[int, list[int]] = {}
+        for number in range(len(rows)):
+            linked.setdefault(root(number), []).append(number)
+        found = []
+        for members in linked.values():
+            callers = {rows[n]["caller_key"] for n in members if rows[n]["caller_key"]}
+            if len(members) < 2 or len(callers) < rules.cluster_min_callers:
+                continue
+            members.sort(key=lambda n: (rows[n]["opened_at"], rows[n]["ticket_no"]))
+            shared = Counter(word for n in members for word in words[n])
+            first = rows[members[0]]
+            found.append(
+                Cluster(
+                    key=first["ticket_no"],
+                    district=first["district"] or "",
+                    service_code=first["service_code"],
+                    place=Counter(streets[n] for n in members).most_common(1)[0][0],
+                    words=tuple(w for w, c in shared.most_common(6) if c * 2 >= len(members)),
+                    callers=len(callers),
+                    cases=tuple(
+                        ClusterCase(
+                            rows[n]["ticket_no"],
+                            unstamp(rows[n]["opened_at"]),  # type: ignore[arg-type]
+                            rows[n]["status"],
+                            rows[n]["department"],
+                            rows[n]["description"] or "",
+                            rows[n]["address"] or "",
+                            rows[n]["caller_key"],
+                        )
+                        for n in members
+                    ),
+                )
+            )
+        return sorted(found, key=lambda c: (-c.callers, -len(c.cases), c.key))
+
+    def cluster(self, key: str, until: datetime) -> Cluster | None:
+        return next((c for c in self.clusters(until) if c.key == key), None)
+
+    def _near(self, a: dict, b: dict, street_a: str, street_b: str) -> bool:
+        if a["lat"] is not None and a["long"] is not None and b["lat"] is not None and b["long"] is not None:
+            return metres((a["lat"], a["long"]), (b["lat"], b["long"])) <= self.rules.cluster_radius_m
+        return bool(street_a) and street_a == street_b
