@@ -151,7 +151,6 @@ class Case(Permitted, HotlineAggregate):
         "reopen": Permit("重启工单", CAN_FOLLOW_UP, (CALLED_BACK, CLOSED, ANSWERED), state_action="重启"),
         # 不予重办: a caller not satisfied (or not solved) and yet the case is closed, with the reason.
         "waive_rehandling": Permit("登记不予重办", CAN_WAIVE_REHANDLING, (CALLED_BACK,)),
-        "merge": Permit("并单", CAN_FOLLOW_UP, (OPENED, DISPATCHED, REOPENED)),
         "merge": Permit("并单", CAN_MERGE, (OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
         # The emergency path and the interim feedback of urgent cases (domain/emergency.py).

@@ -3,7 +3,8 @@
 Rising topics. Each case's description is cut into words by the knowledge base's segmenter (the
 same dictionary, stop words and synonyms). For every word: ``now`` = the cases of the last ``days``
 that use it; its baseline = the cases that used it in the ``baseline_days`` before, so its expected
-count is ``expected = baseline × days ÷ baseline_days``. A word is flagged when all three hold:
+count is its share of the baseline's cases applied to this period's cases:
+``expected = baseline × cases_now ÷ cases_baseline``. A word is flagged when all three hold:
 ``now ≥ min_count``, ``now ≥ min_ratio × max(expected, 1)``, and the Poisson score
 ``z = (now − expected) ÷ √(expected + 1) ≥ min_z``. Each word is judged against its own past.
 
@@ -109,12 +110,18 @@ class Hotspots:
         base_start = start - timedelta(days=rules.baseline_days)
         now: Counter[str] = Counter()
         before: Counter[str] = Counter()
+        cases_now = cases_before = 0
         cut = self.segmenter.distinct
         for row in self._cases(base_start, until, "opened_at, description"):
-            (now if row["opened_at"] >= stamp(start) else before).update(cut(row["description"] or ""))
+            recent = row["opened_at"] >= stamp(start)
+            (now if recent else before).update(cut(row["description"] or ""))
+            cases_now, cases_before = cases_now + recent, cases_before + (not recent)
+        # The word's share of the baseline's cases, applied to this period's cases: a busier day
+        # raises every word's expectation alike, so only words gaining share stand out.
+        scale = cases_now / cases_before if cases_before else 0.0
         found = []
         for word, count in now.items():
-            expected = before[word] * days / rules.baseline_days
+            expected = before[word] * scale
             z = (count - expected) / math.sqrt(expected + 1)
             if count >= rules.min_count and count >= rules.min_ratio * max(expected, 1.0) and z >= rules.min_z:
                 found.append(RisingTopic(word, count, before[word], round(expected, 2), round(z, 2)))
