@@ -1,9 +1,12 @@
-"""Accounts: registering users, changing passwords, deactivating.
+"""Accounts: registering users, changing passwords and roles, deactivating and reactivating,
+signing out everywhere. Each is an event of the ``User`` aggregate, so the audit shows who did it.
 
 Passwords arrive hashed (the composition root's hasher); the application stores only the hash.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -53,3 +56,26 @@ class UserCommands(HotlineBase):
         user = self._existing_user(username)
         user.deactivate(actor, at=self.now())
         self.save(user)
+
+    def reactivate_user(self, username: str, actor: Actor) -> None:
+        user = self._existing_user(username)
+        user.reactivate(actor, at=self.now())
+        self.save(user)
+
+    def change_role(self, username: str, role: str, actor: Actor, department: str | None = None) -> None:
+        if department and department not in self.rules.departments:
+            raise InvalidInput(f"未知承办单位：{department}")
+        user = self._existing_user(username)
+        user.change_role(role, department, actor, at=self.now())
+        self.save(user)
+
+    def sign_out_everywhere(self, username: str, actor: Actor) -> None:
+        """End every session of the account (the user signed out, or an admin ended them)."""
+        user = self._existing_user(username)
+        user.sign_out(actor, at=self.now())
+        self.save(user)
+
+    def all_users(self) -> Iterator[User]:
+        """Every account, in the order they were registered."""
+        for aggregate_id in self.originator_ids(User.Registered.TOPIC):
+            yield self.repository.get(aggregate_id)

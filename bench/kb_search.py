@@ -2,7 +2,7 @@
 
 The articles are the 64 demo articles written out in variants (district, office, year, wording),
 all published. Each query is a consultation typed two characters at a time, as the operator's
-console asks while the description is typed. Measured per request: ``GET /operator/kb-suggestions``
+console asks while the description is typed. Measured per request: ``POST /operator/kb-suggestions``
 through the Flask app (session, catch-up, segmentation, the full-text query, the use counts, the
 fragment rendered), and the read model's ``suggest_articles`` alone. The baseline, in the same run
 on the same rows, is the search done without the index: every word a ``LIKE '%word%'`` over title,
@@ -125,12 +125,14 @@ def measure(services: Any, queries: list[str]) -> dict[str, Any]:
         client.post("/login", data={"csrf_token": token, "username": "operator", "password": password}).status_code
         == 302
     )
+    console = client.get("/operator").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', console).group(1)
     http, direct, scan, empty = [], [], [], 0
     for _ in range(2):  # warm: the dictionary, the statement caches, the pages
-        client.get("/operator/kb-suggestions", query_string={"q": queries[-1]})
+        client.post("/operator/kb-suggestions", data={"csrf_token": token, "q": queries[-1]})
     for text in queries:  # interleaved, so that the machine's load falls on all three alike
         start = time.perf_counter()
-        response = client.get("/operator/kb-suggestions", query_string={"q": text})
+        response = client.post("/operator/kb-suggestions", data={"csrf_token": token, "q": text})
         http.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200
         empty += "kb-article" not in response.text
@@ -177,7 +179,7 @@ def run(size: str, progress: Progress = no_progress) -> Result:
             target(f"{store}_suggestion_http_p95", result.figures[store]["http"]["p95_ms"], "ms", 100, at_most=True)
         )
     result.notes.append(
-        "http: GET /operator/kb-suggestions through the Flask app in-process (no network); read_model: "
+        "http: POST /operator/kb-suggestions through the Flask app in-process (no network); read_model: "
         "suggest_articles alone; baseline: LIKE '%word%' over title, question and answer, ranked in Python."
     )
     return result

@@ -62,10 +62,7 @@ class User(HotlineAggregate):
         require_role(actor, CAN_MANAGE_USERS, "管理账号")
         if not USERNAME.match(username or ""):
             raise InvalidInput("用户名须为 2–32 位字母、数字、点、下划线或短横线")
-        if role not in ACCOUNT_ROLES:
-            raise InvalidInput(f"未知角色：{role}（可选：{'、'.join(ACCOUNT_ROLES)}）")
-        if (role == DEPARTMENT) != bool(department):
-            raise InvalidInput("承办单位账号必须绑定一个单位，其他角色不能绑定单位")
+        check_role(role, department)
         if not password_hash:
             raise InvalidInput("密码不能为空")
         return cls._create(
@@ -89,6 +86,12 @@ class User(HotlineAggregate):
         self.department = department
         self.password_hash = password_hash
         self.active = True
+        self.session_version = 0
+
+    # Every session signed in before one of these events is over: logout, a new password, a new
+    # role or department, deactivation (the web app compares the version a session was given).
+    def _end_sessions(self) -> None:
+        self.session_version += 1
 
     @property
     def actor(self) -> Actor:
@@ -108,6 +111,7 @@ class User(HotlineAggregate):
     @event(PasswordChanged)
     def _password_changed(self, password_hash: str) -> None:
         self.password_hash = password_hash
+        self._end_sessions()
 
     class Deactivated(Event):
         TOPIC = "hotline:User.Deactivated"
@@ -121,3 +125,56 @@ class User(HotlineAggregate):
     @event(Deactivated)
     def _deactivated(self) -> None:
         self.active = False
+        self._end_sessions()
+
+    class Reactivated(Event):
+        TOPIC = "hotline:User.Reactivated"
+
+    def reactivate(self, actor: Actor, at: datetime | None = None) -> None:
+        require_role(actor, CAN_MANAGE_USERS, "启用账号")
+        if self.active:
+            raise InvalidTransition(f"账号 {self.username} 已是启用状态")
+        self._record(self.Reactivated, actor, at)
+
+    @event(Reactivated)
+    def _reactivated(self) -> None:
+        self.active = True
+
+    class RoleChanged(Event):
+        TOPIC = "hotline:User.RoleChanged"
+        role: str
+        department: str | None
+
+    def change_role(self, role: str, department: str | None, actor: Actor, at: datetime | None = None) -> None:
+        require_role(actor, CAN_MANAGE_USERS, "更改角色")
+        check_role(role, department)
+        if (role, department or None) == (self.role, self.department):
+            raise InvalidInput(f"账号 {self.username} 的角色和单位没有变化")
+        self._record(self.RoleChanged, actor, at, role=role, department=department or None)
+
+    @event(RoleChanged)
+    def _role_changed(self, role: str, department: str | None) -> None:
+        self.role = role
+        self.department = department
+        self._end_sessions()
+
+    class SignedOut(Event):
+        """The user signed out: every session of the account ends, on every device."""
+
+        TOPIC = "hotline:User.SignedOut"
+
+    def sign_out(self, actor: Actor, at: datetime | None = None) -> None:
+        if actor.id != self.username:
+            require_role(actor, CAN_MANAGE_USERS, "结束他人的登录")
+        self._record(self.SignedOut, actor, at)
+
+    @event(SignedOut)
+    def _signed_out(self) -> None:
+        self._end_sessions()
+
+
+def check_role(role: str, department: str | None) -> None:
+    if role not in ACCOUNT_ROLES:
+        raise InvalidInput(f"未知角色：{role}（可选：{'、'.join(ACCOUNT_ROLES)}）")
+    if (role == DEPARTMENT) != bool(department):
+        raise InvalidInput("承办单位账号必须绑定一个单位，其他角色不能绑定单位")

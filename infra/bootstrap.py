@@ -7,11 +7,12 @@ to what they serve: ``create_app(services)``, the intake consumer, a command.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hotline.application import Clock, HotlineApplication, SystemClock
 from hotline.domain.rules import Rules
 from hotline.infra.config import Config, ConfigError
-from hotline.infra.keys import unreadable_event
+from hotline.infra.keys import private_file, unreadable_event
 from hotline.infra.notify import Notifier, channels_for
 from hotline.infra.passwords import Passwords
 from hotline.infra.rule_files import load_rules
@@ -35,6 +36,11 @@ class Services:
     read_models: ReadModels  # inboxes, deadlines, 督办台账, 三率, caller history
     bus: InProcessBus | None = None  # no Kafka configured: intake messages run in this process
     passwords: Passwords = field(default_factory=Passwords)
+    limit_store: Any = None  # sign-in slow-down and rate limits: None keeps them in each web process
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]:
+        return self.config.trusted_proxies
 
     @property
     def clock(self) -> Clock:
@@ -75,7 +81,7 @@ def views_env(config: Config) -> dict[str, str]:
     """SQLite: a views file of its own beside the events; PostgreSQL: the events' schema."""
     env = dict(config.event_store_env())
     if not config.uses_postgres:
-        env["SQLITE_DBNAME"] = str(config.sqlite_path("views"))
+        env["SQLITE_DBNAME"] = str(private_file(config.sqlite_path("views")))
     return env
 
 

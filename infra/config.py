@@ -16,6 +16,8 @@ Variables (README lists them too):
                          the cipher key. Set it to let auditors verify without reading personal data
   HOTLINE_COOKIE_SECURE  1 (default): session cookies only over HTTPS; `hotline serve` on a loopback
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
+  HOTLINE_TRUSTED_PROXIES addresses or networks (comma-separated) of the reverse proxies whose
+                         X-Forwarded-For / X-Forwarded-Proto count; unset: none, the peer address counts
   HOTLINE_OUTBOX_DIR     where messages go when no gateway is configured (default: outbox under the data dir)
   HOTLINE_SMS_URL        the HTTP SMS gateway (unset: SMS are written to the outbox folder);
   HOTLINE_SMS_TOKEN      its bearer token; HOTLINE_SMS_BODY its JSON body with {to} {text} {key};
@@ -30,6 +32,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -37,6 +40,7 @@ from hotline.infra.keys import (
     InvalidKey,
     decode_key,
     derive_audit_key,
+    private_file,
     read_or_create_key_file,
     read_or_create_secret_file,
 )
@@ -61,6 +65,7 @@ class Config:
     cipher_key_file: Path | None = None  # None: cipher.key under data_dir
     audit_key: str | None = None
     cookie_secure: bool = True
+    trusted_proxies: tuple[str, ...] = ()
     outbox_dir: Path | None = None  # None: outbox under data_dir
     sms_url: str | None = None
     sms_token: str = ""
@@ -88,6 +93,7 @@ class Config:
             cipher_key_file=Path(env["HOTLINE_CIPHER_KEY_FILE"]) if env.get("HOTLINE_CIPHER_KEY_FILE") else None,
             audit_key=env.get("HOTLINE_AUDIT_KEY") or None,
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
+            trusted_proxies=_networks(env.get("HOTLINE_TRUSTED_PROXIES") or ""),
             outbox_dir=Path(env["HOTLINE_OUTBOX_DIR"]).absolute() if env.get("HOTLINE_OUTBOX_DIR") else None,
             sms_url=env.get("HOTLINE_SMS_URL") or None,
             sms_token=env.get("HOTLINE_SMS_TOKEN") or "",
@@ -126,7 +132,7 @@ class Config:
         if self.database_url:
             env.update(postgres_env(self.database_url))
         else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_file(self.sqlite_path("hotline"))  # 0600 in a 0700 folder; the WAL files follow
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(self.sqlite_path("hotline")),
@@ -181,6 +187,18 @@ def _port(text: str, name: str) -> int:
     if not text.strip().isdigit() or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} 必须是 1 到 65535 之间的端口号")
     return int(text)
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    networks = tuple(part.strip() for part in text.split(",") if part.strip())
+    for network in networks:
+        try:
+            ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"HOTLINE_TRUSTED_PROXIES 中的 {network} 不是地址或网段，应写成 10.0.0.5 或 10.0.0.0/24，以逗号分隔"
+            ) from None
+    return networks
 
 
 def _choice(text: str, allowed: tuple[str, ...]) -> str:

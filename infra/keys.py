@@ -54,12 +54,31 @@ def decode_key(text: str, name: str) -> bytes:
     return raw
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner may enter (0700), made if missing."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` as a file only its owner may read (0600), created empty if missing, in a private
+    folder. SQLite gives its -wal and -shm files the database file's mode."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return path
+
+
 def write_key_file(path: Path, key: str) -> None:
     """Create ``path`` holding ``key``, readable by its owner only; FileExistsError if it exists.
 
     Written to a private temporary file first and then linked into place, so that no reader ever
     sees a half-written key and a key is never replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # A name of its own for every writer, threads of one process included (mkstemp: mode 0600).
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)

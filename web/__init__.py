@@ -9,6 +9,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, Transient
+from hotline.web.limits import MemoryLimitStore, SignInLimits
+from hotline.web.security import TrustedProxies, add_security_headers
 from hotline.web.services import WebServices
 
 csrf = CSRFProtect()
@@ -31,7 +33,12 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         WTF_I18N_ENABLED=False,  # use WTForms' bundled Chinese messages, no Babel needed
     )
     app.extensions["hotline"] = services
+    app.extensions["hotline_sign_in"] = SignInLimits(
+        store=services.limit_store or MemoryLimitStore(), now=lambda: services.clock.now().timestamp()
+    )
+    app.wsgi_app = TrustedProxies(app.wsgi_app, services.trusted_proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
+    add_security_headers(app)
 
     from hotline.web import auth, filters
     from hotline.web.views import (

@@ -8,12 +8,11 @@ admin (管理员, may do everything). A department user asking for another depar
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import deque
+import math
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from hotline.domain.actors import ADMIN, DEPARTMENT, EDITOR, OPERATOR, SUPERVISOR, Actor
@@ -21,6 +20,7 @@ from hotline.domain.case import Case
 from hotline.domain.errors import CaseNotFound
 from hotline.domain.formats import is_ticket_no
 from hotline.web.forms import LoginForm
+from hotline.web.limits import SignInLimits
 from hotline.web.services import hotline, services
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,17 @@ HOME = {
 
 
 class WebUser(UserMixin):
-    def __init__(self, username: str, role: str, department: str | None, display_name: str):
+    def __init__(self, username: str, role: str, department: str | None, display_name: str, session_version: int = 0):
         self.id = username
         self.role = role
         self.department = department
         self.display_name = display_name
+        self.session_version = session_version
+
+    def get_id(self) -> str:
+        # The session keeps the account's session version: signing out, a new password, a new
+        # role and deactivation raise it, and every session holding an older one is over.
+        return f"{self.id}:{self.session_version}"
 
     @property
     def actor(self) -> Actor:
@@ -56,46 +62,36 @@ class WebUser(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(username: str) -> WebUser | None:
+def load_user(session_id: str) -> WebUser | None:
+    username, _, version = session_id.partition(":")
     user = hotline().get_user(username)
-    if user is None or not user.active:
+    if user is None or not user.active or version != str(user.session_version):
         return None
-    return WebUser(user.username, user.role, user.department, user.display_name)
+    return _web_user(user)
 
 
-class LoginThrottle:
-    """At most ``limit`` failed sign-ins per user name and per address in ``window`` seconds."""
-
-    def __init__(self, limit: int = 5, window: float = 300.0):
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(key, now)) >= self.limit for key in keys)
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def clear(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+def _web_user(user) -> WebUser:
+    return WebUser(user.username, user.role, user.department, user.display_name, user.session_version)
 
 
-throttle = LoginThrottle()
+def sign_in_limits() -> SignInLimits:
+    limits: SignInLimits = current_app.extensions["hotline_sign_in"]
+    return limits
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site; None for anything a browser could read as another
+    site (``//evil``, ``/\\evil``, ``/%09/evil`` once the tab is dropped) or a header could break on."""
+    if not target or len(target) > 2048:
+        return None
+    if any(ch <= " " or ch in "\\\x7f" for ch in target):  # control characters, spaces, backslashes
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -104,41 +100,44 @@ def login():
         return redirect(url_for("auth.home"))
     form = LoginForm()
     status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
-        keys = (f"user:{username}", f"addr:{request.remote_addr}")
+        address = request.remote_addr or ""
+        limits = sign_in_limits()
+        wait = limits.wait(username, address)
         user = hotline().get_user(username)
-        if throttle.blocked(*keys):
-            flash("登录失败次数过多，请 5 分钟后再试。", "error")
-            status = 429
+        if wait > 0:
+            seconds = math.ceil(wait)
+            flash(f"登录失败次数较多，为保护账号，请 {seconds} 秒后再试。", "error")
+            status, headers = 429, {"Retry-After": str(seconds)}
         elif (
             # Checked even for an unknown user name: the same time either way reveals no names.
             services().passwords.verify(user.password_hash if user else None, form.password.data)
             and user is not None
             and user.active
         ):
-            throttle.clear(keys[0])
+            limits.succeeded(username)
             session.clear()
-            login_user(WebUser(user.username, user.role, user.department, user.display_name))
+            login_user(_web_user(user))
             log.info("sign-in: %s (%s)", user.username, user.role)
-            target = request.args.get("next", "")
-            # Only local paths: never bounce a user to another site after signing in.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("auth.home")
-            return redirect(target)
+            # Only paths on this site: never bounce a user to another site after signing in.
+            return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
         else:
-            throttle.fail(*keys)
-            log.info("failed sign-in for user name %r from %s", username[:32], request.remote_addr)
+            limits.failed(username, address)
+            log.info("failed sign-in for user name %r from %s", username[:32], address)
             flash("用户名或密码不正确。", "error")
             status = 401
     elif form.errors:
         status = 400
-    return render_template("login.html", form=form), status
+    return render_template("login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Ends every session of this account, on every device: a copied cookie is worth nothing now.
+    hotline().sign_out_everywhere(current_user.id, current_actor())
     logout_user()
     session.clear()
     flash("已退出登录。", "success")

@@ -13,6 +13,7 @@ from flask import current_app
 from hotline.application import Clock, HotlineApplication
 from hotline.domain.rules import Rules
 from hotline.projections.read_models import ReadModels
+from hotline.web.limits import LimitStore
 
 
 class PasswordCheck(Protocol):
@@ -34,6 +35,10 @@ class WebServices(Protocol):
     def secret_key(self) -> str: ...
     @property
     def cookie_secure(self) -> bool: ...
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]: ...
+    @property
+    def limit_store(self) -> LimitStore | None: ...
 
 
 def services() -> WebServices:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from werkzeug.serving import WSGIRequestHandler
 
 from hotline.domain.case import STATUS_NAMES
 from hotline.domain.catalogue import CATEGORIES
@@ -197,4 +198,11 @@ def serve(host: str, port: int, notify: bool, reports: bool) -> None:
         # Plain HTTP on this machine only: Secure cookies would never come back over it.
         app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
     click.echo(f"工单系统已启动：http://{host}:{port}/  （数据：{services.config.store_description()}）")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=QuietHandler)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """The development server's handler, naming no server or Python version in its replies."""
+
+    def version_string(self) -> str:
+        return "hotline"

@@ -62,7 +62,7 @@ class FileSink:
             else f"收件人：{message.address}\n幂等键：{message.key}\n\n{message.body}\n"
         )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # messages hold phones and names
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".sending-")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 file.write(content)

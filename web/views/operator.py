@@ -89,12 +89,13 @@ def new_call():
     return render_template("operator/call_form.html", form=form), status
 
 
-@bp.route("/operator/caller-history")
+@bp.route("/operator/caller-history", methods=["POST"])
 @roles_required(OPERATOR)
 def caller_history():
-    """A fragment for the call form: the caller's earlier cases and likely duplicates."""
-    phone = (request.args.get("phone") or "").strip()
-    service_code = request.args.get("service_code") or None
+    """A fragment for the call form: the caller's earlier cases and likely duplicates. Posted, so
+    the number never sits in a URL (access logs, browser history, a proxy's records)."""
+    phone = (request.form.get("phone") or "").strip()
+    service_code = request.form.get("service_code") or None
     if not PHONE.match(phone):
         return render_template("operator/_caller_history.html", phone="", history=[], duplicates=[])
     models = read_models()
@@ -104,11 +105,12 @@ def caller_history():
     return render_template("operator/_caller_history.html", phone=phone, history=history, duplicates=duplicates)
 
 
-@bp.route("/operator/kb-suggestions")
+@bp.route("/operator/kb-suggestions", methods=["POST"])
 @roles_required(OPERATOR)
 def kb_suggestions():
-    """A fragment for the call form: the published articles best matching the description so far."""
-    text = (request.args.get("q") or "")[:500]
+    """A fragment for the call form: the published articles best matching the description so far
+    (posted: the description may hold the caller's name or number)."""
+    text = (request.form.get("q") or "")[:500]
     models = read_models()
     models.catch_up()
     articles = models.suggest_articles(text) if text.strip() else []

@@ -8,7 +8,6 @@ import pytest
 
 from hotline.infra.demo import DEMO_USERS, ensure_demo_users
 from hotline.web import create_app
-from hotline.web.auth import throttle
 
 PASSWORDS = {username: password for username, password, *_ in DEMO_USERS}
 SUBMISSION = re.compile(r'name="submission"[^>]*value="([0-9a-f]{32})"')
@@ -39,7 +38,6 @@ def web_services(sqlite_services):
 def app(web_services):
     app = create_app(web_services, testing=True)
     app.config["SESSION_COOKIE_SECURE"] = False  # the test client speaks plain HTTP
-    throttle.clear(*list(throttle._failures))
     return app
 
 

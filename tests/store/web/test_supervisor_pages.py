@@ -81,14 +81,14 @@ def test_search_and_caller_history(signed_in):
     assert ticket in found
     assert ticket in operator.get("/cases", query_string={"phone": "13800138000"}).text
     assert ticket not in operator.get("/cases", query_string={"status": "closed"}).text
-    history = operator.get(
-        "/operator/caller-history", query_string={"phone": "13800138000", "service_code": "noise"}
+    history = operator.post(
+        "/operator/caller-history", {"phone": "13800138000", "service_code": "noise"}, token_from="/operator"
     ).text
     assert ticket in history and "可能重复" in history
     assert (
         "可能重复"
-        not in operator.get(
-            "/operator/caller-history", query_string={"phone": "13800138000", "service_code": "garbage"}
+        not in operator.post(
+            "/operator/caller-history", {"phone": "13800138000", "service_code": "garbage"}, token_from="/operator"
         ).text
     )
 
