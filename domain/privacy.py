@@ -8,6 +8,9 @@ One place for every page, export and message that shows a caller to someone othe
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from hotline.domain.errors import InvalidInput
 
 # What the scrubber recognises in free text (descriptions, replies) before it is published.
 MOBILE = re.compile(r"(?<!\d)(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
@@ -50,3 +53,51 @@ def scrub(text: str, names: tuple[str, ...] = ()) -> str:
     text = MOBILE.sub(HIDDEN, text)
     text = LANDLINE.sub(HIDDEN, text)
     return SELF_NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
+
+
+# ---- the city's policy (rules/privacy.toml) ----------------------------------------------------
+
+NEVER_PUBLIC = frozenset({"report"})  # 举报: the informant must stay unknown, whatever the table says
+ADDRESS_LEVELS = ("district", "street")
+_STREET = re.compile(r"^.*?(?:路|街|道|巷|大道|胡同|镇|乡|村)")
+
+
+@dataclass(frozen=True)
+class PrivacyRules:
+    """What the public sees, who is confidential by default, how long personal data is kept."""
+
+    public_categories: frozenset[str]  # categories whose cases anonymous Open311 reads may list
+    withheld_services: frozenset[str]  # services never shown to the public (they name a person)
+    address_level: str  # "district" or "street": how far an address is coarsened for the public
+    coordinate_decimals: int  # coordinates rounded to this many decimals (2: about 1 km)
+    confidential_categories: frozenset[str]  # categories whose callers are 保密 unless the form says not
+    retention_years: int  # personal data erased this many years after a case is closed
+    basis: str = ""
+
+    def __post_init__(self) -> None:
+        if self.public_categories & NEVER_PUBLIC:
+            raise InvalidInput("举报（report）类工单不能公开")
+        if self.address_level not in ADDRESS_LEVELS:
+            raise InvalidInput(f"地址公开粒度只能是 {'、'.join(ADDRESS_LEVELS)} 之一")
+        if not 0 <= self.coordinate_decimals <= 4:
+            raise InvalidInput("坐标保留小数位数应在 0 到 4 之间（3 位约 100 米，2 位约 1 公里）")
+        if self.retention_years < 1:
+            raise InvalidInput("保存年限至少 1 年")
+
+    def is_public(self, category: str, service_code: str) -> bool:
+        return category in self.public_categories and service_code not in self.withheld_services
+
+    def confidential_by_default(self, category: str) -> bool:
+        return category in self.confidential_categories
+
+    def public_address(self, address: str, district: str) -> str:
+        """The address as the public sees it: the district, or the street without house numbers."""
+        if self.address_level == "street":
+            match = _STREET.match(address or "")
+            if match:
+                street = scrub(match.group(0))
+                return street if not district or street.startswith(district) else f"{district}{street}"
+        return district or ""
+
+    def public_coordinate(self, value: float | None) -> float | None:
+        return None if value is None else round(value, self.coordinate_decimals)

@@ -17,6 +17,7 @@ from hotline.domain.handling import HandlingRules
 from hotline.domain.metrics import MetricRules
 from hotline.domain.notifications import NotificationRules
 from hotline.domain.open311 import Open311Catalogue
+from hotline.domain.privacy import PrivacyRules
 from hotline.domain.routing import RoutingTable
 from hotline.domain.terms import Terms
 from hotline.domain.time_limits import TimeLimitTable
@@ -39,6 +40,7 @@ class Rules:
     notifications: NotificationRules  # notifications.toml, contacts.csv
     handling: HandlingRules  # handling.toml: returns under review, who approves extensions
     analysis: AnalysisRules  # analysis.toml: the daily report, hotspots, the call centre
+    privacy: PrivacyRules  # privacy.toml
 
     def department_name(self, code: str | None) -> str:
         if not code:

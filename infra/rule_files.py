@@ -35,6 +35,7 @@ from hotline.domain.notifications import (
     Template,
 )
 from hotline.domain.open311 import DATATYPES, EVERY_OTHER_SERVICE, LIST_TYPES, Attribute, Open311Catalogue
+from hotline.domain.privacy import PrivacyRules
 from hotline.domain.routing import RoutingRule, RoutingTable
 from hotline.domain.rules import Rules
 from hotline.domain.terms import Terms
@@ -487,6 +488,41 @@ def load_handling(path: Path) -> HandlingRules:
         raise RulesFileError(f"{path.name}：{error}") from None
 
 
+def load_privacy(path: Path, services: dict[str, Service]) -> PrivacyRules:
+    """rules/privacy.toml: what the public sees, who is confidential by default, how long data is kept."""
+    data = _toml(path)
+    sections = {name: data.get(name) for name in ("public", "confidential", "retention")}
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise RulesFileError(f"{path.name}：须有 [{name}] 一节")
+    public, confidential, retention = sections["public"], sections["confidential"], sections["retention"]
+
+    def codes(table: dict, key: str, section: str, known: dict, what: str) -> frozenset[str]:
+        value = table.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RulesFileError(
+                f'{path.name} 第 {_line_of(path, key)} 行：[{section}] 的 {key} 须是代码列表，如 ["consult"]'
+            )
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise RulesFileError(
+                f"{path.name} 第 {_line_of(path, key)} 行：未知{what} {'、'.join(unknown)}（可选：{'、'.join(known)}）"
+            )
+        return frozenset(value)
+
+    try:
+        return PrivacyRules(
+            public_categories=codes(public, "categories", "public", CATEGORIES, "诉求类别"),
+            withheld_services=codes(public, "withheld_services", "public", services, "服务代码"),
+            address_level=str(public.get("address", "")),
+            coordinate_decimals=int(_number_in(public, "coordinate_decimals", path, "public")),
+            confidential_categories=codes(confidential, "categories", "confidential", CATEGORIES, "诉求类别"),
+            retention_years=int(_number_in(retention, "years_after_closing", path, "retention")),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
 def load_contacts(path: Path, departments: dict[str, Department]) -> dict[str, Contact]:
     columns = ["单位代码", "联络人", "联络人手机", "联络人邮箱", "负责人", "负责人手机", "负责人邮箱"]
     contacts: dict[str, Contact] = {}
@@ -670,6 +706,7 @@ RULE_FILES = (
     "notifications.toml",
     "handling.toml",
     "analysis.toml",
+    "privacy.toml",
 )
 
 
@@ -698,6 +735,7 @@ def load_rules(directory: Path) -> Rules:
         ),
         handling=load_handling(directory / "handling.toml"),
         analysis=load_analysis(directory / "analysis.toml"),
+        privacy=load_privacy(directory / "privacy.toml", services),
     )
 
 

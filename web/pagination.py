@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import request
@@ -32,10 +33,10 @@ class Page:
         return self.number < self.pages
 
 
-def requested_page(size: int = PAGE_SIZE) -> tuple[int, int]:
-    """(page number, offset) from ?page=, forgiving nonsense (page=abc, page=-3 → 1)."""
+def requested_page(values: Mapping[str, str] | None = None, size: int = PAGE_SIZE) -> tuple[int, int]:
+    """(page number, offset) from ?page= (or a posted ``page``), forgiving nonsense (page=abc, page=-3 → 1)."""
     try:
-        number = max(1, min(int(request.args.get("page", 1)), 100_000))
+        number = max(1, min(int((request.args if values is None else values).get("page", 1)), 100_000))
     except ValueError:
         number = 1
     return number, (number - 1) * size

@@ -155,7 +155,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["api_key", "service_code"],
         "properties": {
-            "api_key": {"type": "string"},
+            "api_key": {"type": "string", "description": "也可放在 X-API-Key 请求头中；不可放在网址中"},
             "jurisdiction_id": {"type": "string"},
             "service_code": {"type": "string"},
             "lat": {"type": "string", "description": "WGS84 纬度"},

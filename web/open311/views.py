@@ -186,8 +186,21 @@ def _attributes() -> dict[str, list[str]]:
     return submitted
 
 
+API_KEY_HEADER = "X-API-Key"
+
+
+@bp.before_request
+def _no_key_in_the_url() -> None:
+    # A URL is written into access logs, proxies' records and browser history: a key there is spent.
+    if "api_key" in request.args:
+        raise bad_request(
+            f"api_key 不能放在网址（查询字符串）中，请放在请求体或 {API_KEY_HEADER} 请求头中；"
+            "此密钥已可能泄露，请联系热线更换"
+        )
+
+
 def _authenticate():
-    key = request.form.get("api_key") or request.args.get("api_key")
+    key = request.form.get("api_key") or request.headers.get(API_KEY_HEADER)
     api_key = services().app.authenticate_api_key(key)
     if api_key is None:
         raise forbidden()

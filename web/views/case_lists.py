@@ -27,7 +27,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _form() -> SearchForm:
-    form = SearchForm(request.args)
+    # Posted from the page (a caller's number never goes into a URL); links may still GET a filter.
+    form = SearchForm(request.form if request.method == "POST" else request.args)
     form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
     form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
     form.service.choices = [("", "全部服务事项"), *((c, f"{s.group} · {s.name}") for c, s in rules().services.items())]
@@ -56,13 +57,21 @@ def _filter(form: SearchForm) -> CaseFilter:
     return chosen
 
 
-@bp.route("/cases")
+def _number_in_the_url(form: SearchForm) -> str | None:
+    if request.method == "GET" and request.args.get("phone"):
+        form.phone.data = ""
+        return "来电号码不能放在网址中（网址会写进访问日志），请在查询框中输入后点“查询”"
+    return None
+
+
+@bp.route("/cases", methods=["GET", "POST"])
 @roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
 def search():
     form = _form()
-    number, offset = requested_page()
-    rows, total, problem = [], 0, None
-    if form.validate():
+    number, offset = requested_page(request.form if request.method == "POST" else None)
+    rows, total = [], 0
+    problem = _number_in_the_url(form)
+    if problem is None and form.validate():
         try:
             chosen = _filter(form)
         except InvalidInput as error:
@@ -78,6 +87,8 @@ def search():
 
 def _export_filter() -> tuple[SearchForm, CaseFilter | None, str | None]:
     form = _form()
+    if problem := _number_in_the_url(form):
+        return form, None, problem
     if not form.validate():
         return form, None, "；".join(f"{form[name].label.text}：{e}" for name, es in form.errors.items() for e in es)
     try:
@@ -92,7 +103,7 @@ def _refused(form: SearchForm, problem: str):
     ), 400
 
 
-@bp.route("/cases/export.csv")
+@bp.route("/cases/export.csv", methods=["GET", "POST"])
 @roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
 def export_csv():
     form, chosen, problem = _export_filter()
@@ -108,7 +119,7 @@ def export_csv():
     return response
 
 
-@bp.route("/cases/export.xlsx")
+@bp.route("/cases/export.xlsx", methods=["GET", "POST"])
 @roles_required(OPERATOR, SUPERVISOR, DEPARTMENT)
 def export_xlsx():
     form, chosen, problem = _export_filter()

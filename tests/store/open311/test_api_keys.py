@@ -79,3 +79,19 @@ def test_the_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path):
     again = hotline("revoke", row["id"], data_dir=tmp_path)
     assert again.returncode == 1 and "已被吊销" in again.stderr
     assert "已吊销" in hotline("list", data_dir=tmp_path).stdout
+
+
+def test_a_key_in_the_url_is_refused_and_one_in_a_header_is_taken(sqlite_services):
+    from hotline.web import create_app
+
+    key = sqlite_services.app.issue_api_key("对接方", SYSTEM_ACTOR).key
+    client = create_app(sqlite_services, testing=True).test_client()
+    form = {"service_code": "garbage", "address_string": "解放路 3 号"}
+    refused = client.post(f"/open311/v2/requests.json?api_key={key}", data=form)
+    assert refused.status_code == 400
+    assert "api_key 不能放在网址" in refused.json[0]["description"]
+    assert client.get(f"/open311/v2/requests.json?api_key={key}").status_code == 400  # reads too
+    taken = client.post("/open311/v2/requests.json", data=form, headers={"X-API-Key": key})
+    assert taken.status_code == 200 and taken.json[0]["service_request_id"]
+    assert client.post("/open311/v2/requests.json", data={**form, "api_key": key}).status_code == 200
+    assert next(sqlite_services.app.all_cases()).description.startswith("（通过 Open311")

@@ -40,8 +40,11 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/operator/caller-history", "POST"): (L, 200, 403, 403, 403, 200),
     ("/operator/kb-suggestions", "POST"): (L, 200, 403, 403, 403, 200),
     ("/cases", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/cases", "POST"): (L, 200, 200, 200, 200, 200),  # the search, posted: no number in a URL
     ("/cases/export.csv", "GET"): (L, 200, 200, 200, 200, 200),
     ("/cases/export.xlsx", "GET"): (L, 200, 200, 200, 200, 200),
+    ("/cases/export.csv", "POST"): (L, 200, 200, 200, 200, 200),  # a search by number exports posted
+    ("/cases/export.xlsx", "POST"): (L, 200, 200, 200, 200, 200),
     # one case (dispatched to HBJ): another department gets 404, as if it did not exist
     ("/cases/<ticket_no>", "GET"): (L, 200, 200, 404, 200, 200),
     ("/cases/<ticket_no>/<name>", "POST"): (L, 302, 403, 404, 302, 302),  # name = urge

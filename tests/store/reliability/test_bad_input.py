@@ -160,6 +160,17 @@ def test_the_caller_history_fragment(operator_desk, params):
     assert "<script>alert(1)</script>" not in response.text
 
 
+@FUZZ
+@given(
+    path=st.sampled_from(["/operator/kb-suggestions", "/cases", "/cases/export.csv"]),
+    params=st.dictionaries(st.sampled_from(["q", "phone", "ticket", "status", "department", "page"]), junk, max_size=4),
+)
+def test_the_suggestions_and_search_forms(operator_desk, path, params):
+    response = operator_desk.post(path, params, token_from="/operator")
+    assert response.status_code in (200, 400)  # an export of a malformed filter is refused with the page
+    assert "<script>alert(1)</script>" not in response.text
+
+
 def test_oversized_bodies_are_refused_with_413(signed_in, web_services, app):  # noqa: F811
     operator = signed_in("operator")
     huge = "字" * 100_000  # 300 KB of UTF-8, over the 256 KB limit
@@ -259,6 +270,11 @@ FUZZED_POSTS = {
     "/login": "test_the_sign_in_form",
     "/logout": "no fields but the CSRF token (tests/web/test_login.py)",
     "/calls/new": "tests/web/test_fuzz_forms.py::test_the_call_form",
+    "/operator/caller-history": "test_the_caller_history_fragment",
+    "/operator/kb-suggestions": "test_the_suggestions_and_search_forms",
+    "/cases": "test_the_suggestions_and_search_forms",
+    "/cases/export.csv": "test_the_suggestions_and_search_forms",
+    "/cases/export.xlsx": "test_the_suggestions_and_search_forms",
     "/cases/<ticket_no>/<name>": "tests/web/test_fuzz_forms.py::test_every_case_action + test_the_extension_decisions",
     "/cases/<ticket_no>/escalate": "test_the_escalation_form",
     "/supervisor/ledger/new": "test_the_register_form",
