@@ -420,4 +420,6 @@ def test_query_strings_on_every_page(admin_desk, app, params, index):  # noqa: F
     path = pages[index % len(pages)]
     path = path.replace("<ticket_no>", "20250101-000001").replace("<path:reference_no>", "批示-1")
     response = admin.get(path, query_string=params)
-    assert response.status_code in (200, 302, 404), (path, params, response.status_code)
+    # An export of a filter it cannot apply (a malformed one, a number in the URL) is refused with 400.
+    allowed = (200, 302, 404, 400) if path.startswith("/cases/export") else (200, 302, 404)
+    assert response.status_code in allowed, (path, params, response.status_code)
