@@ -49,7 +49,7 @@ def _run_write_path(size: str, out: Path | None) -> None:
     from bench import write_path
 
     repeats = 1 if size == "smoke" else 3
-    with tqdm(total=2 * 2 * repeats, desc="write_path", unit="run", file=sys.stderr) as bar:
+    with tqdm(total=2 * 4 * repeats, desc="write_path", unit="run", file=sys.stderr) as bar:
         result = write_path.run(size, repeats=repeats, progress=bar.update)
     _report(result, out)
 

@@ -30,6 +30,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from hotline.infra.store.pg_save import OneTripSave, create_save_function, save_function_name
 from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay
 
 GENESIS = bytes(32)
@@ -186,12 +187,15 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
             return [_link(row) for row in c.fetchall()]
 
 
-class SealingPostgresRecorder(PostgresTicketRows, PostgresApplicationRecorder):
+class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, plus one chain link per event in the same transaction
-    (after the insert, still holding the EXCLUSIVE lock the recorder takes on the events table),
-    and the days' ticket counters (``infra/store/tickets.py``)."""
+    (still holding the EXCLUSIVE lock on the events table), and the days' ticket counters
+    (``infra/store/tickets.py``). A save is one call of a plpgsql function (``infra/store/
+    pg_save.py``); the library's path (lock, insert, then the tail read and the links) remains
+    for a writer that keeps meeting others."""
 
     audit_key: bytes | None = None
+    seal_links = staticmethod(chain_links)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -218,11 +222,30 @@ class SealingPostgresRecorder(PostgresTicketRows, PostgresApplicationRecorder):
         ).format(table)
         self.check_identifier_length(f"{events_table_name}_tickets")
         self.sql_create_statements.append(self.ticket_statements()[0])
+        self.check_identifier_length(save_function_name(events_table_name))
+        self.sql_create_statements.append(
+            create_save_function(datastore, events_table_name, self.audit_table_name, GENESIS)
+        )
+        self._one_trip_setup()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            notification_ids = self._save_sealed(curs, stored_events)
+        if notification_ids is not None:
+            return notification_ids
         return super().insert_events(stored_events, **kwargs)
+
+    def _insert_sealed(self, curs: Any, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """Inside a transaction (the ticket counter's): the function, else the library's path."""
+        notification_ids = self._save_sealed(curs, stored_events)
+        if notification_ids is not None:
+            return notification_ids
+        self._insert_stored_events(curs, stored_events)
+        return self._fetch_ids_after_insert_events(curs, stored_events)
 
     def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
         if self.audit_key is None:
@@ -239,6 +262,8 @@ class SealingPostgresRecorder(PostgresTicketRows, PostgresApplicationRecorder):
         tail = (row["seq"], bytes(row["mac"])) if row else (0, GENESIS)
         links = chain_links(self.audit_key, tail, stored_events, notification_ids or [])
         curs.executemany(self.insert_link_statement, [link.row() for link in links])
+        if links:
+            self._saw_tail(links[-1].seq, links[-1].mac, links[-1].notification_id)
         return notification_ids
 
     def select_links(self, after_seq: int, limit: int) -> list[Link]:

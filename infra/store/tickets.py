@@ -110,9 +110,7 @@ class PostgresTicketRows:
                 curs.execute(seed, (ticket_day.day, ticket_day.legacy_id), prepare=True)
                 curs.execute(issue, (ticket_day.count, ticket_day.day), prepare=True)
                 firsts[ticket_day.day] = curs.fetchone()["last"] - ticket_day.count + 1
-            stored_events = build(firsts)
-            self._insert_stored_events(curs, stored_events)  # type: ignore[attr-defined]
-            return self._fetch_ids_after_insert_events(curs, stored_events)  # type: ignore[attr-defined]
+            return self._insert_sealed(curs, build(firsts))  # type: ignore[attr-defined]
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         if not originator_ids:

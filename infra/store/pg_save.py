@@ -1,0 +1,123 @@
+"""One round trip per save on PostgreSQL: a plpgsql function stores the events and their chain links.
+
+The library's save is a pipeline (lock, notify, insert) followed here by the chain's tail read,
+the links' insert and the commit: four round trips, the bound of a save on this store. The
+function does it all in one autocommitted call, keeping what the projections and the audit chain
+rely on: it takes the same EXCLUSIVE lock on the events table (so notification ids are issued in
+commit order, and here without gaps), NOTIFYs the same channel, and writes one link per event.
+
+The links' MACs are computed in Python (the key never reaches the database), so they need the
+chain's tail and the notification ids before the call. The recorder keeps what it saw last (the
+tail's seq and mac and the largest notification id) and the function checks it under the lock:
+when it still holds (this process wrote last) the events and links go in; when not (another
+writer came between, or the first save of the process), the function stores nothing and answers
+the real tail, and the recorder seals again with it (a second round trip). A writer that keeps
+losing falls back to the library's path, which holds the lock across its round trips.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from psycopg.sql import SQL, Identifier, Literal
+
+ATTEMPTS = 5  # calls with the tail the database answered, before the library's path takes over
+
+
+def save_function_name(events_table_name: str) -> str:
+    return f"{events_table_name}_save"
+
+
+def create_save_function(datastore: Any, events_table_name: str, audit_table_name: str, genesis: bytes) -> Any:
+    schema = datastore.schema
+    events = Identifier(schema, events_table_name)
+    audit = Identifier(schema, audit_table_name)
+    return SQL(
+        "CREATE OR REPLACE FUNCTION {function}(expected_seq bigint, expected_mac bytea, expected_id bigint, "
+        "ids {id_type}[], versions bigint[], topics text[], states bytea[], hashes bytea[], macs bytea[]) "
+        "RETURNS TABLE (saved boolean, last_seq bigint, last_mac bytea, last_id bigint) "
+        "LANGUAGE plpgsql AS $body$ "
+        "DECLARE tail_seq bigint; tail_mac bytea; top_id bigint; n integer := cardinality(versions); "
+        "BEGIN "
+        "  SET LOCAL lock_timeout = {lock_timeout}; "
+        "  LOCK TABLE {events} IN EXCLUSIVE MODE; "
+        "  SELECT a.seq, a.mac INTO tail_seq, tail_mac FROM {audit} a ORDER BY a.seq DESC LIMIT 1; "
+        "  IF NOT FOUND THEN tail_seq := 0; tail_mac := {genesis}; END IF; "
+        "  SELECT COALESCE(MAX(e.notification_id), 0) INTO top_id FROM {events} e; "
+        "  IF tail_seq <> expected_seq OR tail_mac <> expected_mac OR top_id <> expected_id THEN "
+        "    RETURN QUERY SELECT false, tail_seq, tail_mac, top_id; "
+        "    RETURN; "
+        "  END IF; "
+        "  INSERT INTO {events} (notification_id, originator_id, originator_version, topic, state) "
+        "    SELECT top_id + u.i, u.o, u.v, u.t, u.s "
+        "    FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(o, v, t, s, i); "
+        "  INSERT INTO {audit} (seq, notification_id, originator_id, originator_version, topic, state_sha256, mac) "
+        "    SELECT tail_seq + u.i, top_id + u.i, u.o::text, u.v, u.t, u.h, u.m "
+        "    FROM unnest(ids, versions, topics, hashes, macs) WITH ORDINALITY AS u(o, v, t, h, m, i); "
+        "  PERFORM setval(pg_get_serial_sequence({events_name}, 'notification_id'), top_id + n); "
+        "  NOTIFY {channel}; "
+        "  RETURN QUERY SELECT true, tail_seq + n, macs[n], top_id + n; "
+        "END $body$"
+    ).format(
+        function=Identifier(schema, save_function_name(events_table_name)),
+        id_type=SQL(datastore.originator_id_type),
+        lock_timeout=Literal(f"{datastore.lock_timeout}s"),
+        events=events,
+        audit=audit,
+        genesis=Literal(genesis),
+        events_name=Literal(f'"{schema}"."{events_table_name}"'),
+        channel=Identifier(events_table_name.replace(".", "_")),
+    )
+
+
+class OneTripSave:
+    """For the sealing PostgreSQL recorder: ``_save_sealed`` on a cursor (autocommitted: one round
+    trip; or inside the ticket counter's transaction)."""
+
+    datastore: Any
+    events_table_name: str
+    audit_key: bytes | None
+    seal_links: Callable[..., list[Any]]  # audit_chain.chain_links
+
+    def _one_trip_setup(self) -> None:
+        schema = self.datastore.schema
+        self._tail_lock = threading.Lock()
+        self._tail_seen: tuple[int, bytes, int] = (-1, b"", -1)  # nothing seen yet: the first call asks
+        self._save_call = SQL(
+            "SELECT saved, last_seq, last_mac, last_id FROM {}(%s::bigint, %s::bytea, %s::bigint, "
+            "%s::{}[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[])"
+        ).format(
+            Identifier(schema, save_function_name(self.events_table_name)),
+            SQL(self.datastore.originator_id_type),
+        )
+
+    def _saw_tail(self, seq: int, mac: bytes, notification_id: int) -> None:
+        with self._tail_lock:
+            self._tail_seen = (seq, mac, notification_id)
+
+    def _save_sealed(self, curs: Any, stored_events: Sequence[StoredEvent]) -> list[int] | None:
+        """The events and their links, in one call when the tail seen last still holds; None when
+        other writers kept coming between (the caller takes the library's path)."""
+        assert self.audit_key is not None
+        n = len(stored_events)
+        ids = [e.originator_id for e in stored_events]
+        versions = [e.originator_version for e in stored_events]
+        topics = [e.topic for e in stored_events]
+        states = [e.state for e in stored_events]
+        with self._tail_lock:
+            seq, mac, top = self._tail_seen
+        for _ in range(ATTEMPTS):
+            notification_ids = list(range(top + 1, top + 1 + n))
+            links = self.seal_links(self.audit_key, (seq, mac), stored_events, notification_ids)
+            hashes = [link.state_sha256 for link in links]
+            macs = [link.mac for link in links]
+            curs.execute(self._save_call, (seq, mac, top, ids, versions, topics, states, hashes, macs), prepare=True)
+            row = curs.fetchone()
+            seq, mac, top = row["last_seq"], bytes(row["last_mac"]), row["last_id"]
+            self._saw_tail(seq, mac, top)
+            if row["saved"]:
+                return notification_ids
+        return None
