@@ -9,6 +9,7 @@ from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from hotline.application.failures import retrying
 from hotline.domain.actors import DEPARTMENT, EDITOR, OPERATOR, SUPERVISOR
 from hotline.domain.errors import DomainError
 from hotline.domain.knowledge import EVENT_NAMES, STATUS_NAMES, Article, ArticleContent, ArticleNotFound
@@ -183,7 +184,7 @@ def new():
         form.valid_from.data = clock().now().date()
     if form.validate_on_submit():
         try:
-            article = hotline().draft_article(current_actor(), form.department.data, form.content())
+            article = retrying(lambda: hotline().draft_article(current_actor(), form.department.data, form.content()))
         except DomainError as error:
             flash(str(error), "error")
         else:

@@ -14,6 +14,7 @@ from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from hotline.application.failures import retrying
 from hotline.domain.actors import DEPARTMENT, SUPERVISOR, Actor
 from hotline.domain.case import Case
 from hotline.domain.errors import DomainError
@@ -204,14 +205,16 @@ def register():
     form.cooperating.choices = _department_choices()
     if form.validate_on_submit():
         try:
-            item = hotline().register_instruction(
-                form.reference_no.data.strip(),
-                current_actor(),
-                leader=form.leader.data,
-                content=form.content.data,
-                lead_department=form.lead_department.data,
-                cooperating_departments=[c for c in form.cooperating.data if c != form.lead_department.data],
-                due=form.due.data,
+            item = retrying(
+                lambda: hotline().register_instruction(
+                    form.reference_no.data.strip(),
+                    current_actor(),
+                    leader=form.leader.data,
+                    content=form.content.data,
+                    lead_department=form.lead_department.data,
+                    cooperating_departments=[c for c in form.cooperating.data if c != form.lead_department.data],
+                    due=form.due.data,
+                )
             )
         except DomainError as error:
             flash(str(error), "error")

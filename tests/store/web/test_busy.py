@@ -35,11 +35,13 @@ def busy_services(pg_schema, tmp_path):
 
 
 class Held:
-    """Another session holding the ticket counters' table: every new case waits for it."""
+    """Another session holding the ticket counters' table (every new case waits for it), or with
+    ``events=True`` the events table (every write waits)."""
 
-    def __init__(self, services):
+    def __init__(self, services, events: bool = False):
         recorder = services.app.recorder
-        self.table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}_tickets"'
+        name = recorder.events_table_name if events else f"{recorder.events_table_name}_tickets"
+        self.table = f'"{recorder.datastore.schema}"."{name}"'
         self.url = _libpq(services.config.database_url)
 
     def __enter__(self):
@@ -90,3 +92,22 @@ def test_a_busy_store_answers_open311_with_503_and_retry_after(busy_services):
     finally:
         server.shutdown()
     assert len(list(busy_services.app.case_ids())) == 1
+
+
+def test_an_action_on_a_busy_case_answers_503_and_shows_what_was_typed(busy_services):
+    app = create_app(busy_services, testing=True)
+    app.config["SESSION_COOKIE_SECURE"] = False
+    browser = Browser(app)
+    browser.login("operator")
+    typed = call_form(browser.get("/calls/new").text, DESCRIPTION)
+    page = browser.post("/calls/new", typed, token_from="/calls/new").location
+    version = str(busy_services.app.get_case(page.rsplit("/", 1)[1]).version)
+    answer = "已告知来电人：施工许可至晚十点，超时施工可拨打 12345 转城管执法。"
+    with Held(busy_services, events=True):
+        busy = browser.post(f"{page}/answer", {"answer-version": version, "answer-answer": answer}, token_from=page)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+    assert "系统繁忙" in busy.text and "您填写的内容已保留" in busy.text and answer in busy.text
+    assert f'action="{page}/answer"' in busy.text  # ready to be sent again as it is
+    done = browser.post(f"{page}/answer", {"answer-version": version, "answer-answer": answer}, token_from=page)
+    assert done.status_code == 302
+    assert busy_services.app.get_case(page.rsplit("/", 1)[1]).status == "answered"
