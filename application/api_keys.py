@@ -14,7 +14,15 @@ from eventsourcing.application import AggregateNotFoundError
 
 from hotline.application.base import HotlineBase
 from hotline.domain.actors import Actor
-from hotline.domain.api_keys import ApiKey, api_key_id, hash_key, new_key
+from hotline.domain.api_keys import (
+    SCOPE_OWN,
+    ApiKey,
+    api_key_id,
+    check_scope,
+    hash_key,
+    new_key,
+    scope_department,
+)
 from hotline.domain.errors import InvalidInput
 
 MAX_KEY_TEXT = 200
@@ -30,9 +38,15 @@ class IssuedKey:
 
 
 class ApiKeyCommands(HotlineBase):
-    def issue_api_key(self, name: str, actor: Actor) -> IssuedKey:
+    def issue_api_key(self, name: str, actor: Actor, scope: str = SCOPE_OWN) -> IssuedKey:
+        """A new key; ``scope`` says what it may read beyond the public's view (domain/api_keys.py)."""
+        department = scope_department(check_scope(scope))
+        if department is not None and department not in self.rules.departments:
+            raise InvalidInput(f"未知承办单位：{department}")
         key = new_key()
         api_key = ApiKey.issue(name, hash_key(key), actor, at=self.now())
+        if scope != SCOPE_OWN:
+            api_key.set_scope(scope, actor, at=self.now())
         self.save(api_key)
         return IssuedKey(api_key.id, api_key.name, key)
 

@@ -27,6 +27,25 @@ CAN_MANAGE_KEYS = (ADMIN, SYSTEM)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
+# What a key may read beyond what the public sees (rules/privacy.toml): the requests it filed itself,
+# one department's cases, or every case. Never a caller's name or phone: no answer carries them.
+SCOPE_OWN = "own"
+SCOPE_ALL = "all"
+DEPARTMENT_SCOPE = "department:"
+SCOPE_NAMES = {SCOPE_OWN: "本密钥提交的诉求", SCOPE_ALL: "全部工单"}
+
+
+def check_scope(scope: str) -> str:
+    scope = (scope or "").strip()
+    if scope in (SCOPE_OWN, SCOPE_ALL) or (scope.startswith(DEPARTMENT_SCOPE) and len(scope) > len(DEPARTMENT_SCOPE)):
+        return scope
+    raise InvalidInput(f"密钥范围只能是 {SCOPE_OWN}、{SCOPE_ALL} 或 {DEPARTMENT_SCOPE}单位代码")
+
+
+def scope_department(scope: str) -> str | None:
+    return scope[len(DEPARTMENT_SCOPE) :] if scope.startswith(DEPARTMENT_SCOPE) else None
+
+
 def new_key() -> str:
     return secrets.token_urlsafe(KEY_BYTES)
 
@@ -89,6 +108,19 @@ class ApiKey(HotlineAggregate):
         self.issued_by = actor_id
         self.revoked = False
         self.revoked_at: datetime | None = None
+        self.scope = SCOPE_OWN
+
+    class ScopeSet(Event):
+        TOPIC = "hotline:ApiKey.ScopeSet"
+        scope: str
+
+    def set_scope(self, scope: str, actor: Actor, at: datetime | None = None) -> None:
+        require_role(actor, CAN_MANAGE_KEYS, "设定接口密钥的范围")
+        self._record(self.ScopeSet, actor, at, scope=check_scope(scope))
+
+    @event(ScopeSet)
+    def _scope_set(self, scope: str) -> None:
+        self.scope = scope
 
     def revoke(self, actor: Actor, at: datetime | None = None) -> None:
         require_role(actor, CAN_MANAGE_KEYS, "吊销接口密钥")

@@ -17,6 +17,7 @@ MOBILE = re.compile(r"(?<!\d)(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[ \-]?\d{7,8}(?!\d)")
 ID_CARD = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+HONORIFIC = re.compile(r"[\u4e00-\u9fff](?=先生|女士|小姐|师傅|阿姨|大爷|大妈)")
 # "我叫张三", "本人李四", "姓王", "联系人：赵六" and the like: a name the caller gave about themself.
 SELF_NAMED = re.compile(r"(我叫|本人|联系人[:：]?|姓名[:：]?|我姓)([\u4e00-\u9fff]{1,3})")
 
@@ -41,18 +42,28 @@ def mask_phone(phone: str) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def scrub_contacts(text: str) -> str:
+    """The text without phone numbers, ID-card numbers and e-mail addresses: what the read models
+    keep of a caller's words (they never hold a number in clear)."""
+    if not text:
+        return text or ""
+    text = ID_CARD.sub(HIDDEN, text)
+    text = EMAIL.sub(HIDDEN, text)
+    text = MOBILE.sub(HIDDEN, text)
+    return LANDLINE.sub(HIDDEN, text)
+
+
 def scrub(text: str, names: tuple[str, ...] = ()) -> str:
-    """The text without phone numbers, ID-card numbers, e-mail addresses, the given names, or a
-    name the caller gave about themself ("我叫张三" → "我叫＊＊")."""
+    """What the public may read of a text: no phone numbers, ID-card numbers or e-mail addresses,
+    none of the given names, no name the caller gave about themself ("我叫张三" → "我叫＊＊"), and
+    no surname before 先生/女士 ("王先生" → "＊先生")."""
     if not text:
         return ""
     for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
         text = text.replace(name, HIDDEN)
-    text = ID_CARD.sub(HIDDEN, text)
-    text = EMAIL.sub(HIDDEN, text)
-    text = MOBILE.sub(HIDDEN, text)
-    text = LANDLINE.sub(HIDDEN, text)
-    return SELF_NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
+    text = scrub_contacts(text)
+    text = SELF_NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
+    return HONORIFIC.sub("＊", text)
 
 
 # ---- the city's policy (rules/privacy.toml) ----------------------------------------------------

@@ -12,7 +12,10 @@ import hashlib
 import hmac
 import re
 
+from hotline.domain.privacy import HIDDEN
+
 NOT_DIGITS = re.compile(r"\D")
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def normalise_phone(phone: str) -> str:
@@ -39,3 +42,28 @@ class CallerKey:
         mac = self._keyed.copy()
         mac.update(digits.encode("ascii"))
         return mac.hexdigest()
+
+    def name(self, name: str | None) -> str | None:
+        """The keyed hash of a caller's name: a read model can find the name in a later text (a
+        department's reply) and hide it there, without ever holding the name itself."""
+        name = (name or "").strip()
+        if len(name) < 2:
+            return None
+        mac = self._keyed.copy()
+        mac.update(b"name:" + name.encode("utf-8"))
+        return mac.hexdigest()
+
+    def hide_name(self, text: str, name_key: str | None) -> str:
+        """``text`` with every occurrence of the name whose keyed hash is ``name_key`` hidden."""
+        if not text or not name_key:
+            return text or ""
+        found: set[str] = set()
+        for run in CJK_RUN.findall(text):
+            for size in range(2, min(4, len(run)) + 1):
+                for start in range(len(run) - size + 1):
+                    piece = run[start : start + size]
+                    if piece not in found and self.name(piece) == name_key:
+                        found.add(piece)
+        for piece in sorted(found, key=len, reverse=True):
+            text = text.replace(piece, HIDDEN)
+        return text

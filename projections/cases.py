@@ -32,6 +32,7 @@ from hotline.domain.case import (
 from hotline.domain.catalogue import CATEGORIES, SATISFACTION
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.follow_up import FollowUpRules
+from hotline.domain.privacy import scrub, scrub_contacts
 from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
 from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
 from hotline.projections.caller_key import CallerKey
@@ -85,6 +86,9 @@ CASES = Table(
         "return_requested_at",
         "return_rejection",
         "return_reason",
+        "public_description",
+        "public_reply",
+        "caller_name_key",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -93,7 +97,8 @@ CASES = Table(
     "closed_at TEXT, deadline_provisional INTEGER, satisfaction TEXT, resolved INTEGER, resolved_per_caller INTEGER, "
     "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
-    "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT",
+    "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
+    "public_description TEXT, public_reply TEXT, caller_name_key TEXT",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -158,6 +163,9 @@ class CaseRow:
     return_requested_at: datetime | None = None  # a return waiting for the dispatch centre's review
     return_rejection: str | None = None  # why the latest return was refused
     return_reason: str | None = None  # the department's reason and basis for the latest return
+    public_description: str | None = None  # the description as the public may read it (domain/privacy.scrub)
+    public_reply: str | None = None  # the reply as the public may read it, the caller's name hidden
+    caller_name_key: str | None = None  # the name's keyed hash (caller_key.py), never the name
 
     @property
     def status_name(self) -> str:
@@ -263,7 +271,10 @@ class CaseIndex(RowView):
                 urgency=e.urgency,
                 district=e.district,
                 address=e.address,
-                description=e.description,
+                # No phone, ID number or e-mail in clear in a read model; the public's copy without names too.
+                description=scrub_contacts(e.description),
+                public_description=scrub(e.description, (e.caller_name,)),
+                caller_name_key=self.caller_key.name(e.caller_name),
                 lat=e.lat,
                 long=e.long,
                 caller_key=self.caller_key(e.caller_phone),
@@ -275,7 +286,8 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def answered(row: Row, e: Any) -> None:
-            row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=e.answer)
+            row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=scrub_contacts(e.answer))
+            row["public_reply"] = self.caller_key.hide_name(scrub(e.answer), row["caller_name_key"])
             row["article_no"] = getattr(e, "article_no", None)
             touch(row, e)
 
@@ -357,7 +369,8 @@ class CaseIndex(RowView):
                 status=REPLIED,
                 return_requested_at=None,
                 extension_pending=None,
-                reply_result=e.result,
+                reply_result=scrub_contacts(e.result),
+                public_reply=self.caller_key.hide_name(scrub(e.result), row["caller_name_key"]),
                 resolved=int(e.resolved),
                 replied_at=stamp(e.timestamp),
                 callback_by=stamp(due.at),
@@ -477,6 +490,9 @@ class CaseIndex(RowView):
         ticket_nos: Sequence[str] | None = None,
         updated_from: date | datetime | None = None,
         open_only: bool = False,
+        categories: Sequence[str] | None = None,
+        excluded_services: Sequence[str] | None = None,
+        call_id_prefix: str | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of every case list (the search page, ``hotline cases``, the exports):
         every filter given must hold. ``overdue_at``: only cases past their current deadline then."""
@@ -534,6 +550,14 @@ class CaseIndex(RowView):
             params.append(moment_text(updated_from))
         if open_only:
             among("status", [s for s in STATUS_NAMES if s not in FINISHED])
+        if categories is not None:
+            among("category", categories)
+        if excluded_services:
+            where.append(f"service_code NOT IN ({','.join('?' * len(excluded_services))})")
+            params.extend(excluded_services)
+        if call_id_prefix is not None:
+            where.append("call_id LIKE ? ESCAPE '!'")
+            params.append(f"{escape_like(call_id_prefix)}%")
         return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
     def open_for(self, department: str, limit: int, offset: int) -> tuple[list[CaseRow], int]:

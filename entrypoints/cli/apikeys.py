@@ -34,10 +34,16 @@ def apikey() -> None:
 
 @apikey.command(help="签发新密钥。密钥只显示这一次，请立即交给对接方妥善保存。")
 @click.option("--name", required=True, help="对接方名称，如“市民通 App”")
-def create(name: str) -> None:
+@click.option(
+    "--scope",
+    default="own",
+    show_default=True,
+    help="读取范围：own 只读本密钥提交的诉求；department:单位代码 读该单位的工单；all 读全部工单（均不含来电人姓名电话）",
+)
+def create(name: str, scope: str) -> None:
     with _application() as app:
-        issued = app.issue_api_key(name, CLI_ACTOR)
-    click.echo(f"已签发密钥“{issued.name}”，编号 {issued.id}")
+        issued = app.issue_api_key(name, CLI_ACTOR, scope=scope)
+    click.echo(f"已签发密钥“{issued.name}”，编号 {issued.id}，读取范围 {scope}")
     click.echo("密钥（只显示这一次，系统只保存其摘要）：", err=True)
     click.echo(issued.key)
 
@@ -56,12 +62,13 @@ def list_keys(as_json: bool) -> None:
             "created_at": key.created_on.isoformat(),
             "revoked": key.revoked,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            "scope": key.scope,
         }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             state = f"已吊销 {row['revoked_at']}" if key.revoked else "有效"
-            click.echo(f"{row['id']}  {state:<8}  {row['created_at']}  {key.name}")
+            click.echo(f"{row['id']}  {state:<8}  {row['created_at']}  {key.scope:<16}  {key.name}")
 
 
 @apikey.command(help="吊销密钥：ID 为 list 显示的编号（至少前 8 位）。吊销后该密钥立即不能再提交诉求。")

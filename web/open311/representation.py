@@ -1,5 +1,7 @@
 """A case as GeoReport v2 presents a service request. Caller name, phone and e-mail are never
-part of it: the view below has no field for them, so no response can carry them."""
+part of it: the view below has no field for them, so no response can carry them. What an anonymous
+reader gets is narrower still (rules/privacy.toml, ``public=True``): the description and the reply
+scrubbed of numbers, e-mails and names, the address coarsened, the coordinates rounded."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 from hotline.domain.case import FINISHED, STATUS_NAMES, Case
 from hotline.domain.catalogue import DISPATCH_CENTRE
+from hotline.domain.privacy import scrub
 from hotline.domain.rules import Rules
 from hotline.web.open311.formats import w3c
 
@@ -27,6 +30,11 @@ class RequestView:
     updated_at: datetime | None
     reply_by: datetime | None
     reply_result: str
+    category: str = ""
+    district: str = ""
+    public_description: str = ""
+    public_reply: str = ""
+    call_id: str = ""
 
     @classmethod
     def from_case(cls, case: Case) -> RequestView:
@@ -43,6 +51,11 @@ class RequestView:
             updated_at=case.modified_on,
             reply_by=case.reply_by,
             reply_result=case.reply_result or case.answer,
+            category=case.category,
+            district=case.district or "",
+            public_description=scrub(case.description, (case.caller_name,)),
+            public_reply=scrub(case.reply_result or case.answer, (case.caller_name,)),
+            call_id=case.call_id or "",
         )
 
     @classmethod
@@ -61,6 +74,12 @@ class RequestView:
             updated_at=row.updated_at,
             reply_by=row.reply_by,
             reply_result=row.reply_result or "",
+            category=row.category or "",
+            district=row.district or "",
+            # Rows written before the column was added: the scrubber without the caller's name.
+            public_description=row.public_description or scrub(row.description or ""),
+            public_reply=row.public_reply or scrub(row.reply_result or ""),
+            call_id=row.call_id or "",
         )
 
     @property
@@ -81,24 +100,36 @@ def service_notice(view: RequestView, rules: Rules) -> str:
     return f"工单 {view.ticket_no} 已转{agency(view, rules)}办理{deadline}。"
 
 
-def as_request(view: RequestView, rules: Rules) -> dict[str, object]:
+def as_request(view: RequestView, rules: Rules, public: bool = True) -> dict[str, object]:
+    """The request as GeoReport shows it; ``public``: as rules/privacy.toml lets anyone see it."""
     status_name = STATUS_NAMES.get(view.status, view.status)
+    policy = rules.privacy
+    if public:
+        description, notes = view.public_description, view.public_reply or status_name
+        address, lat, long = (
+            policy.public_address(view.address, view.district),
+            policy.public_coordinate(view.lat),
+            policy.public_coordinate(view.long),
+        )
+    else:
+        description, notes = view.description, view.reply_result or status_name
+        address, lat, long = view.address, view.lat, view.long
     return {
         "service_request_id": view.ticket_no,
         "status": "closed" if view.is_closed else "open",
-        "status_notes": view.reply_result or status_name,
+        "status_notes": notes,
         "service_name": rules.service_name(view.service_code),
         "service_code": view.service_code,
-        "description": view.description,
+        "description": description,
         "agency_responsible": agency(view, rules),
         "service_notice": service_notice(view, rules),
         "requested_datetime": w3c(view.opened_at),
         "updated_datetime": w3c(view.updated_at or view.opened_at),
         "expected_datetime": w3c(view.reply_by),
-        "address": view.address or None,
+        "address": address or None,
         "address_id": None,
         "zipcode": None,
-        "lat": view.lat,
-        "long": view.long,
+        "lat": lat,
+        "long": long,
         "media_url": None,
     }

@@ -8,12 +8,14 @@ import math
 import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from hotline.application.failures import RETRY_AFTER_SECONDS, is_transient, retrying
 from hotline.domain.actors import SYSTEM, Actor
+from hotline.domain.api_keys import SCOPE_ALL, ApiKey, scope_department
 from hotline.domain.case import FINISHED, Call
 from hotline.domain.errors import CaseNotFound, DomainError
 from hotline.domain.formats import is_ticket_no
@@ -199,6 +201,41 @@ def _no_key_in_the_url() -> None:
         )
 
 
+def _reader() -> ApiKey | None:
+    """The key a read comes with (X-API-Key), or None: an anonymous reader, who sees the public view."""
+    key = request.headers.get(API_KEY_HEADER)
+    if key is None:
+        return None
+    api_key = services().app.authenticate_api_key(key)
+    if api_key is None:
+        raise forbidden()
+    return api_key
+
+
+def _readable(reader: ApiKey | None) -> dict[str, object]:
+    """The case-index filters of what ``reader`` may read (rules/privacy.toml for the public)."""
+    if reader is None:
+        policy = services().rules.privacy
+        return {"categories": sorted(policy.public_categories), "excluded_services": sorted(policy.withheld_services)}
+    if reader.scope == SCOPE_ALL:
+        return {}
+    department = scope_department(reader.scope)
+    if department is not None:
+        return {"department": department}
+    return {"call_id_prefix": f"open311:{reader.id}:"}
+
+
+def _may_read(reader: ApiKey | None, view: RequestView) -> bool:
+    if reader is None:
+        return services().rules.privacy.is_public(view.category, view.service_code)
+    if reader.scope == SCOPE_ALL:
+        return True
+    department = scope_department(reader.scope)
+    if department is not None:
+        return view.department == department
+    return view.call_id.startswith(f"open311:{reader.id}:")
+
+
 def _authenticate():
     key = request.form.get("api_key") or request.headers.get(API_KEY_HEADER)
     api_key = services().app.authenticate_api_key(key)
@@ -339,19 +376,24 @@ def request_list(fmt: str) -> Response:
     codes = _comma_list("service_code")
     statuses = _statuses()
     start, end = _date_range()
-    rows = _search(ids, codes, statuses, start, end)
+    reader = _reader()
+    rows = _search(ids, codes, statuses, start, end, _readable(reader))
     rules = services().rules
-    return render(fmt, "service_requests", [as_request(RequestView.from_row(row), rules) for row in rows])
+    public = reader is None
+    return render(fmt, "service_requests", [as_request(RequestView.from_row(row), rules, public) for row in rows])
 
 
-def _search(ids: list[str], codes: list[str], statuses: set[str], start: datetime, end: datetime) -> list:
-    """Rows of the case index read model, newest first, at most MAX_RESULTS."""
+def _search(
+    ids: list[str], codes: list[str], statuses: set[str], start: datetime, end: datetime, readable: dict[str, Any]
+) -> list:
+    """Rows of the case index read model the reader may read, newest first, at most MAX_RESULTS."""
     models = services().read_models
     models.catch_up()
     if ids:
-        rows, _ = models.cases.search(ticket_nos=ids, limit=MAX_RESULTS)
+        rows, _ = models.cases.search(ticket_nos=ids, limit=MAX_RESULTS, **readable)
         return rows
     rows, _ = models.cases.search(
+        **readable,
         service_codes=codes or None,
         opened_from=start,
         opened_to=end,
@@ -367,11 +409,14 @@ def single_request(service_request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
     if not is_ticket_no(service_request_id):
         raise not_found(f"服务请求 {service_request_id[:64]} 不存在")
+    reader = _reader()
     try:
-        case = services().app.get_case(service_request_id)
+        view = RequestView.from_case(services().app.get_case(service_request_id))
     except CaseNotFound:
-        raise not_found(f"服务请求 {service_request_id} 不存在") from None
-    return render(fmt, "service_requests", [as_request(RequestView.from_case(case), services().rules)])
+        view = None
+    if view is None or not _may_read(reader, view):  # the same answer: a number's existence is not told
+        raise not_found(f"服务请求 {service_request_id} 不存在")
+    return render(fmt, "service_requests", [as_request(view, services().rules, reader is None)])
 
 
 # ---- the description and everything else ------------------------------------------------------
