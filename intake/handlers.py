@@ -11,7 +11,7 @@ caller retries the batch without committing it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from hotline.intake.messages import (
     parse_call,
     parse_reply,
 )
+from hotline.intake.telephony import TelephonyError, TelephonyEvent, parse_telephony
 
 log = logging.getLogger(__name__)
 
@@ -170,19 +171,40 @@ class ReplyIntake:
 class Intake:
     """Every intake handler behind one entry point, shared by the Kafka consumer and the bus."""
 
-    def __init__(self, app: HotlineApplication, topics: Topics | None = None):
+    def __init__(
+        self,
+        app: HotlineApplication,
+        topics: Topics | None = None,
+        telephony: Callable[[list[TelephonyEvent]], Any] | None = None,
+    ):
         self.clock = app.clock
         self.topics = topics or Topics()
         self.calls = CallIntake(app)
         self.replies = ReplyIntake(app)
+        self.telephony = telephony  # where the switch's messages go (the read models' telephony log)
 
     @property
     def subscribed(self) -> list[str]:
-        return [self.topics.calls, self.topics.replies]
+        topics = [self.topics.calls, self.topics.replies]
+        return [*topics, self.topics.telephony] if self.telephony else topics
 
     def handle(self, records: Sequence[Record]) -> Outcome:
         outcome = self.calls.handle([r for r in records if r.topic == self.topics.calls])
-        return outcome.add(self.replies.handle([r for r in records if r.topic == self.topics.replies]))
+        outcome = outcome.add(self.replies.handle([r for r in records if r.topic == self.topics.replies]))
+        if self.telephony:
+            self.telephony(self._telephony([r for r in records if r.topic == self.topics.telephony]))
+        return outcome
+
+    @staticmethod
+    def _telephony(records: Sequence[Record]) -> list[TelephonyEvent]:
+        """The switch's messages; one that cannot be read is logged and skipped (the feed goes on)."""
+        found = []
+        for record in records:
+            try:
+                found.append(parse_telephony(record.value or b""))
+            except TelephonyError as error:
+                log.warning("话务消息无效 %s/%s/%s：%s", record.topic, record.partition, record.offset, error)
+        return found
 
     def dead_letter(self, letter: DeadLetter) -> Outgoing:
         record = letter.record

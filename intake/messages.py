@@ -22,6 +22,7 @@ CALLS_DLQ = "hotline.calls.dlq"
 DISPATCH = "hotline.dispatch"
 REPLIES = "hotline.replies"
 REPLIES_DLQ = "hotline.replies.dlq"
+TELEPHONY = "hotline.telephony"  # the call centre's switch (intake/telephony.py)
 
 CALL_SCHEMA = "hotline.call/1"
 REPLY_SCHEMA = "hotline.reply/1"
@@ -264,6 +265,10 @@ class Topics:
     def replies_dlq(self) -> str:
         return self.prefix + REPLIES_DLQ
 
+    @property
+    def telephony(self) -> str:
+        return self.prefix + TELEPHONY
+
     def dead_letter_topic(self, topic: str) -> str:
         return {self.calls: self.calls_dlq, self.replies: self.replies_dlq}[topic]
 
@@ -273,6 +278,7 @@ class Topics:
             self.calls: partitions,
             self.replies: partitions,
             self.dispatch: partitions,
+            self.telephony: partitions,
             self.calls_dlq: 1,
             self.replies_dlq: 1,
         }

@@ -33,6 +33,7 @@ from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
 from hotline.projections.report_view import ReportFacts
 from hotline.projections.store import ViewRecorder
+from hotline.projections.telephony import TelephonyLog
 from hotline.projections.text_search import Segmenter
 
 BATCH_SIZE = 5000
@@ -137,6 +138,9 @@ class ReadModels:
         }
         for view in self.views.values():
             view.create_tables()
+        # The switch's feed (hotline.telephony): kept as received, not a view of the events (no rebuild).
+        self.telephony = TelephonyLog(recorder, caller_key, rules.analysis.telephony)
+        self.telephony.create_tables()
         self._lock = threading.Lock()
 
     # ---- keeping up ------------------------------------------------------------------------

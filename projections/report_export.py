@@ -39,6 +39,17 @@ def write_report_xlsx(report: Report, out: Path | IO[bytes], department_name, se
     figures.append(["直办率（%）", report.direct_answer_rate])
     figures.extend([f"{name}（%，{report.metrics_month}）", value] for name, value in report.city_rates.items())
     figures.append(["重复来电人", report.repeat_callers])
+    phone = report.telephony
+    if phone is not None:
+        figures.extend(
+            [
+                ["来电（话务）", phone.offered],
+                ["接通率（%）", phone.answer_rate],
+                [f"{phone.answer_within_seconds:g} 秒接通率（%）", phone.in_time_rate],
+                ["平均等待（秒）", phone.average_wait_seconds],
+                ["漏接未按时回拨", sum(1 for m in phone.callbacks_due if m.overdue)],
+            ]
+        )
     _table(sheet, ["指标", "数值"], figures)
     sheet.column_dimensions["A"].width = 28
     breakdowns: list[tuple[str, list[Count]]] = [

@@ -166,6 +166,7 @@ class Report:
     red_card_hours: float
     topics: list[Any] = field(default_factory=list)  # rising words (projections/hotspots.py)
     clusters: list[Any] = field(default_factory=list)  # 集中诉求 of the period's last days
+    telephony: Any = None  # the call centre's figures (projections/telephony.py)
     extras: dict[str, Any] = field(default_factory=dict)  # sections other views add (telephony)
 
 
@@ -290,6 +291,7 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
         red_card_hours=red_hours,
         topics=hotspots.rising(judged_at, days=days),
         clusters=hotspots.clusters(judged_at),
+        telephony=models.telephony.figures(period.start, period.end, moment),
     )
 
 

@@ -52,6 +52,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         reports,
         supervision,
         supervisor,
+        telephony,
     )
 
     auth.login_manager.init_app(app)
@@ -68,6 +69,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         notifications.bp,
         reports.bp,
         hotspots.bp,
+        telephony.bp,
     ):
         app.register_blueprint(blueprint)
     from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -70,9 +70,16 @@ def demo(cases: int, seed: int, force: bool) -> None:
         if not force and next(services.app.case_ids(), None) is not None:
             click.echo(f"{services.config.store_description()} 中已有工单，跳过演示数据（--force 可追加）。")
             return
+        started = services.clock.now()  # before the demo replays its history on the clock
         with tqdm(total=cases, desc="载入演示工单", unit="件", file=sys.stderr) as bar:
             result = DemoLoader(services.app, seed=seed).load(cases, progress=bar.update)
         click.echo(f"已载入 {result.cases} 件演示工单、{result.events} 个事件到 {services.config.store_description()}")
+        from hotline.infra.demo.telephony import encoded, telephony_day
+        from hotline.intake.telephony import parse_telephony
+
+        for day, calls in ((started.date() - timedelta(days=1), 900), (started.date(), 600)):  # the switch's feed too
+            feed = [parse_telephony(value) for _, value in encoded(telephony_day(day, calls, seed))]
+            services.read_models.telephony.record(e for e in feed if e.at <= started)
     finally:
         services.close()
 

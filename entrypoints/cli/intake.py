@@ -95,7 +95,11 @@ def consume(
     for worker in workers:
         worker.start()
     consumer = IntakeConsumer(
-        bootstrap, Intake(services.app, topics), group_id=group, batch_size=batch_size, log_every=log_every
+        bootstrap,
+        Intake(services.app, topics, telephony=services.read_models.telephony.record),
+        group_id=group,
+        batch_size=batch_size,
+        log_every=log_every,
     )
     try:
         consumer.run(stop)
@@ -122,6 +126,13 @@ def consume(
     type=click.Path(dir_okay=False, writable=True),
     help="把有效 call_id 与无效消息数写入此 JSON 文件（测试核对用）",
 )
+@click.option(
+    "--telephony-calls",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="同时发送今天话务平台的来电事件（hotline.telephony）条数",
+)
 def produce_demo(
     calls: int,
     invalid_ratio: float,
@@ -130,6 +141,7 @@ def produce_demo(
     topic_prefix: str,
     partitions: int,
     expect: str | None,
+    telephony_calls: int,
 ) -> None:
     if invalid_ratio + duplicate_ratio > 1:
         raise click.BadParameter("无效比例与重复比例之和不能超过 1")
@@ -153,7 +165,27 @@ def produce_demo(
     click.echo(
         f"已发送 {len(generated)} 条来电消息到 {where}：有效来电 {len(valid_ids)} 个，重复投递 {repeats} 条，无效 {invalid} 条"
     )
+    if telephony_calls:
+        click.echo(_produce_telephony(services, topics, partitions, telephony_calls, seed))
     services.close()
+
+
+def _produce_telephony(services, topics: Topics, partitions: int, calls: int, seed: int | None) -> str:
+    """A day of the switch's messages: to hotline.telephony, or straight into the telephony log."""
+    from hotline.infra.demo.telephony import encoded, telephony_day
+    from hotline.intake.telephony import parse_telephony
+
+    now = services.clock.now()
+    day = telephony_day(now.date(), calls, seed if seed is not None else 12345)
+    pairs = encoded([m for m in day if m["at"] <= now.isoformat()])  # what has happened by now
+    if services.config.kafka_bootstrap:
+        outgoing = [Outgoing(topics.telephony, key, value) for key, value in pairs]
+        where = _produce_to_kafka(services.config.kafka_bootstrap, topics, partitions, outgoing, lambda n: None)
+        where = where.replace(topics.calls, topics.telephony)
+    else:
+        services.read_models.telephony.record(parse_telephony(value) for _, value in pairs)
+        where = "话务记录（进程内）"
+    return f"已发送 {len(pairs)} 条话务事件（{calls} 通来电）到 {where}"
 
 
 def _produce_to_kafka(bootstrap: str, topics: Topics, partitions: int, messages: list[Outgoing], progress) -> str:

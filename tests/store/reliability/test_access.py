@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/supervisor/ledger.xlsx", "GET"): (L, 403, 403, 403, 200, 200),
     ("/reports", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/hotspots", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/call-centre", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/clusters/<key>/merge", "POST"): (L, 403, 403, 403, 302, 302),  # no such cluster: a message
     ("/supervisor/clusters/<key>/escalate", "POST"): (L, 403, 403, 403, 302, 302),
     ("/reports/report.pdf", "GET"): (L, 403, 403, 403, 200, 200),

@@ -51,3 +51,18 @@ def test_hotline_report_writes_pdf_excel_and_html(tmp_path):
     assert "<svg" in (tmp_path / "daily.html").read_text(encoding="utf-8")
     refused = hotline("report", "range", "--from", "2026-11-30", "--to", "2026-11-01", "--out", "x.pdf", env=env)
     assert refused.returncode == 2 and "起始日期晚于截止日期" in refused.stderr
+
+
+def test_the_call_centre_page_shows_the_feed(demo, signed_in):
+    from hotline.infra.demo.telephony import encoded, telephony_day
+    from hotline.intake.telephony import parse_telephony
+
+    today = demo.clock.now().date()
+    feed = [parse_telephony(value) for _, value in encoded(telephony_day(today, 300, seed=4))]
+    demo.read_models.telephony.record(feed)
+    supervisor = signed_in("supervisor")
+    page = supervisor.get("/call-centre", query_string={"date": today.isoformat()}).text
+    assert "15 秒接通率" in page and "漏接回拨" in page and "A01" in page and "<svg" in page
+    report = supervisor.get("/reports", query_string={"kind": "day", "date": today.isoformat()}).text
+    assert "15 秒接通率" in report
+    assert supervisor.get("/call-centre", query_string={"date": "昨天"}).status_code == 400
