@@ -420,7 +420,7 @@ class CaseCommands(HotlineBase):
     def merge(self, ticket_no: str, actor: Actor, into: str, **options: Any) -> Case:
         target = self.get_case(into)
         if not target.is_open:
-            raise InvalidInput(f"目标工单 {into} 已{target.status_name}，不能并入")
+            raise InvalidInput(f"目标工单 {into} 当前状态为“{target.status_name}”，不能并入")
         return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
 
     def _change(self, ticket_no: str, command: Callable[[Case, datetime], None], **options: Any) -> Case:

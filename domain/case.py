@@ -445,11 +445,14 @@ class Case(Permitted, HotlineAggregate):
         note: str = "",
         at: datetime | None = None,
     ) -> None:
-        """改派: after a return, or to correct a dispatch the department has not signed yet."""
+        """改派: after a return, or to correct a dispatch the department has not signed yet; the
+        reason is required (a case never changes hands without one on its timeline)."""
         self._permit("redispatch", actor)
         department = text(department, "承办单位", limit=64)
         if self.status == DISPATCHED and department == self.department:
             raise InvalidInput(f"工单 {self.ticket_no} 已派给该单位，无需改派")
+        if not (note or "").strip():
+            raise InvalidInput(f"工单 {self.ticket_no} 改派须说明理由")
         self._record(
             self.Redispatched,
             actor,

@@ -9,7 +9,7 @@ The per-request and per-case extension limits depend on the category and urgency
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from hotline.domain.actors import ADMIN, OPERATOR, SUPERVISOR
 from hotline.domain.errors import InvalidInput
@@ -43,6 +43,28 @@ class CallbackRules:
 
 
 @dataclass(frozen=True)
+class DispatchRules:
+    """派单时限 (文不过夜): a call logged between ``day_starts`` and ``day_ends`` is dispatched within
+    ``within_hours`` natural hours; one logged outside those hours by the end of the same day."""
+
+    within_hours: float
+    day_starts: time
+    day_ends: time
+    basis: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.within_hours <= 24 or self.day_starts >= self.day_ends:
+            raise InvalidInput("派单时限须为 0 到 24 小时，工作时段的开始须早于结束")
+
+    def dispatch_due(self, since: datetime) -> datetime:
+        """By when the dispatch centre dispatches a case that entered its queue at ``since``."""
+        moment = as_china_time(since)
+        if self.day_starts <= moment.time() < self.day_ends:
+            return moment + timedelta(hours=self.within_hours)
+        return datetime.combine(moment.date(), time(23, 59, 59), moment.tzinfo)
+
+
+@dataclass(frozen=True)
 class HandlingRules:
     return_days: int  # 派单后几个工作日内可申请退单
     restart_deadlines: bool  # 退单审核通过后改派：新单位重新起算办理期限（否则沿用原办理期限）
@@ -50,6 +72,7 @@ class HandlingRules:
     extension_approvers: tuple[str, ...]  # 可审批延期的角色
     extension_basis: str
     callback: CallbackRules
+    dispatch: DispatchRules
 
     def __post_init__(self) -> None:
         if not 0 < self.return_days <= 30:

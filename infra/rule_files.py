@@ -25,7 +25,7 @@ from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
 from hotline.domain.formats import PHONE
-from hotline.domain.handling import CallbackRules, HandlingRules
+from hotline.domain.handling import CallbackRules, DispatchRules, HandlingRules
 from hotline.domain.metrics import RATES, MetricRules, RateRule
 from hotline.domain.notifications import (
     Contact,
@@ -465,6 +465,16 @@ def load_handling(path: Path) -> HandlingRules:
             line = _line_of(path, key) if key in path.read_text(encoding="utf-8") else _line_of(path, "[callback]")
             raise RulesFileError(f"{path.name} 第 {line} 行：[callback] 的 {key} 必须是整数")
         numbers[key] = value
+    dispatch = data.get("dispatch")
+    if not isinstance(dispatch, dict):
+        raise RulesFileError(f"{path.name}：须有 [dispatch] 一节（派单时限）")
+    hours = _number_in(dispatch, "within_hours", path, "dispatch")
+    day = []
+    for key in ("day_starts", "day_ends"):
+        match = re.match(r"^(\d{1,2}):(\d{2})$", str(dispatch.get(key, "")))
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise RulesFileError(f'{path.name} 第 {_line_of(path, "[dispatch]")} 行：{key} 须写成 "08:30" 这样的时刻')
+        day.append(time(int(match[1]), int(match[2])))
     approvers = extension.get("approvers")
     if not isinstance(approvers, list) or not all(isinstance(role, str) for role in approvers):
         raise RulesFileError(
@@ -483,6 +493,7 @@ def load_handling(path: Path) -> HandlingRules:
                 reopen_days=numbers["reopen_within_days"],
                 basis=str(callback.get("basis", "")),
             ),
+            dispatch=DispatchRules(hours, day[0], day[1], str(dispatch.get("basis", ""))),
         )
     except DomainError as error:
         raise RulesFileError(f"{path.name}：{error}") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from hotline.domain.case import (
     ANSWERED,
+    AWAITING_DISPATCH,
     CALLED_BACK,
     CLOSED,
     DEADLINE_OF_STATUS,
@@ -33,6 +34,7 @@ from hotline.domain.catalogue import CATEGORIES, SATISFACTION
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.privacy import scrub, scrub_contacts
+from hotline.domain.handling import DispatchRules
 from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
 from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
 from hotline.projections.caller_key import CallerKey
@@ -89,6 +91,7 @@ CASES = Table(
         "public_description",
         "public_reply",
         "caller_name_key",
+        "dispatch_by",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -98,7 +101,7 @@ CASES = Table(
     "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
     "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
-    "public_description TEXT, public_reply TEXT, caller_name_key TEXT",
+    "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -116,6 +119,8 @@ CASES = Table(
         "interim_by: status, interim_by",
         "return_review: return_requested_at",
         "extension_review: extension_pending",
+        "dispatch_by: status, dispatch_by",
+        "dispatch_queue: status, urgency, opened_at",
     ),
 )
 
@@ -166,6 +171,7 @@ class CaseRow:
     public_description: str | None = None  # the description as the public may read it (domain/privacy.scrub)
     public_reply: str | None = None  # the reply as the public may read it, the caller's name hidden
     caller_name_key: str | None = None  # the name's keyed hash (caller_key.py), never the name
+    dispatch_by: datetime | None = None  # 派单时限: by when the dispatch centre dispatches it (rules/handling.toml)
 
     @property
     def status_name(self) -> str:
@@ -217,6 +223,7 @@ TIME_FIELDS = {
     "interim_by",
     "interim_given_at",
     "return_requested_at",
+    "dispatch_by",
 }
 BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
@@ -249,11 +256,17 @@ class CaseIndex(RowView):
     tables = (CASES,)
 
     def __init__(
-        self, view: ViewRecorder, caller_key: CallerKey, calendar: WorkingDayCalendar, follow_up: FollowUpRules
+        self,
+        view: ViewRecorder,
+        caller_key: CallerKey,
+        calendar: WorkingDayCalendar,
+        follow_up: FollowUpRules,
+        dispatch: DispatchRules,
     ):
         self.caller_key = caller_key
         self.calendar = calendar
         self.follow_up = follow_up
+        self.dispatch = dispatch
         self.handlers = self._handlers()
         super().__init__(view)
 
@@ -279,6 +292,7 @@ class CaseIndex(RowView):
                 long=e.long,
                 caller_key=self.caller_key(e.caller_phone),
                 opened_at=stamp(e.timestamp),
+                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
                 deadline_provisional=0,
                 urge_count=0,
                 reply_result="",
@@ -330,7 +344,12 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def returned(row: Row, e: Any) -> None:
-            row.update(status=RETURNED, return_requested_at=None, extension_pending=None)
+            row.update(
+                status=RETURNED,
+                return_requested_at=None,
+                extension_pending=None,
+                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
+            )
             touch(row, e)
 
         def return_requested(row: Row, e: Any) -> None:
@@ -393,7 +412,13 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def reopened(row: Row, e: Any) -> None:
-            row.update(status=REOPENED, closed_at=None, satisfaction=None, resolved_per_caller=None)
+            row.update(
+                status=REOPENED,
+                closed_at=None,
+                satisfaction=None,
+                resolved_per_caller=None,
+                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
+            )
             touch(row, e)
 
         def merged(row: Row, e: Any) -> None:
@@ -610,6 +635,20 @@ class CaseIndex(RowView):
             clause += " AND department = ?"
             params.append(department)
         return clause, params
+
+    def dispatch_queue(self, limit: int, offset: int = 0) -> tuple[list[CaseRow], int]:
+        """Every case waiting for the dispatch centre (待派单, 已重启, 已退单): urgent first, then the
+        longest waiting; the count is of the same rows."""
+        marks = ",".join("?" * len(AWAITING_DISPATCH))
+        clause = f" FROM {self._table()} WHERE status IN ({marks})"
+        params = list(AWAITING_DISPATCH)
+        total = self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"]
+        rows = self.view.query(
+            f"SELECT *{clause} ORDER BY CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END, opened_at, ticket_no "
+            "LIMIT ? OFFSET ?",
+            [*params, _bounded(limit), max(0, int(offset))],
+        )
+        return [case_row(r) for r in rows], int(total)
 
     def awaiting_review(self, limit: int) -> tuple[tuple[int, list[CaseRow]], tuple[int, list[CaseRow]]]:
         """Returns waiting for the dispatch centre's review (oldest first), and extensions waiting

@@ -19,7 +19,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from hotline.application import HotlineApplication
-from hotline.domain.case import DEADLINE_OF_STATUS, DISPATCHED, REPLIED, SIGNED
+from hotline.domain.case import AWAITING_DISPATCH, DEADLINE_OF_STATUS, DISPATCHED, REPLIED, SIGNED
 from hotline.domain.deadlines import is_overdue
 from hotline.domain.errors import InvalidInput
 from hotline.domain.formats import month_bounds as month_moments
@@ -47,8 +47,10 @@ SUPERVISION_DUE = "supervision_due"
 MINUTES_SIGNING = "minutes_signing"
 HANDOFF = "handoff"
 INTERIM_FEEDBACK = "interim_feedback"
+DISPATCHING = "dispatching"  # 派单时限: the dispatch centre's own deadline
 DEADLINE_KINDS = {
     HANDOFF: "转警",
+    DISPATCHING: "派单",
     INTERIM_FEEDBACK: "阶段性反馈",
     SIGNING: "签收",
     REPLYING: "答复",
@@ -115,7 +117,7 @@ class ReadModels:
         self.recorder = recorder
         self.caller_key = caller_key
         self.batch_size = batch_size
-        self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up)
+        self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up, rules.handling.dispatch)
         self.supervision = SupervisionLedger(recorder)
         self.metrics_view = MetricsView(recorder)
         self.segmenter = Segmenter(
@@ -265,6 +267,10 @@ class ReadModels:
             return_rejection=row.return_rejection,
         )
 
+    def dispatch_queue(self, limit: int = 30, offset: int = 0) -> tuple[list[CaseRow], int]:
+        """The dispatch centre's queue: every case waiting for dispatch, urgent first, then oldest."""
+        return self.cases.dispatch_queue(limit, offset)
+
     def awaiting_review(self, limit: int = 100) -> tuple[tuple[int, list[CaseRow]], tuple[int, list[CaseRow]]]:
         """The review queues: returns for the dispatch centre (退单审核), extensions for the approvers."""
         return self.cases.awaiting_review(limit)
@@ -316,6 +322,7 @@ class ReadModels:
                 (SIGNING, DISPATCHED, DEADLINE_OF_STATUS[DISPATCHED]),
                 (REPLYING, SIGNED, DEADLINE_OF_STATUS[SIGNED]),
                 (CALLBACK, REPLIED, "callback_by"),
+                *((DISPATCHING, status, "dispatch_by") for status in AWAITING_DISPATCH),
             )
             if kind in chosen
         ]
@@ -330,7 +337,7 @@ class ReadModels:
                     row.ticket_no,
                     row.department,
                     getattr(row, column),
-                    row.deadline_provisional and kind != CALLBACK,
+                    row.deadline_provisional and kind not in (CALLBACK, DISPATCHING),
                     row.description,
                 )
         if HANDOFF in chosen or INTERIM_FEEDBACK in chosen:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import abort, flash, request
+from flask import abort, flash, g, request
 from flask_wtf import FlaskForm
 
 from hotline.application.failures import retrying
@@ -88,8 +88,11 @@ def take_action(
     if action.forbidden(aggregate, actor, clock().now()):
         abort(403)
     form = build_form(name, data=request.form)
-    return run_form(
+    result = run_form(
         form,
         lambda: action.run(hotline(), reference, actor, form, int(form.version.data)),
         f"{label}：{action.done}",
     )
+    if result is None:
+        g.refused_form = form  # a page may show it again with what was typed
+    return result

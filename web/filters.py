@@ -27,13 +27,21 @@ def percent(value: float | None) -> str:
 
 def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(percent)
-    keywords = {code: " ".join(service.keywords) for code, service in rules.services.items()}
+    # The service picker searches names, keywords and descriptions, never the group (社保 is not 欠薪讨薪).
+    catalogue = {
+        code: {"name": s.name, "keywords": list(s.keywords), "description": s.description}
+        for code, s in rules.services.items()
+    }
 
     @app.context_processor
     def shared():
         # endpoints: so that a page links to another area only where that area is installed;
         # now: the clock's, for the domain's own "is it overdue" questions in the templates
-        return {"service_keywords": keywords, "endpoints": app.view_functions, "now": clock.now()}
+        return {
+            "service_catalogue": catalogue,
+            "endpoints": app.view_functions,
+            "now": clock.now(),
+        }
 
     app.jinja_env.globals["page_url"] = page_url  # a global, so imported macros see it too
 

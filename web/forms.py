@@ -76,8 +76,14 @@ class AnswerForm(ActionForm):
 
 
 class DispatchForm(ActionForm):
+    # choices: a blank first, then rules/departments.csv; the routing suggestion is preselected, or nothing
     department = SelectField("承办单位", validators=[DataRequired(message="请选择承办单位")])
     note = text("派单说明", limit=500, required=False)
+
+
+class RedispatchForm(ActionForm):
+    department = SelectField("改派给", validators=[DataRequired(message="请选择改派的承办单位")])
+    note = text("改派理由", limit=500)
 
 
 class ReasonForm(ActionForm):

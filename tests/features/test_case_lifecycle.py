@@ -64,7 +64,9 @@ def dispatch(story):
 
 @when(parsers.parse('话务员改派给"{name}"'))
 def redispatch(story, rules, name):
-    clocked(story.hotline, story.tick()).dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name))
+    clocked(story.hotline, story.tick()).dispatch(
+        story.ticket, OPERATOR_ACTOR, department=department_code(rules, name), note="经审核属该单位职责"
+    )
 
 
 @given(parsers.parse('"{name}"签收工单'))

@@ -234,3 +234,49 @@ def waive(story, when, who, reason):
 def reopen_on_new_call(story, when):
     story.at(when)
     story.attempt(lambda: story.hotline.reopen(story.ticket, OPERATOR_ACTOR, "来电人再次来电反映问题复发"))
+
+
+@when(parsers.parse('"{when}"话务员改派给"{name}"，不写理由'))
+def redispatch_without_reason(story, rules, when, name):
+    story.at(when)
+    story.attempt(lambda: story.hotline.dispatch(story.ticket, OPERATOR_ACTOR, department=department_code(rules, name)))
+
+
+@given(parsers.parse('"{when}"来电人反映"{service}"，话务员受理后未派单'))
+def logged_only(story, rules, when, service, urgent=""):
+    story.at(when)
+    code = next(c for c, s in rules.services.items() if s.name == service)
+    call = Call(
+        channel="phone",
+        category="complaint",
+        service_code=code,
+        description=f"{service}，{when}",
+        urgency="urgent" if urgent == "紧急的" else "normal",
+    )
+    story.logged = [*getattr(story, "logged", []), story.hotline.open_case(call, OPERATOR_ACTOR).ticket_no]
+
+
+@then("待派单队列依次是紧急的、19:30 受理的，共 2 件，与列表一致")
+def queue_order(story):
+    story.services.read_models.catch_up()
+    rows, total = story.services.read_models.dispatch_queue(limit=100)
+    assert [row.ticket_no for row in rows] == [story.logged[1], story.logged[0]]
+    assert total == len(rows) == 2
+
+
+@then(parsers.parse('19:30 受理的工单派单时限是"{due}"'))
+def dispatch_due(story, due):
+    rows, _ = story.services.read_models.dispatch_queue(limit=100)
+    row = next(r for r in rows if r.ticket_no == story.logged[0])
+    assert f"{row.dispatch_by:%Y-%m-%d %H:%M}" == due
+
+
+@then(parsers.parse('"{when}"期限预警中有 {count:d} 件"派单"已超时'))
+def dispatch_overdue(story, when, count):
+    rows, _ = story.services.read_models.deadline_queue(moment(when), kinds=["dispatching"])
+    assert len(rows) == count and all(row.overdue and row.kind_name == "派单" for row in rows)
+
+
+@given(parsers.parse('"{when}"来电人反映紧急的"{service}"，话务员受理后未派单'))
+def logged_urgent(story, rules, when, service):
+    logged_only(story, rules, when, service, urgent="紧急的")

@@ -82,7 +82,7 @@ def test_return_reviewed_then_redispatch():
         case.approve_return(HBJ)
     case.approve_return(OPERATOR_ACTOR, "属实", at=T0 + timedelta(hours=2))
     assert case.status == "returned" and case.return_reason == "属于城管职责"
-    case.redispatch(OPERATOR_ACTOR, "CGJ", sign_by=T0, reply_by=T0, at=T0)
+    case.redispatch(OPERATOR_ACTOR, "CGJ", sign_by=T0, reply_by=T0, note="属城管职责", at=T0)
     assert case.status == "dispatched" and case.department == "CGJ" and case.dispatch_count == 2
     with pytest.raises(NotPermitted, match="不属于本单位"):
         case.sign(HBJ)

@@ -71,7 +71,7 @@ STEPS = {
 CASE_COMMANDS = {
     "answer": lambda case, a: case.answer_directly(a, "已解答", at=T0),
     "dispatch": lambda case, a: case.dispatch(a, "HBJ", T0, T0, at=T0),
-    "redispatch": lambda case, a: case.redispatch(a, "JTJ", T0, T0, at=T0),
+    "redispatch": lambda case, a: case.redispatch(a, "JTJ", T0, T0, note="改派交通", at=T0),
     "sign": lambda case, a: case.sign(a, at=T0),
     "return": lambda case, a: case.return_(a, "不属于本单位", "权责清单", T0, at=T0),
     "review_return": lambda case, a: case.approve_return(a, at=T0),

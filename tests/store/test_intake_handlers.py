@@ -140,7 +140,7 @@ def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_ev
     ticket = bodies[0]["ticket_no"]
     clocked(hotline, T0 + timedelta(hours=1)).return_case(ticket, department("HBJ"), "不属于本单位职责", "权责清单")
     clocked(hotline, T0 + timedelta(hours=1, minutes=30)).approve_return(ticket, OPERATOR_ACTOR)
-    clocked(hotline, T0 + timedelta(hours=2)).dispatch(ticket, OPERATOR_ACTOR, department="CGJ")
+    clocked(hotline, T0 + timedelta(hours=2)).dispatch(ticket, OPERATOR_ACTOR, department="CGJ", note="改派城管")
     assert DispatchPublisher(hotline, received.extend, DISPATCH, position_name="test").publish_pending() == 1
     last = json.loads(received[-1].value)
     assert (last["kind"], last["department"], received[-1].key) == ("redispatched", "CGJ", b"CGJ")

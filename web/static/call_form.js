@@ -6,7 +6,8 @@
   var service = form.querySelector("[name=service_code]");
   var filter = document.getElementById("service-filter");
   var panel = document.getElementById("caller-history");
-  var keywords = JSON.parse(form.dataset.keywords || "{}");
+  var catalogue = JSON.parse(form.dataset.catalogue || "{}");
+  var noMatch = document.getElementById("service-no-match");
   var token = form.querySelector("[name=csrf_token]").value;
   // Posted, never put in a URL: what the caller said and their number stay out of access logs.
   function post(url, fields) {
@@ -24,15 +25,32 @@
   }
   phone.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(loadHistory, 300); });
   service.addEventListener("change", loadHistory);
+  // The service picker: rank the catalogue by how well the typed word names each service (its name,
+  // then its keywords, then its description; never its group), select the best, and select nothing
+  // when nothing matches: a stale choice must never be dispatched.
+  function score(code, q) {
+    var s = catalogue[code];
+    if (!s) return 0;
+    if (s.name === q) return 6;
+    if (s.name.indexOf(q) === 0) return 5;
+    if (s.name.indexOf(q) >= 0) return 4;
+    if (s.keywords.indexOf(q) >= 0) return 3;
+    if (s.keywords.some(function (k) { return k.indexOf(q) >= 0 || q.indexOf(k) >= 0; })) return 2;
+    return s.description.indexOf(q) >= 0 ? 1 : 0;
+  }
   filter.addEventListener("input", function () {
     var q = filter.value.trim();
-    var first = null;
+    var best = null, bestScore = 0;
     Array.prototype.forEach.call(service.options, function (option) {
-      var hit = !q || option.text.indexOf(q) >= 0 || (keywords[option.value] || "").indexOf(q) >= 0;
-      option.hidden = !hit;
-      if (hit && !first) first = option;
+      if (!option.value) { option.hidden = false; return; }
+      var points = q ? score(option.value, q) : 1;
+      option.hidden = points === 0;
+      if (points > bestScore) { best = option; bestScore = points; }
     });
-    if (first && service.selectedOptions[0] && service.selectedOptions[0].hidden) { service.value = first.value; loadHistory(); }
+    if (!q) { noMatch.hidden = true; return; }
+    service.value = best ? best.value : "";
+    noMatch.hidden = !!best;
+    loadHistory();
   });
   // Knowledge-base suggestions as the description is typed; a click answers the call from the article.
   var description = form.querySelector("[name=description]");

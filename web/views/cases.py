@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
-from hotline.domain.case import OPENED, REOPENED, Case
+from hotline.domain.case import Case
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import InvalidInput
 from hotline.domain.workdays import CHINA_TZ
@@ -65,9 +65,16 @@ ACTIONS: dict[str, Action] = {
         lambda app, t, a, f, v: app.give_interim_feedback(t, a, f.content.data, expected_version=v),
         "已提交阶段性反馈",
     ),
+    "redispatch": Action(
+        "改派",
+        ("redispatch",),
+        forms.RedispatchForm,
+        lambda app, t, a, f, v: app.dispatch(t, a, department=f.department.data, note=f.note.data, expected_version=v),
+        "已改派",
+    ),
     "dispatch": Action(
         "派单",
-        ("dispatch", "redispatch"),
+        ("dispatch",),
         forms.DispatchForm,
         lambda app, t, a, f, v: app.dispatch(
             t, a, department=f.department.data, note=f.note.data or "", expected_version=v
@@ -227,11 +234,12 @@ def _department_choices() -> list[tuple[str, str]]:
 
 def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionForm:
     form = ACTIONS[name].form(formdata=data, prefix=name)
-    if isinstance(form, forms.DispatchForm):
-        form.department.choices = _department_choices()
+    if isinstance(form, (forms.DispatchForm, forms.RedispatchForm)):
+        # A blank first: the form preselects the routing suggestion or nothing, never the first department.
+        form.department.choices = [("", "（请选择承办单位）"), *_department_choices()]
         if case is not None and data is None:
             suggested = hotline().suggested_department(case)
-            form.department.data = suggested if case.status in (OPENED, REOPENED) else None
+            form.department.data = suggested if suggested and suggested != case.department else ""
     if isinstance(form, forms.HandOffForm):
         emergency = rules().emergency
         desks = emergency.desks_for(case.service_code) if case is not None else tuple(emergency.desks)
@@ -254,9 +262,15 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
 
 @bp.route("/cases/<ticket_no>")
 @roles_required(OPERATOR, DEPARTMENT, SUPERVISOR)
-def show(ticket_no: str):
+def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
+    """The case page; ``kept``: a refused form, shown again with what the user typed."""
     case = visible_case(ticket_no)
     names = available_actions(case)
+    built = {name: _build_form(name, case) for name in names if name != "answer_article"}
+    for name, form in (kept or {}).items():
+        if name in built:
+            form.version.data = str(case.version)  # typed text kept; the page shows the case as it is now
+            built[name] = form
     suggestion = hotline().suggested_department(case)
     escalation = escalation_form(case, current_actor(), clock().now())
     models = read_models()
@@ -266,7 +280,7 @@ def show(ticket_no: str):
         "case.html",
         case=case,
         entries=timeline(hotline().case_events(ticket_no), rules()),
-        actions={name: (ACTIONS[name], _build_form(name, case)) for name in names if name != "answer_article"},
+        actions={name: (ACTIONS[name], form) for name, form in built.items()},
         suggestion=suggestion,
         escalation=escalation,
         articles=articles,
@@ -282,6 +296,9 @@ def show(ticket_no: str):
 def act(ticket_no: str, name: str):
     case = visible_case(ticket_no)
     done = take_action(ACTIONS, name, case, case.ticket_no, _build_form, f"工单 {ticket_no}")
+    if done is None and (refused := g.get("refused_form")) is not None:
+        # Refused: the page again, with the form as the user filled it (nothing typed is lost).
+        return show(ticket_no, kept={name: refused}), 400
     if done and current_user.role == DEPARTMENT and name in ("reply", "return"):
         return redirect(url_for("department.inbox"))  # the case has left the department's hands
     return redirect(url_for("cases.show", ticket_no=ticket_no))

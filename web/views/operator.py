@@ -6,12 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, is_transient, retrying
 from hotline.domain.actors import OPERATOR
-from hotline.domain.case import AWAITING_CALLBACK, AWAITING_DISPATCH, Call
+from hotline.domain.case import AWAITING_CALLBACK, Call
 from hotline.domain.errors import DomainError
 from hotline.domain.formats import PHONE
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.forms import CallForm
-from hotline.web.services import hotline, read_models, rules
+from hotline.web.pagination import page_of, requested_page
+from hotline.web.services import clock, hotline, read_models, rules
 
 bp = Blueprint("operator", __name__)
 
@@ -19,7 +20,9 @@ bp = Blueprint("operator", __name__)
 def _call_form() -> CallForm:
     """The call form with the city's catalogue and districts (rules/services.csv, districts.csv)."""
     form = CallForm()
-    form.service_code.choices = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+    # A blank first: nothing is chosen until the operator picks, or the search finds, a service.
+    choices = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+    form.service_code.choices = [("", "（请选择服务事项）"), *choices]
     form.district.choices = [("", "（不确定）"), *((name, name) for name in rules().districts)]
     return form
 
@@ -29,7 +32,7 @@ def _call_form() -> CallForm:
 def console():
     models = read_models()
     models.catch_up()
-    queue, queued = models.cases.search(status=list(AWAITING_DISPATCH), limit=10)
+    queue, queued = models.dispatch_queue(limit=10)
     callbacks, awaiting = models.cases.search(status=list(AWAITING_CALLBACK), limit=10)
     emergencies, emergency_total = models.emergencies()
     form = _call_form()
@@ -42,7 +45,19 @@ def console():
         awaiting=awaiting,
         emergencies=emergencies,
         emergency_total=emergency_total,
+        moment=clock().now(),
     )
+
+
+@bp.route("/operator/dispatch")
+@roles_required(OPERATOR)
+def dispatch_queue():
+    """Every case waiting for dispatch, urgent first, then the longest waiting, with 派单时限."""
+    number, offset = requested_page()
+    models = read_models()
+    models.catch_up()
+    rows, total = models.dispatch_queue(limit=30, offset=offset)
+    return render_template("operator/dispatch_queue.html", rows=rows, page=page_of(number, total), moment=clock().now())
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.projections.read_models import (
     CALLBACK,
     DEADLINE_KINDS,
+    DISPATCHING,
     HANDOFF,
     INTERIM_FEEDBACK,
     MONTHLY_FEEDBACK,
@@ -27,7 +28,7 @@ from hotline.web.services import clock, hotline, read_models, rules
 from hotline.web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
-CASE_KINDS = (SIGNING, REPLYING, CALLBACK, HANDOFF, INTERIM_FEEDBACK)
+CASE_KINDS = (SIGNING, REPLYING, CALLBACK, HANDOFF, INTERIM_FEEDBACK, DISPATCHING)
 ITEM_KINDS = (WEEKLY_PROGRESS, MONTHLY_FEEDBACK, SUPERVISION_DUE)
 
 

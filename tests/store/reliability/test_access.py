@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/calls/new", "POST"): (L, 400, 403, 403, 403, 400),
     ("/operator/caller-history", "POST"): (L, 200, 403, 403, 403, 200),
     ("/operator/kb-suggestions", "POST"): (L, 200, 403, 403, 403, 200),
+    ("/operator/dispatch", "GET"): (L, 200, 403, 403, 403, 200),
     ("/cases", "GET"): (L, 200, 200, 200, 200, 200),
     ("/cases", "POST"): (L, 200, 200, 200, 200, 200),  # the search, posted: no number in a URL
     ("/cases/export.csv", "GET"): (L, 200, 200, 200, 200, 200),

@@ -77,7 +77,7 @@ def test_domain_refusals_are_shown_not_500(signed_in):
         token_from=f"/cases/{ticket}",
         follow_redirects=True,
     )
-    assert response.status_code == 200 and "尚未签收" in response.text
+    assert response.status_code == 400 and "尚未签收" in response.text
     response = hbj.post(
         f"/cases/{ticket}/return",
         {"return-version": version_of(page, "return"), "return-reason": ""},
@@ -85,6 +85,14 @@ def test_domain_refusals_are_shown_not_500(signed_in):
         follow_redirects=True,
     )
     assert "请填写退单理由" in response.text
+    # A refused form comes back with what was typed: nothing the user wrote is lost.
+    response = hbj.post(
+        f"/cases/{ticket}/return",
+        {"return-version": version_of(page, "return"), "return-reason": "油烟属于城管职责", "return-basis": ""},
+        token_from=f"/cases/{ticket}",
+    )
+    assert response.status_code == 400 and "请填写退单依据" in response.text
+    assert "油烟属于城管职责</textarea>" in response.text
     assert hbj.post(f"/cases/{ticket}/explode", {}, token_from=f"/cases/{ticket}").status_code == 404
 
 
