@@ -48,7 +48,8 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/cases/export.xlsx", "POST"): (L, 200, 200, 200, 200, 200),
     # one case (dispatched to HBJ): another department gets 404, as if it did not exist
     ("/cases/<ticket_no>", "GET"): (L, 200, 200, 404, 200, 200),
-    ("/cases/<ticket_no>/<name>", "POST"): (L, 302, 403, 404, 302, 302),  # name = urge
+    # name = urge, posted empty: refused (no version), the case page again with what was typed (400)
+    ("/cases/<ticket_no>/<name>", "POST"): (L, 400, 403, 404, 400, 400),
     ("/cases/<ticket_no>/escalate", "POST"): (L, 403, 403, 403, 302, 302),
     ("/department", "GET"): (L, 403, 200, 200, 403, 200),
     # the supervisor's desk
