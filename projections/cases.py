@@ -33,8 +33,8 @@ from hotline.domain.case import (
 from hotline.domain.catalogue import CATEGORIES, SATISFACTION
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.follow_up import FollowUpRules
-from hotline.domain.privacy import scrub, scrub_contacts
 from hotline.domain.handling import DispatchRules
+from hotline.domain.privacy import scrub, scrub_contacts
 from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
 from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
 from hotline.projections.caller_key import CallerKey
