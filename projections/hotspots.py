@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from hotline.domain.analysis import HotspotRules
 from hotline.domain.case import MERGED
 from hotline.projections.base import stamp, unstamp
+from hotline.projections.report_view import FACTS, OPENED
 
 if TYPE_CHECKING:
     from hotline.projections.read_models import ReadModels
@@ -94,6 +95,7 @@ class Hotspots:
         self.models = models
         self.view = models.recorder
         self.table = self.view.table("hv_cases")
+        self.facts = self.view.table(FACTS.name)
         self.segmenter = models.segmenter
         self.rules: HotspotRules = models.rules.analysis.hotspots
 
@@ -111,10 +113,14 @@ class Hotspots:
         now: Counter[str] = Counter()
         before: Counter[str] = Counter()
         cases_now = cases_before = 0
-        cut = self.segmenter.distinct
-        for row in self._cases(base_start, until, "opened_at, description"):
-            recent = row["opened_at"] >= stamp(start)
-            (now if recent else before).update(cut(row["description"] or ""))
+        rows = self.view.query(
+            f"SELECT at, words FROM {self.facts} WHERE kind = ? AND at >= ? AND at < ?",
+            [OPENED, stamp(base_start), stamp(until)],
+        )
+        boundary = stamp(start) or ""
+        for row in rows:
+            recent = row["at"] >= boundary
+            (now if recent else before).update((row["words"] or "").split())
             cases_now, cases_before = cases_now + recent, cases_before + (not recent)
         # The word's share of the baseline's cases, applied to this period's cases: a busier day
         # raises every word's expectation alike, so only words gaining share stand out.
@@ -132,18 +138,15 @@ class Hotspots:
         rules = self.rules
         rows = [
             row
-            for row in self._cases(
-                until - timedelta(days=rules.cluster_days),
-                until,
-                "ticket_no, opened_at, status, department, district, service_code, address, description, "
-                "lat, long, caller_key",
+            for row in self.view.query(
+                "SELECT c.ticket_no, c.opened_at, c.status, c.department, c.district, c.service_code, c.address, "
+                f"c.description, c.lat, c.long, c.caller_key, f.words FROM {self.table} c "
+                f"LEFT JOIN {self.facts} f ON f.id = c.id || ':opened' WHERE c.opened_at >= ? AND c.opened_at < ?",
+                [stamp(until - timedelta(days=rules.cluster_days)), stamp(until)],
             )
             if row["status"] != MERGED
         ]
-        groups: dict[tuple[str, str], list[int]] = {}
-        for number, row in enumerate(rows):
-            groups.setdefault((row["district"] or "", row["service_code"]), []).append(number)
-        words = [frozenset(self.segmenter.distinct(row["description"] or "")) for row in rows]
+        words = [frozenset((row["words"] or "").split()) for row in rows]
         streets = [street_of(row["address"]) for row in rows]
         parent = list(range(len(rows)))
 
@@ -153,15 +156,37 @@ class Hotspots:
                 n = parent[n]
             return n
 
-        for members in groups.values():
+        def link(a: int, b: int) -> None:
+            if (
+                root(a) != root(b)
+                and self._near(rows[a], rows[b], streets[a], streets[b])
+                and jaccard(words[a], words[b]) >= rules.cluster_similarity
+            ):
+                parent[root(a)] = root(b)
+
+        # Only cases that could be near are compared: the same street, or neighbouring cells of a grid
+        # as wide as the radius (within one district and service).
+        cell = rules.cluster_radius_m / 111_000  # degrees of latitude; longitude cells twice as wide (safe to 60°)
+        by_street: dict[tuple, list[int]] = {}
+        by_cell: dict[tuple, list[int]] = {}
+        for number, row in enumerate(rows):
+            group = (row["district"] or "", row["service_code"])
+            if row["lat"] is not None and row["long"] is not None:
+                by_cell.setdefault((*group, int(row["lat"] // cell), int(row["long"] // (2 * cell))), []).append(number)
+            if streets[number]:
+                by_street.setdefault((*group, streets[number]), []).append(number)
+        for members in by_street.values():
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:
-                    if (
-                        root(a) != root(b)
-                        and self._near(rows[a], rows[b], streets[a], streets[b])
-                        and jaccard(words[a], words[b]) >= rules.cluster_similarity
-                    ):
-                        parent[root(a)] = root(b)
+                    link(a, b)
+        for (district, service, y, x), members in by_cell.items():
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    others = by_cell.get((district, service, y + dy, x + dx), ())
+                    for a in members:
+                        for b in others:
+                            if a < b:
+                                link(a, b)
         linked: dict[int, list[int]] = {}
         for number in range(len(rows)):
             linked.setdefault(root(number), []).append(number)

@@ -126,7 +126,7 @@ class ReadModels:
         )
         self.knowledge = KnowledgeIndex(recorder, self.segmenter, {c: s.name for c, s in rules.services.items()})
         self.notifications = NotificationPlan(recorder, rules.notifications)
-        self.report_facts = ReportFacts(recorder, caller_key)
+        self.report_facts = ReportFacts(recorder, caller_key, self.segmenter)
         self.views: dict[str, RowView] = {
             v.name: v
             for v in (

@@ -2,8 +2,9 @@
 written from the events themselves, beside (not from) the case index.
 
 - ``opened``: one row per case (key ``<case id>:opened``) with the call's dimensions (channel,
-  category, service, district, urgency, the caller's keyed hash) and the department now handling
-  it, kept up to date by the dispatches;
+  category, service, district, urgency, the caller's keyed hash), the department now handling
+  it (kept up to date by the dispatches) and the description's distinct words (the knowledge
+  base's segmenter, cut once here so that the hotspot analysis never cuts a month of text again);
 - ``answered`` (answered on the call, directly or citing an article), ``dispatched`` (first
   dispatch or re-dispatch), ``returned`` (退单 asked), ``closed``, ``reopened``, ``merged``: one row per event
   (key ``<case id>:<version>``) with its time and the department concerned.
@@ -23,6 +24,7 @@ from hotline.domain.case import Case
 from hotline.projections.base import RowView, Table, stamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
+from hotline.projections.text_search import Segmenter
 
 OPENED, ANSWERED, DISPATCHED, RETURNED, CLOSED, REOPENED, MERGED = (
     "opened",
@@ -47,9 +49,10 @@ FACTS = Table(
         "urgency",
         "caller_key",
         "department",
+        "words",
     ),
     "id TEXT PRIMARY KEY, case_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, channel TEXT, "
-    "category TEXT, service_code TEXT, district TEXT, urgency TEXT, caller_key TEXT, department TEXT",
+    "category TEXT, service_code TEXT, district TEXT, urgency TEXT, caller_key TEXT, department TEXT, words TEXT",
     ("kind_at: kind, at", "case_kind: case_id, kind"),
 )
 KIND_OF_EVENT: dict[type, str] = {
@@ -69,8 +72,9 @@ class ReportFacts(RowView):
     name = "reports"
     tables = (FACTS,)
 
-    def __init__(self, view: ViewRecorder, caller_key: CallerKey):
+    def __init__(self, view: ViewRecorder, caller_key: CallerKey, segmenter: Segmenter):
         self.caller_key = caller_key
+        self.segmenter = segmenter  # the description's distinct words, cut once here for the hotspots
         # Only the classes matter here (the topics this view reads); rows are written below.
         self.handlers = dict.fromkeys((Case.Opened, *KIND_OF_EVENT), (FACTS, _unused, False))
         super().__init__(view)
@@ -94,6 +98,7 @@ class ReportFacts(RowView):
                     event.urgency,
                     self.caller_key(event.caller_phone),
                     None,
+                    " ".join(self.segmenter.distinct(event.description or "")),
                 )
                 continue
             kind = KIND_OF_EVENT.get(type(event))
@@ -101,11 +106,24 @@ class ReportFacts(RowView):
                 continue
             department = getattr(event, "department", None)
             key = f"{case_id}:{event.originator_version}"
-            rows[key] = (key, case_id, kind, stamp(event.timestamp), None, None, None, None, None, None, department)
+            rows[key] = (
+                key,
+                case_id,
+                kind,
+                stamp(event.timestamp),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                department,
+                None,
+            )
             if kind == DISPATCHED:
                 opened = rows.get(f"{case_id}:opened")
                 if opened is not None:  # opened in this same batch: set it before it is written
-                    rows[f"{case_id}:opened"] = (*opened[:-1], department)
+                    rows[f"{case_id}:opened"] = (*opened[:-2], department, opened[-1])
                 else:
                     departments.append((case_id, department))
         with view.writing(tracking) as cursor:

@@ -66,6 +66,9 @@ def main() -> None:
                 ("/supervisor/deadlines", "07-deadline-queue"),
                 ("/supervisor/ledger", "08-ledger"),
                 ("/supervisor/ranking", "09-ranking"),
+                ("/reports?kind=day", "11-daily-report"),
+                ("/supervisor/hotspots", "12-hotspots"),
+                ("/call-centre", "13-call-centre"),
             ]:
                 supervisor.goto(url + path)
                 shoot(supervisor, name)

@@ -26,6 +26,7 @@ HEADLINES = {  # figures that must be positive, per benchmark
     "catchup": ("events_per_s", "peak_rss_mib", "seconds"),
     "pages": ("p50_ms", "p95_ms"),
     "kb_search": ("p50_ms", "p95_ms"),
+    "reports": ("seconds",),
 }
 
 

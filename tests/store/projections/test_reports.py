@@ -152,7 +152,7 @@ def test_the_daily_report_is_made_once_at_its_time_into_the_outbox(clocked):
     assert jobs.run_once() == NOW.date()
     outbox = services.config.outbox()
     assert (outbox / "reports" / "daily-20261130.pdf").read_bytes().startswith(b"%PDF")
-    assert "<svg" in (outbox / "reports" / "daily-20261130.html").read_text(encoding="utf-8")
+    assert "data:image/svg+xml;base64," in (outbox / "reports" / "daily-20261130.html").read_text(encoding="utf-8")
     mails = sorted((outbox / "email").glob("daily-report-20261130-*.eml"))
     addresses = [r.email for r in services.rules.analysis.daily_report.recipients]
     assert len(mails) == len(addresses) == 2
