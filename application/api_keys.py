@@ -1,4 +1,7 @@
-"""API keys of machine clients (Open311): issue, authenticate, list, find and revoke.
+"""API keys of machine clients: issue, authenticate, list, find and revoke. An Open311 client's
+key files citizens' requests (and reads what its scope allows); a department key (``hotline
+apikey create --department CODE``) lets that department's own system act on its cases over
+``hotline.replies``, and nothing else.
 
 A key's plain text exists only in the ``IssuedKey`` returned when it is issued; the store keeps its
 SHA-256 hash, and the aggregate's id derives from that hash, so checking a key is one read.
@@ -38,20 +41,34 @@ class IssuedKey:
 
 
 class ApiKeyCommands(HotlineBase):
-    def issue_api_key(self, name: str, actor: Actor, scope: str = SCOPE_OWN) -> IssuedKey:
-        """A new key; ``scope`` says what it may read beyond the public's view (domain/api_keys.py)."""
-        department = scope_department(check_scope(scope))
-        if department is not None and department not in self.rules.departments:
-            raise InvalidInput(f"未知承办单位：{department}")
+    def issue_api_key(
+        self, name: str, actor: Actor, scope: str = SCOPE_OWN, department: str | None = None
+    ) -> IssuedKey:
+        """A new key; ``scope`` says what an Open311 key may read beyond the public's view
+        (domain/api_keys.py); ``department``: a department system's key for hotline.replies."""
+        for code in (scope_department(check_scope(scope)), department):
+            if code is not None and code not in self.rules.departments:
+                raise InvalidInput(f"未知承办单位：{code}")
         key = new_key()
-        api_key = ApiKey.issue(name, hash_key(key), actor, at=self.now())
+        api_key = ApiKey.issue(name, hash_key(key), actor, at=self.now(), department=department)
         if scope != SCOPE_OWN:
             api_key.set_scope(scope, actor, at=self.now())
         self.save(api_key)
         return IssuedKey(api_key.id, api_key.name, key)
 
     def authenticate_api_key(self, key: str | None) -> ApiKey | None:
-        """The active key with this plain text, or None (unknown, revoked or not given)."""
+        """The active Open311 key with this plain text, or None (unknown, revoked, not given, or a
+        department system's key)."""
+        api_key = self._active_key(key)
+        return api_key if api_key is not None and api_key.department is None else None
+
+    def authenticate_department(self, key: str | None) -> str | None:
+        """The department whose active key this is, or None (unknown, revoked, not given, or an
+        Open311 client's key)."""
+        api_key = self._active_key(key)
+        return api_key.department if api_key is not None else None
+
+    def _active_key(self, key: str | None) -> ApiKey | None:
         if not key or len(key) > MAX_KEY_TEXT:
             return None
         try:

@@ -58,7 +58,8 @@ class _Plan:
 
     index: int
     call: Call
-    at: datetime
+    at: datetime  # recorded: the clock's now
+    reported_at: datetime | None  # when the sender says the call came in
     department: str | None
     deadlines: CaseDeadlines | None
 
@@ -66,13 +67,19 @@ class _Plan:
 class CaseCommands(HotlineBase):
     # ---- logging calls -----------------------------------------------------------------------
 
-    def open_case(self, call: Call, actor: Actor, route: bool = False) -> Opening:
+    def open_case(self, call: Call, actor: Actor, route: bool = False, reported_at: datetime | None = None) -> Opening:
         """Log one call as a new case; ``route``: dispatch it by the rules in the same save (the
-        operator's form does not: the operator answers directly or dispatches on the case page)."""
-        return self.open_cases([(call, self.now())], actor, route=route)[0]
+        operator's form does not: the operator answers directly or dispatches on the case page);
+        ``reported_at``: when the sender says the call came in, if one does."""
+        return self.open_cases([(call, reported_at)], actor, route=route)[0]
 
-    def open_cases(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool = True) -> list[Opening]:
-        """Log a batch of calls, each at its receipt time, and route each one the rules place.
+    def open_cases(
+        self, items: Sequence[tuple[Call, datetime | None]], actor: Actor, route: bool = True
+    ) -> list[Opening]:
+        """Log a batch of calls, each with the time its sender reports it came in (or None), and
+        route each one the rules place. Each case is recorded at the clock's now, with the
+        reported time beside it; one outside the plausibility rules (rules/time_plausibility.toml)
+        refuses the batch (``ImplausibleTime``).
 
         One transaction stores the whole batch with its ticket numbers (infra/store/tickets.py):
         the day's counter row is raised in it, so writers take turns on the row and never race
@@ -91,14 +98,14 @@ class CaseCommands(HotlineBase):
                 back_off(attempt)
         raise LostRace("同一来电正由另一处同时受理，请稍后重试")
 
-    def _open(self, items: Sequence[tuple[Call, datetime]], actor: Actor, route: bool) -> list[Opening]:
+    def _open(self, items: Sequence[tuple[Call, datetime | None]], actor: Actor, route: bool) -> list[Opening]:
         openings: list[Opening | None] = [None] * len(items)
         known = self.tickets_for_calls([call.call_id for call, _ in items if call.call_id])
         first_of: dict[str, int] = {}  # call id -> the index of its first appearance in this batch
         repeats: list[tuple[int, int]] = []
         plans: list[_Plan] = []
-        for index, (call, received_at) in enumerate(items):
-            at = as_china_time(received_at)
+        at = self.now()
+        for index, (call, reported) in enumerate(items):
             if call.call_id:
                 if call.call_id in known:
                     openings[index] = Opening(known[call.call_id], created=False)
@@ -107,9 +114,10 @@ class CaseCommands(HotlineBase):
                     repeats.append((index, first_of[call.call_id]))
                     continue
                 first_of[call.call_id] = index
-            plans.append(self._plan(index, call, at, route))
+            reported_at = self.rules.plausibility.check(reported, at, None) if reported else None
+            plans.append(self._plan(index, call, at, reported_at, route))
         if plans:
-            plans.sort(key=lambda plan: (plan.at, plan.index))  # each day's numbers in the order of the calls
+            plans.sort(key=lambda plan: (plan.reported_at or plan.at, plan.index))  # in the order the calls came in
             days = Counter(plan.at.date() for plan in plans)
             recorder = cast(TicketRecorder, self.recorder)
             made: list[Case | CallReceipt] = []
@@ -124,12 +132,12 @@ class CaseCommands(HotlineBase):
             openings[index] = Opening(earlier.ticket_no, created=False)
         return cast(list[Opening], openings)
 
-    def _plan(self, index: int, call: Call, at: datetime, route: bool) -> _Plan:
+    def _plan(self, index: int, call: Call, at: datetime, reported_at: datetime | None, route: bool) -> _Plan:
         department = self.rules.routing.route(call.service_code, call.district) if route else None
         if not department or department not in self.rules.departments:
-            return _Plan(index, call, at, None, None)
+            return _Plan(index, call, at, reported_at, None, None)
         deadlines = self.rules.time_limits.deadlines(self.rules.calendar, call.category, call.urgency, at)
-        return _Plan(index, call, at, department, deadlines)
+        return _Plan(index, call, at, reported_at, department, deadlines)
 
     def _build(
         self,
@@ -148,7 +156,7 @@ class CaseCommands(HotlineBase):
             day = plan.at.date().isoformat()
             ticket_no = format_ticket_no(plan.at.date(), numbers[day])
             numbers[day] += 1
-            case = Case.open(ticket_no, plan.call, actor, at=plan.at)
+            case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at)
             self._flag_if_emergency(case, actor, plan.at)
             if plan.department and plan.deadlines:
                 self._assign(case, actor, plan.department, AUTO_DISPATCH_NOTE, plan.at, plan.deadlines)
@@ -275,8 +283,11 @@ class CaseCommands(HotlineBase):
 
     # ---- the department's actions --------------------------------------------------------------
 
-    def sign(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
-        return self._change(ticket_no, lambda case, at: case.sign(actor, at=at), **options)
+    def sign(self, ticket_no: str, actor: Actor, reported_at: datetime | None = None, **options: Any) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            case.sign(actor, at=at, reported_at=self._reported(case, reported_at, at))
+
+        return self._change(ticket_no, command, **options)
 
     def return_due(self, case: Case) -> datetime | None:
         """The last moment the department may ask to return the case (rules/handling.toml)."""
@@ -284,12 +295,20 @@ class CaseCommands(HotlineBase):
             return None
         return self.rules.handling.return_due(self.rules.calendar, case.dispatched_at).at
 
-    def return_case(self, ticket_no: str, actor: Actor, reason: str, basis: str, **options: Any) -> Case:
+    def return_case(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        reason: str,
+        basis: str,
+        reported_at: datetime | None = None,
+        **options: Any,
+    ) -> Case:
         """退单: asked within the limit, with the reason and basis; it waits for the dispatch centre's review."""
 
         def command(case: Case, at: datetime) -> None:
-            due = self.return_due(case)
-            case.return_(actor, reason, basis, return_by=due or at, at=at)
+            due, reported = self.return_due(case), self._reported(case, reported_at, at)
+            case.return_(actor, reason, basis, return_by=due or at, at=at, reported_at=reported)
 
         return self._change(ticket_no, command, **options)
 
@@ -314,7 +333,15 @@ class CaseCommands(HotlineBase):
         """The role is one rules/handling.toml names as an approver of extensions."""
         return actor.role in self.rules.handling.extension_approvers
 
-    def request_extension(self, ticket_no: str, actor: Actor, working_days: int, reason: str, **options: Any) -> Case:
+    def request_extension(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        working_days: int,
+        reason: str,
+        reported_at: datetime | None = None,
+        **options: Any,
+    ) -> Case:
         def command(case: Case, at: datetime) -> None:
             limit = self.rules.time_limits.limit_for(case.category, case.urgency)
             case.request_extension(
@@ -324,6 +351,7 @@ class CaseCommands(HotlineBase):
                 max_days=limit.max_extension_days,
                 max_total=limit.max_extension_total,
                 at=at,
+                reported_at=self._reported(case, reported_at, at),
             )
 
         return self._change(ticket_no, command, **options)
@@ -352,8 +380,19 @@ class CaseCommands(HotlineBase):
     def urge(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
         return self._change(ticket_no, lambda case, at: case.urge(actor, note, at=at), **options)
 
-    def reply(self, ticket_no: str, actor: Actor, result: str, resolved: bool, **options: Any) -> Case:
-        return self._change(ticket_no, lambda case, at: case.reply(actor, result, resolved, at=at), **options)
+    def reply(
+        self,
+        ticket_no: str,
+        actor: Actor,
+        result: str,
+        resolved: bool,
+        reported_at: datetime | None = None,
+        **options: Any,
+    ) -> Case:
+        def command(case: Case, at: datetime) -> None:
+            case.reply(actor, result, resolved, at=at, reported_at=self._reported(case, reported_at, at))
+
+        return self._change(ticket_no, command, **options)
 
     # ---- the emergency path ------------------------------------------------------------------
 
@@ -371,7 +410,7 @@ class CaseCommands(HotlineBase):
         """转警 to 110 / 119 / 120 / 122: the time, the receiving desk, the outcome."""
 
         def command(case: Case, at: datetime) -> None:
-            when = as_china_time(handed_off_at) if handed_off_at else at
+            when = self._reported(case, handed_off_at, at, "转接时间") or at
             case.hand_off(
                 actor, desk, receiver, outcome, when, self.rules.emergency.desks, HANDOFF_OUTCOMES, note, at=at
             )
@@ -392,18 +431,21 @@ class CaseCommands(HotlineBase):
         resolved: bool | None = None,
         note: str = "",
         contacted_first: bool | None = None,
+        reported_at: datetime | None = None,
         **options: Any,
     ) -> Case:
         """回访: reached, the caller's answers to 是否先行联系, 是否解决 and 满意度; not reached, one more
-        attempt (rules/handling.toml says how many, on how many days, before 无法联系)."""
+        attempt (rules/handling.toml says how many, on how many days, before 无法联系).
+        ``reported_at``: when the call was made, for a callback entered afterwards."""
         rule = self.rules.handling.callback
-        return self._change(
-            ticket_no,
-            lambda case, at: case.record_callback(
-                actor, reached, rule, contacted_first, satisfaction, resolved, note, at=at
-            ),
-            **options,
-        )
+
+        def command(case: Case, at: datetime) -> None:
+            reported = self._reported(case, reported_at, at, "回访时间")
+            case.record_callback(
+                actor, reached, rule, contacted_first, satisfaction, resolved, note, at=at, reported_at=reported
+            )
+
+        return self._change(ticket_no, command, **options)
 
     def waive_rehandling(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
         """不予重办: a supervisor records why an unsatisfied (or unsolved) case closes without 重办."""
@@ -422,6 +464,14 @@ class CaseCommands(HotlineBase):
         if not target.is_open:
             raise InvalidInput(f"目标工单 {into} 当前状态为“{target.status_name}”，不能并入")
         return self._change(ticket_no, lambda case, at: case.merge_into(actor, into, at=at), **options)
+
+    def _reported(
+        self, case: Case, reported_at: datetime | None, at: datetime, label: str = "报告时间"
+    ) -> datetime | None:
+        """A time the sender reported, if plausible (rules/time_plausibility.toml); else refused."""
+        if reported_at is None:
+            return None
+        return self.rules.plausibility.check(reported_at, at, case.happened_at, label=label)
 
     def _change(self, ticket_no: str, command: Callable[[Case, datetime], None], **options: Any) -> Case:
         return self._run(self._for_command(lambda: self.get_case(ticket_no)), command, CASE_CHANGED, **options)

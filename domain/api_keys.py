@@ -1,4 +1,5 @@
-"""API keys for machine clients (the Open311 GeoReport v2 API).
+"""API keys for machine clients: the Open311 GeoReport v2 API, and each department's own system
+acting on its cases over ``hotline.replies`` (a department key names its department).
 
 A key is a random 32-byte token shown once when it is issued; only its SHA-256 hash is stored.
 Keys are high-entropy, so a fast hash is enough: nobody can guess a key from its hash, and a fast
@@ -20,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from hotline.domain.actors import ADMIN, SYSTEM, Actor, require_role
 from hotline.domain.aggregate import HotlineAggregate
 from hotline.domain.errors import InvalidInput, InvalidTransition
+from hotline.domain.text import text
 
 KEY_BYTES = 32
 MAX_NAME = 100
@@ -73,6 +75,13 @@ class ApiKey(HotlineAggregate):
         TOPIC = "hotline:ApiKey.Issued"
         name: str
         key_hash: str
+        department: str | None  # a department system's key; None: an Open311 client's
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Keys issued before department keys existed were Open311 keys."""
+            state["department"] = None
 
     class Revoked(Event):
         TOPIC = "hotline:ApiKey.Revoked"
@@ -82,13 +91,11 @@ class ApiKey(HotlineAggregate):
         return api_key_id(key_hash)
 
     @classmethod
-    def issue(cls, name: str, key_hash: str, actor: Actor, at: datetime | None = None) -> ApiKey:
+    def issue(
+        cls, name: str, key_hash: str, actor: Actor, at: datetime | None = None, department: str | None = None
+    ) -> ApiKey:
         require_role(actor, CAN_MANAGE_KEYS, "签发接口密钥")
-        name = (name or "").strip()
-        if not name:
-            raise InvalidInput("密钥名称不能为空")
-        if len(name) > MAX_NAME:
-            raise InvalidInput(f"密钥名称不能超过 {MAX_NAME} 个字")
+        name = text(name, "密钥名称", limit=MAX_NAME)
         if not _HASH.match(key_hash):
             raise InvalidInput("密钥摘要格式不正确")
         return cls._create(
@@ -97,14 +104,16 @@ class ApiKey(HotlineAggregate):
             timestamp=at,
             name=name,
             key_hash=key_hash,
+            department=department,
             actor_id=actor.id,
             actor_role=actor.role,
         )
 
     @event(Issued)
-    def __init__(self, name: str, key_hash: str, actor_id: str) -> None:
+    def __init__(self, name: str, key_hash: str, department: str | None, actor_id: str) -> None:
         self.name = name
         self.key_hash = key_hash
+        self.department = department
         self.issued_by = actor_id
         self.revoked = False
         self.revoked_at: datetime | None = None

@@ -164,6 +164,18 @@ class Case(Permitted, HotlineAggregate):
         TOPIC = "hotline:Case.Event"
         actor_id: str
         actor_role: str
+        # When the sender says it happened (an intake message, a department system, a callback
+        # entered later); None: when it was recorded. domain/timing.py.
+        reported_at: datetime | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Events stored before there were two times: nothing was reported."""
+            state["reported_at"] = None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.happened_at = self.reported_at or self.timestamp
 
     class Created(Event, Aggregate.Created):
         TOPIC = "hotline:Case.Created"
@@ -189,7 +201,9 @@ class Case(Permitted, HotlineAggregate):
         return case_id(ticket_no)
 
     @classmethod
-    def open(cls, ticket_no: str, call: Call, actor: Actor, at: datetime | None = None) -> Case:
+    def open(
+        cls, ticket_no: str, call: Call, actor: Actor, at: datetime | None = None, reported_at: datetime | None = None
+    ) -> Case:
         require_role(actor, CAN_INTAKE, "受理来电")
         if not TICKET_NO.match(ticket_no):
             raise InvalidInput(f"工单编号格式不正确：{ticket_no}")
@@ -212,6 +226,7 @@ class Case(Permitted, HotlineAggregate):
             long=call.long,
             actor_id=actor.id,
             actor_role=actor.role,
+            reported_at=reported_at,
         )
 
     @event(Opened)
@@ -281,6 +296,7 @@ class Case(Permitted, HotlineAggregate):
         self.handed_off_at: datetime | None = None  # the first hand-off the desk took
         self.interim_by: datetime | None = None
         self.interim_given_at: datetime | None = None
+        self.happened_at: datetime | None = None  # when the latest step happened (reported, else recorded)
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -309,6 +325,17 @@ class Case(Permitted, HotlineAggregate):
         return self.status in IN_HANDS and is_overdue(self.reply_by, moment)
 
     # ---- what the rules allow now -------------------------------------------------------------
+
+    def _record(
+        self,
+        event_class: type[Any],
+        actor: Actor,
+        at: datetime | None,
+        reported_at: datetime | None = None,
+        **fields: Any,
+    ) -> None:
+        """Every case event says when the sender reported it happened (None: nobody reported)."""
+        super()._record(event_class, actor, at, reported_at=reported_at, **fields)
 
     def _refuse(self, action: str) -> InvalidTransition:
         return InvalidTransition(f"工单 {self.ticket_no} 当前状态为“{self.status_name}”，不能{action}")
@@ -475,9 +502,9 @@ class Case(Permitted, HotlineAggregate):
     class Signed(Event):
         TOPIC = "hotline:Case.Signed"
 
-    def sign(self, actor: Actor, at: datetime | None = None) -> None:
+    def sign(self, actor: Actor, at: datetime | None = None, reported_at: datetime | None = None) -> None:
         self._permit("sign", actor)
-        self._record(self.Signed, actor, at)
+        self._record(self.Signed, actor, at, reported_at)
 
     @event(Signed)
     def _signed(self, timestamp: datetime) -> None:
@@ -508,7 +535,15 @@ class Case(Permitted, HotlineAggregate):
         basis: str
         return_by: datetime  # the limit the request was judged against (rules/handling.toml)
 
-    def return_(self, actor: Actor, reason: str, basis: str, return_by: datetime, at: datetime | None = None) -> None:
+    def return_(
+        self,
+        actor: Actor,
+        reason: str,
+        basis: str,
+        return_by: datetime,
+        at: datetime | None = None,
+        reported_at: datetime | None = None,
+    ) -> None:
         """退单: the case is not this department's business. Asked within the limit after the
         dispatch, with the reason and its basis (the duty list, the regulation); the dispatch centre
         reviews it, and until then the case stays with the department."""
@@ -521,7 +556,14 @@ class Case(Permitted, HotlineAggregate):
                 "确需调整的请联系派单中心"
             )
         self._record(
-            self.ReturnRequested, actor, at, department=self.department, reason=reason, basis=basis, return_by=return_by
+            self.ReturnRequested,
+            actor,
+            at,
+            reported_at,
+            department=self.department,
+            reason=reason,
+            basis=basis,
+            return_by=return_by,
         )
 
     @event(ReturnRequested)
@@ -579,6 +621,7 @@ class Case(Permitted, HotlineAggregate):
         max_days: int,
         max_total: int,
         at: datetime | None = None,
+        reported_at: datetime | None = None,
     ) -> None:
         """申请延期: before the reply deadline, at most ``max_days`` at a time and ``max_total`` in all
         (rules/time_limits.csv)."""
@@ -598,7 +641,8 @@ class Case(Permitted, HotlineAggregate):
                 f"延期累计不能超过 {max_total} 个工作日：本工单已延期 {self.extension_days_granted} 个工作日，"
                 f"最多还可申请 {left} 个工作日"
             )
-        self._record(self.ExtensionRequested, actor, at, working_days=working_days, reason=text(reason, "延期理由"))
+        reason = text(reason, "延期理由")
+        self._record(self.ExtensionRequested, actor, at, reported_at, working_days=working_days, reason=reason)
 
     @event(ExtensionRequested)
     def _extension_requested(self, working_days: int, reason: str, timestamp: datetime) -> None:
@@ -664,11 +708,18 @@ class Case(Permitted, HotlineAggregate):
         result: str
         resolved: bool
 
-    def reply(self, actor: Actor, result: str, resolved: bool, at: datetime | None = None) -> None:
+    def reply(
+        self,
+        actor: Actor,
+        result: str,
+        resolved: bool,
+        at: datetime | None = None,
+        reported_at: datetime | None = None,
+    ) -> None:
         self._permit("reply", actor)
         if not isinstance(resolved, bool):
             raise InvalidInput("请说明诉求是否已解决")
-        self._record(self.Replied, actor, at, result=text(result, "办理结果"), resolved=resolved)
+        self._record(self.Replied, actor, at, reported_at, result=text(result, "办理结果"), resolved=resolved)
 
     @event(Replied)
     def _replied(self, result: str, resolved: bool, timestamp: datetime) -> None:
@@ -717,10 +768,12 @@ class Case(Permitted, HotlineAggregate):
         resolved: bool | None = None,
         note: str = "",
         at: datetime | None = None,
+        reported_at: datetime | None = None,
     ) -> None:
         """回访: the caller's own word on whether the department contacted them first, whether the
         problem is solved, and how satisfied they are. A caller not reached is tried again until
-        ``rule`` (rules/handling.toml) allows closing as 无法联系."""
+        ``rule`` (rules/handling.toml) allows closing as 无法联系. ``reported_at``: when the call
+        was made, if it is entered later."""
         self._permit("callback", actor)
         if not isinstance(reached, bool):
             raise InvalidInput("请选择是否联系上来电人")
@@ -738,6 +791,7 @@ class Case(Permitted, HotlineAggregate):
             self.CalledBack,
             actor,
             at,
+            reported_at,
             reached=reached,
             contacted_first=contacted_first,
             satisfaction=satisfaction,

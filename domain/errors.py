@@ -28,3 +28,9 @@ class ConcurrentUpdate(DomainError):
 
     def __init__(self, message: str = "该工单已被他人更新，请刷新后重试"):
         super().__init__(message)
+
+
+class ImplausibleTime(InvalidInput):
+    """A time a sender reported that the plausibility rules (rules/time_plausibility.toml) refuse."""
+
+    code = "implausible_time"

@@ -20,7 +20,7 @@ from hotline.domain.actors import ADMIN, SUPERVISOR, SYSTEM, Actor, require_role
 from hotline.domain.aggregate import HotlineAggregate
 from hotline.domain.errors import DomainError, InvalidTransition
 from hotline.domain.permits import Permit, Permitted
-from hotline.domain.text import text
+from hotline.domain.text import printable, text
 
 SENDING = "sending"
 WAITING = "waiting"  # a failed attempt, another one to come
@@ -197,7 +197,7 @@ class Message(Permitted, HotlineAggregate):
 
     def record_failure(self, actor: Actor, error: str, retry_at: datetime | None, at: datetime | None = None) -> None:
         self._permit("record_outcome", actor)
-        error = (error or "未知错误").strip()[:500]
+        error = printable((error or "未知错误").strip())[:500]  # a gateway's words: kept, made safe
         self._record(self.AttemptFailed, actor, at, attempt=self.attempts, error=error, retry_at=retry_at)
 
     @event(AttemptFailed)

@@ -21,6 +21,7 @@ from hotline.domain.privacy import PrivacyRules
 from hotline.domain.routing import RoutingTable
 from hotline.domain.terms import Terms
 from hotline.domain.time_limits import TimeLimitTable
+from hotline.domain.timing import TimePlausibility
 from hotline.domain.workdays import WorkingDayCalendar
 
 
@@ -41,6 +42,7 @@ class Rules:
     handling: HandlingRules  # handling.toml: returns under review, who approves extensions
     analysis: AnalysisRules  # analysis.toml: the daily report, hotspots, the call centre
     privacy: PrivacyRules  # privacy.toml
+    plausibility: TimePlausibility  # time_plausibility.toml
 
     def department_name(self, code: str | None) -> str:
         if not code:

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from hotline.domain.actors import ADMIN, DEPARTMENT, ROLES, SYSTEM, Actor, require_role
 from hotline.domain.aggregate import HotlineAggregate
 from hotline.domain.errors import InvalidInput, InvalidTransition
+from hotline.domain.text import check_characters
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
 ACCOUNT_ROLES = tuple(r for r in ROLES if r != SYSTEM)
@@ -70,7 +71,7 @@ class User(HotlineAggregate):
             id=user_id(username),
             timestamp=at,
             username=username.lower(),
-            display_name=(display_name or username).strip()[:50],
+            display_name=check_characters((display_name or username).strip(), "显示名称")[:50],
             role=role,
             department=department or None,
             password_hash=password_hash,

@@ -40,6 +40,7 @@ from hotline.domain.routing import RoutingRule, RoutingTable
 from hotline.domain.rules import Rules
 from hotline.domain.terms import Terms
 from hotline.domain.time_limits import HOURS, WORKING_DAYS, TimeLimit, TimeLimitTable
+from hotline.domain.timing import TimePlausibility
 from hotline.domain.workdays import NATURAL, WORKING, WorkingDayCalendar
 
 # The rules shipped with the package: the repository's rules/ (installed as hotline/rules).
@@ -534,6 +535,21 @@ def load_privacy(path: Path, services: dict[str, Service]) -> PrivacyRules:
         raise RulesFileError(f"{path.name}：{error}") from None
 
 
+def load_time_plausibility(path: Path) -> TimePlausibility:
+    data = _toml(path)
+    section = data.get("reported_time")
+    if not isinstance(section, dict):
+        raise RulesFileError(f"{path.name}：须有 [reported_time] 一节")
+    try:
+        return TimePlausibility(
+            future_skew=timedelta(minutes=_number_in(section, "future_skew_minutes", path, "reported_time")),
+            window=timedelta(hours=_number_in(section, "window_hours", path, "reported_time")),
+            basis=str(section.get("basis", "")),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
 def load_contacts(path: Path, departments: dict[str, Department]) -> dict[str, Contact]:
     columns = ["单位代码", "联络人", "联络人手机", "联络人邮箱", "负责人", "负责人手机", "负责人邮箱"]
     contacts: dict[str, Contact] = {}
@@ -718,6 +734,7 @@ RULE_FILES = (
     "handling.toml",
     "analysis.toml",
     "privacy.toml",
+    "time_plausibility.toml",
 )
 
 
@@ -747,6 +764,7 @@ def load_rules(directory: Path) -> Rules:
         handling=load_handling(directory / "handling.toml"),
         analysis=load_analysis(directory / "analysis.toml"),
         privacy=load_privacy(directory / "privacy.toml", services),
+        plausibility=load_time_plausibility(directory / "time_plausibility.toml"),
     )
 
 

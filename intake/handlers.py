@@ -20,6 +20,7 @@ from hotline.domain.actors import DEPARTMENT, SYSTEM_ACTOR, Actor
 from hotline.domain.case import Case
 from hotline.domain.errors import DomainError
 from hotline.intake.messages import (
+    API_KEY_HEADER,
     DLQ_CODE,
     DLQ_FAILED_AT,
     DLQ_REASON,
@@ -29,6 +30,7 @@ from hotline.intake.messages import (
     InvalidMessage,
     Outgoing,
     Topics,
+    header,
     parse_call,
     parse_reply,
 )
@@ -77,6 +79,12 @@ class Outcome:
         return self
 
 
+def refusal_code(error: DomainError) -> str:
+    """The dead-letter code of what the domain refused: ``implausible_time`` for a reported time
+    the plausibility rules refuse (rules/time_plausibility.toml), ``refused`` for the rest."""
+    return getattr(error, "code", "refused")
+
+
 class CallIntake:
     """``hotline.calls``: each valid call becomes one case, routed at once where a rule matches."""
 
@@ -107,7 +115,7 @@ class CallIntake:
                 try:
                     openings.extend(self.app.open_cases([(message.call, message.received_at)], self.actor))
                 except DomainError as error:
-                    outcome.dead_letters.append(DeadLetter(record, str(error), "refused"))
+                    outcome.dead_letters.append(DeadLetter(record, str(error), refusal_code(error)))
         for opening in openings:
             if not opening.created:
                 outcome.repeats += 1
@@ -132,6 +140,7 @@ class ReplyIntake:
             outcome.messages += 1
             try:
                 action = parse_reply(record.value)
+                self._authenticate(record, action)
                 if self._apply(action):
                     outcome.applied += 1
                 else:
@@ -139,8 +148,24 @@ class ReplyIntake:
             except InvalidMessage as error:
                 outcome.dead_letters.append(DeadLetter(record, error.reason, error.code))
             except DomainError as error:
-                outcome.dead_letters.append(DeadLetter(record, str(error), "refused"))
+                outcome.dead_letters.append(DeadLetter(record, str(error), refusal_code(error)))
         return outcome
+
+    def _authenticate(self, record: Record, action: DepartmentAction) -> None:
+        """Only the department's own system, with its key (``hotline apikey create --department``)
+        in the ``hotline-api-key`` header, acts in its name; anything else is never applied."""
+        department = self.app.authenticate_department(header(record, API_KEY_HEADER))
+        if department is None:
+            raise InvalidMessage(
+                f"缺少有效的承办单位接口密钥（消息头 {API_KEY_HEADER}；密钥未知、已吊销或不是承办单位的密钥）",
+                "unauthenticated",
+            )
+        if department != action.department:
+            raise InvalidMessage(
+                f"接口密钥属于{self.app.rules.department_name(department)}，"
+                f"不能以{self.app.rules.department_name(action.department)}的名义办理",
+                "unauthenticated",
+            )
 
     def _apply(self, action: DepartmentAction) -> bool:
         """Apply once; False when the case already records this very action (a redelivery)."""
@@ -153,19 +178,21 @@ class ReplyIntake:
 
     def _already_applied(self, action: DepartmentAction) -> bool:
         kind = ACTION_EVENTS[action.action]
-        latest = self.app.case_events(action.ticket_no)[-1]
-        return isinstance(latest, kind) and latest.actor_id == action.actor_id
+        return any(
+            isinstance(e, kind) and e.actor_id == action.actor_id and e.reported_at == action.at
+            for e in self.app.case_events(action.ticket_no)
+        )
 
     def _command(self, action: DepartmentAction, actor: Actor) -> None:
-        app, ticket = self.app, action.ticket_no
+        app, ticket, at = self.app, action.ticket_no, action.at
         if action.action == "sign":
-            app.sign(ticket, actor)
+            app.sign(ticket, actor, reported_at=at)
         elif action.action == "return":
-            app.return_case(ticket, actor, action.reason, action.basis)
+            app.return_case(ticket, actor, action.reason, action.basis, reported_at=at)
         elif action.action == "request_extension":
-            app.request_extension(ticket, actor, action.working_days, action.reason)
+            app.request_extension(ticket, actor, action.working_days, action.reason, reported_at=at)
         else:
-            app.reply(ticket, actor, action.result, action.resolved)
+            app.reply(ticket, actor, action.result, action.resolved, reported_at=at)
 
 
 class Intake:

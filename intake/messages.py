@@ -49,6 +49,18 @@ DLQ_CODE = "hotline-dlq-code"
 DLQ_SOURCE = "hotline-dlq-source"  # topic/partition/offset of the original
 DLQ_FAILED_AT = "hotline-dlq-failed-at"
 
+# The header a department system's message on hotline.replies carries its key in (never the body:
+# a dead letter keeps the original body, and only its own headers). docs/messages.md.
+API_KEY_HEADER = "hotline-api-key"
+
+
+def header(record: Any, name: str) -> str | None:
+    """One header's value of a consumed record (Kafka or the in-process bus), as text."""
+    for key, value in getattr(record, "headers", None) or ():
+        if key == name and value is not None:
+            return bytes(value).decode("utf-8", errors="replace")
+    return None
+
 
 @dataclass(frozen=True)
 class Outgoing:

@@ -27,6 +27,7 @@ from hotline.domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
 from hotline.domain.deadlines import is_overdue
 from hotline.domain.errors import InvalidInput
 from hotline.domain.rules import Rules
+from hotline.domain.text import printable
 from hotline.projections.cases import CaseIndex, CaseRow
 from hotline.projections.ledger_export import FORMULA_STARTS
 
@@ -173,7 +174,7 @@ def write_xlsx(rows: Iterable[CaseRow], out: Path | IO[bytes], rules: Rules, now
     for row in rows:
         cells = []
         for value in export_row(row, rules, now):
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = WriteOnlyCell(sheet, value=printable(value))  # text stored before it was checked
             cell.data_type = "s"  # typed text stays text, never a formula
             cells.append(cell)
         sheet.append(cells)

@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from hotline.domain.supervision import SOURCES
+from hotline.domain.text import printable
 from hotline.projections.ledger import LedgerRow
 
 HEADINGS = (
@@ -73,7 +74,8 @@ def write_ledger(
         mine = [row for row in rows if row.source == source]
         for number, row in enumerate(mine, 1):
             sheet.append(
-                [
+                printable(value)  # text stored before it was checked: a control character would fail the export
+                for value in [
                     number,
                     row.reference_no,
                     row.leader_or_meeting,

@@ -117,6 +117,22 @@ class ReplyForm(ActionForm):
     )
 
 
+def moment_typed(label: str, description: str = "留空为现在") -> StringField:
+    """When something was done, as typed (14:05 or 2025-10-09 14:05): kept as the reported time
+    beside the moment the hotline records it (rules/time_plausibility.toml)."""
+    return StringField(
+        label,
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*(\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(:\d{2})?\s*$",
+                message="时间格式应为 14:05 或 2025-10-09 14:05",
+            ),
+        ],
+        description=description,
+    )
+
+
 def answer(label: str, choices: list[tuple[str, str]], required: bool = False) -> RadioField:
     """A question put to the caller: nothing is chosen until the operator records the answer."""
     checks = [InputRequired(message=f"请选择{label}")] if required else [Optional()]
@@ -137,6 +153,7 @@ class CallbackForm(ActionForm):
     resolved = answer("来电人认为问题是否解决", [("yes", "已解决"), ("no", "未解决")])
     satisfaction = answer("满意度", list(SATISFACTION.items()))
     note = text("回访记录", limit=1000, required=False)
+    called_at = moment_typed("回访时间", "电话回访后补录时填写；留空为现在")
 
 
 class MergeForm(ActionForm):
@@ -163,17 +180,7 @@ class HandOffForm(ActionForm):
         validators=[DataRequired(message="请填写接警席位或人员"), Length(max=100, message="不能超过 100 个字")],
     )
     outcome = SelectField("转接结果", validators=[DataRequired(message="请选择转接结果")])
-    handed_off_at = StringField(
-        "转接时间",
-        validators=[
-            Optional(),
-            Regexp(
-                r"^\s*(\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(:\d{2})?\s*$",
-                message="时间格式应为 14:05 或 2025-10-09 14:05",
-            ),
-        ],
-        description="留空为现在",
-    )
+    handed_off_at = moment_typed("转接时间")
     note = text("转接说明", limit=500, required=False)
 
 

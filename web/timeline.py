@@ -21,7 +21,8 @@ class Entry:
     what: str
     detail: str
     actor: str
-    at: datetime
+    at: datetime  # recorded: the hotline's clock
+    reported: datetime | None = None  # when the sender says it happened, where that differs
 
 
 def describe(event: Case.Event, rules: Rules) -> str:
@@ -93,6 +94,7 @@ def entries(events: list, names: dict, describe_event, rules: Rules) -> list[Ent
             detail=describe_event(event, rules),
             actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
             at=event.timestamp,
+            reported=reported if (reported := getattr(event, "reported_at", None)) != event.timestamp else None,
         )
         for event in events
     ]

@@ -27,23 +27,28 @@ def _application() -> Iterator[HotlineApplication]:
         services.close()
 
 
-@click.group(help="管理 Open311 接口密钥（api_key）。")
+@click.group(help="管理接口密钥：Open311 对接方的 api_key，以及各承办单位业务系统的密钥（--department）。")
 def apikey() -> None:
     pass
 
 
 @apikey.command(help="签发新密钥。密钥只显示这一次，请立即交给对接方妥善保存。")
-@click.option("--name", required=True, help="对接方名称，如“市民通 App”")
+@click.option("--name", help="对接方名称，如“市民通 App”（承办单位密钥可省略）")
 @click.option(
     "--scope",
     default="own",
     show_default=True,
     help="读取范围：own 只读本密钥提交的诉求；department:单位代码 读该单位的工单；all 读全部工单（均不含来电人姓名电话）",
 )
-def create(name: str, scope: str) -> None:
+@click.option("--department", help="承办单位代码：签发该单位业务系统在 hotline.replies 上办理工单的密钥")
+def create(name: str | None, scope: str, department: str | None) -> None:
     with _application() as app:
-        issued = app.issue_api_key(name, CLI_ACTOR, scope=scope)
-    click.echo(f"已签发密钥“{issued.name}”，编号 {issued.id}，读取范围 {scope}")
+        if not name and not department:
+            raise click.UsageError("请给出 --name（Open311 对接方）或 --department（承办单位业务系统）")
+        label = name or f"{app.rules.department_name(department)}业务系统"
+        issued = app.issue_api_key(label, CLI_ACTOR, scope=scope, department=department)
+    owner = f"承办单位 {department} 的业务系统（hotline.replies）" if department else f"读取范围 {scope}"
+    click.echo(f"已签发密钥“{issued.name}”，编号 {issued.id}，{owner}")
     click.echo("密钥（只显示这一次，系统只保存其摘要）：", err=True)
     click.echo(issued.key)
 
@@ -63,12 +68,14 @@ def list_keys(as_json: bool) -> None:
             "revoked": key.revoked,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
             "scope": key.scope,
+            "department": key.department,
         }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             state = f"已吊销 {row['revoked_at']}" if key.revoked else "有效"
-            click.echo(f"{row['id']}  {state:<8}  {row['created_at']}  {key.scope:<16}  {key.name}")
+            owner = f"承办单位 {key.department}" if key.department else key.scope
+            click.echo(f"{row['id']}  {state:<8}  {row['created_at']}  {owner:<16}  {key.name}")
 
 
 @apikey.command(help="吊销密钥：ID 为 list 显示的编号（至少前 8 位）。吊销后该密钥立即不能再提交诉求。")

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,8 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.demo import DemoCalls
 from hotline.intake.consumer import send_all
 from hotline.intake.kafka_io import ensure_topics, make_consumer, make_producer
-from hotline.intake.messages import DLQ_REASON, Outgoing, Topics, encode
+from hotline.intake.messages import DLQ_CODE, DLQ_REASON, Outgoing, Topics, encode
+from tests.support.department_keys import department_key
 from tests.support.paths import PROJECT_DIR
 
 pytestmark = pytest.mark.kafka
@@ -175,7 +176,7 @@ def demo_messages(topic: str, count: int, seed: int, *, invalid=0.06, duplicates
     return outgoing, valid, invalid_values
 
 
-def department_action(topic: str, case, action: str, **fields) -> Outgoing:
+def department_action(topic: str, case, action: str, headers=(), **fields) -> Outgoing:
     body = {
         "schema": "hotline.reply/1",
         "action_id": f"{action}-{case.ticket_no}",
@@ -185,7 +186,7 @@ def department_action(topic: str, case, action: str, **fields) -> Outgoing:
         "at": datetime.now(CHINA_TZ).isoformat(),
         **fields,
     }
-    return Outgoing(topic, case.ticket_no.encode(), encode(body))
+    return Outgoing(topic, case.ticket_no.encode(), encode(body), headers)
 
 
 def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(pipeline):
@@ -197,20 +198,33 @@ def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(
 
     pipeline.wait_for("every valid call as a case", lambda: len(pipeline.opened_call_ids()) >= len(valid), [consumer])
 
-    # A department's system signs one routed case and replies to another it never signed.
-    first, second = [c for c in pipeline.app.all_cases() if c.department][:2]
+    # A department's system signs one routed case and replies to another it never signed; it signs
+    # a third "on 2000-01-01", before the case existed, and a fourth a day in the future.
+    # A fifth sends no key: only the department's own system, with its key, acts in its name.
+    first, second, third, fourth, fifth = [c for c in pipeline.app.all_cases() if c.department][:5]
+    keys = {c.department: department_key(pipeline.app, c.department) for c in (first, second, third, fourth)}
+    tomorrow = (datetime.now(CHINA_TZ) + timedelta(days=1)).isoformat()
     pipeline.produce(
         [
-            department_action(topics.replies, first, "sign"),
-            department_action(topics.replies, second, "reply", result="已处理", resolved=True),
+            department_action(topics.replies, first, "sign", keys[first.department]),
+            department_action(topics.replies, second, "reply", keys[second.department], result="已处理", resolved=True),
+            department_action(topics.replies, third, "sign", keys[third.department], at="2000-01-01T09:00:00+08:00"),
+            department_action(topics.replies, fourth, "sign", keys[fourth.department], at=tomorrow),
+            department_action(topics.replies, fifth, "sign"),
         ]
     )
     pipeline.wait_for("the signature", lambda: pipeline.app.get_case(first.ticket_no).status == "signed", [consumer])
+    pipeline.wait_for("the dead letters", lambda: len(pipeline.read_topic(topics.replies_dlq, 1)) == 4, [consumer])
     assert consumer.stop() == 0  # dead letters are acknowledged before the batch is committed
     refused = pipeline.read_topic(topics.replies_dlq, 1)
-    assert [r.key.decode() for r in refused] == [second.ticket_no]
+    assert [r.key.decode() for r in refused] == [c.ticket_no for c in (second, third, fourth, fifth)]
     assert "尚未签收" in dict(refused[0].headers)[DLQ_REASON].decode()
-    assert pipeline.app.get_case(second.ticket_no).status == "dispatched"
+    codes = [dict(r.headers)[DLQ_CODE] for r in refused]
+    assert codes == [b"refused", b"implausible_time", b"implausible_time", b"unauthenticated"]
+    assert "早于该工单上一步的时间" in dict(refused[1].headers)[DLQ_REASON].decode()
+    assert "晚于系统当前时间" in dict(refused[2].headers)[DLQ_REASON].decode()
+    for case in (second, third, fourth, fifth):
+        assert pipeline.app.get_case(case.ticket_no).status == "dispatched"
     assert "已停止" in consumer.text()
 
     opened = pipeline.opened_call_ids()

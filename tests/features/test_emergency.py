@@ -49,6 +49,7 @@ def _call(story, rules, clock: str, district: str, service: str, urgency: str) -
         "description": f"{service}，请尽快处理",
         "urgency": urgency,
     }
+    clocked(story.services.app, at(clock))  # the call arrives as it is made
     outcome = story.services.bus.send(Topics().calls, json.dumps(message, ensure_ascii=False).encode())
     assert outcome.created == 1, outcome.dead_letters
     story.ticket = story.services.app.ticket_for_call(message["call_id"])

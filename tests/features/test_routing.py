@@ -38,7 +38,7 @@ def through_intake(story, rules, district, service):
     message = {
         "schema": CALL_SCHEMA,
         "call_id": f"routing-{story.count}",
-        "received_at": "2025-10-09T09:30:00+08:00",
+        "received_at": story.services.clock.now().isoformat(),
         "channel": "wechat",
         "caller": {"name": "王五", "phone": "13700001111"},
         "category": "complaint",

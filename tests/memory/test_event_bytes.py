@@ -1,7 +1,7 @@
 """Stored events are forever: the same facts are stored as the same bytes as before.
 
 ``tests/fixtures/event_scenario.py`` runs a fixed scenario that reaches every event type written
-today; ``event-bytes-v5.json.gz`` holds the plaintext state of each event as
+today; ``event-bytes-v6.json.gz`` holds the plaintext state of each event as
 today's code stores it. Today's code must store exactly those bytes: a renamed field, a reordered
 one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
 new fixture, never an edit of an old one: ``event-bytes-v1.json.gz`` (the code before the package
@@ -32,13 +32,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotline.application import HotlineApplication, SimulatedClock
+from hotline.domain.api_keys import ApiKey
+from hotline.domain.case import Case
 from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.store import transcoder
 from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 5
+NEWEST = 6
 # v3 -> v4 (issue 16): returns are reviewed. A return is asked (ReturnRequested) and takes effect on
 # approval (ReturnApproved) or not (ReturnRejected); Returned is no longer written, only read.
 ADDED_IN_V4 = {"hotline:Case.ReturnRequested", "hotline:Case.ReturnApproved", "hotline:Case.ReturnRejected"}
@@ -185,7 +187,7 @@ def test_v4_differs_from_v3_only_by_the_reviewed_returns(rules):
 
 
 def test_v5_differs_from_v4_only_by_the_callbacks_and_the_rehandling(rules):
-    newest, earlier = fixture(NEWEST)["events"], fixture(4)["events"]
+    newest, earlier = fixture(5)["events"], fixture(4)["events"]
     [waived] = [aggregate for topic, aggregate, *_ in newest if topic == "hotline:Case.RehandlingWaived"]
     known = max(version for _, aggregate, version, _ in earlier if aggregate == waived)
     kept = [
@@ -201,3 +203,27 @@ def test_v5_differs_from_v4_only_by_the_callbacks_and_the_rehandling(rules):
     for topic, originator_id, version, state in earlier:
         stored = StoredEvent(UUID(originator_id), version, topic, state.encode())
         assert topic == type(mapper.to_domain_event(stored)).TOPIC
+
+
+def test_v6_differs_from_v5_only_by_the_two_times_and_the_department_keys(rules):
+    """Issue 13. Two times: every case event has ``reported_at`` (class_version 2; upcast_v1_v2
+    gives None to every event stored before), and the scenario's batch of calls is recorded at the
+    clock's moment with each call's time beside it. Department keys: an issued key names its
+    department (None: an Open311 key; the upcast gives None). Nothing else changed; v5 is still
+    read, each case event of it with no reported time, each key an Open311 key."""
+    newest, earlier = fixture(NEWEST)["events"], fixture(5)["events"]
+    assert [row[:3] for row in newest] == [row[:3] for row in earlier]  # the same events, in order
+    case_events = {k.TOPIC for k in vars(Case).values() if isinstance(k, type) and issubclass(k, Case.Event)}
+    changed = {now[0] for now, before in zip(newest, earlier, strict=True) if now != before}
+    assert changed <= case_events | {"hotline:CallReceipt.Received", ApiKey.Issued.TOPIC}
+    for topic, _, _, state in newest:
+        if topic in case_events:
+            assert '"reported_at":' in state and '"class_version":2' in state
+    mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    for topic, originator_id, version, state in earlier:
+        event = mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
+        assert topic == type(event).TOPIC
+        if topic in case_events:
+            assert event.reported_at is None
+        if topic == ApiKey.Issued.TOPIC:
+            assert event.department is None

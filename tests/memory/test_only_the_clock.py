@@ -4,11 +4,15 @@ message or API can set one; what a command records is the application's clock.""
 from __future__ import annotations
 
 import inspect
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from hotline.application import HotlineApplication, clocked
 from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call
+from hotline.domain.errors import ImplausibleTime
+from hotline.domain.workdays import CHINA_TZ
 
 OPERATOR_ACTOR = Actor("op-1", OPERATOR)
 HBJ = Actor("hbj-1", "department", "HBJ")
@@ -41,3 +45,22 @@ def test_a_history_is_replayed_by_moving_a_simulated_clock(app, clock):
     ticket = clocked(app, later).open_case(call, OPERATOR_ACTOR).ticket_no
 
     assert app.case_events(ticket)[0].timestamp == later == clock.now()
+
+
+def test_the_plausibility_rules_allow_a_reported_time_inside_the_limits_only(rules):
+    limits = rules.plausibility  # rules/time_plausibility.toml: 5 minutes of skew, 72 hours back
+    recorded = datetime(2026, 10, 12, 10, 0, tzinfo=CHINA_TZ)
+    previous = recorded - timedelta(hours=1)
+
+    assert limits.check(recorded + timedelta(minutes=5), recorded, previous) == recorded + timedelta(minutes=5)
+    assert limits.check(previous, recorded, previous) == previous
+    assert limits.check(recorded - timedelta(hours=72), recorded, None) == recorded - timedelta(hours=72)
+    for reported, reason in (
+        (recorded + timedelta(minutes=6), "晚于系统当前时间"),
+        (previous - timedelta(seconds=1), "早于该工单上一步的时间"),
+        (recorded - timedelta(hours=73), "超过 72 小时"),
+    ):
+        with pytest.raises(ImplausibleTime, match=reason):
+            limits.check(reported, recorded, previous if reported > recorded - timedelta(hours=2) else None)
+    # The migration of the previous system's cases has no window, only the order and the future.
+    assert limits.check(recorded - timedelta(days=900), recorded, None, window=False)

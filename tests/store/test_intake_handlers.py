@@ -15,8 +15,15 @@ from hotline.intake.dispatch_publisher import DispatchPublisher
 from hotline.intake.handlers import Intake
 from hotline.intake.messages import CALLS, DISPATCH, DLQ_CODE, DLQ_REASON, REPLIES, REPLIES_DLQ, Outgoing, encode
 from tests.conftest import OPERATOR_ACTOR, department
+from tests.support.department_keys import department_key
 
 T0 = datetime.fromisoformat("2025-10-09T09:30:00+08:00")
+
+
+@pytest.fixture(autouse=True)
+def on_the_day(services):
+    """The hotline's clock when the calls come in (T0); the tests move it on from there."""
+    clocked(services.app, T0)
 
 
 def call(call_id, service_code="street_vending", address="城东区解放路12号", **changes) -> dict:
@@ -80,6 +87,7 @@ def test_a_batch_opens_one_case_per_call_id_and_routes_it(hotline):
 def test_racing_batches_still_make_one_case_per_call(services):
     # Two application objects on one store, as two consumer processes would be: overlapping batches.
     other = bootstrap(services.config)
+    clocked(other.app, T0)
     ids = [f"race-{n}" for n in range(60)]
     errors = []
 
@@ -146,7 +154,7 @@ def test_the_outbox_loses_nothing_when_publishing_fails_and_repeats_carry_the_ev
     assert (last["kind"], last["department"], received[-1].key) == ("redispatched", "CGJ", b"CGJ")
 
 
-def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
+def reply(action, ticket, minutes, department="CDQ", headers=(), **fields) -> BusRecord:
     body = {
         "schema": "hotline.reply/1",
         "action_id": f"{action}-{minutes}",
@@ -157,22 +165,24 @@ def reply(action, ticket, minutes, department="CDQ", **fields) -> BusRecord:
         "at": (T0 + timedelta(minutes=minutes)).isoformat(),
     }
     body.update(fields)
-    return BusRecord(REPLIES, 0, minutes, ticket.encode(), encode(body))
+    return BusRecord(REPLIES, 0, minutes, ticket.encode(), encode(body), headers)
 
 
 def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline):
     clocked(hotline, T0)  # the department acts the day of the call: an extension is asked before the deadline
     intake = Intake(hotline)
     ticket = hotline.open_cases(as_calls(("r-1", "street_vending", "城东区")), SYSTEM_ACTOR)[0].ticket_no
+    clocked(hotline, T0 + timedelta(hours=1))  # the department's system sends its actions an hour on
+    cdq, cgj = department_key(hotline, "CDQ"), department_key(hotline, "CGJ")
     outcome = intake.handle(
         [
-            reply("reply", ticket, 5, result="已处理", resolved=True),  # before signing: refused
-            reply("sign", ticket, 10, department="CGJ"),  # not this department's case
-            reply("sign", ticket, 20),
-            reply("sign", ticket, 20),  # redelivered
-            reply("request_extension", ticket, 30, working_days=3, reason="需协调城管执法"),
-            reply("reply", ticket, 40, result="已清理占道摊贩", resolved=True),
-            reply("sign", "20990101-000001", 50),
+            reply("reply", ticket, 5, headers=cdq, result="已处理", resolved=True),  # before signing: refused
+            reply("sign", ticket, 10, department="CGJ", headers=cgj),  # not this department's case
+            reply("sign", ticket, 20, headers=cdq),
+            reply("sign", ticket, 20, headers=cdq),  # redelivered
+            reply("request_extension", ticket, 30, headers=cdq, working_days=3, reason="需协调城管执法"),
+            reply("reply", ticket, 40, headers=cdq, result="已清理占道摊贩", resolved=True),
+            reply("sign", "20990101-000001", 50, headers=cdq),
         ]
     )
     assert (outcome.applied, outcome.repeats) == (3, 1)
@@ -190,3 +200,34 @@ def test_department_replies_apply_once_and_refusals_become_dead_letters(hotline)
         "ExtensionRequested",
         "Replied",
     ]
+
+
+def test_only_the_departments_own_system_with_a_valid_key_acts_in_its_name(hotline):
+    ticket = hotline.open_cases(as_calls(("k-1", "street_vending", "城东区")), SYSTEM_ACTOR)[0].ticket_no
+    clocked(hotline, T0 + timedelta(hours=1))
+    revoked = hotline.issue_api_key("城东区旧系统", SYSTEM_ACTOR, department="CDQ")
+    hotline.revoke_api_key(str(revoked.id), SYSTEM_ACTOR)
+    open311 = hotline.issue_api_key("市民通 App", SYSTEM_ACTOR).key
+    intake = Intake(hotline)
+
+    outcome = intake.handle(
+        [
+            reply("sign", ticket, 10),  # no key at all: department only has to match, as before
+            reply("sign", ticket, 11, headers=(("hotline-api-key", b"guessed-key"),)),
+            reply("sign", ticket, 12, headers=(("hotline-api-key", revoked.key.encode()),)),
+            reply("sign", ticket, 13, headers=(("hotline-api-key", open311.encode()),)),  # a citizen app's key
+            reply("sign", ticket, 14, headers=department_key(hotline, "CGJ")),  # another department's key
+        ]
+    )
+
+    assert outcome.applied == 0 and hotline.get_case(ticket).status == DISPATCHED
+    letters = [intake.dead_letter(letter) for letter in outcome.dead_letters]
+    assert [dict(m.headers)[DLQ_CODE] for m in letters] == [b"unauthenticated"] * 5
+    reasons = [dict(m.headers)[DLQ_REASON].decode() for m in letters]
+    assert all("缺少有效的承办单位接口密钥" in reason for reason in reasons[:4])
+    assert reasons[4].startswith("接口密钥属于市城市管理综合执法局，不能以城东区人民政府的名义办理")
+    assert all("hotline-api-key" not in dict(m.headers) for m in letters)  # the key is never passed on
+    assert len(hotline.case_events(ticket)) == 2
+
+    signed = intake.handle([reply("sign", ticket, 20, headers=department_key(hotline, "CDQ"))])
+    assert signed.applied == 1 and hotline.get_case(ticket).status == "signed"

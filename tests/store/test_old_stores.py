@@ -11,11 +11,12 @@ from __future__ import annotations
 import gzip
 import shutil
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from click.testing import CliRunner
 
+from hotline.application import clocked
 from hotline.domain.actors import OPERATOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.supervision import SupervisionItem
@@ -87,6 +88,9 @@ def test_an_old_store_opens_verifies_rebuilds_and_takes_new_events(old_store):
         for notification in app.recorder.select_notifications(0, 10_000, topics=[SupervisionItem.Registered.TOPIC]):
             assert app.repository.get(notification.originator_id).reference_no
         assert [key.revoked for key in app.api_keys()] == [False, True]
+        assert [key.department for key in app.api_keys()] == [None, None]  # upcast: Open311 keys
+        # Upcast: the old store's case events have no reported time (there was only one time).
+        assert {e.reported_at for case in cases[:20] for e in app.case_events(case.ticket_no)} == {None}
         assert app.get_user("cgj").active is False
         read = services.read_models.rebuild()
         assert read == EVENTS
@@ -111,7 +115,9 @@ def test_an_old_store_opens_verifies_rebuilds_and_takes_new_events(old_store):
         highest = max(int(n[-6:]) for n in numbers if n.startswith(f"{day:%Y%m%d}"))
         assert highest > 1 and app.repository.get(counter_id(day)).last_number == highest
         received = datetime.combine(day, time(18, 0), CHINA_TZ)
+        clocked(app, received + timedelta(minutes=1))  # only the clock records time: recorded that day
         later = [app.open_cases([(call, received)], Actor("op-1001", OPERATOR))[0].ticket_no for _ in range(2)]
+        assert app.case_events(later[0])[0].reported_at == received
         assert later == [format_ticket_no(day, highest + 1), format_ticket_no(day, highest + 2)]
     finally:
         services.close()

@@ -51,7 +51,7 @@ ACTIONS: dict[str, Action] = {
             f.desk.data,
             f.receiver.data,
             f.outcome.data,
-            handed_off_at=handoff_moment(f.handed_off_at.data),
+            handed_off_at=typed_moment(f.handed_off_at.data, "转接时间"),
             note=f.note.data or "",
             expected_version=v,
         ),
@@ -161,6 +161,7 @@ ACTIONS: dict[str, Action] = {
             _yes(f.resolved.data) if _yes(f.reached.data) else None,
             f.note.data or "",
             contacted_first=_yes(f.contacted_first.data) if _yes(f.reached.data) else None,
+            reported_at=typed_moment(f.called_at.data, "回访时间"),
             expected_version=v,
         ),
         "已记录回访",
@@ -208,8 +209,9 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def handoff_moment(text: str | None) -> datetime | None:
-    """The hand-off time as typed: 14:05 (today) or 2025-10-09 14:05; empty: now."""
+def typed_moment(text: str | None, label: str) -> datetime | None:
+    """A time as typed (when the hand-off or the callback was done): 14:05 (today) or
+    2025-10-09 14:05; empty: now (None)."""
     text = (text or "").strip()
     if not text:
         return None
@@ -220,7 +222,7 @@ def handoff_moment(text: str | None) -> datetime | None:
             return now.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second, microsecond=0)
         return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
     except ValueError:
-        raise InvalidInput(f"转接时间格式不正确：{text}，请写成 14:05 或 2025-10-09 14:05") from None
+        raise InvalidInput(f"{label}格式不正确：{text}，请写成 14:05 或 2025-10-09 14:05") from None
 
 
 def available_actions(case: Case) -> list[str]:

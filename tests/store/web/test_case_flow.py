@@ -1,9 +1,17 @@
 """A case through the web: operator, department and supervisor each do their part."""
 
 import re
+from datetime import datetime, timedelta
 
+from hotline.application import clocked
+from hotline.domain.case import Call
 from hotline.domain.workdays import CHINA_TZ
+from tests.conftest import OPERATOR_ACTOR, department
 from tests.store.web.test_operator_pages import log_call
+
+
+def noise_call() -> Call:
+    return Call(channel="phone", category="complaint", service_code="noise", description="楼下商铺夜间音响扰民")
 
 
 def version_of(page_text: str, action: str) -> str:
@@ -105,3 +113,22 @@ def test_another_department_sees_nothing_of_the_case(signed_in):
         response = cgj.post(f"/cases/{ticket}/{action}", {f"{action}-version": "2"}, token_from="/department")
         assert response.status_code == 404, action
     assert cgj.get(f"/audit/cases/{ticket}").status_code == 403
+
+
+def test_a_callback_made_by_phone_is_entered_later_with_the_time_it_was_made(signed_in, web_services):
+    app, operator = web_services.app, signed_in("operator")
+    start = datetime(2026, 10, 12, 9, 0, tzinfo=CHINA_TZ)
+    ticket = clocked(app, start).open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    clocked(app, start + timedelta(minutes=10)).dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    clocked(app, start + timedelta(hours=1)).sign(ticket, department("HBJ"))
+    clocked(app, start + timedelta(hours=3)).reply(ticket, department("HBJ"), "已约谈商户", True)
+    clocked(app, start + timedelta(hours=6))
+
+    fields = {"reached": "y", "satisfaction": "satisfied", "resolved": "yes", "note": "电话回访，来电人满意"}
+    refused = act(operator, ticket, "callback", called_at="2026-10-12 11:00", **fields)
+    assert refused.status_code == 200 and "早于该工单上一步的时间 2026-10-12 12:00:00" in refused.text
+    assert app.get_case(ticket).status == "replied"
+
+    page = act(operator, ticket, "callback", called_at="2026-10-12 14:30", **fields)
+    assert "已记录回访" in page.text
+    assert "记录 2026-10-12 15:00:00" in page.text and "报告发生于 2026-10-12 14:30:00" in page.text
