@@ -12,12 +12,15 @@ from hotline.application.api_keys import ApiKeyCommands, IssuedKey
 from hotline.application.cases import Opening
 from hotline.application.clock import Clock, SimulatedClock, SystemClock, clocked
 from hotline.application.knowledge import KnowledgeCommands
+from hotline.application.months import MonthCommands
 from hotline.application.notifications import NotificationCommands
 from hotline.application.supervision import SupervisionCommands
 from hotline.application.users import UserCommands
 
 
-class HotlineApplication(SupervisionCommands, KnowledgeCommands, NotificationCommands, UserCommands, ApiKeyCommands):
+class HotlineApplication(
+    SupervisionCommands, KnowledgeCommands, NotificationCommands, UserCommands, ApiKeyCommands, MonthCommands
+):
     """Every aggregate of the hotline in one application, so that one notification log feeds all
     read models and one audit chain seals every event."""
 

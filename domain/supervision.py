@@ -24,6 +24,7 @@ from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, 
 from hotline.domain.formats import MONTH_EXAMPLE, is_month
 from hotline.domain.permits import Permit, Permitted
 from hotline.domain.text import text
+from hotline.domain.workdays import as_china_time
 
 LEADER_INSTRUCTION = "leader_instruction"
 MEETING_DECISION = "meeting_decision"
@@ -270,6 +271,9 @@ class SupervisionItem(Permitted, HotlineAggregate):
             raise InvalidInput(f"反馈月份格式不正确：{month}，请写成 {MONTH_EXAMPLE}")
         if month in self.feedback_months:
             raise InvalidTransition(f"督办事项 {self.reference_no} 已反馈过 {month} 的落实情况")
+        if at is not None and month > f"{as_china_time(at):%Y-%m}":
+            # A future month's feedback would push the next due date out and hide the months missed.
+            raise InvalidInput(f"{month} 尚未开始，不能提前反馈该月的落实情况")
         self._record(
             self.FeedbackSubmitted,
             actor,

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.application import Clock, HotlineApplication, SystemClock
+from hotline.domain.actors import Actor
+from hotline.domain.month import MonthClose
 from hotline.domain.rules import Rules
 from hotline.infra.config import Config, ConfigError
 from hotline.infra.keys import private_file, unreadable_event
+from hotline.infra.months import close_month
 from hotline.infra.notify import Notifier, channels_for
 from hotline.infra.passwords import Passwords
 from hotline.infra.rule_files import load_rules
@@ -57,6 +60,10 @@ class Services:
     def notifier(self) -> Notifier:
         """Sends the messages that are due (``hotline notify run``, and inside serve and consume)."""
         return Notifier(self.app, self.read_models, channels_for(self.config))
+
+    def close_month(self, month: str, actor: Actor) -> MonthClose:
+        """月度结账 (``hotline month close``, the supervisor's button): infra/months.py."""
+        return close_month(self.app, self.read_models, self.config.rules_dir, month, actor)
 
     def close(self) -> None:
         self.read_models.close()

@@ -104,6 +104,10 @@ def month_bounds(month: str) -> tuple[str, str]:
     return stamp(start) or "", stamp(end) or ""
 
 
+class LogRolledBack(RuntimeError):
+    """The event log is behind the read models: they stop rather than skip new events."""
+
+
 class ReadModels:
     def __init__(
         self,
@@ -168,6 +172,8 @@ class ReadModels:
         start = min(positions.values())
         processed = 0
         page, decoded = self._read(start, wanted)
+        if not page:
+            self._check_not_rolled_back(positions)
         while page:
             processed += self._apply(chosen, positions, page, decoded, start)
             start = page[-1].id
@@ -213,6 +219,20 @@ class ReadModels:
                 self._view(name).create_tables()  # the indexes, each built once over the full table
         self.recorder.analyse([table.name for name in chosen for table in self._view(name).tables])
         return read
+
+    def _check_not_rolled_back(self, positions: dict[str, int]) -> None:
+        """A view past the end of the log means the log went backwards (newest events deleted, an
+        older backup restored beside newer views): new events would reuse ids the views think they
+        have read and never reach them. Stop instead of skipping them."""
+        latest = self.app.recorder.max_notification_id() or 0
+        ahead = {name: position for name, position in positions.items() if position > latest}
+        if ahead:
+            name, position = max(ahead.items(), key=lambda item: item[1])
+            raise LogRolledBack(
+                f"事件日志发生回退：读模型 {name} 已处理到第 {position} 个事件，而事件日志只到第 {latest} 个"
+                "（最新的事件被删除，或事件库被还原为较早的备份）。读模型已停止更新，以免新事件被跳过；"
+                "请先运行 hotline audit verify 查明原因，确认后用 hotline projections rebuild 重建读模型。"
+            )
 
     def pending(self) -> int:
         """How many notifications the slowest view has still to read."""

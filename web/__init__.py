@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, Transient
+from hotline.projections.read_models import LogRolledBack
 from hotline.web.limits import MemoryLimitStore, SignInLimits
 from hotline.web.security import TrustedProxies, add_security_headers
 from hotline.web.services import WebServices
@@ -115,6 +116,12 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
             "busy.html", message=f"{BUSY}（约 {RETRY_AFTER_SECONDS} 秒后）。", kept=kept, action=request.path
         )
         return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(LogRolledBack)
+    def rolled_back(error):
+        """The event log went backwards: the read models stopped (projections/read_models.py)."""
+        log.error("event log rolled back: %s", error)
+        return page(503, "数据核验未通过：事件日志发生回退", str(error))
 
     @app.errorhandler(500)
     def server_error(error):

@@ -11,6 +11,8 @@ from typing import Protocol
 from flask import current_app
 
 from hotline.application import Clock, HotlineApplication
+from hotline.domain.actors import Actor
+from hotline.domain.month import MonthClose
 from hotline.domain.rules import Rules
 from hotline.projections.read_models import ReadModels
 from hotline.web.limits import LimitStore
@@ -39,6 +41,7 @@ class WebServices(Protocol):
     def trusted_proxies(self) -> tuple[str, ...]: ...
     @property
     def limit_store(self) -> LimitStore | None: ...
+    def close_month(self, month: str, actor: Actor) -> MonthClose: ...
 
 
 def services() -> WebServices:

@@ -15,7 +15,8 @@ from hotline.domain.formats import month_start
 from hotline.entrypoints.cli.context import build_services
 from hotline.infra.bootstrap import Services
 from hotline.projections.ledger_export import write_ledger
-from hotline.projections.read_models import ReadModels
+from hotline.projections.months import month_figures
+from hotline.projections.read_models import LogRolledBack, ReadModels
 
 
 def _services() -> Services:
@@ -57,7 +58,10 @@ def run(interval: float, once: bool) -> None:
     try:
         click.echo(f"读模型追平中（{services.config.store_description()}），Ctrl-C 停止。", err=True)
         while not stop.is_set():
-            processed = read_models.catch_up()
+            try:
+                processed = read_models.catch_up()
+            except LogRolledBack as error:
+                raise click.ClickException(str(error)) from None
             total += processed
             if processed:
                 click.echo(f"已处理 {processed} 个事件，位置：{read_models.positions()}", err=True)
@@ -96,10 +100,16 @@ def status() -> None:
     read_models = _read_models(services)
     try:
         latest = services.app.recorder.max_notification_id() or 0
-        for name, position in read_models.positions().items():
-            click.echo(f"{name:<12} 位置 {position:>8}  待处理 {max(0, latest - position)}")
+        positions = read_models.positions()
+        for name, position in positions.items():
+            ahead = "  超出事件日志末尾：日志发生回退" if position > latest else ""
+            click.echo(f"{name:<12} 位置 {position:>8}  待处理 {max(0, latest - position)}{ahead}")
     finally:
         services.close()
+    if any(position > latest for position in positions.values()):
+        raise click.ClickException(
+            f"事件日志只到第 {latest} 个事件，读模型却已处理到更后面：最新的事件被删除或事件库被还原为较早的备份"
+        )
 
 
 @click.group(help="督办台账。")
@@ -132,12 +142,13 @@ def metrics(month: str, as_json: bool) -> None:
     services = _services()
     read_models = _read_models(services)
     try:
-        read_models.catch_up()
-        rows = read_models.metrics(month)
+        shown = month_figures(services.app, read_models, month)
     finally:
         services.close()
+    rows = shown.rows
     if as_json:
-        click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        listed = [{**row.as_dict(), "provisional": shown.provisional} for row in rows]
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
         return
     if not rows:
         click.echo(f"{month} 没有派单记录。")
@@ -146,7 +157,14 @@ def metrics(month: str, as_json: bool) -> None:
     def rate(value: float | None) -> str:
         return "—" if value is None else f"{value:.2f}%"
 
-    click.echo(f"{month} 承办单位三率排名（计算时间 {services.clock.now():%Y-%m-%d %H:%M}）")
+    if shown.closed is not None:
+        closed = shown.closed
+        adjusted = f"，其后调整 {len(closed.adjustments)} 次" if closed.adjustments else ""
+        click.echo(f"{month} 承办单位三率排名（已结账：{closed.created_on:%Y-%m-%d %H:%M} 冻结的数据{adjusted}）")
+    else:
+        click.echo(
+            f"{month} 承办单位三率排名（未结账，暂定数据，随办理情况变化；计算时间 {services.clock.now():%Y-%m-%d %H:%M}）"
+        )
     click.echo(f"{'排名':<4}{'承办单位':<16}{'派单':>6}{'响应率':>10}{'解决率':>10}{'满意率':>10}{'综合得分':>10}")
     for row in rows:
         score = "—" if row.score is None else f"{row.score:.2f}"

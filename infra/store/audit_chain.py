@@ -186,6 +186,13 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
             )
             return [_link(row) for row in c.fetchall()]
 
+    def select_head(self) -> Link | None:
+        """The chain's last link: what the whole log looks like now, in one value."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT {LINK_COLUMNS} FROM {self.audit_table_name} ORDER BY seq DESC LIMIT 1")
+            row = c.fetchone()
+            return _link(row) if row else None
+
 
 class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, plus one chain link per event in the same transaction
@@ -220,6 +227,7 @@ class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicati
         self.select_links_statement = SQL(
             "SELECT " + LINK_COLUMNS + " FROM {} WHERE seq > %s ORDER BY seq LIMIT %s"
         ).format(table)
+        self.select_head_statement = SQL("SELECT " + LINK_COLUMNS + " FROM {} ORDER BY seq DESC LIMIT 1").format(table)
         self.check_identifier_length(f"{events_table_name}_tickets")
         self.sql_create_statements.append(self.ticket_statements()[0])
         self.check_identifier_length(save_function_name(events_table_name))
@@ -270,6 +278,12 @@ class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicati
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.select_links_statement, (after_seq, limit))
             return [_link(tuple(row.values())) for row in curs.fetchall()]
+
+    def select_head(self) -> Link | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_head_statement)
+            row = curs.fetchone()
+            return _link(tuple(row.values())) if row else None
 
 
 SealingRecorder = SealingSQLiteRecorder | SealingPostgresRecorder

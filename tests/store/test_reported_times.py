@@ -148,7 +148,7 @@ def test_a_callback_made_by_phone_and_entered_later_keeps_both_times(hotline):
     clocked(hotline, T0 + timedelta(hours=5)).reply(ticket, staff(department), "已清理", True)
     called = T0 + timedelta(hours=6)
     clocked(hotline, T0 + timedelta(hours=8)).record_callback(
-        ticket, OPERATOR_ACTOR, True, "satisfied", True, reported_at=called
+        ticket, OPERATOR_ACTOR, True, "satisfied", True, contacted_first=True, reported_at=called
     )
 
     callback = hotline.case_events(ticket)[-1]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from hotline.domain.actors import OPERATOR, SUPERVISOR
-from hotline.domain.errors import CaseNotFound
-from hotline.domain.formats import is_month, is_ticket_no
+from hotline.domain.errors import CaseNotFound, DomainError
+from hotline.domain.formats import is_month, is_ticket_no, month_bounds
 from hotline.domain.workdays import CHINA_TZ
+from hotline.projections.months import month_figures
 from hotline.projections.read_models import (
     CALLBACK,
     DEADLINE_KINDS,
@@ -24,7 +25,7 @@ from hotline.projections.read_models import (
 )
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, hotline, read_models, rules, services
 from hotline.web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
@@ -94,10 +95,28 @@ def deadlines():
 @roles_required(SUPERVISOR)
 def ranking():
     month = requested_month()
-    models = read_models()
-    models.catch_up()
-    rows = models.metrics(month)
-    return render_template("supervisor/ranking.html", rows=rows, month=month)
+    shown = month_figures(hotline(), read_models(), month)
+    month_over = clock().now() >= month_bounds(month)[1]
+    return render_template(
+        "supervisor/ranking.html", rows=shown.rows, month=month, closed=shown.closed, month_over=month_over
+    )
+
+
+@bp.route("/supervisor/ranking/close", methods=["POST"])
+@roles_required(SUPERVISOR)
+def close_month():
+    """月度结账: freeze the month's figures (only once, only after the month ended)."""
+    month = request.form.get("month", "")
+    if not is_month(month):
+        flash("请选择要结账的月份。", "error")
+        return redirect(url_for("supervisor.ranking"))
+    try:
+        closed = services().close_month(month, current_actor())
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"已结账 {month}：{len(closed.figures)} 个承办单位的三率和排名已冻结。", "success")
+    return redirect(url_for("supervisor.ranking", month=month))
 
 
 def requested_moment() -> datetime | None:

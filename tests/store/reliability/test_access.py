@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/supervisor/deadlines", "GET"): (L, 403, 403, 403, 200, 200),
     ("/review", "GET"): (L, 200, 403, 403, 200, 200),
     ("/supervisor/ranking", "GET"): (L, 403, 403, 403, 200, 200),
+    ("/supervisor/ranking/close", "POST"): (L, 403, 403, 403, 302, 302),  # 月度结账 (an empty form: refused)
     ("/audit/cases/<ticket_no>", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger", "GET"): (L, 403, 403, 403, 200, 200),
     ("/supervisor/ledger.xlsx", "GET"): (L, 403, 403, 403, 200, 200),

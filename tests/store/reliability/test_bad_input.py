@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
+from hotline.domain.formats import is_month
 from hotline.domain.knowledge import ArticleContent
 from hotline.web.views.knowledge import ARTICLE_ACTIONS
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR
@@ -282,6 +283,7 @@ FUZZED_POSTS = {
     "/kb/new": "test_the_article_forms",
     "/kb/<number>/<name>": "test_the_article_forms",
     "/notifications/<key>/requeue": "test_the_requeue_form",
+    "/supervisor/ranking/close": "test_the_month_close_form",
     "/open311/v2/requests.<fmt>": "tests/open311/test_openapi_property.py (schemathesis)",
     "/open311/v2/": "catch-all: answers 404/405 in the API's format",
     "/open311/v2/<path:rest>": "catch-all: answers 404/405 in the API's format",
@@ -355,6 +357,15 @@ def test_the_requeue_form(admin_desk, web_services, key, note, version):  # noqa
     )
     assert response.status_code in (302, 400, 404), response.status_code
     assert stored_events(web_services) == before  # no message with such a key: nothing to requeue
+
+
+@FUZZ
+@given(month=junk)
+def test_the_month_close_form(admin_desk, web_services, month):  # noqa: F811
+    response = admin_desk.post("/supervisor/ranking/close", {"month": month}, token_from="/supervisor/ranking")
+    assert response.status_code == 302, response.status_code  # refused or done, with a message
+    if is_month(month) and web_services.app.month_close(month) is not None:
+        assert month < f"{web_services.clock.now():%Y-%m}"  # only a month that has ended is closed
 
 
 DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}

@@ -124,7 +124,13 @@ def test_a_callback_made_by_phone_is_entered_later_with_the_time_it_was_made(sig
     clocked(app, start + timedelta(hours=3)).reply(ticket, department("HBJ"), "已约谈商户", True)
     clocked(app, start + timedelta(hours=6))
 
-    fields = {"reached": "y", "satisfaction": "satisfied", "resolved": "yes", "note": "电话回访，来电人满意"}
+    fields = {
+        "reached": "yes",
+        "contacted_first": "yes",
+        "satisfaction": "satisfied",
+        "resolved": "yes",
+        "note": "电话回访，来电人满意",
+    }
     refused = act(operator, ticket, "callback", called_at="2026-10-12 11:00", **fields)
     assert refused.status_code == 200 and "早于该工单上一步的时间 2026-10-12 12:00:00" in refused.text
     assert app.get_case(ticket).status == "replied"
