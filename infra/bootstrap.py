@@ -19,6 +19,7 @@ from hotline.infra.months import close_month
 from hotline.infra.notify import Notifier, channels_for
 from hotline.infra.passwords import Passwords
 from hotline.infra.rule_files import load_rules
+from hotline.infra.store.anchors import anchors_file, record_anchor
 from hotline.infra.store.audit_chain import seal_writes
 from hotline.infra.store.schema_lock import schema_setup_lock
 from hotline.intake.bus import InProcessBus, in_process_bus
@@ -63,7 +64,12 @@ class Services:
 
     def close_month(self, month: str, actor: Actor) -> MonthClose:
         """月度结账 (``hotline month close``, the supervisor's button): infra/months.py."""
-        return close_month(self.app, self.read_models, self.config.rules_dir, month, actor)
+        closed = close_month(self.app, self.read_models, self.config.rules_dir, month, actor)
+        head = self.app.recorder.select_head()  # type: ignore[attr-defined]
+        if head is not None:  # the log the month was closed on, anchored outside the events database
+            key, path = self.config.audit_key_bytes(), anchors_file(self.config.data_dir)
+            record_anchor(path, key, (head.seq, head.mac, head.notification_id), self.app.now(), f"month-close:{month}")
+        return closed
 
     def close(self) -> None:
         self.read_models.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import PersistenceError
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -116,6 +117,19 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
             "busy.html", message=f"{BUSY}（约 {RETRY_AFTER_SECONDS} 秒后）。", kept=kept, action=request.path
         )
         return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(OriginatorVersionError)
+    @app.errorhandler(OriginatorIDError)
+    def broken_history(error):
+        """A case (or item) whose events do not follow one another: one was deleted or inserted
+        behind the application's back. A clear page instead of a 500."""
+        log.error("broken aggregate history at %s: %r", request.path, error)
+        return page(
+            409,
+            "数据核验未通过：记录不完整",
+            "该记录的历史事件不连续（有事件被删除或插入），为防止显示被篡改的数据，已停止显示。"
+            "请联系管理员运行 hotline audit verify 查明被改动的事件。",
+        )
 
     @app.errorhandler(LogRolledBack)
     def rolled_back(error):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import click
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from hotline.application import HotlineApplication
+from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.config import Config, ConfigError
+from hotline.infra.store.anchors import AnchorFileBroken, anchors_file, latest_anchor, record_anchor
 from hotline.infra.store.audit_chain import DELETED, INSERTED, Finding, Verification, verify
 
 KIND_NAMES = {
@@ -44,7 +47,10 @@ def _anchor(text: str | None) -> tuple[int, bytes] | None:
     help="重新计算审计链。完整时退出码 0；否则退出码 1，并指出第一个被改动、删除或插入的事件。"
     "只需审计密钥（HOTLINE_AUDIT_KEY，或由加密密钥派生），不解密任何个人信息。",
 )
-@click.option("--anchor", help="上次核验记下的链头（序号:摘要）：可发现链尾被截断或整条链被重写")
+@click.option(
+    "--anchor",
+    help="上次核验记下的链头（序号:摘要）：可发现链尾被截断或整条链被重写；不给时用锚点文件中最新的锚点",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def verify_command(anchor: str | None, as_json: bool) -> None:
     config = Config.from_env()
@@ -55,6 +61,15 @@ def verify_command(anchor: str | None, as_json: bool) -> None:
         factory = InfrastructureFactory.construct(env)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    anchors = anchors_file(config.data_dir)
+    try:
+        latest = latest_anchor(anchors, key)
+    except AnchorFileBroken as error:
+        factory.close()
+        click.echo(f"发现篡改 / TAMPERING DETECTED：{error}")
+        sys.exit(TAMPERED)
+    if expected is None and latest is not None:
+        expected = latest.as_pair
     try:
         result = verify(factory.application_recorder(), key, expected)
     finally:
@@ -62,6 +77,12 @@ def verify_command(anchor: str | None, as_json: bool) -> None:
     click.echo(_json(result) if as_json else _text(result, config))
     if not result.intact:
         sys.exit(TAMPERED)
+    head = result.head
+    if head is not None and (latest is None or head.seq > latest.seq):
+        # The head just verified becomes the anchor the next verification is held to.
+        record_anchor(anchors, key, (head.seq, head.mac, head.notification_id), datetime.now(CHINA_TZ), "verify")
+    if not as_json:
+        click.echo(f"锚点 / anchors：{anchors}（最新锚点 {latest.seq if latest else '无'}，核验后已记下当前链头）")
 
 
 def _head(result: Verification) -> str | None:

@@ -14,6 +14,7 @@ from hotline.domain.errors import DomainError
 from hotline.domain.formats import month_start
 from hotline.entrypoints.cli.context import build_services
 from hotline.infra.bootstrap import Services
+from hotline.infra.store.anchors import ANCHOR_EVERY, AnchorFileBroken, anchors_file, latest_anchor, record_anchor
 from hotline.projections.ledger_export import write_ledger
 from hotline.projections.months import month_figures
 from hotline.projections.read_models import LogRolledBack, ReadModels
@@ -33,6 +34,22 @@ def _month(value: str) -> str:
     except DomainError as error:
         raise click.BadParameter(str(error)) from None
     return value
+
+
+def anchor_every_n_events(services: Services) -> None:
+    """Every ``ANCHOR_EVERY`` events, the chain head goes to the anchor file (infra/store/anchors.py)."""
+    head = services.app.recorder.select_head()  # type: ignore[attr-defined]
+    if head is None:
+        return
+    key, path = services.config.audit_key_bytes(), anchors_file(services.config.data_dir)
+    try:
+        latest = latest_anchor(path, key)
+    except AnchorFileBroken as error:
+        raise click.ClickException(str(error)) from None
+    if head.seq - (latest.seq if latest else 0) >= ANCHOR_EVERY:
+        record_anchor(
+            path, key, (head.seq, head.mac, head.notification_id), services.clock.now(), f"every-{ANCHOR_EVERY}"
+        )
 
 
 @click.group(help="读模型（投影）：部门待办、期限队列、督办台账、三率、来电人历史。")
@@ -64,6 +81,7 @@ def run(interval: float, once: bool) -> None:
                 raise click.ClickException(str(error)) from None
             total += processed
             if processed:
+                anchor_every_n_events(services)
                 click.echo(f"已处理 {processed} 个事件，位置：{read_models.positions()}", err=True)
             if once:
                 break

@@ -210,3 +210,28 @@ def test_two_concurrent_writer_processes_leave_a_clean_chain(services, raw):
     assert result.intact, result.finding
     [[stored]] = raw.run(f"SELECT COUNT(*) FROM {raw.events}")
     assert result.checked == stored > 240  # PostgreSQL ids have gaps (rolled-back races): count rows
+
+
+def test_the_anchor_each_verification_records_catches_a_later_cut_tail_or_wipe(services, raw):
+    write_some(services.app)
+    first = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
+    assert first.exit_code == 0 and "核验后已记下当前链头" in first.output
+    anchors = services.config.data_dir / "anchors.jsonl"
+    [line] = anchors.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["reason"] == "verify"
+
+    head = check(services).head
+    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
+    raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
+    cut = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
+    assert cut.exit_code == 1 and "截断" in cut.output  # no --anchor needed: the file has it
+
+    raw.run(f"DELETE FROM {raw.events}")
+    raw.run(f"DELETE FROM {raw.audit}")
+    wiped = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
+    assert wiped.exit_code == 1 and "截断" in wiped.output
+
+    record = json.loads(line)
+    anchors.write_text(json.dumps({**record, "seq": 1}, ensure_ascii=False) + "\n", encoding="utf-8")
+    forged = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
+    assert forged.exit_code == 1 and "锚点文件" in forged.output and "与审计密钥不符" in forged.output
