@@ -14,6 +14,7 @@ from hotline.domain.actors import Actor
 from hotline.domain.month import MonthClose
 from hotline.domain.rules import Rules
 from hotline.infra.config import Config, ConfigError
+from hotline.infra.integrity import IntegrityWatch
 from hotline.infra.keys import private_file, unreadable_event
 from hotline.infra.months import close_month
 from hotline.infra.notify import Notifier, channels_for
@@ -41,6 +42,7 @@ class Services:
     bus: InProcessBus | None = None  # no Kafka configured: intake messages run in this process
     passwords: Passwords = field(default_factory=Passwords)
     limit_store: Any = None  # sign-in slow-down and rate limits: None keeps them in each web process
+    _integrity: IntegrityWatch | None = None
 
     @property
     def trusted_proxies(self) -> tuple[str, ...]:
@@ -61,6 +63,19 @@ class Services:
     def notifier(self) -> Notifier:
         """Sends the messages that are due (``hotline notify run``, and inside serve and consume)."""
         return Notifier(self.app, self.read_models, channels_for(self.config))
+
+    @property
+    def integrity(self) -> IntegrityWatch:
+        """The audit chain checked in the background (``hotline serve``) and on demand."""
+        if self._integrity is None:
+            self._integrity = IntegrityWatch(
+                self.app.recorder, self.config.audit_key_bytes(), anchors_file(self.config.data_dir), self.app.clock
+            )
+        return self._integrity
+
+    def integrity_problem(self) -> str | None:
+        """The first problem the last check of the audit chain found (None: none found)."""
+        return self._integrity.problem if self._integrity is not None else None
 
     def close_month(self, month: str, actor: Actor) -> MonthClose:
         """月度结账 (``hotline month close``, the supervisor's button): infra/months.py."""

@@ -7,9 +7,11 @@ import logging
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import PersistenceError
 from flask import Flask, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hotline.application.failures import BUSY, RETRY_AFTER_SECONDS, Transient
+from hotline.domain.actors import ADMIN, SUPERVISOR
 from hotline.projections.read_models import LogRolledBack
 from hotline.web.limits import MemoryLimitStore, SignInLimits
 from hotline.web.security import TrustedProxies, add_security_headers
@@ -59,6 +61,14 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
 
     auth.login_manager.init_app(app)
     filters.register(app, services.rules, services.clock)
+
+    @app.context_processor
+    def integrity_alert():
+        """A break the background check of the audit chain found, on every supervisor's page."""
+        if not current_user.is_authenticated or current_user.role not in (SUPERVISOR, ADMIN):
+            return {}
+        return {"integrity_alert": services.integrity_problem()}
+
     for blueprint in (
         auth.bp,
         operator.bp,

@@ -201,6 +201,8 @@ def serve(host: str, port: int, notify: bool, reports: bool) -> None:
         threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True).start()
     if reports:
         start_daily_reports(services, stop)  # 每日要情 at the time rules/analysis.toml names
+    # The audit chain checked in the background: a break shows as a red banner on supervisor pages.
+    threading.Thread(target=services.integrity.run, args=(stop,), name="integrity", daemon=True).start()
     if host in ("127.0.0.1", "localhost", "::1") and app.config["SESSION_COOKIE_SECURE"]:
         # Plain HTTP on this machine only: Secure cookies would never come back over it.
         app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)

@@ -18,6 +18,7 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.entrypoints.cli import main
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config
+from hotline.infra.demo import ensure_demo_users
 from hotline.infra.store.audit_chain import (
     ALTERED,
     DELETED,
@@ -26,8 +27,10 @@ from hotline.infra.store.audit_chain import (
     SealingSQLiteRecorder,
     verify,
 )
+from hotline.web import create_app
 from tests.conftest import OPERATOR_ACTOR, department
 from tests.store.security import writers
+from tests.store.web.conftest import Browser
 
 T0 = datetime(2025, 9, 30, 9, 0, tzinfo=CHINA_TZ)
 
@@ -235,3 +238,24 @@ def test_the_anchor_each_verification_records_catches_a_later_cut_tail_or_wipe(s
     anchors.write_text(json.dumps({**record, "seq": 1}, ensure_ascii=False) + "\n", encoding="utf-8")
     forged = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
     assert forged.exit_code == 1 and "锚点文件" in forged.output and "与审计密钥不符" in forged.output
+
+
+def test_the_background_check_shows_a_cut_tail_as_a_red_banner_on_supervisor_pages(services, raw):
+    write_some(services.app)
+    assert services.integrity.check() is None  # intact: the head it verified is anchored
+    head = check(services).head
+    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
+    raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
+
+    problem = services.integrity.check()
+    assert problem and "审计链核验未通过" in problem and "截断" in problem
+
+    ensure_demo_users(services.app, services.passwords)
+    web = create_app(services, testing=True)
+    web.config["SESSION_COOKIE_SECURE"] = False
+    supervisor, operator = Browser(web), Browser(web)
+    assert supervisor.login("supervisor").status_code == 302 and operator.login("operator").status_code == 302
+    for path in ("/supervisor/deadlines", "/supervisor/ranking", "/supervisor/ledger"):
+        page = supervisor.get(path)
+        assert page.status_code == 200 and "integrity-alert" in page.text and "审计链核验未通过" in page.text, path
+    assert "integrity-alert" not in operator.get("/operator").text

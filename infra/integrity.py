@@ -1,0 +1,64 @@
+"""The chain checked while the web app runs: tampering shown to the people who rely on the record.
+
+``IntegrityWatch.check()`` verifies the audit chain against the latest anchor (infra/store/anchors.py)
+and, when it is intact, anchors the head it verified; ``hotline serve`` runs it in the background
+every ``interval`` seconds. The first problem found stays until a later check finds the chain intact
+again: every supervisor page shows it as a red banner naming the first bad event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from hotline.application import Clock
+from hotline.infra.store.anchors import AnchorFileBroken, latest_anchor, record_anchor
+from hotline.infra.store.audit_chain import verify
+
+log = logging.getLogger(__name__)
+CHECK_EVERY_SECONDS = 300.0
+
+
+class IntegrityWatch:
+    def __init__(self, recorder: Any, key: bytes, anchors: Any, clock: Clock, interval: float = CHECK_EVERY_SECONDS):
+        self.recorder, self.key, self.anchors, self.clock, self.interval = recorder, key, anchors, clock, interval
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> str | None:
+        """Verify now; the problem found (in Chinese, naming the first bad event), or None."""
+        with self._lock:
+            try:
+                latest = latest_anchor(self.anchors, self.key)
+            except AnchorFileBroken as error:
+                self.problem = str(error)
+                return self.problem
+            result = verify(self.recorder, self.key, latest.as_pair if latest else None)
+            if result.intact:
+                self.problem = None
+                head = result.head
+                if head is not None and (latest is None or head.seq > latest.seq):
+                    record_anchor(
+                        self.anchors,
+                        self.key,
+                        (head.seq, head.mac, head.notification_id),
+                        self.clock.now(),
+                        "background",
+                    )
+                return None
+            finding = result.finding
+            assert finding is not None
+            where = f"通知编号 {finding.notification_id}" if finding.notification_id is not None else "链尾"
+            topic = f"（{finding.topic}）" if finding.topic else ""
+            self.problem = f"审计链核验未通过：第一个问题在{where}{topic}：{finding.detail}"
+            log.error("%s", self.problem)
+            return self.problem
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.check()
+            except Exception:  # a failed check must not stop the next one
+                log.exception("background chain verification failed")
+            stop.wait(self.interval)
