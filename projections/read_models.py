@@ -32,7 +32,7 @@ from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
 from hotline.projections.report_view import ReportFacts
-from hotline.projections.store import ViewRecorder
+from hotline.projections.store import ViewRecorder, open_view_recorder
 from hotline.projections.telephony import TelephonyLog
 from hotline.projections.text_search import Segmenter
 
@@ -421,6 +421,29 @@ class ReadModels:
             limit=limit,
             offset=offset,
         )
+
+    def ledger_as_of(self, month: str, moment: datetime) -> list[LedgerRow]:
+        """The month's 督办台账 as it stood at ``moment``, computed from the event history: the
+        same ledger view, built afresh in memory from the events recorded up to then."""
+        moment = as_china_time(moment)
+        view = SupervisionLedger(
+            open_view_recorder({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"})
+        )
+        try:
+            view.create_tables()
+            start, last = None, 0
+            while page := self.app.recorder.select_notifications(
+                start, 1000, topics=list(view.topics), inclusive_of_start=False
+            ):
+                events = [e for e in map(self.app.mapper.to_domain_event, page) if e.timestamp <= moment]
+                last, start = page[-1].id, page[-1].id
+                if events:
+                    view.process_batch(events, Tracking(view.tracking_name, last))
+            begin, end = month_bounds(month)
+            rows, _ = view.rows(moment, month_start=begin, month_end=end, limit=1_000_000)  # type: ignore[arg-type]
+            return rows
+        finally:
+            view.view.datastore.close()  # type: ignore[attr-defined]
 
     def ledger_item(self, reference_no: str, now: datetime | None = None) -> LedgerRow | None:
         return self.supervision.get(reference_no, self._moment(now))

@@ -6,13 +6,15 @@ import json
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from hotline.domain.errors import DomainError
-from hotline.domain.formats import month_start
-from hotline.entrypoints.cli.context import build_services
+from hotline.domain.formats import month_bounds, month_start
+from hotline.domain.workdays import as_china_time
+from hotline.entrypoints.cli.context import build_services, parse_moment
 from hotline.infra.bootstrap import Services
 from hotline.infra.store.anchors import ANCHOR_EVERY, AnchorFileBroken, anchors_file, latest_anchor, record_anchor
 from hotline.projections.ledger_export import write_ledger
@@ -138,15 +140,19 @@ def ledger() -> None:
 @ledger.command(name="export", help="把某月的督办台账导出为 Excel（每类来源一个工作表，超期行标红）。")
 @click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="月份，如 2025-10")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出文件 .xlsx")
-def export(month: str, out: Path) -> None:
+@click.option("--as-of", "as_of", help="台账截至的时刻（如 2025-10-31 23:59）；默认月末，月份未结束时为现在")
+def export(month: str, out: Path, as_of: str | None) -> None:
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter("输出文件须以 .xlsx 结尾", param_hint="--out")
     services = _services()
     read_models = _read_models(services)
     try:
-        read_models.catch_up()
-        rows, _ = read_models.ledger(month=month, limit=100_000)
-        counts = write_ledger(rows, out, title=f"{month} 督办台账", department_name=services.rules.department_name)
+        end = month_bounds(month)[1] - timedelta(microseconds=1)
+        moment = as_china_time(parse_moment(as_of)) if as_of else min(end, services.clock.now())
+        # The state at that moment, computed from the event history (not today's state).
+        rows = read_models.ledger_as_of(month, moment)
+        title = f"{month} 督办台账（截至 {moment:%Y-%m-%d %H:%M}）"
+        counts = write_ledger(rows, out, title=title, department_name=services.rules.department_name)
     finally:
         services.close()
     summary = "，".join(f"{sheet} {n} 项" for sheet, n in counts.items())
