@@ -16,7 +16,7 @@ keeps losing); nothing stored when a rule refuses.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -78,6 +78,7 @@ class HotlineBase(Application[UUID]):
         super().__init__(env=env)
         self.rules = rules
         self.clock: Clock = clock or SystemClock()
+        self._written = threading.local()
 
     def construct_repository(self) -> CommandRepository:
         """The library's repository (same settings), as a ``CommandRepository``."""
@@ -105,7 +106,20 @@ class HotlineBase(Application[UUID]):
         recordings = super()._record(processing_event)
         if self.repository.fastforward:
             self._cache_saved(processing_event.aggregates.values())
+        self._wrote([r.notification.id for r in recordings])
         return recordings
+
+    def _wrote(self, notification_ids: Sequence[int] | None) -> None:
+        if notification_ids:
+            self._written.last = max(notification_ids[-1], getattr(self._written, "last", 0) or 0)
+
+    def written(self) -> int | None:
+        """The notification id of this thread's last write (since ``forget_written``): a page after
+        it waits for the read models to include it (read-your-writes)."""
+        return getattr(self._written, "last", None)
+
+    def forget_written(self) -> None:
+        self._written.last = None
 
     def _cache_saved(self, aggregates: Iterable[Any]) -> None:
         cache = self.repository.cache

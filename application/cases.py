@@ -121,10 +121,11 @@ class CaseCommands(HotlineBase):
             days = Counter(plan.at.date() for plan in plans)
             recorder = cast(TicketRecorder, self.recorder)
             made: list[Case | CallReceipt] = []
-            recorder.insert_numbered(
+            notification_ids = recorder.insert_numbered(
                 [TicketDay.of(day, count) for day, count in sorted(days.items())],
                 lambda firsts: self._build(plans, firsts, actor, openings, made),
             )
+            self._wrote(notification_ids)
             self._cache_saved(made)  # the next command on a new case reads nothing
         for index, first in repeats:
             earlier = openings[first]

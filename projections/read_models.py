@@ -10,7 +10,9 @@ tracking row, its transaction rolls back, and it re-reads the positions and carr
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +39,27 @@ from hotline.projections.telephony import TelephonyLog
 from hotline.projections.text_search import Segmenter
 
 BATCH_SIZE = 5000
+# How long a page waits for the read models to reach the user's own last write (read-your-writes)
+# when a runner keeps them up to date outside the request; then it shows what it has, and says so.
+WAIT_FOR_OWN_WRITE = 2.0
+FOLLOW_INTERVAL = 0.2  # the runner's pause when the log has nothing new
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How far the read models a page showed had got: ``pending`` notifications not yet in them;
+    ``own_write_missing``: the user's last write was not in them yet when the wait ran out."""
+
+    position: int
+    pending: int
+    own_write_missing: bool = False
+
+    @property
+    def lagging(self) -> bool:
+        return self.pending > 0
+
 
 SIGNING = "signing"
 REPLYING = "replying"
@@ -148,6 +171,7 @@ class ReadModels:
         self.telephony = TelephonyLog(recorder, caller_key, rules.analysis.telephony)
         self.telephony.create_tables()
         self._lock = threading.Lock()
+        self.followed = False  # a runner (``follow``) keeps the views up to date
 
     # ---- keeping up ------------------------------------------------------------------------
 
@@ -205,6 +229,45 @@ class ReadModels:
             view.process_batch(events, Tracking(view.tracking_name, last))
             positions[view.name] = last
         return sum(1 for n in page if n.id > start)
+
+    # ---- kept up to date outside the request ---------------------------------------------------
+
+    def follow(self, stop: threading.Event, interval: float = FOLLOW_INTERVAL) -> None:
+        """The projection runner (a thread of ``hotline serve``, or ``hotline projections run``):
+        catch up, and again as soon as there is something new. While it runs, pages read the
+        views directly (``fresh_for``) instead of catching up inside the request."""
+        self.followed = True
+        try:
+            while not stop.is_set():
+                try:
+                    processed = self.catch_up()
+                except Exception:  # the store restarting, say: keep following, say what happened
+                    log.exception("读模型更新失败，稍后重试 / catching up failed; retrying")
+                    processed = 0
+                if not processed:
+                    stop.wait(interval)
+        finally:
+            self.followed = False
+
+    def position(self) -> int:
+        """The notification id every view has processed up to (the slowest view's)."""
+        return min(view.position() for view in self.views.values())
+
+    def fresh_for(self, written: int | None, wait: float = WAIT_FOR_OWN_WRITE) -> Freshness:
+        """What a page reads before it shows the views. No runner: catch up here, as before. A
+        runner: wait (at most ``wait`` seconds) until the views include ``written``, the
+        notification id of the user's own last write, and report how far they got."""
+        if not self.followed:
+            self.catch_up()
+            return Freshness(self.position(), 0)
+        deadline = time.monotonic() + wait
+        position = self.position()
+        while written is not None and position < written and time.monotonic() < deadline:
+            time.sleep(0.01)
+            position = self.position()
+        latest = self.app.recorder.max_notification_id() or 0
+        missing = written is not None and position < written
+        return Freshness(position, max(0, latest - position), own_write_missing=missing)
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Drop the named views (all by default) and build them again from the first event."""

@@ -15,7 +15,7 @@ from hotline.domain.actors import ADMIN, SUPERVISOR
 from hotline.projections.read_models import LogRolledBack
 from hotline.web.limits import MemoryLimitStore, SignInLimits
 from hotline.web.security import TrustedProxies, add_security_headers
-from hotline.web.services import WebServices
+from hotline.web.services import WebServices, remember_own_writes
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
     app.wsgi_app = TrustedProxies(app.wsgi_app, services.trusted_proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
     add_security_headers(app)
+    remember_own_writes(app)
 
     from hotline.web import auth, filters
     from hotline.web.views import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from flask import current_app
+from flask import Flask, Response, current_app, g, session
 
 from hotline.application import Clock, HotlineApplication
 from hotline.domain.actors import Actor
@@ -60,6 +60,36 @@ def rules() -> Rules:
 
 def read_models() -> ReadModels:
     return services().read_models
+
+
+WRITTEN_UP_TO = "written_up_to"  # the session's key: the notification id of the user's last write
+
+
+def fresh_read_models() -> ReadModels:
+    """The read models, fresh enough for this page: caught up here when nothing else keeps them
+    up to date, else (a runner follows the log) as they are, once they include the user's own
+    last write (a bounded wait). How fresh they were goes to the page (``g.freshness``)."""
+    models = read_models()
+    g.freshness = models.fresh_for(session.get(WRITTEN_UP_TO))
+    return models
+
+
+def remember_own_writes(app: Flask) -> None:
+    """After a request that wrote, its last notification id goes into the session."""
+
+    @app.before_request
+    def forget() -> None:
+        hotline().forget_written()
+
+    @app.after_request
+    def remember(response: Response) -> Response:
+        # Only signed-in browser sessions, and only while a runner keeps the views up to date
+        # (otherwise every page catches up itself): API clients get no cookie from it.
+        written = hotline().written()
+        followed = written is not None and read_models().followed and "_user_id" in session
+        if followed and written > session.get(WRITTEN_UP_TO, 0):
+            session[WRITTEN_UP_TO] = written
+        return response
 
 
 def clock() -> Clock:

@@ -188,7 +188,13 @@ def cases(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--notify/--no-notify", default=True, show_default=True, help="是否在本进程发送通知")
 @click.option("--reports/--no-reports", default=True, show_default=True, help="是否在本进程按时生成每日要情")
-def serve(host: str, port: int, notify: bool, reports: bool) -> None:
+@click.option(
+    "--projections/--no-projections",
+    default=True,
+    show_default=True,
+    help="是否在本进程后台更新读模型（否则每个页面在请求中自行更新）",
+)
+def serve(host: str, port: int, notify: bool, reports: bool, projections: bool) -> None:
     import threading
 
     from hotline.entrypoints.report_jobs import start_daily_reports
@@ -197,6 +203,8 @@ def serve(host: str, port: int, notify: bool, reports: bool) -> None:
     services = build_services()
     app = create_app(services)
     stop = threading.Event()
+    if projections:  # the projection runner: pages read the views, waiting only for their own writes
+        threading.Thread(target=services.read_models.follow, args=(stop,), name="projections", daemon=True).start()
     if notify:
         threading.Thread(target=services.notifier().run, args=(stop,), name="notifier", daemon=True).start()
     if reports:

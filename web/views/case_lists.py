@@ -20,7 +20,7 @@ from hotline.projections.case_lists import CaseFilter, csv_lines, every, page, w
 from hotline.web.auth import roles_required
 from hotline.web.forms import SearchForm
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, read_models, rules
+from hotline.web.services import clock, fresh_read_models, rules
 
 bp = Blueprint("case_lists", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -77,8 +77,7 @@ def search():
         except InvalidInput as error:
             problem = str(error)
         else:
-            models = read_models()
-            models.catch_up()
+            models = fresh_read_models()
             rows, total = page(models.cases, chosen, clock().now(), 30, offset)
     return render_template(
         "operator/search.html", form=form, rows=rows, page=page_of(number, total), problem=problem, total=total
@@ -109,8 +108,7 @@ def export_csv():
     form, chosen, problem = _export_filter()
     if chosen is None:
         return _refused(form, problem or "")
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     now = clock().now()
     lines = csv_lines(every(models.cases, chosen, now), rules(), now)
     # Everything the lines need is already in hand: they are produced after the request context ends.
@@ -125,8 +123,7 @@ def export_xlsx():
     form, chosen, problem = _export_filter()
     if chosen is None:
         return _refused(form, problem or "")
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     now = clock().now()
     spool = tempfile.TemporaryFile()  # sent from the file, closed by send_file when the response ends
     write_xlsx(every(models.cases, chosen, now), spool, rules(), now, f"工单列表（导出于 {now:%Y-%m-%d %H:%M}）")

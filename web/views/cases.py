@@ -15,7 +15,7 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.web import forms
 from hotline.web.actions import Action, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.timeline import timeline
 from hotline.web.views.supervision import escalation_form
 
@@ -275,8 +275,7 @@ def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
             built[name] = form
     suggestion = hotline().suggested_department(case)
     escalation = escalation_form(case, current_actor(), clock().now())
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     articles = models.search_articles(case.description, limit=5) if "answer_article" in names else []
     return render_template(
         "case.html",

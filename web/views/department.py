@@ -13,7 +13,7 @@ from hotline.domain.supervision import OPEN_STATUSES
 from hotline.web.auth import roles_required
 from hotline.web.forms import PlainActionForm
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, read_models
+from hotline.web.services import clock, fresh_read_models
 
 bp = Blueprint("department", __name__)
 
@@ -31,8 +31,7 @@ def urgency_class(due: datetime | None, moment: datetime) -> str:
 @roles_required(DEPARTMENT)
 def inbox():
     number, offset = requested_page()
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     code = current_user.department
     moment = clock().now()
     if code is None:  # an admin looking at the workbench: pick nothing rather than everything

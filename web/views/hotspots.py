@@ -15,7 +15,7 @@ from hotline.domain.errors import DomainError
 from hotline.projections.hotspots import Hotspots
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.forms import ChineseForm
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, fresh_read_models, hotline, rules
 
 bp = Blueprint("hotspots", __name__)
 
@@ -41,8 +41,7 @@ def _escalate_form(cluster=None) -> EscalateClusterForm:
 @bp.route("/supervisor/hotspots")
 @roles_required(SUPERVISOR)
 def index():
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     now = clock().now()
     found = Hotspots(models)
     return render_template(
@@ -58,8 +57,7 @@ def index():
 
 
 def _cluster(key: str):
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     cluster = Hotspots(models).cluster(key, clock().now())
     if cluster is None:
         flash(f"集中诉求 {key} 已不存在（可能已并案或超出统计时段）", "error")

@@ -17,7 +17,7 @@ from hotline.web import forms
 from hotline.web.actions import Action, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.timeline import entries
 
 bp = Blueprint("knowledge", __name__)
@@ -150,8 +150,7 @@ def index():
     number, offset = requested_page()
     q = (request.args.get("q") or "").strip()[:100]
     status = request.args.get("status") if request.args.get("status") in STATUS_NAMES else None
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     department = current_user.department if current_user.role == DEPARTMENT else None
     if q and status is None and department is None:
         rows, total = models.search_articles(q, limit=30), None  # ranked full-text search
@@ -199,8 +198,7 @@ def new():
 @bp.route("/kb/coverage")
 @roles_required(SUPERVISOR, EDITOR)
 def coverage():
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     rows = models.knowledge_coverage()
     return render_template("knowledge/coverage.html", rows=rows, missing=sum(1 for _, _, n in rows if n == 0))
 
@@ -209,8 +207,7 @@ def coverage():
 @roles_required(*READERS)
 def article(number: str):
     article = visible_article(number)
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     actor, moment = current_actor(), clock().now()
     names = [name for name, action in ARTICLE_ACTIONS.items() if action.offered(article, actor, moment)]
     return render_template(

@@ -10,7 +10,7 @@ from hotline.web import forms
 from hotline.web.actions import run_form
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models
+from hotline.web.services import clock, fresh_read_models, hotline
 
 bp = Blueprint("notifications", __name__)
 
@@ -20,8 +20,7 @@ bp = Blueprint("notifications", __name__)
 def index():
     number, offset = requested_page()
     status = request.args.get("status") if request.args.get("status") in STATUS_NAMES else FAILED
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     moment = clock().now()
     rows, total = models.notifications.listed(moment, status=status, limit=30, offset=offset)
     return render_template(

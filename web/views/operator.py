@@ -12,7 +12,7 @@ from hotline.domain.formats import PHONE
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.forms import CallForm
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, fresh_read_models, hotline, rules
 
 bp = Blueprint("operator", __name__)
 
@@ -30,8 +30,7 @@ def _call_form() -> CallForm:
 @bp.route("/operator")
 @roles_required(OPERATOR)
 def console():
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     queue, queued = models.dispatch_queue(limit=10)
     callbacks, awaiting = models.cases.search(status=list(AWAITING_CALLBACK), limit=10)
     emergencies, emergency_total = models.emergencies()
@@ -54,8 +53,7 @@ def console():
 def dispatch_queue():
     """Every case waiting for dispatch, urgent first, then the longest waiting, with 派单时限."""
     number, offset = requested_page()
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     rows, total = models.dispatch_queue(limit=30, offset=offset)
     return render_template("operator/dispatch_queue.html", rows=rows, page=page_of(number, total), moment=clock().now())
 
@@ -113,8 +111,7 @@ def caller_history():
     service_code = request.form.get("service_code") or None
     if not PHONE.match(phone):
         return render_template("operator/_caller_history.html", phone="", history=[], duplicates=[])
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     history = models.caller_history(phone)
     duplicates = models.possible_duplicates(phone, service_code) if service_code else []
     return render_template("operator/_caller_history.html", phone=phone, history=history, duplicates=duplicates)
@@ -126,7 +123,6 @@ def kb_suggestions():
     """A fragment for the call form: the published articles best matching the description so far
     (posted: the description may hold the caller's name or number)."""
     text = (request.form.get("q") or "")[:500]
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     articles = models.suggest_articles(text) if text.strip() else []
     return render_template("knowledge/_suggestions.html", articles=articles, ticket_no=None, form=None)

@@ -14,7 +14,7 @@ from hotline.projections.report_export import write_report_xlsx
 from hotline.projections.reports import Period, compile_report, date_range, day, month, week
 from hotline.web.auth import roles_required
 from hotline.web.report_render import context, report_html, report_pdf
-from hotline.web.services import clock, read_models, rules
+from hotline.web.services import clock, fresh_read_models, rules
 
 bp = Blueprint("reports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,8 +48,7 @@ def requested_period(today: date) -> Period:
 @bp.route("/reports")
 @roles_required(SUPERVISOR)
 def show():
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     today = clock().now().date()
     problem = None
     try:
@@ -65,8 +64,7 @@ def show():
 @bp.route("/reports/report.html", defaults={"fmt": "html"})
 @roles_required(SUPERVISOR)
 def export(fmt: str):
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     try:
         period = requested_period(clock().now().date())
     except InvalidInput as error:

@@ -25,7 +25,7 @@ from hotline.web import forms
 from hotline.web.actions import Action, run_form, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models, rules
+from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.views.supervisor import requested_moment
 
 bp = Blueprint("supervision", __name__)
@@ -159,8 +159,7 @@ def ledger():
     month = month if is_month(month) else None
     source = request.args.get("source") if request.args.get("source") in SOURCES else None
     status = request.args.get("status") if request.args.get("status") in STATUS_NAMES else None
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     rows, total = models.ledger(month=month, source=source, status=status, limit=30, offset=offset)
     return render_template(
         "supervision/ledger.html",
@@ -182,8 +181,7 @@ def export():
     if not is_month(month):
         flash(f"请选择要导出的月份，格式为 {MONTH_EXAMPLE}。", "error")
         return redirect(url_for("supervision.ledger"))
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     rows, _ = models.ledger(month=month, limit=100_000)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "ledger.xlsx"

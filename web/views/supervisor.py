@@ -25,7 +25,7 @@ from hotline.projections.read_models import (
 )
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, hotline, read_models, rules, services
+from hotline.web.services import clock, fresh_read_models, hotline, read_models, rules, services
 from hotline.web.timeline import timeline
 
 bp = Blueprint("supervisor", __name__)
@@ -45,8 +45,7 @@ def requested_month() -> str:
 def review():
     """The review queues: returns waiting for the dispatch centre (退单审核), extensions waiting for
     the approvers rules/handling.toml names."""
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     (return_total, returns), (extension_total, extensions) = models.awaiting_review(limit=100)
     return render_template(
         "supervisor/review.html",
@@ -68,8 +67,7 @@ def deadlines():
     department = request.args.get("department") or None
     if department and department not in rules().departments:
         department = None
-    models = read_models()
-    models.catch_up()
+    models = fresh_read_models()
     moment = clock().now()
     rows, total = models.deadline_queue(
         moment, kinds=[kind] if kind else None, department=department, limit=30, offset=offset
