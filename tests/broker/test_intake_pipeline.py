@@ -216,13 +216,20 @@ def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(
     pipeline.wait_for("the signature", lambda: pipeline.app.get_case(first.ticket_no).status == "signed", [consumer])
     pipeline.wait_for("the dead letters", lambda: len(pipeline.read_topic(topics.replies_dlq, 1)) == 4, [consumer])
     assert consumer.stop() == 0  # dead letters are acknowledged before the batch is committed
-    refused = pipeline.read_topic(topics.replies_dlq, 1)
-    assert [r.key.decode() for r in refused] == [c.ticket_no for c in (second, third, fourth, fifth)]
-    assert "尚未签收" in dict(refused[0].headers)[DLQ_REASON].decode()
-    codes = [dict(r.headers)[DLQ_CODE] for r in refused]
-    assert codes == [b"refused", b"implausible_time", b"implausible_time", b"unauthenticated"]
-    assert "早于该工单上一步的时间" in dict(refused[1].headers)[DLQ_REASON].decode()
-    assert "晚于系统当前时间" in dict(refused[2].headers)[DLQ_REASON].decode()
+    # The replies come from 3 partitions: their dead letters in any order, each keyed by its case.
+    refused = {r.key.decode(): dict(r.headers) for r in pipeline.read_topic(topics.replies_dlq, 1)}
+    assert set(refused) == {c.ticket_no for c in (second, third, fourth, fifth)}
+    codes = {ticket: headers[DLQ_CODE] for ticket, headers in refused.items()}
+    assert [codes[c.ticket_no] for c in (second, third, fourth, fifth)] == [
+        b"refused",
+        b"implausible_time",
+        b"implausible_time",
+        b"unauthenticated",
+    ]
+    assert "尚未签收" in refused[second.ticket_no][DLQ_REASON].decode()
+    assert "早于该工单上一步的时间" in refused[third.ticket_no][DLQ_REASON].decode()
+    assert "晚于系统当前时间" in refused[fourth.ticket_no][DLQ_REASON].decode()
+    assert "缺少有效的承办单位接口密钥" in refused[fifth.ticket_no][DLQ_REASON].decode()
     for case in (second, third, fourth, fifth):
         assert pipeline.app.get_case(case.ticket_no).status == "dispatched"
     assert "已停止" in consumer.text()
