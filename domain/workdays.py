@@ -2,7 +2,8 @@
 
 The holidays and make-up working days (调休) are passed in, FixMyStreet style: ``infra`` reads
 them from the ``chinese-calendar`` package and the city's own data file. A year nobody has data
-for is counted on weekdays only and the deadline is marked provisional, never guessed silently.
+for gets only the statutory holidays fixed by law (``infra/statutory_holidays.py``, no make-up
+days), and every deadline on it is marked provisional, never guessed silently.
 
 Counting rule (民法典 第二百零一条): the day a time limit starts does not count; a limit of N
 working days ends at the end (24:00, shown as 23:59:59) of the N-th working day after it.

@@ -42,6 +42,7 @@ from hotline.domain.terms import Terms
 from hotline.domain.time_limits import HOURS, WORKING_DAYS, TimeLimit, TimeLimitTable
 from hotline.domain.timing import TimePlausibility
 from hotline.domain.workdays import NATURAL, WORKING, WorkingDayCalendar
+from hotline.infra.statutory_holidays import FIRST_YEAR, LAST_YEAR, statutory_holidays
 
 # The rules shipped with the package: the repository's rules/ (installed as hotline/rules).
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -353,6 +354,11 @@ def load_calendar(path: Path) -> WorkingDayCalendar:
             workdays[day] = "调休"
             holidays.pop(day, None)
         known_years.add(year)
+    # A year with no published arrangement: the statutory holidays, no make-up days, provisional.
+    for year in range(FIRST_YEAR, LAST_YEAR + 1):
+        if year not in known_years:
+            for day, name in statutory_holidays(year).items():
+                holidays.setdefault(day, f"{name}（法定，暂定）")
     try:
         return WorkingDayCalendar(holidays, workdays, known_years)
     except DomainError as error:

@@ -64,7 +64,7 @@ def test_naive_and_foreign_times_are_read_as_beijing_time(calendar):
     assert calendar.add_working_days(datetime(2025, 11, 4, 10), 1).at == at("2025-11-05 23:59:59")
 
 
-def test_a_year_without_data_is_weekdays_only_and_provisional(calendar):
+def test_a_year_without_data_is_counted_with_the_statutory_holidays_and_provisional(calendar):
     assert not calendar.is_known(2027)
     due = calendar.add_working_days(at("2027-03-01 10:00"), 5)  # a Monday
     assert due.at == at("2027-03-08 23:59:59")

@@ -23,10 +23,10 @@ def test_deadline_prints_iso_8601():
 
 def test_a_provisional_deadline_says_so():
     out = hotline("deadline", "--from", "2026-12-30 10:00", "--working-days", "5").stdout.splitlines()
-    assert out[0] == "2027-01-06T23:59:59+08:00"
+    assert out[0] == "2027-01-07T23:59:59+08:00"
     assert "暂定" in out[1] and "2027" in out[1]
     as_json = json.loads(hotline("deadline", "--from", "2026-12-30 10:00", "--working-days", "5", "--json").stdout)
-    assert as_json == {"due": "2027-01-06T23:59:59+08:00", "provisional": True}
+    assert as_json == {"due": "2027-01-07T23:59:59+08:00", "provisional": True}
 
 
 @pytest.mark.parametrize(
