@@ -158,6 +158,8 @@ class CaseCommands(HotlineBase):
             ticket_no = format_ticket_no(plan.at.date(), numbers[day])
             numbers[day] += 1
             case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at)
+            if self.is_confidential(plan.call):
+                case.mark_confidential(actor, at=plan.at)
             self._flag_if_emergency(case, actor, plan.at)
             if plan.department and plan.deadlines:
                 self._assign(case, actor, plan.department, AUTO_DISPATCH_NOTE, plan.at, plan.deadlines)
@@ -283,6 +285,16 @@ class CaseCommands(HotlineBase):
         return self._change(ticket_no, command, **options)
 
     # ---- the department's actions --------------------------------------------------------------
+
+    def is_confidential(self, call: Call) -> bool:
+        """保密 as the call asks, or by its category's default (rules/privacy.toml: 举报)."""
+        if call.confidential is not None:
+            return call.confidential
+        return self.rules.privacy.confidential_by_default(call.category)
+
+    def reveal_contact(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
+        """A department sees a 保密 caller's contact, with the reason recorded (an audited event)."""
+        return self._change(ticket_no, lambda case, at: case.reveal_contact(actor, reason, at=at), **options)
 
     def sign(self, ticket_no: str, actor: Actor, reported_at: datetime | None = None, **options: Any) -> Case:
         def command(case: Case, at: datetime) -> None:

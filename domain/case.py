@@ -102,6 +102,8 @@ class Call:
     lat: float | None = None
     long: float | None = None
     call_id: str | None = None
+    # 保密: None leaves it to the category's default (rules/privacy.toml); True or False as asked.
+    confidential: bool | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -129,6 +131,8 @@ class Call:
             raise InvalidInput("经纬度必须同时提供")
         if self.call_id is not None:
             object.__setattr__(self, "call_id", text(self.call_id, "来电编号", limit=128))
+        if self.confidential is not None and not isinstance(self.confidential, bool):
+            raise InvalidInput("是否保密只能是 是 或 否")
 
 
 class Case(Permitted, HotlineAggregate):
@@ -158,6 +162,9 @@ class Case(Permitted, HotlineAggregate):
         "hand_off": Permit("登记转警", CAN_HAND_OFF, UNFINISHED),
         "request_interim": Permit("要求阶段性反馈", CAN_DISPATCH, (DISPATCHED,)),
         "interim_feedback": Permit("阶段性反馈", CAN_HANDLE, (SIGNED,), department_bound=True),
+        # 保密 callers: marked at intake; the handling department sees them masked unless it gives a reason.
+        "mark_confidential": Permit("设为保密", CAN_INTAKE, (OPENED,)),
+        "reveal_contact": Permit("查看保密来电人的联系方式", CAN_HANDLE, UNFINISHED, department_bound=True),
     }
 
     class Event(Aggregate.Event):
@@ -262,6 +269,8 @@ class Case(Permitted, HotlineAggregate):
         self.long = long
         self.opened_by = actor_id
         self.status = OPENED
+        self.confidential = False
+        self.contact_revealed_to: list[str] = []  # departments that gave a reason to see a 保密 caller
         self.department: str | None = None
         self.sign_by: datetime | None = None
         self.reply_by: datetime | None = None
@@ -359,6 +368,10 @@ class Case(Permitted, HotlineAggregate):
             return InvalidTransition(f"工单 {ticket} 已申请退单，正等待派单中心审核")
         if command == "reply" and self.status == DISPATCHED:
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能答复，请先签收")
+        if command == "mark_confidential" and self.confidential and self.status == OPENED:
+            return InvalidTransition(f"工单 {ticket} 已是保密工单")
+        if command == "reveal_contact" and not self.confidential and self.status in UNFINISHED:
+            return InvalidTransition(f"工单 {ticket} 的来电人不是保密的，无需申请查看")
         if command == "interim_feedback" and self.status == DISPATCHED:
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能阶段性反馈，请先签收")
         if command == "interim_feedback" and self.status == SIGNED and self.interim_by is None:
@@ -501,6 +514,42 @@ class Case(Permitted, HotlineAggregate):
 
     class Signed(Event):
         TOPIC = "hotline:Case.Signed"
+
+    class MarkedConfidential(Event):
+        """The caller is 保密: departments see 王** / 139****5678 and reach the caller through the hotline."""
+
+        TOPIC = "hotline:Case.MarkedConfidential"
+
+    def mark_confidential(self, actor: Actor, at: datetime | None = None) -> None:
+        self._permit("mark_confidential", actor)
+        self._record(self.MarkedConfidential, actor, at)
+
+    @event(MarkedConfidential)
+    def _marked_confidential(self) -> None:
+        self.confidential = True
+
+    class ContactRevealed(Event):
+        """A department saw a 保密 caller's name and number, and said why: the audit shows it."""
+
+        TOPIC = "hotline:Case.ContactRevealed"
+        department: str
+        reason: str
+
+    def reveal_contact(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        self._permit("reveal_contact", actor)
+        reason = text(reason, "查看理由", limit=500)
+        if len(reason) < 4:
+            raise InvalidInput("请写明查看来电人联系方式的理由（至少 4 个字）")
+        self._record(self.ContactRevealed, actor, at, department=actor.department or "", reason=reason)
+
+    @event(ContactRevealed)
+    def _contact_revealed(self, department: str) -> None:
+        if department not in self.contact_revealed_to:
+            self.contact_revealed_to = [*self.contact_revealed_to, department]
+
+    def contact_hidden_from(self, actor: Actor) -> bool:
+        """Whether ``actor`` sees this case's caller masked (王** / 139****5678)."""
+        return self.confidential and actor.role == DEPARTMENT and actor.department not in self.contact_revealed_to
 
     def sign(self, actor: Actor, at: datetime | None = None, reported_at: datetime | None = None) -> None:
         self._permit("sign", actor)
@@ -1072,4 +1121,6 @@ EVENT_NAMES = {
     Case.HandedOff: "转警",
     Case.InterimFeedbackRequested: "要求阶段性反馈",
     Case.InterimFeedbackGiven: "阶段性反馈",
+    Case.MarkedConfidential: "来电人保密",
+    Case.ContactRevealed: "查看保密来电人联系方式",
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from hotline.application import HotlineApplication
 from hotline.domain.case import Case
+from hotline.domain.privacy import mask_name, mask_phone, scrub_contacts
 from hotline.intake.messages import DISPATCH_SCHEMA, Outgoing, encode
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,15 @@ class DispatchPublisher:
                 "category": case.category,
                 "service_code": case.service_code,
                 "urgency": case.urgency,
-                "description": case.description,
+                "description": scrub_contacts(case.description),
                 "address": case.address,
                 "district": case.district,
                 "lat": case.lat,
                 "long": case.long,
-                "caller": {"name": case.caller_name, "phone": case.caller_phone},
+                # One topic for every department: no caller's contact in clear on it. The handling
+                # department sees a non-confidential caller on its case page; a 保密 one through the hotline.
+                "caller": {"name": mask_name(case.caller_name), "phone": mask_phone(case.caller_phone)},
+                "confidential": case.confidential,
             },
         }
         return Outgoing(self.topic, event.department.encode("utf-8"), encode(body))

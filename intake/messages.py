@@ -26,7 +26,7 @@ TELEPHONY = "hotline.telephony"  # the call centre's switch (intake/telephony.py
 
 CALL_SCHEMA = "hotline.call/1"
 REPLY_SCHEMA = "hotline.reply/1"
-DISPATCH_SCHEMA = "hotline.dispatch/1"
+DISPATCH_SCHEMA = "hotline.dispatch/2"  # /2: the caller masked, and the case's 保密 flag (docs/messages.md)
 
 ACTIONS = {"sign": "签收", "return": "退单", "request_extension": "申请延期", "reply": "答复"}
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -173,6 +173,15 @@ def _coordinate(message: dict[str, Any], name: str, label: str) -> float | None:
     return float(_required(message, name, (int, float), label))
 
 
+def _optional_flag(message: dict[str, Any], name: str, label: str) -> bool | None:
+    value = message.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidMessage(f"字段 {name}（{label}）须为 true 或 false")
+    return value
+
+
 def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str, ...] = ()) -> CallMessage:
     """A ``hotline.call/1`` message as a domain ``Call``.
 
@@ -206,6 +215,7 @@ def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str
             lat=_coordinate(message, "lat", "纬度"),
             long=_coordinate(message, "long", "经度"),
             call_id=call_id,
+            confidential=_optional_flag(message, "confidential", "是否保密"),
         )
     except DomainError as error:  # the Call's own checks: lengths, phone format, coordinates
         raise InvalidMessage(str(error)) from None

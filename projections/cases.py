@@ -92,6 +92,7 @@ CASES = Table(
         "public_reply",
         "caller_name_key",
         "dispatch_by",
+        "confidential",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -101,7 +102,7 @@ CASES = Table(
     "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
     "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
-    "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT",
+    "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT, confidential INTEGER",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -172,6 +173,7 @@ class CaseRow:
     public_reply: str | None = None  # the reply as the public may read it, the caller's name hidden
     caller_name_key: str | None = None  # the name's keyed hash (caller_key.py), never the name
     dispatch_by: datetime | None = None  # 派单时限: by when the dispatch centre dispatches it (rules/handling.toml)
+    confidential: bool | None = None  # 保密 caller (Case.MarkedConfidential)
 
     @property
     def status_name(self) -> str:
@@ -225,7 +227,7 @@ TIME_FIELDS = {
     "return_requested_at",
     "dispatch_by",
 }
-BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency"}
+BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency", "confidential"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
 
 
@@ -425,7 +427,13 @@ class CaseIndex(RowView):
             row.update(status=MERGED, closed_at=stamp(e.timestamp), merged_into=e.target_ticket_no)
             touch(row, e)
 
+        def marked_confidential(row: Row, e: Any) -> None:
+            row["confidential"] = 1
+            touch(row, e)
+
         handlers = {
+            Case.MarkedConfidential: (marked_confidential, False),
+            Case.ContactRevealed: (touch, False),
             Case.Opened: (opened, True),
             Case.AnsweredDirectly: (answered, False),
             Case.Dispatched: (dispatched, False),
@@ -518,6 +526,7 @@ class CaseIndex(RowView):
         categories: Sequence[str] | None = None,
         excluded_services: Sequence[str] | None = None,
         call_id_prefix: str | None = None,
+        confidential: bool | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of every case list (the search page, ``hotline cases``, the exports):
         every filter given must hold. ``overdue_at``: only cases past their current deadline then."""
@@ -580,6 +589,9 @@ class CaseIndex(RowView):
         if excluded_services:
             where.append(f"service_code NOT IN ({','.join('?' * len(excluded_services))})")
             params.extend(excluded_services)
+        if confidential is not None:
+            where.append("COALESCE(confidential, 0) = ?")
+            params.append(int(confidential))
         if call_id_prefix is not None:
             where.append("call_id LIKE ? ESCAPE '!'")
             params.append(f"{escape_like(call_id_prefix)}%")

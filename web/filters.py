@@ -9,6 +9,7 @@ from flask import Flask
 from hotline.application import Clock
 from hotline.domain.case import STATUS_NAMES
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
+from hotline.domain.privacy import mask_name, mask_phone
 from hotline.domain.rules import Rules
 from hotline.domain.workdays import as_china_time
 from hotline.web.pagination import page_url
@@ -27,6 +28,8 @@ def percent(value: float | None) -> str:
 
 def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(percent)
+    app.add_template_filter(mask_name)
+    app.add_template_filter(mask_phone)
     # The service picker searches names, keywords and descriptions, never the group (社保 is not 欠薪讨薪).
     catalogue = {
         code: {"name": s.name, "keywords": list(s.keywords), "description": s.description}

@@ -54,6 +54,16 @@ class CallForm(ChineseForm):
     district = SelectField("所在区县", default="")  # choices: rules/districts.csv
     address = StringField("事发地址", validators=[Optional(), Length(max=200, message="地址不能超过 200 个字")])
     description = text("诉求内容")
+    # No preset answer: left empty, the category decides (rules/privacy.toml: 举报 is 保密).
+    confidential = SelectField(
+        "来电人信息保密",
+        choices=[
+            ("", "按诉求类别（举报默认保密）"),
+            ("yes", "保密：承办单位只见 王** / 139****5678"),
+            ("no", "不保密"),
+        ],
+        default="",
+    )
     # Set by the knowledge-base suggestion the operator clicked: open the case and answer from it.
     answer_article = HiddenField(validators=[Optional(), Length(max=20)])
     # Made when the form is shown: sending the same form twice (again after a 503, or a double
@@ -186,6 +196,10 @@ class HandOffForm(ActionForm):
 
 class InterimFeedbackForm(ActionForm):
     content = text("阶段性反馈", limit=2000)
+
+
+class RevealContactForm(ActionForm):
+    reason = text("查看理由", limit=500, area=False)
 
 
 class SearchForm(ChineseForm):

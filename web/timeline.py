@@ -66,6 +66,10 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return f"紧急工单，须于 {beijing(event.interim_by)} 前阶段性反馈"
     if isinstance(event, Case.InterimFeedbackGiven):
         return event.content
+    if isinstance(event, Case.MarkedConfidential):
+        return "承办单位只见 王** / 139****5678，经热线联系来电人"
+    if isinstance(event, Case.ContactRevealed):
+        return f"{rules.department_name(event.department)}查看来电人联系方式，理由：{event.reason}"
     if isinstance(event, Case.Replied):
         return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
     if isinstance(event, (Case.CallbackRecorded, Case.CalledBack)):

@@ -92,6 +92,8 @@ CASE_COMMANDS = {
     ),
     "request_interim": lambda case, a: case.request_interim_feedback(a, T0, at=T0),
     "interim_feedback": lambda case, a: case.give_interim_feedback(a, "已到场处置", at=T0),
+    "mark_confidential": lambda case, a: case.mark_confidential(a, at=T0),
+    "reveal_contact": lambda case, a: case.reveal_contact(a, "现场核查需要联系", at=T0),
 }
 
 

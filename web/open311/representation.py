@@ -35,6 +35,7 @@ class RequestView:
     public_description: str = ""
     public_reply: str = ""
     call_id: str = ""
+    confidential: bool = False
 
     @classmethod
     def from_case(cls, case: Case) -> RequestView:
@@ -56,6 +57,7 @@ class RequestView:
             public_description=scrub(case.description, (case.caller_name,)),
             public_reply=scrub(case.reply_result or case.answer, (case.caller_name,)),
             call_id=case.call_id or "",
+            confidential=case.confidential,
         )
 
     @classmethod
@@ -80,6 +82,7 @@ class RequestView:
             public_description=row.public_description or scrub(row.description or ""),
             public_reply=row.public_reply or scrub(row.reply_result or ""),
             call_id=row.call_id or "",
+            confidential=bool(row.confidential),
         )
 
     @property

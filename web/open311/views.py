@@ -169,6 +169,17 @@ def _coordinate(name: str, bound: float) -> float | None:
     return value
 
 
+def _flag(name: str) -> bool | None:
+    text = _field(name, 10).lower()
+    if not text:
+        return None
+    if text in ("true", "1", "yes", "是"):
+        return True
+    if text in ("false", "0", "no", "否"):
+        return False
+    raise bad_request(f"{name} 只能是 true 或 false")
+
+
 def _caller_name() -> str:
     first, last = _field("first_name", 50), _field("last_name", 50)
     if _CJK.search(first + last):
@@ -216,7 +227,11 @@ def _readable(reader: ApiKey | None) -> dict[str, object]:
     """The case-index filters of what ``reader`` may read (rules/privacy.toml for the public)."""
     if reader is None:
         policy = services().rules.privacy
-        return {"categories": sorted(policy.public_categories), "excluded_services": sorted(policy.withheld_services)}
+        return {
+            "categories": sorted(policy.public_categories),
+            "excluded_services": sorted(policy.withheld_services),
+            "confidential": False,  # a 保密 caller's case is never public
+        }
     if reader.scope == SCOPE_ALL:
         return {}
     department = scope_department(reader.scope)
@@ -227,7 +242,7 @@ def _readable(reader: ApiKey | None) -> dict[str, object]:
 
 def _may_read(reader: ApiKey | None, view: RequestView) -> bool:
     if reader is None:
-        return services().rules.privacy.is_public(view.category, view.service_code)
+        return not view.confidential and services().rules.privacy.is_public(view.category, view.service_code)
     if reader.scope == SCOPE_ALL:
         return True
     department = scope_department(reader.scope)
@@ -306,6 +321,7 @@ def create_request(fmt: str) -> Response:
             lat=lat,
             long=long,
             call_id=f"open311:{api_key.id}:{idempotency or uuid.uuid4()}",
+            confidential=_flag("confidential"),
         )
         # Routed by the rules in the same save that opens it; no rule: the dispatch centre's queue.
         # A lost race or a store blip is tried again (the call id makes a retry harmless).

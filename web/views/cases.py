@@ -41,6 +41,14 @@ ACTIONS: dict[str, Action] = {
         lambda app, t, a, f, v: app.answer_from_article(t, a, f.article.data.strip(), expected_version=v),
         "已按知识库口径答复，工单办结",
     ),
+    "reveal_contact": Action(
+        "查看来电人联系方式",
+        ("reveal_contact",),
+        forms.RevealContactForm,
+        lambda app, t, a, f, v: app.reveal_contact(t, a, f.reason.data, expected_version=v),
+        "已记录查看理由，来电人联系方式已显示（此次查看记入审计）",
+        when=lambda case: case.confidential,
+    ),
     "hand_off": Action(
         "登记转警",
         ("hand_off",),

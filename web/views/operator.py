@@ -74,6 +74,7 @@ def new_call():
                 urgency=form.urgency.data,
                 address=form.address.data or "",
                 district=form.district.data or "",
+                confidential={"yes": True, "no": False}.get(form.confidential.data or ""),
                 call_id=f"desk:{form.submission.data}" if form.submission.data else None,
             )
             opening = retrying(lambda: hotline().open_case(call, current_actor()))

@@ -73,6 +73,7 @@ ACTION_FIELDS = {
     "answer_article": ["article"],
     "hand_off": ["desk", "receiver", "outcome", "handed_off_at", "note"],
     "interim_feedback": ["content"],
+    "reveal_contact": ["reason"],
 }
 
 
