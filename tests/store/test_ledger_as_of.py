@@ -3,6 +3,7 @@ an item finished in November is still in progress in October's ledger as of 10-3
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 
 from click.testing import CliRunner
@@ -11,7 +12,10 @@ from openpyxl import load_workbook
 from hotline.application import clocked
 from hotline.domain.workdays import CHINA_TZ
 from hotline.entrypoints.cli import main as cli
+from hotline.infra.demo import ensure_demo_users
+from hotline.web import create_app
 from tests.conftest import SUPERVISOR_ACTOR, department
+from tests.store.web.conftest import Browser
 
 REFERENCE = "督〔2026〕21号"
 OCTOBER = datetime(2026, 10, 12, 9, 0, tzinfo=CHINA_TZ)
@@ -51,3 +55,25 @@ def test_the_ledger_as_of_the_months_end_differs_from_today_when_an_item_changed
         cells = [str(cell.value) for row in load_workbook(out).worksheets[0].iter_rows() for cell in row]
         assert expected in cells, (as_of, cells)
         assert any("截至 2026-1" in cell for cell in cells)
+
+
+def test_the_supervisors_export_is_the_ledger_at_the_months_end_too(services):
+    app, hbj = services.app, department("HBJ")
+    due = date(2026, 12, 31)
+    clocked(app, OCTOBER).register_instruction(
+        REFERENCE, SUPERVISOR_ACTOR, leader="李市长", content="整治夜间噪声", lead_department="HBJ", due=due
+    )
+    clocked(app, NOVEMBER).report_completion(REFERENCE, hbj, "全部整改完成")
+    clocked(app, NOVEMBER + timedelta(days=1)).verify_item(REFERENCE, SUPERVISOR_ACTOR, "核验通过")
+    ensure_demo_users(app, services.passwords)
+    web = create_app(services, testing=True)
+    web.config["SESSION_COOKIE_SECURE"] = False
+    supervisor = Browser(web)
+    assert supervisor.login("supervisor").status_code == 302
+
+    for query, expected in (("month=2026-10", "落实中"), ("month=2026-10&as_of=2026-11-10T09:00", "已销号")):
+        export = supervisor.get(f"/supervisor/ledger.xlsx?{query}")
+        assert export.status_code == 200, query
+        book = load_workbook(io.BytesIO(export.data))
+        cells = [str(cell.value) for row in book.worksheets[0].iter_rows() for cell in row]
+        assert expected in cells, (query, cells)

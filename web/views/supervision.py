@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -18,14 +18,15 @@ from hotline.application.failures import retrying
 from hotline.domain.actors import DEPARTMENT, SUPERVISOR, Actor
 from hotline.domain.case import Case
 from hotline.domain.errors import DomainError
-from hotline.domain.formats import MONTH, MONTH_EXAMPLE, is_month
+from hotline.domain.formats import MONTH, MONTH_EXAMPLE, is_month, month_bounds
 from hotline.domain.supervision import SOURCES, STATUS_NAMES, ItemNotFound, SupervisionItem
+from hotline.domain.workdays import as_china_time
 from hotline.projections.ledger_export import write_ledger
 from hotline.web import forms
 from hotline.web.actions import Action, run_form, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
-from hotline.web.services import clock, fresh_read_models, hotline, rules
+from hotline.web.services import clock, fresh_read_models, hotline, read_models, rules
 from hotline.web.views.supervisor import requested_moment
 
 bp = Blueprint("supervision", __name__)
@@ -181,11 +182,18 @@ def export():
     if not is_month(month):
         flash(f"请选择要导出的月份，格式为 {MONTH_EXAMPLE}。", "error")
         return redirect(url_for("supervision.ledger"))
-    models = fresh_read_models()
-    rows, _ = models.ledger(month=month, limit=100_000)
+    # The ledger as it stood at the month's end (or ?as_of=), from the event history: not today's state.
+    end = month_bounds(month)[1] - timedelta(microseconds=1)
+    try:
+        as_of = datetime.fromisoformat(request.args["as_of"]) if request.args.get("as_of") else None
+    except ValueError:
+        as_of = None
+    moment = as_china_time(as_of) if as_of and 2000 <= as_of.year <= 2100 else min(end, clock().now())
+    rows = read_models().ledger_as_of(month, moment)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "ledger.xlsx"
-        write_ledger(rows, path, title=f"{month} 督办台账", department_name=rules().department_name)
+        title = f"{month} 督办台账（截至 {moment:%Y-%m-%d %H:%M}）"
+        write_ledger(rows, path, title=title, department_name=rules().department_name)
         content = io.BytesIO(path.read_bytes())
     return send_file(
         content,
