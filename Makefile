@@ -26,7 +26,7 @@ run: install
 	@test -n "$$HOTLINE_CIPHER_KEY" || $(BIN)/hotline keys generate --if-missing \
 		--out "$${HOTLINE_CIPHER_KEY_FILE:-$${HOTLINE_DATA_DIR:-var}/cipher.key}"
 	$(BIN)/hotline demo
-	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
+	$(BIN)/hotline serve --demo --host $(HOST) --port $(PORT)
 
 services:
 	scripts/ensure-services

@@ -25,10 +25,13 @@ class UserCommands(HotlineBase):
         actor: Actor,
         department: str | None = None,
         display_name: str = "",
+        demo: bool = False,
     ) -> User:
         if department and department not in self.rules.departments:
             raise InvalidInput(f"未知承办单位：{department}")
         user = User.register(username, display_name, role, department, password_hash, actor, at=self.now())
+        if demo:
+            user.mark_as_demo(actor, at=self.now())
         self._save_new(user, message=f"用户名 {username} 已存在")
         return user
 
@@ -53,6 +56,8 @@ class UserCommands(HotlineBase):
         self.save(user)
 
     def deactivate_user(self, username: str, actor: Actor) -> None:
+        if actor.id == (username or "").lower():
+            raise InvalidInput("不能停用自己正在使用的账号")
         user = self._existing_user(username)
         user.deactivate(actor, at=self.now())
         self.save(user)
@@ -74,6 +79,11 @@ class UserCommands(HotlineBase):
         user = self._existing_user(username)
         user.sign_out(actor, at=self.now())
         self.save(user)
+
+    def active_demo_accounts(self) -> list[str]:
+        """The demo accounts still active: while there are any, the app shows 演示数据 and
+        ``hotline serve`` refuses to start without ``--demo``."""
+        return [user.username for user in self.all_users() if user.demo and user.active]
 
     def all_users(self) -> Iterator[User]:
         """Every account, in the order they were registered."""

@@ -88,6 +88,7 @@ class User(HotlineAggregate):
         self.password_hash = password_hash
         self.active = True
         self.session_version = 0
+        self.demo = False
 
     # Every session signed in before one of these events is over: logout, a new password, a new
     # role or department, deactivation (the web app compares the version a session was given).
@@ -158,6 +159,19 @@ class User(HotlineAggregate):
         self.role = role
         self.department = department
         self._end_sessions()
+
+    class MarkedAsDemo(Event):
+        """A demo account (README's table, ``hotline demo`` on an empty store): the app shows 演示数据."""
+
+        TOPIC = "hotline:User.MarkedAsDemo"
+
+    def mark_as_demo(self, actor: Actor, at: datetime | None = None) -> None:
+        require_role(actor, CAN_MANAGE_USERS, "标记演示账号")
+        self._record(self.MarkedAsDemo, actor, at)
+
+    @event(MarkedAsDemo)
+    def _marked_as_demo(self) -> None:
+        self.demo = True
 
     class SignedOut(Event):
         """The user signed out: every session of the account ends, on every device."""

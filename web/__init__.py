@@ -47,6 +47,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
 
     from hotline.web import auth, filters
     from hotline.web.views import (
+        accounts,
         case_lists,
         cases,
         department,
@@ -83,6 +84,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         reports.bp,
         hotspots.bp,
         telephony.bp,
+        accounts.bp,
     ):
         app.register_blueprint(blueprint)
     from hotline.web.open311 import bp as open311_api  # authenticated by api_key, not a session: no CSRF

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from flask import Flask
 
 from hotline.application import Clock
+from hotline.domain.actors import ROLE_NAMES
 from hotline.domain.case import STATUS_NAMES
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCIES
 from hotline.domain.privacy import mask_name, mask_phone
@@ -44,7 +46,17 @@ def register(app: Flask, rules: Rules, clock: Clock) -> None:
             "service_catalogue": catalogue,
             "endpoints": app.view_functions,
             "now": clock.now(),
+            "demo_accounts": demo_accounts(),
         }
+
+    seen: dict[str, tuple[float, list[str]]] = {}
+
+    def demo_accounts() -> list[str]:
+        """The demo accounts still active (the 演示数据 banner), asked at most every 10 seconds."""
+        moment = time.monotonic()
+        if "demo" not in seen or moment - seen["demo"][0] > 10:
+            seen["demo"] = (moment, app.extensions["hotline"].app.active_demo_accounts())
+        return seen["demo"][1]
 
     app.jinja_env.globals["page_url"] = page_url  # a global, so imported macros see it too
 
@@ -55,6 +67,7 @@ def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(lambda code: SATISFACTION.get(code, code or ""), "satisfaction")
     app.add_template_filter(lambda code: STATUS_NAMES.get(code, code), "status")
     app.add_template_filter(rules.department_name, "department")
+    app.add_template_filter(lambda code: ROLE_NAMES.get(code, code), "role_name")
     app.add_template_filter(rules.service_name, "service")
     app.add_template_filter(
         lambda code: template.name if (template := rules.notifications.template(code)) else code, "template_name"

@@ -65,10 +65,16 @@ def demo(cases: int, seed: int, force: bool) -> None:
 
     services = build_services()
     try:
-        if ensure_demo_users(services.app, services.passwords):
-            click.echo("已创建演示账号（见 README）")
-        if not force and next(services.app.case_ids(), None) is not None:
-            click.echo(f"{services.config.store_description()} 中已有工单，跳过演示数据（--force 可追加）。")
+        has_cases = next(services.app.case_ids(), None) is not None
+        has_users = next(services.app.all_users(), None) is not None
+        if not has_cases and not has_users:
+            # Only a store made for the demo gets the README's accounts, never one with real data.
+            ensure_demo_users(services.app, services.passwords)
+            click.echo("已创建演示账号（见 README）；正式使用前请用 hotline users deactivate 停用")
+        elif not force:
+            click.echo(
+                f"{services.config.store_description()} 中已有工单或账号，跳过演示数据与演示账号（--force 可追加演示工单）。"
+            )
             return
         started = services.clock.now()  # before the demo replays its history on the clock
         with tqdm(total=cases, desc="载入演示工单", unit="件", file=sys.stderr) as bar:
@@ -194,13 +200,20 @@ def cases(
     show_default=True,
     help="是否在本进程后台更新读模型（否则每个页面在请求中自行更新）",
 )
-def serve(host: str, port: int, notify: bool, reports: bool, projections: bool) -> None:
+@click.option("--demo", is_flag=True, help="允许演示账号仍在启用时启动（make run 使用；页面显示“演示数据”）")
+def serve(host: str, port: int, notify: bool, reports: bool, projections: bool, demo: bool) -> None:
     import threading
 
     from hotline.entrypoints.report_jobs import start_daily_reports
     from hotline.web import create_app
 
     services = build_services()
+    if not demo and (accounts := services.app.active_demo_accounts()):
+        services.close()
+        raise click.ClickException(
+            f"演示账号 {'、'.join(accounts)} 仍在启用，密码公开在 README 中。正式使用前请逐个停用："
+            "hotline users deactivate 用户名；只是演示时请加 --demo。"
+        )
     app = create_app(services)
     stop = threading.Event()
     if projections:  # the projection runner: pages read the views, waiting only for their own writes

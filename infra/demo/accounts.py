@@ -29,7 +29,13 @@ def ensure_demo_users(app: HotlineApplication, passwords: Passwords) -> int:
     for username, password, role, department, name in DEMO_USERS:
         if app.get_user(username) is None:
             app.register_user(
-                username, role, passwords.hash(password), ACCOUNTS_ACTOR, department=department, display_name=name
+                username,
+                role,
+                passwords.hash(password),
+                ACCOUNTS_ACTOR,
+                department=department,
+                display_name=name,
+                demo=True,
             )
             created += 1
     return created

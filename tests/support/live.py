@@ -51,7 +51,7 @@ def live_server(data_dir: Path):
     env.pop("HOTLINE_DATABASE_URL", None)
     log = open(data_dir / "server.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--demo", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

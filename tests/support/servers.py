@@ -102,7 +102,7 @@ class LiveServer:
         self.starts += 1
         with open(self.log_dir / f"server-{self.starts}.log", "wb") as log:  # the child keeps its own copy
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "hotline.entrypoints.cli", "serve", "--demo", "--port", str(self.port)],
                 cwd=PROJECT_DIR,
                 env=self.env,
                 stdout=log,

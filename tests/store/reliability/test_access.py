@@ -41,6 +41,10 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/operator/kb-suggestions", "POST"): (L, 200, 403, 403, 403, 200),
     ("/operator/dispatch", "GET"): (L, 200, 403, 403, 403, 200),
     ("/cases", "GET"): (L, 200, 200, 200, 200, 200),
+    # accounts: the admin only
+    ("/admin/users", "GET"): (L, 403, 403, 403, 403, 200),
+    ("/admin/users/new", "POST"): (L, 403, 403, 403, 403, 400),  # posted empty: refused with the page
+    ("/admin/users/<username>/<name>", "POST"): (L, 403, 403, 403, 403, 302),
     ("/cases", "POST"): (L, 200, 200, 200, 200, 200),  # the search, posted: no number in a URL
     ("/cases/export.csv", "GET"): (L, 200, 200, 200, 200, 200),
     ("/cases/export.xlsx", "GET"): (L, 200, 200, 200, 200, 200),
@@ -138,13 +142,19 @@ def world(app, web_services):  # noqa: F811
         "service_code": "noise",
         "service_request_id": request_id,
         "rest": "nothing-here",
+        "username": "hbj",
     }
     return {"ticket": ticket, "values": values}
 
 
 def concrete(rule: str, endpoint: str, values: dict) -> str:
     path = rule
-    name = {"cases.act": "urge", "supervision.act": "progress", "knowledge.act": "submit"}.get(endpoint)
+    name = {
+        "cases.act": "urge",
+        "supervision.act": "progress",
+        "knowledge.act": "submit",
+        "accounts.change": "role",
+    }.get(endpoint)
     for converter, argument in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
         value = name if argument == "name" else values[argument]
         path = path.replace(f"<{converter}:{argument}>" if converter else f"<{argument}>", value)

@@ -274,6 +274,8 @@ FUZZED_POSTS = {
     "/operator/caller-history": "test_the_caller_history_fragment",
     "/operator/kb-suggestions": "test_the_suggestions_and_search_forms",
     "/cases": "test_the_suggestions_and_search_forms",
+    "/admin/users/new": "tests/web/test_accounts.py::test_the_account_forms",
+    "/admin/users/<username>/<name>": "tests/web/test_accounts.py::test_the_account_forms",
     "/cases/export.csv": "test_the_suggestions_and_search_forms",
     "/cases/export.xlsx": "test_the_suggestions_and_search_forms",
     "/cases/<ticket_no>/<name>": "tests/web/test_fuzz_forms.py::test_every_case_action + test_the_extension_decisions",
