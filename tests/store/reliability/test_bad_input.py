@@ -66,6 +66,11 @@ def admin_desk(signed_in):  # noqa: F811
 
 
 @pytest.fixture
+def supervisor_desk(signed_in):  # noqa: F811
+    return signed_in("supervisor")
+
+
+@pytest.fixture
 def desks(signed_in, web_services):  # noqa: F811
     web_services.app.register_instruction(
         REFERENCE,
@@ -286,6 +291,8 @@ FUZZED_POSTS = {
     "/kb/<number>/<name>": "test_the_article_forms",
     "/notifications/<key>/requeue": "test_the_requeue_form",
     "/supervisor/ranking/close": "test_the_month_close_form",
+    "/supervisor/clusters/<key>/merge": "test_the_cluster_forms",
+    "/supervisor/clusters/<key>/escalate": "test_the_cluster_forms",
     "/open311/v2/requests.<fmt>": "tests/open311/test_openapi_property.py (schemathesis)",
     "/open311/v2/": "catch-all: answers 404/405 in the API's format",
     "/open311/v2/<path:rest>": "catch-all: answers 404/405 in the API's format",
@@ -368,6 +375,19 @@ def test_the_month_close_form(admin_desk, web_services, month):  # noqa: F811
     assert response.status_code == 302, response.status_code  # refused or done, with a message
     if is_month(month) and web_services.app.month_close(month) is not None:
         assert month < f"{web_services.clock.now():%Y-%m}"  # only a month that has ended is closed
+
+
+@FUZZ
+@given(action=st.sampled_from(["merge", "escalate"]), key=junk, department=junk, due=junk)
+def test_the_cluster_forms(supervisor_desk, web_services, action, key, department, due):  # noqa: F811
+    before = stored_events(web_services)
+    response = supervisor_desk.post(
+        f"/supervisor/clusters/{quote(key, safe='')}/{action}",
+        {"escalate-lead_department": department, "escalate-due": due},
+        token_from="/supervisor/hotspots",
+    )
+    assert response.status_code in (302, 400, 404), response.status_code
+    assert stored_events(web_services) == before  # no cluster has such a key: nothing merged or registered
 
 
 DECISION_FIELDS = {"approve_extension": [], "reject_extension": ["reason"]}

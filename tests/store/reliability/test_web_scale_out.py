@@ -18,6 +18,7 @@ from hotline.infra.bootstrap import bootstrap
 from hotline.infra.config import Config
 from hotline.infra.demo import DEMO_USERS, ensure_demo_users
 from tests.store.open311.test_post_requests import NOISE
+from tests.store.web.conftest import call_form
 from tests.support.servers import HttpSession, LiveServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -63,7 +64,7 @@ def test_two_web_processes_store_every_concurrent_submission_once(two_servers):
         answer = HttpSession(url).request("POST", "/open311/v2/requests.json", form)
         return "open311", answer.status, answer.text
 
-    def call_form(n: int) -> tuple[str, int, str]:
+    def operator_form(n: int) -> tuple[str, int, str]:
         browser = session(urls[n % 2])
         page = browser.get("/calls/new").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -71,7 +72,7 @@ def test_two_web_processes_store_every_concurrent_submission_once(two_servers):
         answer = browser.post("/calls/new", form, token=token)
         return "form", answer.status, answer.location
 
-    work = [lambda n=n: open311(n) for n in range(OPEN311_POSTS)] + [lambda n=n: call_form(n) for n in range(FORMS)]
+    work = [lambda n=n: open311(n) for n in range(OPEN311_POSTS)] + [lambda n=n: operator_form(n) for n in range(FORMS)]
     work = [work[i] for i in sorted(range(len(work)), key=lambda i: (i * 7919) % len(work))]  # interleaved
     with ThreadPoolExecutor(THREADS) as pool:
         answers = list(pool.map(lambda job: job(), work))
