@@ -20,9 +20,19 @@ COUNTS = {
     "回访联系上数": "callbacks",  # callbacks that reached the caller
     "来电人认为已解决数": "resolved",  # of those, the caller said it is solved
     "满意和基本满意数": "satisfied",  # of those, rated 满意 or 基本满意
+    "先行联系作答数": "contact_answers",  # reached callbacks where the caller answered 是否先行联系
+    "先行联系数": "contacted_first",  # of those, the caller said the department contacted them first
+    "应办结数": "due_for_reply",  # replied, or the reply deadline has passed
+    "按时办结数": "replied_on_time",  # replied no later than the reply deadline
 }
 # The rates the ranking shows, by the name rules/metrics.csv uses.
-RATES = {"响应率": "response", "解决率": "resolution", "满意率": "satisfaction"}
+RATES = {
+    "响应率": "response",
+    "及时签收率": "timely_signing",
+    "解决率": "resolution",
+    "满意率": "satisfaction",
+    "按时办结率": "on_time",
+}
 
 
 @dataclass(frozen=True)
@@ -52,14 +62,17 @@ class RateRule:
 @dataclass(frozen=True)
 class MetricRules:
     rates: tuple[RateRule, ...]
+    min_cases: int  # a department with fewer cases in the month is listed but not ranked
 
     def __post_init__(self) -> None:
         names = [rule.name for rule in self.rates]
         if sorted(names) != sorted(RATES):
-            raise InvalidInput(f"三率须各有一行：{'、'.join(RATES)}（现有 {'、'.join(names) or '无'}）")
+            raise InvalidInput(f"每项指标须各有一行：{'、'.join(RATES)}（现有 {'、'.join(names) or '无'}）")
         total = sum(rule.weight for rule in self.rates)
         if abs(total - 100) > 1e-6:
-            raise InvalidInput(f"三项权重须合计 100（现为 {total:g}）")
+            raise InvalidInput(f"各项权重须合计 100（现为 {total:g}）")
+        if isinstance(self.min_cases, bool) or not isinstance(self.min_cases, int) or self.min_cases < 1:
+            raise InvalidInput("参加排名的最少件数须为正整数")
 
     def rule(self, key: str) -> RateRule:
         return next(rule for rule in self.rates if rule.key == key)

@@ -239,7 +239,7 @@ def load_follow_up(path: Path) -> FollowUpRules:
     return FollowUpRules(**values)
 
 
-def load_metrics(path: Path) -> MetricRules:
+def load_metrics(path: Path, ranking_path: Path) -> MetricRules:
     rates = []
     for row in read_table(path, ["指标", "权重", "分子", "分母", "说明"]):
         if row["指标"] not in RATES:
@@ -252,8 +252,12 @@ def load_metrics(path: Path) -> MetricRules:
             rates.append(RateRule(row["指标"], RATES[row["指标"]], weight, row["分子"], row["分母"], row["说明"]))
         except DomainError as error:
             raise row.error(str(error)) from None
+    ranking = _toml(ranking_path)
+    min_cases = ranking.get("min_cases")
+    if isinstance(min_cases, bool) or not isinstance(min_cases, int):
+        raise RulesFileError(f"{ranking_path.name} 第 {_line_of(ranking_path, 'min_cases')} 行：min_cases 必须是整数")
     try:
-        return MetricRules(tuple(rates))
+        return MetricRules(tuple(rates), min_cases)
     except DomainError as error:
         raise RulesFileError(f"{path.name}：{error}") from None
 
@@ -738,6 +742,7 @@ RULE_FILES = (
     "contacts.csv",
     "notifications.toml",
     "handling.toml",
+    "ranking.toml",
     "analysis.toml",
     "privacy.toml",
     "time_plausibility.toml",
@@ -760,7 +765,7 @@ def load_rules(directory: Path) -> Rules:
         services=services,
         districts=districts,
         follow_up=load_follow_up(directory / "follow_up.csv"),
-        metrics=load_metrics(directory / "metrics.csv"),
+        metrics=load_metrics(directory / "metrics.csv", directory / "ranking.toml"),
         open311=load_open311(directory / "service_attributes.csv", directory / "open311_categories.csv", services),
         terms=load_terms(directory / "stop_words.csv", directory / "synonyms.csv"),
         emergency=load_emergency(directory / "emergency.csv", directory / "emergency.toml", services),

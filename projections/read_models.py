@@ -531,6 +531,10 @@ class ReadModels:
                 "callbacks": int(fact["callbacks"] or 0),
                 "resolved": int(fact["resolved"] or 0),
                 "satisfied": int(fact["satisfied"] or 0),
+                "contact_answers": int(fact["contact_answers"] or 0),
+                "contacted_first": int(fact["contacted_first"] or 0),
+                "due_for_reply": int(fact["due_for_reply"] or 0),
+                "replied_on_time": int(fact["replied_on_time"] or 0),
             }
             rates = rules.rates_of(counts)
             rows.append(
@@ -542,11 +546,13 @@ class ReadModels:
                     response_rate=rates["response"],
                     resolution_rate=rates["resolution"],
                     satisfaction_rate=rates["satisfaction"],
+                    timely_signing_rate=rates["timely_signing"],
+                    on_time_rate=rates["on_time"],
                     score=rules.score(rates),
                     rank=None,
                 )
             )
-        return rank_rows(rows)
+        return rank_rows(rows, rules.min_cases)
 
     # ---- caller history ---------------------------------------------------------------------
 

@@ -193,6 +193,6 @@ def metrics(month: str, as_json: bool) -> None:
     for row in rows:
         score = "—" if row.score is None else f"{row.score:.2f}"
         click.echo(
-            f"{row.rank or '—':<6}{row.department_name:<16}{row.dispatched:>6}"
+            f"{row.rank or ('不排名' if row.ranked is False else '—'):<6}{row.department_name:<16}{row.dispatched:>6}"
             f"{rate(row.response_rate):>12}{rate(row.resolution_rate):>12}{rate(row.satisfaction_rate):>12}{score:>12}"
         )

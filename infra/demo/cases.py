@@ -247,7 +247,9 @@ class DemoLoader:
                         operator,
                         reached=True,
                         satisfaction=satisfaction,
-                        resolved=satisfaction != "dissatisfied",
+                        # 解决 and 满意 are separate questions: some are satisfied with a problem not solved
+                        resolved=self.rng.random()
+                        < {"satisfied": 0.92, "basically_satisfied": 0.6, "dissatisfied": 0.1}[satisfaction],
                         contacted_first=self.rng.random() < 0.85,
                         note="已回访来电人",
                     )

@@ -202,7 +202,12 @@ def cases_of_month(story, rules, year, month, datatable):
         if row["回访"] != "未回访":
             satisfaction = code_for(SATISFACTION, row["回访"])
             clocked(hotline, signed.replace(day=14)).record_callback(
-                ticket, OPERATOR_ACTOR, True, satisfaction, row["问题解决"] == "是", contacted_first=True
+                ticket,
+                OPERATOR_ACTOR,
+                True,
+                satisfaction,
+                row["问题解决"] == "是",
+                contacted_first=row.get("先行联系", "是") == "是",
             )
 
 
@@ -225,3 +230,15 @@ def metric_row(story, rules, name, response, resolution, satisfaction, score, ra
     assert f"{row.satisfaction_rate:.2f}" == satisfaction
     assert f"{row.score:.2f}" == score
     assert row.rank == int(rank)
+
+
+@then(parsers.re(r'"(?P<name>\w+)"的及时签收率是 (?P<signing>[\d.]+)%，按时办结率是 (?P<on_time>[\d.]+)%'))
+def other_rates(story, rules, name, signing, on_time):
+    row = story.metrics[department_code(rules, name)]
+    assert (f"{row.timely_signing_rate:.2f}", f"{row.on_time_rate:.2f}") == (signing, on_time)
+
+
+@then(parsers.parse('"{name}"只有 {count:d} 件，列出但不参加排名'))
+def not_ranked(story, rules, name, count):
+    row = story.metrics[department_code(rules, name)]
+    assert row.dispatched == count and row.rank is None and not row.ranked and row.score == 100.0
