@@ -87,6 +87,8 @@ class Services:
         return closed
 
     def close(self) -> None:
+        if self.limit_store is not None:
+            self.limit_store.close()
         self.read_models.close()
         self.app.close()
 
@@ -102,7 +104,12 @@ def bootstrap(config: Config | None = None, clock: Clock | None = None) -> Servi
             raise ConfigError(problem)
         read_models = build_read_models(config, app)
         bus = None if config.kafka_bootstrap else in_process_bus(app)  # its outbox position table too
-    return Services(config=config, rules=rules, app=app, read_models=read_models, bus=bus)
+    services = Services(config=config, rules=rules, app=app, read_models=read_models, bus=bus)
+    if config.redis_url:  # sign-in slow-down and Open311 limits shared by every web process
+        from hotline.infra.redis_limits import RedisLimitStore
+
+        services.limit_store = RedisLimitStore(config.redis_url)
+    return services
 
 
 def views_env(config: Config) -> dict[str, str]:

@@ -18,6 +18,8 @@ Variables (README lists them too):
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
   HOTLINE_TRUSTED_PROXIES addresses or networks (comma-separated) of the reverse proxies whose
                          X-Forwarded-For / X-Forwarded-Proto count; unset: none, the peer address counts
+  HOTLINE_REDIS_URL      redis://host:port/db shared by every web process for the sign-in slow-down and
+                         the Open311 rate limit; unset: each process counts in its own memory
   HOTLINE_OUTBOX_DIR     where messages go when no gateway is configured (default: outbox under the data dir)
   HOTLINE_SMS_URL        the HTTP SMS gateway (unset: SMS are written to the outbox folder);
   HOTLINE_SMS_TOKEN      its bearer token; HOTLINE_SMS_BODY its JSON body with {to} {text} {key};
@@ -66,6 +68,7 @@ class Config:
     audit_key: str | None = None
     cookie_secure: bool = True
     trusted_proxies: tuple[str, ...] = ()
+    redis_url: str | None = None
     outbox_dir: Path | None = None  # None: outbox under data_dir
     sms_url: str | None = None
     sms_token: str = ""
@@ -94,6 +97,7 @@ class Config:
             audit_key=env.get("HOTLINE_AUDIT_KEY") or None,
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
             trusted_proxies=_networks(env.get("HOTLINE_TRUSTED_PROXIES") or ""),
+            redis_url=_redis_url(env.get("HOTLINE_REDIS_URL") or None),
             outbox_dir=Path(env["HOTLINE_OUTBOX_DIR"]).absolute() if env.get("HOTLINE_OUTBOX_DIR") else None,
             sms_url=env.get("HOTLINE_SMS_URL") or None,
             sms_token=env.get("HOTLINE_SMS_TOKEN") or "",
@@ -187,6 +191,12 @@ def _port(text: str, name: str) -> int:
     if not text.strip().isdigit() or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} 必须是 1 到 65535 之间的端口号")
     return int(text)
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and urlparse(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("HOTLINE_REDIS_URL 须以 redis://、rediss:// 或 unix:// 开头，如 redis://127.0.0.1:6379/0")
+    return url
 
 
 def _networks(text: str) -> tuple[str, ...]:

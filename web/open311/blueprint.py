@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint
 
-from hotline.web.open311.ratelimit import TokenBucketLimiter
+from hotline.web.open311.ratelimit import SharedWindowLimiter, TokenBucketLimiter
 
 PREFIX = "/open311/v2"
 
@@ -18,9 +18,11 @@ class Open311State:
     """What the API keeps per app: the POST rate limiter (the catalogue is in the rules, the keys in
     the application)."""
 
-    limiter: TokenBucketLimiter
+    limiter: TokenBucketLimiter | SharedWindowLimiter
 
 
 @bp.record_once
 def _set_up(state) -> None:
-    state.app.extensions["open311"] = Open311State(limiter=TokenBucketLimiter())
+    store = state.app.extensions["hotline"].limit_store
+    limiter = SharedWindowLimiter(store) if store is not None else TokenBucketLimiter()
+    state.app.extensions["open311"] = Open311State(limiter=limiter)

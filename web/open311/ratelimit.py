@@ -1,9 +1,9 @@
 """Per-key rate limit for POST requests: a token bucket held in the web process.
 
 Limits (docs/open311.md): a burst of ``capacity`` requests, refilled at ``per_minute`` a minute.
-The buckets live in one process's memory: with N worker processes a key may post N times as
-much, and a restart refills every bucket. That is enough to stop a runaway client; a shared
-limit across servers belongs in front of the app (the reverse proxy).
+Without Redis the buckets live in one process's memory: with N worker processes a key may post
+N times as much, and a restart refills every bucket. With ``HOTLINE_REDIS_URL`` the bound is
+counted in Redis per clock minute (``SharedWindowLimiter``), the same for every process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 class TokenBucketLimiter:
@@ -33,3 +34,19 @@ class TokenBucketLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate if self.rate > 0 else math.inf
+
+
+class SharedWindowLimiter:
+    """The same bound counted in a shared store (Redis, ``HOTLINE_REDIS_URL``): at most
+    ``per_minute`` posts per key in each clock minute, whatever the number of web processes."""
+
+    def __init__(self, store: Any, per_minute: int = 30, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.per_minute = per_minute
+        self.clock = clock
+
+    def take(self, key: str) -> float:
+        now = self.clock()
+        minute = int(now // 60)
+        count = self.store.add(f"open311:{key}:{minute}", 61, now)
+        return 0.0 if count <= self.per_minute else (minute + 1) * 60 - now
