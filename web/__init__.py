@@ -67,7 +67,8 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
     @app.context_processor
     def integrity_alert():
         """A break the background check of the audit chain found, on every supervisor's page."""
-        if not current_user.is_authenticated or current_user.role not in (SUPERVISOR, ADMIN):
+        user = current_user  # None when a template is rendered outside a request (the daily report)
+        if not getattr(user, "is_authenticated", False) or user.role not in (SUPERVISOR, ADMIN):
             return {}
         return {"integrity_alert": services.integrity_problem()}
 
