@@ -88,21 +88,18 @@ def list_users(as_json: bool) -> None:
 @users.command(help="停用账号：立即结束它的全部会话，此后不能登录。")
 @click.argument("username")
 def deactivate(username: str) -> None:
-    def change(services: Any) -> str:
-        services.app.deactivate_user(username, CLI_ACTOR)
-        return f"已停用账号 {username}"
-
-    _run(change)
+    _run(lambda services: _done(services.app.deactivate_user(username, CLI_ACTOR), f"已停用账号 {username}"))
 
 
 @users.command(help="重新启用已停用的账号。")
 @click.argument("username")
 def reactivate(username: str) -> None:
-    def change(services: Any) -> str:
-        services.app.reactivate_user(username, CLI_ACTOR)
-        return f"已启用账号 {username}"
+    _run(lambda services: _done(services.app.reactivate_user(username, CLI_ACTOR), f"已启用账号 {username}"))
 
-    _run(change)
+
+def _done(_: None, message: str) -> str:
+    """The message once the command (the first argument, already run) has returned."""
+    return message
 
 
 @users.command(help="重设密码（从标准输入读取）；该账号的全部会话随即结束。")
