@@ -13,20 +13,9 @@ import threading
 
 import pytest
 
-from hotline.domain.case import Call
 from tests.conftest import OPERATOR_ACTOR
+from tests.store.reliability.test_conflicts import CALL
 from tests.store.web.test_operator_pages import log_call
-
-CALL = Call(
-    channel="phone",
-    category="complaint",
-    service_code="noise",
-    description="夜间施工噪音扰民",
-    caller_name="钱七",
-    caller_phone="13900139000",
-    district="城东区",
-    address="解放路 8 号",
-)
 
 
 class Runner:
