@@ -52,18 +52,16 @@ def story(store, tmp_path, request):
     services.close()
 
 
+def complaint(rules, service: str, description: str, **fields) -> Call:
+    """A complaint about the service the scenario names (rules/services.csv)."""
+    code = next(c for c, s in rules.services.items() if s.name == service)
+    return Call(channel="phone", category="complaint", service_code=code, description=description, **fields)
+
+
 @given(parsers.parse('"{when}"（星期一）话务员受理了一个关于"{service}"的投诉来电，按派单规则派给"{name}"'))
 def opened_and_dispatched(story, rules, when, service, name):
     story.at(when)
-    code = next(c for c, s in rules.services.items() if s.name == service)
-    call = Call(
-        channel="phone",
-        category="complaint",
-        service_code=code,
-        description="晚上十点后商铺喇叭噪音扰民",
-        caller_phone="13700001111",
-        district="城西区",
-    )
+    call = complaint(rules, service, "晚上十点后商铺喇叭噪音扰民", caller_phone="13700001111", district="城西区")
     story.ticket = story.hotline.open_case(call, OPERATOR_ACTOR).ticket_no
     story.hotline.dispatch(story.ticket, OPERATOR_ACTOR)
     assert rules.department_name(story.case().department) == name
@@ -245,14 +243,7 @@ def redispatch_without_reason(story, rules, when, name):
 @given(parsers.parse('"{when}"来电人反映"{service}"，话务员受理后未派单'))
 def logged_only(story, rules, when, service, urgent=""):
     story.at(when)
-    code = next(c for c, s in rules.services.items() if s.name == service)
-    call = Call(
-        channel="phone",
-        category="complaint",
-        service_code=code,
-        description=f"{service}，{when}",
-        urgency="urgent" if urgent == "紧急的" else "normal",
-    )
+    call = complaint(rules, service, f"{service}，{when}", urgency="urgent" if urgent == "紧急的" else "normal")
     story.logged = [*getattr(story, "logged", []), story.hotline.open_case(call, OPERATOR_ACTOR).ticket_no]
 
 
