@@ -31,7 +31,7 @@ from hotline.projections.cases import CASES
 from hotline.projections.hotspots import Hotspots
 from hotline.projections.metrics import FACTS as METRIC_FACTS
 from hotline.projections.read_models import ReadModels
-from hotline.projections.report_view import FACTS
+from hotline.projections.report_view import FACTS, add_words
 from hotline.projections.reports import compile_report, month
 from hotline.projections.store import open_view_recorder
 from hotline.projections.telephony import CALLS
@@ -53,11 +53,15 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
     hold them; returns the number of report-fact rows."""
     rng = random.Random(seed)
     view = models.recorder
+    filled = (models.cases, models.report_facts, models.metrics_view)
+    for table_view in filled:
+        table_view.drop(indexes=False)  # filled first, indexed once at the end (as a rebuild does)
     segment = models.segmenter.distinct
     cut: dict[str, str] = {}
     days = (month(MONTH).last - FIRST).days + 1
     callers = [uuid.uuid4().hex for _ in range(cases // 3)]
     facts_written = 0
+    used: dict[tuple[str, str], int] = {}  # the words table's (day, word) counts
     batch_cases: list[tuple] = []
     batch_facts: list[tuple] = []
     batch_metrics: list[tuple] = []
@@ -68,6 +72,8 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
         district = rng.choice(DISTRICTS)
         text = rng.choice(DESCRIPTIONS[service])
         words = cut.setdefault(text, " ".join(segment(text)))
+        for word in words.split():
+            used[(day.isoformat(), word)] = used.get((day.isoformat(), word), 0) + 1
         ending = rng.choice(ENDINGS)
         department = None if ending in ("opened", "answered") else rng.choice(DEPARTMENTS)
         case_id = str(uuid.uuid4())
@@ -150,23 +156,29 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
         day = FIRST + timedelta(days=rng.randrange(days))
         offered = _moment(day, rng)
         answered = rng.random() > 0.08
+        wait = rng.expovariate(1 / 9)
         calls.append(
             (
                 f"call-{number}",
                 rng.choice(callers),
                 stamp(offered),
-                stamp(offered + timedelta(seconds=rng.expovariate(1 / 9))) if answered else None,
+                stamp(offered + timedelta(seconds=wait)) if answered else None,
                 f"A{rng.randint(1, 12):02d}" if answered else None,
                 None if answered else stamp(offered + timedelta(seconds=30)),
                 None,
                 None,
-                stamp(offered + timedelta(minutes=4)) if answered else None,
+                stamp(offered + timedelta(seconds=wait + 240)) if answered else None,
                 None,
                 None,
+                wait if answered else None,
+                240.0 if answered else None,
             )
         )
     with view.writing(None) as cursor:
         view.upsert(cursor, CALLS.name, CALLS.columns, calls)
+        add_words(view, cursor, used)
+    for table_view in filled:
+        table_view.create_tables()
     view.analyse([CASES.name, FACTS.name, METRIC_FACTS.name, CALLS.name])
     return facts_written
 

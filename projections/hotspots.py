@@ -2,7 +2,8 @@
 
 Rising topics. Each case's description is cut into words by the knowledge base's segmenter (the
 same dictionary, stop words and synonyms). For every word: ``now`` = the cases of the last ``days``
-that use it; its baseline = the cases that used it in the ``baseline_days`` before, so its expected
+that use it (whole days: the words table counts per day); its baseline = the cases that used it in
+the ``baseline_days`` before, so its expected
 count is its share of the baseline's cases applied to this period's cases:
 ``expected = baseline × cases_now ÷ cases_baseline``. A word is flagged when all three hold:
 ``now ≥ min_count``, ``now ≥ min_ratio × max(expected, 1)``, and the Poisson score
@@ -21,13 +22,14 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hotline.domain.analysis import HotspotRules
 from hotline.domain.case import MERGED
+from hotline.domain.workdays import CHINA_TZ, as_china_time
 from hotline.projections.base import stamp, unstamp
-from hotline.projections.report_view import FACTS, OPENED
+from hotline.projections.report_view import FACTS, OPENED, WORDS
 
 if TYPE_CHECKING:
     from hotline.projections.read_models import ReadModels
@@ -96,6 +98,7 @@ class Hotspots:
         self.view = models.recorder
         self.table = self.view.table("hv_cases")
         self.facts = self.view.table(FACTS.name)
+        self.words = self.view.table(WORDS.name)
         self.segmenter = models.segmenter
         self.rules: HotspotRules = models.rules.analysis.hotspots
 
@@ -108,20 +111,26 @@ class Hotspots:
     def rising(self, until: datetime, days: int = 1) -> list[RisingTopic]:
         """Words rising above their own baseline in the ``days`` before ``until``, strongest first."""
         rules = self.rules
-        start = until - timedelta(days=days)
-        base_start = start - timedelta(days=rules.baseline_days)
+        # Whole days (Beijing time), as the words table counts them: the ``days`` ending with the day
+        # ``until`` falls in (the day before, when ``until`` is its midnight), and the baseline before.
+        last = as_china_time(until - timedelta(microseconds=1)).date()
+        first_now = last - timedelta(days=days - 1)
+        first_base = first_now - timedelta(days=rules.baseline_days)
         now: Counter[str] = Counter()
         before: Counter[str] = Counter()
-        cases_now = cases_before = 0
-        rows = self.view.query(
-            f"SELECT at, words FROM {self.facts} WHERE kind = ? AND at >= ? AND at < ?",
-            [OPENED, stamp(base_start), stamp(until)],
-        )
-        boundary = stamp(start) or ""
-        for row in rows:
-            recent = row["at"] >= boundary
-            (now if recent else before).update((row["words"] or "").split())
-            cases_now, cases_before = cases_now + recent, cases_before + (not recent)
+        for row in self.view.query(
+            f"SELECT day, word, n FROM {self.words} WHERE day >= ? AND day <= ?",
+            [first_base.isoformat(), last.isoformat()],
+        ):
+            (now if row["day"] >= first_now.isoformat() else before)[row["word"]] += int(row["n"])
+
+        def opened(first: date, end: date) -> int:
+            bounds = [stamp(datetime.combine(day, time(0), CHINA_TZ)) for day in (first, end)]
+            query = f"SELECT COUNT(*) AS n FROM {self.facts} WHERE kind = ? AND at >= ? AND at < ?"
+            return int(self.view.query(query, [OPENED, *bounds])[0]["n"])
+
+        cases_now = opened(first_now, last + timedelta(days=1))
+        cases_before = opened(first_base, first_now)
         # The word's share of the baseline's cases, applied to this period's cases: a busier day
         # raises every word's expectation alike, so only words gaining share stand out.
         scale = cases_now / cases_before if cases_before else 0.0
@@ -176,8 +185,22 @@ class Hotspots:
             if streets[number]:
                 by_street.setdefault((*group, streets[number]), []).append(number)
         for members in by_street.values():
-            for i, a in enumerate(members):
-                for b in members[i + 1 :]:
+            # On one street, cases without coordinates and with the same words are the same matter at
+            # once; one of each such group stands for it (a busy street's repeated wording stays cheap).
+            alike: dict[frozenset[str], list[int]] = {}
+            placed = []
+            for n in members:
+                if rows[n]["lat"] is None or rows[n]["long"] is None:
+                    alike.setdefault(words[n], []).append(n)
+                else:
+                    placed.append(n)
+            for group in alike.values():
+                if words[group[0]]:  # the same non-empty words: similarity 1
+                    for n in group[1:]:
+                        parent[root(n)] = root(group[0])
+            chosen = [group[0] for group in alike.values()] + placed
+            for i, a in enumerate(chosen):
+                for b in chosen[i + 1 :]:
                     link(a, b)
         for (district, service, y, x), members in by_cell.items():
             for dy in (-1, 0, 1):

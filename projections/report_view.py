@@ -53,7 +53,21 @@ FACTS = Table(
     ),
     "id TEXT PRIMARY KEY, case_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, channel TEXT, "
     "category TEXT, service_code TEXT, district TEXT, urgency TEXT, caller_key TEXT, department TEXT, words TEXT",
-    ("kind_at: kind, at", "case_kind: case_id, kind"),
+    (
+        "kind_at: kind, at",
+        "case_kind: case_id, kind",
+        # Covering the report's one grouped scan of a period's opened cases, and each caller's cases.
+        "opened_dims: kind, at, channel, category, service_code, district, department, caller_key",
+        "caller: caller_key, kind, at",
+    ),
+)
+# How many cases opened on each day (Beijing time) use each word: what the rising-topic rule counts,
+# kept as the cases arrive so that a month's topics never read a month of text.
+WORDS = Table(
+    "hv_report_words",
+    ("id", "day", "word", "n"),
+    "id TEXT PRIMARY KEY, day TEXT NOT NULL, word TEXT NOT NULL, n INTEGER NOT NULL",
+    ("day_word: day, word",),
 )
 KIND_OF_EVENT: dict[type, str] = {
     Case.AnsweredDirectly: ANSWERED,
@@ -70,7 +84,7 @@ KIND_OF_EVENT: dict[type, str] = {
 
 class ReportFacts(RowView):
     name = "reports"
-    tables = (FACTS,)
+    tables = (FACTS, WORDS)
 
     def __init__(self, view: ViewRecorder, caller_key: CallerKey, segmenter: Segmenter):
         self.caller_key = caller_key
@@ -83,6 +97,7 @@ class ReportFacts(RowView):
         view = self.view
         rows: dict[str, tuple] = {}
         departments: list[tuple[str, str]] = []  # (case id, department) of the dispatches, in order
+        used: dict[tuple[str, str], int] = {}  # (day, word): cases of the batch
         for event in events:
             case_id = str(event.originator_id)
             if isinstance(event, Case.Opened):
@@ -98,8 +113,11 @@ class ReportFacts(RowView):
                     event.urgency,
                     self.caller_key(event.caller_phone),
                     None,
-                    " ".join(self.segmenter.distinct(event.description or "")),
+                    " ".join(words := self.segmenter.distinct(event.description or "")),
                 )
+                day = (stamp(event.timestamp) or "")[:10]
+                for word in words:
+                    used[(day, word)] = used.get((day, word), 0) + 1
                 continue
             kind = KIND_OF_EVENT.get(type(event))
             if kind is None:
@@ -129,6 +147,7 @@ class ReportFacts(RowView):
         with view.writing(tracking) as cursor:
             if rows:
                 view.upsert(cursor, FACTS.name, FACTS.columns, list(rows.values()))
+            add_words(view, cursor, used)
             for case_id, department in departments:
                 view.execute(
                     cursor,
@@ -139,3 +158,13 @@ class ReportFacts(RowView):
 
 def _unused(row: Any, event: Any) -> None:  # pragma: no cover - process_batch writes the rows
     raise AssertionError("ReportFacts writes its rows in process_batch")
+
+
+def add_words(view: ViewRecorder, cursor: Any, used: dict[tuple[str, str], int]) -> None:
+    """Add the batch's (day, word) counts to the words table."""
+    view.executemany(
+        cursor,
+        f"INSERT INTO {view.table(WORDS.name)} AS w (id, day, word, n) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET n = w.n + excluded.n",
+        [(f"{day}|{word}", day, word, n) for (day, word), n in used.items()],
+    )

@@ -197,33 +197,47 @@ class ReportCounts:
         found = {row["kind"]: int(row["n"]) for row in rows}
         return {kind: found.get(kind, 0) for kind in FLOW_NAMES if kind != "overdue"}
 
-    def opened_by(self, column: str, period: Period) -> dict[str, int]:
-        """Cases opened in the period, counted by one of the opened row's columns."""
-        assert column in FACTS.columns
+    def opened_by(self, period: Period) -> dict[str, dict[str, int]]:
+        """Cases opened in the period, counted by each dimension, from one grouped scan."""
+        columns = ("channel", "category", "service_code", "district", "department")
         rows = self.view.query(
-            f"SELECT {column} AS k, COUNT(*) AS n FROM {self.table} WHERE kind = ? AND at >= ? AND at < ? "
-            f"GROUP BY {column}",
+            f"SELECT {', '.join(columns)}, COUNT(*) AS n FROM {self.table} WHERE kind = ? AND at >= ? AND at < ? "
+            f"GROUP BY {', '.join(columns)}",
             [OPENED, stamp(period.start), stamp(period.end)],
         )
-        return {row["k"] or "": int(row["n"]) for row in rows}
+        found: dict[str, dict[str, int]] = {column: {} for column in columns}
+        for row in rows:
+            for column in columns:
+                key = row[column] or ""
+                found[column][key] = found[column].get(key, 0) + int(row["n"])
+        return found
+
+    def services_opened(self, period: Period) -> dict[str, int]:
+        rows = self.view.query(
+            f"SELECT service_code, COUNT(*) AS n FROM {self.table} WHERE kind = ? AND at >= ? AND at < ? "
+            "GROUP BY service_code",
+            [OPENED, stamp(period.start), stamp(period.end)],
+        )
+        return {row["service_code"]: int(row["n"]) for row in rows}
 
     def repeat_callers(self, period: Period, limit: int) -> tuple[int, list[tuple[str, int, str]]]:
         params = [OPENED, stamp(period.start), stamp(period.end)]
-        grouped = (
+        repeated = self.view.query(
             f"SELECT caller_key, COUNT(*) AS n FROM {self.table} WHERE kind = ? AND at >= ? AND at < ? "
-            "AND caller_key IS NOT NULL GROUP BY caller_key HAVING COUNT(*) >= 2"
+            "AND caller_key IS NOT NULL GROUP BY caller_key HAVING COUNT(*) >= 2",
+            params,
         )
-        total = int(self.view.query(f"SELECT COUNT(*) AS n FROM ({grouped}) AS repeat_callers", params)[0]["n"])
-        top = self.view.query(f"{grouped} ORDER BY n DESC, caller_key LIMIT ?", [*params, limit])
+        top = sorted(repeated, key=lambda row: (-int(row["n"]), row["caller_key"]))[:limit]
         found = []
         for row in top:
             services = self.view.query(
-                f"SELECT service_code FROM {self.table} WHERE kind = ? AND at >= ? AND at < ? AND caller_key = ? "
+                f"SELECT service_code FROM {self.table} WHERE caller_key = ? AND kind = ? AND at >= ? AND at < ? "
                 "ORDER BY at",
-                [*params, row["caller_key"]],
+                [row["caller_key"], *params],
             )
-            found.append((row["caller_key"], int(row["n"]), [s["service_code"] for s in services]))
-        return total, [(key, n, ",".join(dict.fromkeys(services))) for key, n, services in found]
+            codes = ",".join(dict.fromkeys(s["service_code"] for s in services))
+            found.append((row["caller_key"], int(row["n"]), codes))
+        return len(repeated), found
 
 
 def _counts(found: dict[str, int], names: dict[str, str] | None = None, name_of: Any = None) -> list[Count]:
@@ -240,7 +254,8 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
     moment = now or models.app.clock.now()
     counts = ReportCounts(models)
     flows = counts.flows(period)
-    by_service = counts.opened_by("service_code", period)
+    opened_by = counts.opened_by(period)
+    by_service = opened_by["service_code"]
     groups: dict[str, int] = {}
     for code, n in by_service.items():
         service = rules.services.get(code)
@@ -254,7 +269,7 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
     departments = models.metrics(metrics_month, now=moment)
     summed = {key: sum(int(getattr(row, key)) for row in departments) for key in COUNTS.values()}
     city_rates = {RATE_NAMES[key]: value for key, value in rules.metrics.rates_of(summed).items()}
-    before = counts.opened_by("service_code", period.before())
+    before = counts.services_opened(period.before())
     rising = sorted(
         (Rising(code, rules.service_name(code), n, before.get(code, 0)) for code, n in by_service.items()),
         key=lambda r: (-r.change, -r.now, r.key),
@@ -270,12 +285,12 @@ def compile_report(models: ReadModels, period: Period, now: datetime | None = No
         period=period,
         generated_at=moment,
         total=total,
-        by_channel=_counts(counts.opened_by("channel", period), CHANNELS),
-        by_category=_counts(counts.opened_by("category", period), CATEGORIES),
+        by_channel=_counts(opened_by["channel"], CHANNELS),
+        by_category=_counts(opened_by["category"], CATEGORIES),
         by_group=_counts(groups),
         by_service=_counts(by_service, name_of=rules.service_name),
-        by_district=_counts(counts.opened_by("district", period)),
-        by_department=_counts(counts.opened_by("department", period), {"": "未派单"}, rules.department_name),
+        by_district=_counts(opened_by["district"]),
+        by_department=_counts(opened_by["department"], {"": "未派单"}, rules.department_name),
         flows=flows,
         direct_answer_rate=round(100.0 * flows[ANSWERED] / flows[OPENED], 2) if flows[OPENED] else None,
         metrics_month=metrics_month,

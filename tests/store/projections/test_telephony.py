@@ -62,8 +62,7 @@ def message(kind: str, call_id: str, clock: str, extra: dict) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def test_the_figures_of_a_hand_made_feed_equal_the_hand_computed_ones(sqlite_services):
-    services = sqlite_services
+def test_the_figures_of_a_hand_made_feed_equal_the_hand_computed_ones(services):
     topics = Topics()
     intake = Intake(services.app, topics, telephony=services.read_models.telephony.record)
     assert topics.telephony in intake.subscribed
