@@ -27,7 +27,7 @@ def write_report(services: Services, period, fmt: str, out: Path) -> None:
     if fmt == "xlsx":
         write_report_xlsx(report, out, services.rules.department_name, services.rules.service_name)
         return
-    with create_app(services).app_context():
+    with create_app(services).test_request_context():  # no one signed in: the pages' context processors ask
         if fmt == "pdf":
             out.write_bytes(report_pdf(report))
         else:

@@ -48,6 +48,7 @@ class CaseFilter:
     opened_to: date | None = None  # inclusive: the whole day
     overdue: bool = False
     urgent: bool = False
+    confidential: bool = False  # 保密 callers only
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.statuses if s not in STATUS_NAMES]
@@ -77,6 +78,7 @@ class CaseFilter:
             "opened_to": self.opened_to,
             "overdue_at": now if self.overdue else None,
             "urgent": self.urgent,
+            "confidential": True if self.confidential else None,
         }
 
 

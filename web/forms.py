@@ -219,3 +219,4 @@ class SearchForm(ChineseForm):
     district = SelectField("区县", validators=[Optional()])
     overdue = BooleanField("仅超期")
     urgent = BooleanField("仅紧急")
+    confidential = BooleanField("仅保密")

@@ -101,6 +101,7 @@ def demo(cases: int, seed: int, force: bool) -> None:
 @click.option("--department", help="承办单位代码")
 @click.option("--overdue", is_flag=True, help="仅当前期限已过的工单")
 @click.option("--urgent", is_flag=True, help="仅紧急工单")
+@click.option("--confidential", is_flag=True, help="仅保密来电人的工单")
 @click.option("--format", "export_format", type=click.Choice(["xlsx", "csv"]), help="导出格式（需 --out）")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="导出文件")
 def cases(
@@ -114,6 +115,7 @@ def cases(
     department: str | None,
     overdue: bool,
     urgent: bool,
+    confidential: bool,
     export_format: str | None,
     out: Path | None,
 ) -> None:
@@ -142,6 +144,7 @@ def cases(
                 opened_to=opened_to.date() if opened_to else None,
                 overdue=overdue,
                 urgent=urgent,
+                confidential=confidential,
             )
         except InvalidInput as error:
             raise click.UsageError(str(error)) from None

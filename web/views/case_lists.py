@@ -51,6 +51,7 @@ def _filter(form: SearchForm) -> CaseFilter:
         opened_to=form.opened_to.data,
         overdue=bool(form.overdue.data),
         urgent=bool(form.urgent.data),
+        confidential=bool(form.confidential.data),
     )
     if current_user.role == DEPARTMENT:
         chosen = chosen.for_department(current_user.department)  # a department only ever lists its own cases

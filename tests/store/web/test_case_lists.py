@@ -76,6 +76,8 @@ def test_district_category_urgent_and_overdue_filters(demo):
     overdue = list(every(index, CaseFilter(overdue=True), now))
     assert overdue and all(r.next_deadline is not None and r.next_deadline < now for r in overdue)
     assert len(overdue) == sum(1 for r in everything if r.next_deadline is not None and r.next_deadline < now)
+    secret = list(every(index, CaseFilter(confidential=True), now))
+    assert [r.ticket_no for r in secret] == [r.ticket_no for r in everything if r.confidential]
     urgent = list(every(index, CaseFilter(urgent=True), now))
     assert urgent and len(urgent) == sum(1 for r in everything if r.urgency == "urgent")
 
