@@ -50,3 +50,24 @@ def test_a_cluster_is_escalated_as_a_supervision_item(planted, signed_in):
     refused = supervisor.client.post(f"/supervisor/clusters/{water[0]}/escalate", data={"csrf_token": token})
     assert refused.status_code == 302
     assert "请选择牵头单位" in supervisor.get("/supervisor/hotspots").text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"escalate-lead_department": "NOPE", "escalate-due": "2026-99-99"},
+        {"escalate-lead_department": "SWJ", "escalate-due": "明天"},
+        {"escalate-lead_department": "<script>" * 50, "escalate-due": "\x00"},
+    ],
+)
+def test_the_cluster_forms_refuse_nonsense_with_a_message(planted, signed_in, data):
+    services, water = planted
+    supervisor = signed_in("supervisor")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', supervisor.get("/supervisor/hotspots").text).group(1)
+    for key in (water[0], "no-such-cluster", "../../etc"):
+        for action in ("escalate", "merge"):
+            answer = supervisor.client.post(f"/supervisor/clusters/{key}/{action}", data={"csrf_token": token, **data})
+            assert answer.status_code in (302, 404), (key, action, answer.status_code)
+    services.read_models.catch_up()
+    assert services.read_models.ledger_item(f"集中诉求-{water[0]}") is None  # nothing registered from nonsense
