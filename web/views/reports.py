@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request, send_file
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 
 from hotline.domain.actors import SUPERVISOR
 from hotline.domain.errors import InvalidInput
@@ -56,7 +56,7 @@ def show():
     except InvalidInput as error:
         problem, period = str(error), day(today)
     report = compile_report(models, period)
-    return render_template("reports/page.html", problem=problem, **context(report)), 400 if problem else 200
+    return render_template("reports/page.html", problem=problem, **context(report))  # a bad request: today's, said so
 
 
 @bp.route("/reports/report.pdf", defaults={"fmt": "pdf"})
@@ -67,8 +67,8 @@ def export(fmt: str):
     models = fresh_read_models()
     try:
         period = requested_period(clock().now().date())
-    except InvalidInput as error:
-        return Response(str(error), status=400, mimetype="text/plain; charset=utf-8")
+    except InvalidInput:
+        return redirect(url_for("reports.show", **request.args.to_dict()))  # the page says what is wrong
     report = compile_report(models, period)
     name = f"report-{period.slug}"
     if fmt == "html":

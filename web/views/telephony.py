@@ -32,5 +32,4 @@ def index():
         [f"{hour}时" for hour, _, _ in figures.by_hour],
         {"来电": [n for _, n, _ in figures.by_hour], "放弃": [a for _, _, a in figures.by_hour]},
     )
-    page = render_template("reports/telephony.html", figures=figures, day=day, chart=chart, problem=problem)
-    return page, 400 if problem else 200
+    return render_template("reports/telephony.html", figures=figures, day=day, chart=chart, problem=problem)
