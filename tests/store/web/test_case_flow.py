@@ -132,7 +132,7 @@ def test_a_callback_made_by_phone_is_entered_later_with_the_time_it_was_made(sig
         "note": "电话回访，来电人满意",
     }
     refused = act(operator, ticket, "callback", called_at="2026-10-12 11:00", **fields)
-    assert refused.status_code == 200 and "早于该工单上一步的时间 2026-10-12 12:00:00" in refused.text
+    assert refused.status_code == 400 and "早于该工单上一步的时间 2026-10-12 12:00:00" in refused.text
     assert app.get_case(ticket).status == "replied"
 
     page = act(operator, ticket, "callback", called_at="2026-10-12 14:30", **fields)
