@@ -58,7 +58,7 @@ def figures_of(shown) -> str:
 def test_a_closed_month_keeps_its_figures_whatever_happens_later(services, october):
     app, models = services.app, services.read_models
     before = month_figures(app, models, "2026-10")
-    assert before.provisional and before.rows[0].response_rate == 50.0
+    assert before.provisional and before.rows[0].timely_signing_rate == 50.0  # the late signing counts
 
     closed = services.close_month("2026-10", SUPERVISOR_ACTOR)
     assert closed.log_position > 0 and ":" in closed.chain_head and len(closed.rules_digest) == 64
@@ -93,7 +93,7 @@ def test_a_correction_is_an_adjustment_with_its_audit_trail(services, october):
     )
 
     shown = month_figures(app, models, "2026-10")
-    assert shown.rows[0].satisfaction_rate == 100.0 and shown.rows[0].response_rate == 50.0
+    assert shown.rows[0].satisfaction_rate == 100.0 and shown.rows[0].timely_signing_rate == 50.0
     [adjustment] = shown.closed.adjustments
     assert adjustment["before"] == {"satisfaction_rate": 50.0} and adjustment["after"] == {"satisfaction_rate": 100.0}
     assert (adjustment["requested_by"], adjustment["approved_by"]) == ("市生态环境局 王科长", SUPERVISOR_ACTOR.id)
