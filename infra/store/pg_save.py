@@ -13,6 +13,10 @@ when it still holds (this process wrote last) the events and links go in; when n
 writer came between, or the first save of the process), the function stores nothing and answers
 the real tail, and the recorder seals again with it (a second round trip). A writer that keeps
 losing falls back to the library's path, which holds the lock across its round trips.
+
+The arrays go in binary (``%b``): psycopg writes a text array element by element in Python (about
+20 ms for a batch of 500 calls' 1,550 events, all of it inside the ticket row's lock), a binary one
+in about 2 ms.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ class OneTripSave:
         self._tail_seen: tuple[int, bytes, int] = (-1, b"", -1)  # nothing seen yet: the first call asks
         self._save_call = SQL(
             "SELECT saved, last_seq, last_mac, last_id FROM {}(%s::bigint, %s::bytea, %s::bigint, "
-            "%s::{}[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[])"
+            "%b::{}[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[], %b::bytea[])"
         ).format(
             Identifier(schema, save_function_name(self.events_table_name)),
             SQL(self.datastore.originator_id_type),
