@@ -2,7 +2,7 @@
 
 ``HotlineApplication`` combines the parts, each a class of its own on the typed base
 (``application/base.py``): cases and routing, supervision, the knowledge base, outgoing messages,
-accounts and API keys. The composition
+accounts and API keys, callers' personal data (erasure, retention). The composition
 root builds it with the rules, a clock and the store's settings; everything else receives it.
 """
 
@@ -14,12 +14,19 @@ from hotline.application.clock import Clock, SimulatedClock, SystemClock, clocke
 from hotline.application.knowledge import KnowledgeCommands
 from hotline.application.months import MonthCommands
 from hotline.application.notifications import NotificationCommands
+from hotline.application.privacy import Erasure, PrivacyCommands, personal_record
 from hotline.application.supervision import SupervisionCommands
 from hotline.application.users import UserCommands
 
 
 class HotlineApplication(
-    SupervisionCommands, KnowledgeCommands, NotificationCommands, UserCommands, ApiKeyCommands, MonthCommands
+    SupervisionCommands,
+    KnowledgeCommands,
+    NotificationCommands,
+    UserCommands,
+    ApiKeyCommands,
+    MonthCommands,
+    PrivacyCommands,
 ):
     """Every aggregate of the hotline in one application, so that one notification log feeds all
     read models and one audit chain seals every event."""
@@ -29,4 +36,14 @@ class HotlineApplication(
     name = "hotline"
 
 
-__all__ = ["Clock", "HotlineApplication", "IssuedKey", "Opening", "SimulatedClock", "SystemClock", "clocked"]
+__all__ = [
+    "Clock",
+    "Erasure",
+    "HotlineApplication",
+    "IssuedKey",
+    "Opening",
+    "SimulatedClock",
+    "SystemClock",
+    "clocked",
+    "personal_record",
+]

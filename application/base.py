@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent, Repository
@@ -37,6 +37,14 @@ A = TypeVar("A", bound=Aggregate)
 # Lost races for one save before giving up (LostRace): a writer that keeps losing means that
 # something else is wrong, and the caller tries again later.
 MAX_RACE_RETRIES = 5
+
+
+class PersonalKeys(Protocol):
+    """The cases' own keys that seal their personal fields (infra/store/personal_keys.py)."""
+
+    def issue(self, count: int) -> list[str]: ...
+
+    def destroy(self, key_ids: Sequence[str]) -> int: ...
 
 
 class CommandRepository(Repository[UUID]):
@@ -79,6 +87,10 @@ class HotlineBase(Application[UUID]):
         self.rules = rules
         self.clock: Clock = clock or SystemClock()
         self._written = threading.local()
+        # The key table of the store, when the mapper seals personal fields (MAPPER_TOPIC); None:
+        # new cases are stored as before, their personal fields in clear inside the store's cipher.
+        attach = getattr(self.mapper, "attach", None)
+        self.personal_keys: PersonalKeys | None = attach(self.recorder) if callable(attach) else None
 
     def construct_repository(self) -> CommandRepository:
         """The library's repository (same settings), as a ``CommandRepository``."""

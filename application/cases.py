@@ -23,7 +23,7 @@ from hotline.application.failures import LostRace, back_off
 from hotline.domain.actors import Actor
 from hotline.domain.case import DISPATCHED, RETURNED, Call, Case, case_id
 from hotline.domain.emergency import HANDOFF_OUTCOMES, URGENT
-from hotline.domain.errors import CaseNotFound, InvalidInput
+from hotline.domain.errors import CaseNotFound, DomainError, InvalidInput
 from hotline.domain.tickets import CallReceipt, TicketDay, format_ticket_no, receipt_id
 from hotline.domain.time_limits import CaseDeadlines
 from hotline.domain.workdays import as_china_time
@@ -121,10 +121,19 @@ class CaseCommands(HotlineBase):
             days = Counter(plan.at.date() for plan in plans)
             recorder = cast(TicketRecorder, self.recorder)
             made: list[Case | CallReceipt] = []
-            notification_ids = recorder.insert_numbered(
-                [TicketDay.of(day, count) for day, count in sorted(days.items())],
-                lambda firsts: self._build(plans, firsts, actor, openings, made),
-            )
+            # Each case's own key, committed before the transaction that stores the case; a batch
+            # surely rolled back (a refusal, a call id logged meanwhile) gives its keys back. After
+            # any other failure (a lost connection: committed or not?) they stay, unused at worst.
+            keys = self.personal_keys.issue(len(plans)) if self.personal_keys else []
+            try:
+                notification_ids = recorder.insert_numbered(
+                    [TicketDay.of(day, count) for day, count in sorted(days.items())],
+                    lambda firsts: self._build(plans, firsts, actor, openings, made, keys),
+                )
+            except (IntegrityError, DomainError):
+                if self.personal_keys and keys:
+                    self.personal_keys.destroy(keys)
+                raise
             self._wrote(notification_ids)
             self._cache_saved(made)  # the next command on a new case reads nothing
         for index, first in repeats:
@@ -147,17 +156,19 @@ class CaseCommands(HotlineBase):
         actor: Actor,
         openings: list[Opening | None],
         made: list[Case | CallReceipt],
+        keys: Sequence[str] = (),
     ) -> list[StoredEvent]:
         """The new cases (and receipts) with the numbers the store issued, as stored events. Runs
         inside the store's transaction, holding the day's counter: only what needs the number."""
         numbers = dict(firsts)
         recorded = self.now()
         new: list[Case | CallReceipt] = []
-        for plan in plans:
+        for n, plan in enumerate(plans):
             day = plan.at.date().isoformat()
             ticket_no = format_ticket_no(plan.at.date(), numbers[day])
             numbers[day] += 1
-            case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at)
+            key = keys[n] if keys else None
+            case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at, personal_key=key)
             if self.is_confidential(plan.call):
                 case.mark_confidential(actor, at=plan.at)
             self._flag_if_emergency(case, actor, plan.at)

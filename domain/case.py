@@ -28,6 +28,7 @@ from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, 
 from hotline.domain.formats import PHONE, TICKET_NO
 from hotline.domain.handling import CallbackRules
 from hotline.domain.permits import Permit, Permitted
+from hotline.domain.privacy import ERASED, PERSONAL_FIELDS
 from hotline.domain.text import text
 from hotline.domain.workdays import CHINA_TZ
 
@@ -70,6 +71,7 @@ CAN_ESCALATE = (SUPERVISOR, ADMIN, SYSTEM)  # 转督办
 CAN_WAIVE_REHANDLING = (SUPERVISOR, ADMIN)  # 不满意、未解决的工单不予重办，须督办员说明理由
 CAN_MERGE = (OPERATOR, SUPERVISOR, ADMIN)  # 并单; the supervisor merges a 集中诉求 cluster in one step
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
+CAN_ERASE = (ADMIN, SYSTEM)  # 删除个人信息: an admin on request (hotline privacy erase), the retention job
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
 AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
 AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
@@ -165,6 +167,8 @@ class Case(Permitted, HotlineAggregate):
         # 保密 callers: marked at intake; the handling department sees them masked unless it gives a reason.
         "mark_confidential": Permit("设为保密", CAN_INTAKE, (OPENED,)),
         "reveal_contact": Permit("查看保密来电人的联系方式", CAN_HANDLE, UNFINISHED, department_bound=True),
+        # 个人信息删除 (crypto-shredding): in any state; the case's facts, deadlines and figures stay.
+        "erase_personal_data": Permit("删除个人信息", CAN_ERASE),
     }
 
     class Event(Aggregate.Event):
@@ -202,6 +206,16 @@ class Case(Permitted, HotlineAggregate):
         district: str
         lat: float | None
         long: float | None
+        # The id of the case's own key that seals the personal fields inside the stored event
+        # (infra/store/personal_keys.py); None: stored before (or without a key table), in clear
+        # inside the store-wide encryption, erased by ``PersonalDataErased`` alone.
+        personal_key: str | None
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Cases opened before the per-case keys: their personal fields were stored in clear."""
+            state["personal_key"] = None
 
     @staticmethod
     def create_id(ticket_no: str, **_: Any) -> UUID:
@@ -209,7 +223,13 @@ class Case(Permitted, HotlineAggregate):
 
     @classmethod
     def open(
-        cls, ticket_no: str, call: Call, actor: Actor, at: datetime | None = None, reported_at: datetime | None = None
+        cls,
+        ticket_no: str,
+        call: Call,
+        actor: Actor,
+        at: datetime | None = None,
+        reported_at: datetime | None = None,
+        personal_key: str | None = None,
     ) -> Case:
         require_role(actor, CAN_INTAKE, "受理来电")
         if not TICKET_NO.match(ticket_no):
@@ -234,6 +254,7 @@ class Case(Permitted, HotlineAggregate):
             actor_id=actor.id,
             actor_role=actor.role,
             reported_at=reported_at,
+            personal_key=personal_key,
         )
 
     @event(Opened)
@@ -253,6 +274,7 @@ class Case(Permitted, HotlineAggregate):
         lat: float | None,
         long: float | None,
         actor_id: str,
+        personal_key: str | None,
     ) -> None:
         self.ticket_no = ticket_no
         self.call_id = call_id
@@ -268,6 +290,9 @@ class Case(Permitted, HotlineAggregate):
         self.lat = lat
         self.long = long
         self.opened_by = actor_id
+        self.personal_key = personal_key
+        # Erased: the key was destroyed (the fields were read as ERASED) or PersonalDataErased applied.
+        self.personal_data_erased = caller_name == ERASED
         self.status = OPENED
         self.confidential = False
         self.contact_revealed_to: list[str] = []  # departments that gave a reason to see a 保密 caller
@@ -546,6 +571,34 @@ class Case(Permitted, HotlineAggregate):
     def _contact_revealed(self, department: str) -> None:
         if department not in self.contact_revealed_to:
             self.contact_revealed_to = [*self.contact_revealed_to, department]
+
+    class PersonalDataErased(Event):
+        """个人信息删除: the caller's name, phone, description and address are erased (the case's
+        key destroyed), on a person's request or when the retention period ends. The reason says
+        which; the case's facts, deadlines and figures stay."""
+
+        TOPIC = "hotline:Case.PersonalDataErased"
+        reason: str
+
+    def erase_personal_data(self, actor: Actor, reason: str, at: datetime | None = None) -> None:
+        self._permit("erase_personal_data", actor)
+        reason = text(reason, "删除理由", limit=500)
+        if len(reason) < 4:
+            raise InvalidInput("请写明删除个人信息的理由和依据（至少 4 个字）")
+        if self.personal_data_erased:
+            raise InvalidTransition(f"工单 {self.ticket_no} 的个人信息已删除")
+        self._record(self.PersonalDataErased, actor, at, reason=reason)
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self) -> None:
+        for name in PERSONAL_FIELDS:
+            setattr(self, name, ERASED)
+        self.personal_data_erased = True
+
+    def retention_over(self, cutoff: datetime) -> bool:
+        """Finished at or before ``cutoff`` and not erased yet: its personal data is due for erasure."""
+        finished = not self.is_open and self.closed_at is not None and self.closed_at <= cutoff
+        return finished and not self.personal_data_erased
 
     def contact_hidden_from(self, actor: Actor) -> bool:
         """Whether ``actor`` sees this case's caller masked (王** / 139****5678)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from hotline.domain.errors import InvalidInput
 
@@ -22,6 +23,12 @@ HONORIFIC = re.compile(r"[\u4e00-\u9fff](?=先生|女士|小姐|师傅|阿姨|�
 SELF_NAMED = re.compile(r"(我叫|本人|联系人[:：]?|姓名[:：]?|我姓)([\u4e00-\u9fff]{1,3})")
 
 HIDDEN = "＊＊"
+# What an erased caller's name, phone, description and address read as, everywhere (个人信息保护法
+# 第四十七条): the case's per-case key is destroyed, or the case records ``PersonalDataErased``.
+ERASED = "已删除（个人信息已依法删除）"
+# The fields of a new case that hold the caller's personal information: sealed with the case's own
+# key inside the stored event (infra/store/personal_keys.py), erased together.
+PERSONAL_FIELDS = ("caller_name", "caller_phone", "description", "address")
 
 
 def mask_name(name: str) -> str:
@@ -109,6 +116,18 @@ class PrivacyRules:
                 street = scrub(match.group(0))
                 return street if not district or street.startswith(district) else f"{district}{street}"
         return district or ""
+
+    def retention_cutoff(self, now: datetime) -> datetime:
+        """Cases finished at or before this moment are past their retention period: ``now`` less
+        ``retention_years`` calendar years (29 February counts from 28 February)."""
+        try:
+            return now.replace(year=now.year - self.retention_years)
+        except ValueError:
+            return now.replace(year=now.year - self.retention_years, day=28)
+
+    def retention_reason(self) -> str:
+        years = self.retention_years
+        return f"保存期限届满：办结后 {years} 年（rules/privacy.toml，个人信息保护法第十九条、第四十七条）"
 
     def public_coordinate(self, value: float | None) -> float | None:
         return None if value is None else round(value, self.coordinate_decimals)

@@ -47,7 +47,7 @@ from hotline.infra.keys import (
     read_or_create_secret_file,
 )
 from hotline.infra.rule_files import DEFAULT_RULES_DIR
-from hotline.infra.store import transcoder
+from hotline.infra.store import personal_keys, transcoder
 from hotline.infra.store.audit_chain import RECORDER_TOPICS
 
 
@@ -144,6 +144,7 @@ class Config:
             )
         env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPICS[env["PERSISTENCE_MODULE"]]
         env["TRANSCODER_TOPIC"] = transcoder.TOPIC  # the library's bytes, written by orjson
+        env["MAPPER_TOPIC"] = personal_keys.TOPIC  # a new case's personal fields sealed with its own key
         if encrypted:
             env.update(
                 CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",

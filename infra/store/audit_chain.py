@@ -30,6 +30,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from hotline.infra.store.personal_keys import PostgresPersonalKeys, SQLitePersonalKeys, keys_table
 from hotline.infra.store.pg_save import OneTripSave, create_save_function, save_function_name
 from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay
 
@@ -119,9 +120,10 @@ def chain_links(
 LINK_COLUMNS = "seq, notification_id, originator_id, originator_version, topic, state_sha256, mac"
 
 
-class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
-    """The library's SQLite recorder, plus one chain link per event in the same transaction, and
-    the days' ticket counters (``infra/store/tickets.py``)."""
+class SealingSQLiteRecorder(SQLitePersonalKeys, SQLiteTicketRows, SQLiteApplicationRecorder):
+    """The library's SQLite recorder, plus one chain link per event in the same transaction, the
+    days' ticket counters (``infra/store/tickets.py``) and the cases' personal-data keys
+    (``infra/store/personal_keys.py``)."""
 
     audit_key: bytes | None = None
 
@@ -144,6 +146,7 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
                 "mac BLOB NOT NULL)"
             ),
             *self.ticket_table_statements(),
+            *self.personal_key_statements(),
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -194,7 +197,7 @@ class SealingSQLiteRecorder(SQLiteTicketRows, SQLiteApplicationRecorder):
             return _link(row) if row else None
 
 
-class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicationRecorder):
+class SealingPostgresRecorder(OneTripSave, PostgresPersonalKeys, PostgresTicketRows, PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, plus one chain link per event in the same transaction
     (still holding the EXCLUSIVE lock on the events table), and the days' ticket counters
     (``infra/store/tickets.py``). A save is one call of a plpgsql function (``infra/store/
@@ -230,6 +233,8 @@ class SealingPostgresRecorder(OneTripSave, PostgresTicketRows, PostgresApplicati
         self.select_head_statement = SQL("SELECT " + LINK_COLUMNS + " FROM {} ORDER BY seq DESC LIMIT 1").format(table)
         self.check_identifier_length(f"{events_table_name}_tickets")
         self.sql_create_statements.append(self.ticket_statements()[0])
+        self.check_identifier_length(keys_table(events_table_name))
+        self.sql_create_statements.append(self.personal_key_statement())
         self.check_identifier_length(save_function_name(events_table_name))
         self.sql_create_statements.append(
             create_save_function(datastore, events_table_name, self.audit_table_name, GENESIS)

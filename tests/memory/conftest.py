@@ -10,7 +10,11 @@ import pytest
 from hotline.application import HotlineApplication, SimulatedClock
 from hotline.domain.workdays import CHINA_TZ
 
-MEMORY = {"PERSISTENCE_MODULE": "hotline.infra.store.memory"}  # the library's, with ticket rows
+# The library's, with ticket rows and the cases' personal-data keys (infra/store/personal_keys.py).
+MEMORY = {
+    "PERSISTENCE_MODULE": "hotline.infra.store.memory",
+    "MAPPER_TOPIC": "hotline.infra.store.personal_keys:SealingMapper",
+}
 
 
 @pytest.fixture

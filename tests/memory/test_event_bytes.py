@@ -34,13 +34,18 @@ from hypothesis import strategies as st
 from hotline.application import HotlineApplication, SimulatedClock
 from hotline.domain.api_keys import ApiKey
 from hotline.domain.case import Case
+from hotline.domain.privacy import ERASED
 from hotline.domain.workdays import CHINA_TZ
-from hotline.infra.store import transcoder
+from hotline.infra.store import personal_keys, transcoder
 from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 6
+NEWEST = 7
+# v6 -> v7 (issue 14): a new case's personal fields are sealed with its own key (Case.Opened
+# class_version 3: ``personal_key`` and ``sealed_personal`` instead of the four fields in clear), and
+# one case's personal data is erased at the end (PersonalDataErased).
+ADDED_IN_V7 = {"hotline:Case.PersonalDataErased"}
 # v3 -> v4 (issue 16): returns are reviewed. A return is asked (ReturnRequested) and takes effect on
 # approval (ReturnApproved) or not (ReturnRejected); Returned is no longer written, only read.
 ADDED_IN_V4 = {"hotline:Case.ReturnRequested", "hotline:Case.ReturnApproved", "hotline:Case.ReturnRejected"}
@@ -59,9 +64,18 @@ def deterministic_hash(password: str) -> str:
     return "$argon2id$v=19$fixed$" + hashlib.sha256(password.encode()).hexdigest()
 
 
+def fixed_personal_keys(monkeypatch) -> None:
+    """The cases' keys, their ids and the nonces counted instead of random: the same bytes each run."""
+    counter = itertools.count(1)
+    monkeypatch.setattr(personal_keys, "new_key", lambda: hashlib.sha256(b"key %d" % next(counter)).digest())
+    monkeypatch.setattr(personal_keys, "new_key_id", lambda: str(UUID(int=next(counter))))
+    monkeypatch.setattr(personal_keys, "new_nonce", lambda: hashlib.sha256(b"nonce %d" % next(counter)).digest()[:12])
+
+
 def scenario_bytes(rules, monkeypatch, transcoding: str = "library json") -> dict[str, list[list[Any]]]:
     keys = itertools.count(1)
     monkeypatch.setattr("hotline.application.api_keys.new_key", lambda: f"fixed-key-{next(keys)}")
+    fixed_personal_keys(monkeypatch)
     start = datetime.fromisoformat("2026-11-02T09:00:00+08:00")
     # Snapshots take their own time from the library (not an event of ours): fix it too.
     monkeypatch.setattr(DomainEvent, "create_timestamp", staticmethod(lambda: start))
@@ -90,7 +104,7 @@ def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, m
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
     expected = fixture(NEWEST)
 
-    assert len({topic for topic, *_ in written["events"]}) == 34  # every event type written today
+    assert len({topic for topic, *_ in written["events"]}) == 35  # every event type written today
     assert written["snapshots"] == expected["snapshots"] == []
     for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
@@ -211,7 +225,7 @@ def test_v6_differs_from_v5_only_by_the_two_times_and_the_department_keys(rules)
     clock's moment with each call's time beside it. Department keys: an issued key names its
     department (None: an Open311 key; the upcast gives None). Nothing else changed; v5 is still
     read, each case event of it with no reported time, each key an Open311 key."""
-    newest, earlier = fixture(NEWEST)["events"], fixture(5)["events"]
+    newest, earlier = fixture(6)["events"], fixture(5)["events"]
     assert [row[:3] for row in newest] == [row[:3] for row in earlier]  # the same events, in order
     case_events = {k.TOPIC for k in vars(Case).values() if isinstance(k, type) and issubclass(k, Case.Event)}
     changed = {now[0] for now, before in zip(newest, earlier, strict=True) if now != before}
@@ -227,3 +241,42 @@ def test_v6_differs_from_v5_only_by_the_two_times_and_the_department_keys(rules)
             assert event.reported_at is None
         if topic == ApiKey.Issued.TOPIC:
             assert event.department is None
+
+
+def test_v7_differs_from_v6_only_by_the_sealed_personal_fields_and_the_erasure(rules, monkeypatch):
+    """Issue 14. Every v6 event is stored alike but ``Case.Opened``, whose caller name, phone,
+    description and address are sealed with the case's own key (class_version 3); the erasure is
+    added at the end. v6 is still read: its cases have no key, their fields in clear. Without the
+    key table (another store, a copy of the history) the sealed fields read as erased; with it,
+    only the erased case's do."""
+    newest, earlier = fixture(7)["events"], fixture(6)["events"]
+    kept = [row for row in newest if row[0] not in ADDED_IN_V7]
+    assert [row[:3] for row in kept] == [row[:3] for row in earlier]
+    assert {now[0] for now, before in zip(kept, earlier, strict=True) if now != before} == {Case.Opened.TOPIC}
+    assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V7
+    for topic, _, _, state in newest:
+        assert "13800138000" not in state and "王伟" not in state and "解放路" not in state
+        if topic == Case.Opened.TOPIC:
+            assert '"class_version":3' in state and '"sealed_personal":' in state and '"personal_key":' in state
+    stranger = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    for topic, originator_id, version, state in earlier:
+        event = stranger.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
+        if topic == Case.Opened.TOPIC:
+            assert event.personal_key is None and event.caller_phone == "13800138000"
+    for topic, originator_id, version, state in newest:
+        event = stranger.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
+        if topic == Case.Opened.TOPIC:
+            assert event.caller_phone == event.caller_name == event.description == ERASED
+
+    fixed_personal_keys(monkeypatch)
+    monkeypatch.setattr(DomainEvent, "create_timestamp", staticmethod(lambda: event_scenario.START))
+    app = HotlineApplication(rules=rules, env=dict(MEMORY), clock=SimulatedClock(event_scenario.START))
+    event_scenario.run(app, deterministic_hash)
+    [erased] = [aggregate for topic, aggregate, *_ in newest if topic in ADDED_IN_V7]
+    opened = [row for row in newest if row[0] == Case.Opened.TOPIC]
+    for topic, originator_id, version, state in opened:
+        event = app.mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
+        if originator_id == erased:
+            assert (event.caller_name, event.caller_phone, event.address) == (ERASED, ERASED, ERASED)
+        else:
+            assert (event.caller_name, event.caller_phone) == ("王伟", "13800138000") and "解放路" in event.address

@@ -94,6 +94,7 @@ CASE_COMMANDS = {
     "interim_feedback": lambda case, a: case.give_interim_feedback(a, "已到场处置", at=T0),
     "mark_confidential": lambda case, a: case.mark_confidential(a, at=T0),
     "reveal_contact": lambda case, a: case.reveal_contact(a, "现场核查需要联系", at=T0),
+    "erase_personal_data": lambda case, a: case.erase_personal_data(a, "来电人本人申请删除", at=T0),
 }
 
 
