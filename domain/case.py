@@ -1148,6 +1148,12 @@ class Case(Permitted, HotlineAggregate):
         return self.status in IN_HANDS and self.interim_given_at is None and is_overdue(self.interim_by, moment)
 
 
+# 退单 as every figure counts it (the reports' 退单, the 考核 回退率): a return that took effect, the
+# case going back to the dispatch centre. A request under review (ReturnRequested) is not one yet, and
+# one the dispatch centre rejected never becomes one; stores written before returns were reviewed
+# hold returns that took effect at once (Returned).
+RETURNS_TAKING_EFFECT: tuple[type, ...] = (Case.Returned, Case.ReturnApproved)
+
 EVENT_NAMES = {
     Case.Opened: "受理",
     Case.AnsweredDirectly: "直接答复",

@@ -6,22 +6,31 @@ written from the events themselves, beside (not from) the case index.
   it (kept up to date by the dispatches) and the description's distinct words (the knowledge
   base's segmenter, cut once here so that the hotspot analysis never cuts a month of text again);
 - ``answered`` (answered on the call, directly or citing an article), ``dispatched`` (first
-  dispatch or re-dispatch), ``returned`` (退单 asked), ``closed``, ``reopened``, ``merged``: one row per event
-  (key ``<case id>:<version>``) with its time and the department concerned.
+  dispatch or re-dispatch), ``returned`` (a 退单 that took effect: ``RETURNS_TAKING_EFFECT`` of
+  domain/case.py, the one rule every figure counts by; a request still under review is not one),
+  ``closed``, ``reopened``, ``merged``: one row per event (key ``<case id>:<version>``) with its time
+  and the department concerned.
 
-A report for a period counts rows by kind and time with plain GROUP BY queries on the
-(kind, at) index, so a month of 200,000 cases is a handful of indexed scans.
+Beside the facts, the daily totals (``hv_report_days``): for each day (Beijing time) and kind, the
+count of facts, and for each dimension the count per value (an opened case by channel, category,
+service, district and the department now handling it; every other kind by its department). They
+are kept in the same transaction as the facts, from the same rows (``tally``), and a dispatch moves
+an opened case's count from its old department to its new one. A report over whole days sums at
+most a few hundred small rows per day instead of scanning every fact of the period
+(projections/reports.py ``DailyCounts``; ``FactCounts`` is the full scan the tests and the benchmark
+compare it with).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from hotline.domain.case import Case
-from hotline.projections.base import RowView, Table, stamp
+from hotline.domain.case import RETURNS_TAKING_EFFECT, Case
+from hotline.projections.base import IN_CHUNK, RowView, Table, stamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
 from hotline.projections.text_search import Segmenter
@@ -69,22 +78,71 @@ WORDS = Table(
     "id TEXT PRIMARY KEY, day TEXT NOT NULL, word TEXT NOT NULL, n INTEGER NOT NULL",
     ("day_word: day, word",),
 )
+# The daily totals: per day, kind, dimension ("" for the kind's total) and value ("" for none).
+DAYS = Table(
+    "hv_report_days",
+    ("id", "day", "kind", "dimension", "value", "n"),
+    "id TEXT PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, "
+    "n INTEGER NOT NULL",
+    ("day_kind: day, kind, dimension, value, n",),  # covering: a month's sums never visit the rows
+)
+TOTAL = ""  # the dimension of a kind's total
+# What each fact row is counted by, by column (FACTS): an opened case by all its dimensions,
+# every other fact by its department.
+OPENED_DIMENSIONS = ("channel", "category", "service_code", "district", "department")
+OTHER_DIMENSIONS = ("department",)
 KIND_OF_EVENT: dict[type, str] = {
     Case.AnsweredDirectly: ANSWERED,
     Case.AnsweredFromArticle: ANSWERED,
     Case.Dispatched: DISPATCHED,
     Case.Redispatched: DISPATCHED,
-    Case.Returned: RETURNED,  # stores written before returns were reviewed
-    Case.ReturnRequested: RETURNED,  # 退单 asked (the dispatch centre reviews it)
+    **dict.fromkeys(RETURNS_TAKING_EFFECT, RETURNED),
     Case.Closed: CLOSED,
     Case.Reopened: REOPENED,
     Case.MergedInto: MERGED,
 }
+_COLUMN = {column: number for number, column in enumerate(FACTS.columns)}
+
+
+def day_of(at: str | None) -> str:
+    """The day (Beijing time) of a stored moment: what the daily totals are kept by."""
+    return (at or "")[:10]
+
+
+def tally(rows: Iterable[Sequence[Any]]) -> Counter[tuple[str, str, str, str]]:
+    """What fact rows (tuples in FACTS' column order) add to the daily totals:
+    {(day, kind, dimension, value): n}."""
+    found: Counter[tuple[str, str, str, str]] = Counter()
+    kind_at, at_at = _COLUMN["kind"], _COLUMN["at"]
+    for row in rows:
+        kind, day = row[kind_at], day_of(row[at_at])
+        found[(day, kind, TOTAL, "")] += 1
+        for dimension in OPENED_DIMENSIONS if kind == OPENED else OTHER_DIMENSIONS:
+            found[(day, kind, dimension, row[_COLUMN[dimension]] or "")] += 1
+    return found
+
+
+def add_days(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str, str, str]]) -> None:
+    """Add counts (negative ones move a case between departments) to the daily totals."""
+    view.executemany(
+        cursor,
+        f"INSERT INTO {view.table(DAYS.name)} AS d (id, day, kind, dimension, value, n) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET n = d.n + excluded.n",
+        [("|".join(key), *key, n) for key, n in sorted(counts.items()) if n],
+    )
+    # A count moved away to nothing leaves no row: the totals are the same however the events were
+    # batched (a rebuild reproduces them exactly).
+    emptied = sorted("|".join(key) for key, n in counts.items() if n < 0)
+    for start in range(0, len(emptied), IN_CHUNK):
+        chunk = emptied[start : start + IN_CHUNK]
+        view.execute(
+            cursor, f"DELETE FROM {view.table(DAYS.name)} WHERE n = 0 AND id IN ({','.join('?' * len(chunk))})", chunk
+        )
 
 
 class ReportFacts(RowView):
     name = "reports"
-    tables = (FACTS, WORDS)
+    tables = (FACTS, WORDS, DAYS)
 
     def __init__(self, view: ViewRecorder, caller_key: CallerKey, segmenter: Segmenter):
         self.caller_key = caller_key
@@ -92,6 +150,16 @@ class ReportFacts(RowView):
         # Only the classes matter here (the topics this view reads); rows are written below.
         self.handlers = dict.fromkeys((Case.Opened, *KIND_OF_EVENT), (FACTS, _unused, False))
         super().__init__(view)
+
+    def create_tables(self, indexes: bool = True) -> None:
+        """A store whose view was built before the daily totals (and before a 退单 counted only once
+        it took effect) has no totals to sum: the view is built again from the first event on the
+        next catch-up, as ``projections rebuild reports`` would."""
+        with self.view.writing(None) as cursor:
+            missing = not self.view.columns(cursor, DAYS.name)
+        super().create_tables(indexes)
+        if missing and self.position() > 0:
+            self.drop(indexes=indexes)
 
     def process_batch(self, events: Sequence[Any], tracking: Tracking) -> None:
         view = self.view
@@ -145,15 +213,41 @@ class ReportFacts(RowView):
                 else:
                     departments.append((case_id, department))
         with view.writing(tracking) as cursor:
+            counts = tally(rows.values())
             if rows:
                 view.upsert(cursor, FACTS.name, FACTS.columns, list(rows.values()))
             add_words(view, cursor, used)
-            for case_id, department in departments:
-                view.execute(
-                    cursor,
-                    f"UPDATE {view.table(FACTS.name)} SET department = ? WHERE id = ?",
-                    (department, f"{case_id}:opened"),
-                )
+            if departments:
+                counts.update(self._move(cursor, departments))
+            add_days(view, cursor, counts)
+
+    def _move(self, cursor: Any, departments: list[tuple[str, str]]) -> Counter[tuple[str, str, str, str]]:
+        """Dispatches of cases opened in earlier batches: each opened fact takes its new department,
+        and its day's count moves from the old department to the new."""
+        view, table = self.view, self.view.table(FACTS.name)
+        ids = sorted({f"{case_id}:opened" for case_id, _ in departments})
+        now: dict[str, tuple[str, str]] = {}  # opened fact id: (day, department now)
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            for row in view.select(
+                cursor, f"SELECT id, at, department FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                now[row["id"]] = (day_of(row["at"]), row["department"] or "")
+        moves: Counter[tuple[str, str, str, str]] = Counter()
+        for case_id, department in departments:
+            key = f"{case_id}:opened"
+            if key not in now:
+                continue  # a case this view never saw opened
+            day, before = now[key]
+            moves[(day, OPENED, "department", before)] -= 1
+            moves[(day, OPENED, "department", department or "")] += 1
+            now[key] = (day, department or "")
+        view.executemany(
+            cursor,
+            f"UPDATE {table} SET department = ? WHERE id = ?",
+            [(department or None, key) for key, (_, department) in now.items()],
+        )
+        return moves
 
 
 def _unused(row: Any, event: Any) -> None:  # pragma: no cover - process_batch writes the rows

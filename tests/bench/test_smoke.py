@@ -51,6 +51,7 @@ def numbers(tree, keys=None):
         "catchup",
         "pages",
         "kb_search",
+        "reports",
     ],
 )
 def test_smoke_run_writes_its_result(name, tmp_path):
