@@ -18,20 +18,23 @@ from __future__ import annotations
 import math
 import random
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import cast
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
 
 from bench.harness import PG_URL, PROJECT_DIR, Progress, create_schema, drop_schema, libpq, no_progress, schema_url
 from hotline.application import HotlineApplication, SystemClock, clocked
+from hotline.application.cases import TicketRecorder
 from hotline.domain.actors import OPERATOR, SUPERVISOR, Actor
 from hotline.domain.case import Call, Case
 from hotline.domain.rules import Rules
-from hotline.domain.tickets import TicketCounter, counter_id
+from hotline.domain.tickets import TicketDay, format_ticket_no
 from hotline.infra.config import Config
 from hotline.infra.demo import department_actor
 from hotline.infra.demo.vocabulary import CATEGORY_BY_SERVICE, DESCRIPTIONS, DISTRICTS, GIVEN, STREETS, SURNAMES
@@ -43,7 +46,7 @@ OPEN_WINDOW_DAYS = 14
 FINISHED_WINDOW_DAYS = 90
 CASES_PER_ITEM = 100  # one supervision item per hundred cases
 
-# ending: (steps after open+dispatch..., weight). Counter issue + Opened are 2 events for every case.
+# ending: (steps after open+dispatch..., weight). Opened is the one event every case has.
 ENDINGS: dict[str, tuple[tuple[str, ...], int]] = {
     "opened": ((), 3),
     "answered": (("answer",), 8),
@@ -108,6 +111,13 @@ def _tilted_weights(target_steps: float) -> dict[str, float]:
     return weights
 
 
+@dataclass(frozen=True)
+class _Planned:
+    call: Call
+    at: datetime
+    steps: tuple[tuple[str, datetime], ...]
+
+
 @dataclass
 class Generated:
     cases: int
@@ -132,7 +142,6 @@ class Generator:
         self.rng = random.Random(seed)
         self.now = reference or SystemClock().now()
         self.batch_cases = batch_cases
-        self.counters: dict[date, TicketCounter] = {}
         self.pairs = routable(rules)
         self.callers = [
             (self.rng.choice(SURNAMES) + self.rng.choice(GIVEN), f"13{self.rng.randint(0, 999_999_999):09d}")
@@ -143,17 +152,16 @@ class Generator:
         items = max(1, cases // CASES_PER_ITEM)
         case_events = events - items * 2  # an item: registered, and about one follow-up
         written = 0
-        batch: list[Case] = []
+        batch: list[_Planned] = []
         for index in range(cases):
             if index % self.batch_cases == 0:
                 # Re-aim every batch: steps that would fall after "now" are cut, so the mix drifts.
                 per_case = (case_events - written) / (cases - index)
-                weights = _tilted_weights(max(0.0, per_case - 2))
+                weights = _tilted_weights(max(0.0, per_case - 1))
                 endings, chances = list(weights), list(weights.values())
             ending = self.rng.choices(endings, chances)[0]
-            case, count = self._case(index, ending)
-            batch.append(case)
-            written += count
+            batch.append(self._plan(ending))
+            written += self._steps_taken(batch[-1])
             if len(batch) >= self.batch_cases:
                 self._save(batch)
                 progress(len(batch))
@@ -164,19 +172,24 @@ class Generator:
         written += self._items(items)
         return Generated(cases=cases, events=written, items=items)
 
-    def _save(self, batch: Sequence[Case]) -> None:
-        counters = [c for c in self.counters.values() if c.pending_events]
-        self.app.save(*counters, *batch)
+    def _save(self, batch: Sequence[_Planned]) -> None:
+        """One transaction for the batch, numbered as the application numbers cases: the store
+        raises each day's ticket row and the cases are made with the numbers it issued."""
+        ordered = sorted(batch, key=lambda planned: planned.at)
+        days = Counter(planned.at.date() for planned in ordered)
 
-    def _counter(self, day: date) -> TicketCounter:
-        counter = self.counters.get(day)
-        if counter is None:
-            try:
-                counter = self.app.repository.get(counter_id(day))
-            except AggregateNotFoundError:
-                counter = TicketCounter.start(day)
-            self.counters[day] = counter
-        return counter
+        def build(firsts: dict[str, int]) -> list[StoredEvent]:
+            numbers = dict(firsts)
+            stored = []
+            for planned in ordered:
+                day = planned.at.date().isoformat()
+                case = self._case(format_ticket_no(planned.at.date(), numbers[day]), planned)
+                numbers[day] += 1
+                stored.extend(self.app.mapper.to_stored_event(e) for e in case.collect_events())
+            return stored
+
+        recorder = cast(TicketRecorder, self.app.recorder)
+        recorder.insert_numbered([TicketDay.of(day, count) for day, count in sorted(days.items())], build)
 
     def _opened_at(self, ending: str) -> datetime:
         window = OPEN_WINDOW_DAYS if ending in STILL_OPEN else FINISHED_WINDOW_DAYS
@@ -184,7 +197,8 @@ class Generator:
         moment = datetime.combine(day, time(self.rng.randint(7, 21), self.rng.randint(0, 59)), self.now.tzinfo)
         return min(moment, self.now - timedelta(minutes=self.rng.randint(30, 240)))
 
-    def _case(self, index: int, ending: str) -> tuple[Case, int]:
+    def _plan(self, ending: str) -> _Planned:
+        """A call and the moments of its steps (cut at "now"); numbered and made in ``_save``."""
         rng = self.rng
         service, district = rng.choice(self.pairs)
         if ending == "answered":
@@ -201,17 +215,28 @@ class Generator:
             address=f"{district}{rng.choice(STREETS[district])}{rng.randint(1, 120)}号",
             district=district,
         )
-        at = self._opened_at(ending)
-        ticket_no = self._counter(at.date()).issue()
-        case = Case.open(ticket_no, call, OPERATOR_ACTOR, at=at)
-        count = 2
+        opened = at = self._opened_at(ending)
+        steps = []
         for step in ENDINGS[ending][0]:
             at = at + timedelta(minutes=rng.randint(10, 60 * 20))
             if at >= self.now:
                 break
+            steps.append((step, at))
+        return _Planned(call, opened, tuple(steps))
+
+    @staticmethod
+    def _steps_taken(planned: _Planned) -> int:
+        return 1 + len(planned.steps)  # Opened, then one event per step
+
+    def _case(self, ticket_no: str, planned: _Planned) -> Case:
+        case = Case.open(ticket_no, planned.call, OPERATOR_ACTOR, at=planned.at)
+        previous = planned.at
+        for step, at in planned.steps:
+            if step == "extend" and case.reply_by is not None and at >= case.reply_by:
+                at = max(previous, case.reply_by - timedelta(minutes=30))  # an extension is asked within the limit
             self._step(case, step, at)
-            count += 1
-        return case, count
+            previous = at
+        return case
 
     def _step(self, case: Case, step: str, at: datetime) -> None:
         rules = self.rules
