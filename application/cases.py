@@ -62,6 +62,7 @@ class _Plan:
     reported_at: datetime | None  # when the sender says the call came in
     department: str | None
     deadlines: CaseDeadlines | None
+    unknown: tuple[str, ...] = ()  # what the catalogue does not know: the case opens 待分类
 
 
 class CaseCommands(HotlineBase):
@@ -86,11 +87,14 @@ class CaseCommands(HotlineBase):
         for a number. Everything else (the receipts seen before, in one query; routing; the
         deadlines) is worked out before. A call id seen before, or earlier in the same batch,
         creates nothing. A case the routing rules do not place stays opened, in the dispatch
-        centre's manual queue. Only a call id logged by another writer meanwhile makes the
+        centre's manual queue. A call whose service code or category the catalogue does not know
+        opens as 待分类 in that queue when ``route`` (a channel without a person: Open311, Kafka),
+        with everything the channel sent; the operator's form (``route`` False) refuses it, so the
+        operator chooses from the catalogue. Only a call id logged by another writer meanwhile makes the
         transaction fail; the batch is then looked at again (the repeat is found this time).
         """
         for call, _ in items:
-            self._check_call(call)
+            self._check_call(call, hold_unknown=route)
         for attempt in range(MAX_RACE_RETRIES):
             try:
                 return self._open(items, actor, route)
@@ -143,6 +147,9 @@ class CaseCommands(HotlineBase):
         return cast(list[Opening], openings)
 
     def _plan(self, index: int, call: Call, at: datetime, reported_at: datetime | None, route: bool) -> _Plan:
+        unknown = tuple(call.unknown_to(self.rules.services))
+        if unknown:  # 待分类: nothing to route by until the dispatch centre classifies it
+            return _Plan(index, call, at, reported_at, None, None, unknown)
         department = self.rules.routing.route(call.service_code, call.district) if route else None
         if not department or department not in self.rules.departments:
             return _Plan(index, call, at, reported_at, None, None)
@@ -171,6 +178,8 @@ class CaseCommands(HotlineBase):
             case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at, personal_key=key)
             if self.is_confidential(plan.call):
                 case.mark_confidential(actor, at=plan.at)
+            if plan.unknown:
+                case.hold_for_classification(actor, list(plan.unknown), at=plan.at)
             self._flag_if_emergency(case, actor, plan.at)
             if plan.department and plan.deadlines:
                 self._assign(case, actor, plan.department, AUTO_DISPATCH_NOTE, plan.at, plan.deadlines)
@@ -193,6 +202,9 @@ class CaseCommands(HotlineBase):
         self, case: Case, actor: Actor, department: str, note: str, at: datetime, deadlines: CaseDeadlines | None = None
     ) -> None:
         """派单 (or 改派) with the deadlines the rules give from this moment (given: worked out already)."""
+        refused = case.refusal("redispatch" if case.status in (RETURNED, DISPATCHED) else "dispatch", actor, at)
+        if refused is not None:  # the domain's word first (a 待分类 case has no category to time it by)
+            raise refused
         if department not in self.rules.departments:
             raise InvalidInput(f"未知承办单位：{department}")
         if deadlines is None:
@@ -220,9 +232,11 @@ class CaseCommands(HotlineBase):
         if emergency.needs_handoff(case.service_code):
             case.flag_emergency(actor, list(emergency.desks_for(case.service_code)), emergency.handoff_due(at), at=at)
 
-    def _check_call(self, call: Call) -> None:
-        if call.service_code not in self.rules.services:
-            raise InvalidInput(f"未知服务事项代码：{call.service_code}")
+    def _check_call(self, call: Call, hold_unknown: bool = False) -> None:
+        """A call the catalogue does not know is refused unless it is to open as 待分类."""
+        unknown = call.unknown_to(self.rules.services)
+        if unknown and not hold_unknown:
+            raise InvalidInput("；".join(unknown))
         if call.district and call.district not in self.rules.districts:
             raise InvalidInput(f"未知区县：{call.district}")
 
@@ -276,6 +290,24 @@ class CaseCommands(HotlineBase):
     def suggested_department(self, case: Case) -> str | None:
         """Where the routing rules (rules/routing.csv) send this case."""
         return self.rules.routing.route(case.service_code, case.district)
+
+    # ---- 待分类 ----------------------------------------------------------------------------------
+
+    def classify(
+        self, ticket_no: str, actor: Actor, service_code: str, category: str, note: str = "", **options: Any
+    ) -> Case:
+        """分类 a 待分类 case: the operator chooses its service and category; then, as for any call a
+        channel sends, the emergency list flags it, its category's 保密 default applies, and the
+        routing rules dispatch it where they place it (else it waits in the dispatch queue)."""
+
+        def command(case: Case, at: datetime) -> None:
+            case.classify(actor, service_code, category, self.rules.services, note, at=at)
+            if not case.confidential and self.rules.privacy.confidential_by_default(case.category):
+                case.mark_confidential(actor, at=at)
+            self._flag_if_emergency(case, actor, at)
+            self._route(case, actor, at)
+
+        return self._change(ticket_no, command, **options)
 
     # ---- the hotline answers and dispatches --------------------------------------------------
 

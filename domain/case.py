@@ -1,6 +1,7 @@
 """The hotline case (工单) as an event-sourced aggregate.
 
-Lifecycle: opened → answered directly, or dispatched → signed | returned → redispatched →
+Lifecycle: opened (待分类 first when the catalogue does not know the call's service or category,
+until the dispatch centre classifies it) → answered directly, or dispatched → signed | returned → redispatched →
 extension requested → approved / rejected → urged → replied → callback recorded → closed |
 reopened; a duplicate is merged into another case. docs/architecture.md draws it.
 
@@ -12,6 +13,7 @@ and its time (the event timestamp), added by ``_record``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -33,6 +35,7 @@ from hotline.domain.text import text
 from hotline.domain.workdays import CHINA_TZ
 
 OPENED = "opened"
+UNCLASSIFIED = "unclassified"  # 待分类: the catalogue does not know the service or category the channel sent
 ANSWERED = "answered"
 DISPATCHED = "dispatched"
 SIGNED = "signed"
@@ -45,6 +48,7 @@ MERGED = "merged"
 
 STATUS_NAMES = {
     OPENED: "待派单",
+    UNCLASSIFIED: "待分类",
     ANSWERED: "已直接答复",
     DISPATCHED: "待签收",
     SIGNED: "办理中",
@@ -73,7 +77,7 @@ CAN_MERGE = (OPERATOR, SUPERVISOR, ADMIN)  # 并单; the supervisor merges a 集
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 CAN_ERASE = (ADMIN, SYSTEM)  # 删除个人信息: an admin on request (hotline privacy erase), the retention job
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
-AWAITING_DISPATCH = (OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
+AWAITING_DISPATCH = (UNCLASSIFIED, OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
 AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
 # In each state the department works against one deadline: signing, then replying.
 DEADLINE_OF_STATUS = {DISPATCHED: "sign_by", SIGNED: "reply_by"}
@@ -110,11 +114,12 @@ class Call:
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
             raise InvalidInput(f"未知渠道：{self.channel}")
-        if self.category not in CATEGORIES:
-            raise InvalidInput(f"未知诉求类别：{self.category}")
+        # A category or service code the catalogue does not know is kept as sent: the case opens
+        # 待分类 (``unknown_to``), or the operator's form refuses it.
+        object.__setattr__(self, "category", text(self.category, "诉求类别", required=False, limit=64))
         if self.urgency not in URGENCIES:
             raise InvalidInput(f"未知紧急程度：{self.urgency}")
-        object.__setattr__(self, "service_code", text(self.service_code, "服务事项", limit=64))
+        object.__setattr__(self, "service_code", text(self.service_code, "服务事项", required=False, limit=64))
         object.__setattr__(self, "description", text(self.description, "诉求内容"))
         object.__setattr__(self, "caller_name", text(self.caller_name, "来电人姓名", required=False, limit=50))
         phone = text(self.caller_phone, "联系电话", required=False, limit=20)
@@ -136,11 +141,24 @@ class Call:
         if self.confidential is not None and not isinstance(self.confidential, bool):
             raise InvalidInput("是否保密只能是 是 或 否")
 
+    def unknown_to(self, services: Collection[str]) -> list[str]:
+        """What of this call the catalogue (``services``, and the categories) does not know, in
+        words: such a call opens as 待分类 (``Case.hold_for_classification``); empty: nothing."""
+        unknown = []
+        if self.service_code not in services:
+            unknown.append(f"未知服务事项代码“{self.service_code or '（未填写）'}”，不在派单目录中")
+        if self.category not in CATEGORIES:
+            names = "、".join(CATEGORIES.values())
+            unknown.append(f"未知诉求类别“{self.category or '（未填写）'}”，应为{names}之一")
+        return unknown
+
 
 class Case(Permitted, HotlineAggregate):
     TOPIC = "hotline:Case"
 
     PERMITS: ClassVar[dict[str, Permit]] = {
+        "hold": Permit("登记待分类", CAN_INTAKE, (OPENED,)),
+        "classify": Permit("分类", CAN_DISPATCH, (UNCLASSIFIED,)),
         "answer": Permit("直接答复", CAN_INTAKE, (OPENED, REOPENED)),
         "dispatch": Permit("派单", CAN_DISPATCH, (OPENED, REOPENED)),
         "redispatch": Permit("改派", CAN_DISPATCH, (RETURNED, DISPATCHED)),
@@ -157,7 +175,7 @@ class Case(Permitted, HotlineAggregate):
         "reopen": Permit("重启工单", CAN_FOLLOW_UP, (CALLED_BACK, CLOSED, ANSWERED), state_action="重启"),
         # 不予重办: a caller not satisfied (or not solved) and yet the case is closed, with the reason.
         "waive_rehandling": Permit("登记不予重办", CAN_WAIVE_REHANDLING, (CALLED_BACK,)),
-        "merge": Permit("并单", CAN_MERGE, (OPENED, DISPATCHED, REOPENED)),
+        "merge": Permit("并单", CAN_MERGE, (UNCLASSIFIED, OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
         # The emergency path and the interim feedback of urgent cases (domain/emergency.py).
         "flag_emergency": Permit("标记紧急", CAN_INTAKE, (OPENED,)),
@@ -294,6 +312,7 @@ class Case(Permitted, HotlineAggregate):
         # Erased: the key was destroyed (the fields were read as ERASED) or PersonalDataErased applied.
         self.personal_data_erased = caller_name == ERASED
         self.status = OPENED
+        self.unclassified: list[str] = []  # 待分类: what the catalogue did not know of what the channel sent
         self.confidential = False
         self.contact_revealed_to: list[str] = []  # departments that gave a reason to see a 保密 caller
         self.department: str | None = None
@@ -419,6 +438,70 @@ class Case(Permitted, HotlineAggregate):
         if refused is None and command == "request_extension" and self.pending_extension is not None:
             return InvalidTransition(f"工单 {ticket} 已有待审批的延期申请")
         return refused
+
+    # ---- 待分类: a call the catalogue does not know, classified by the dispatch centre -----------
+
+    class HeldForClassification(Event):
+        """The channel sent a service code or category the catalogue does not know: the case (with
+        everything the channel sent, on ``Opened``) waits in the dispatch centre's queue."""
+
+        TOPIC = "hotline:Case.HeldForClassification"
+        reasons: list[str]
+
+    def hold_for_classification(self, actor: Actor, reasons: list[str], at: datetime | None = None) -> None:
+        self._permit("hold", actor)
+        if not reasons:
+            raise InvalidInput("待分类须说明目录不认识的内容")
+        self._record(self.HeldForClassification, actor, at, reasons=[text(r, "待分类原因") for r in reasons])
+
+    @event(HeldForClassification)
+    def _held_for_classification(self, reasons: list[str]) -> None:
+        self.unclassified = list(reasons)
+        self.status = UNCLASSIFIED
+
+    class Classified(Event):
+        """分类: the dispatch centre chose the service and category of a 待分类 case."""
+
+        TOPIC = "hotline:Case.Classified"
+        service_code: str
+        category: str
+        sent_service_code: str
+        sent_category: str
+        note: str
+
+    def classify(
+        self,
+        actor: Actor,
+        service_code: str,
+        category: str,
+        services: Collection[str],
+        note: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """The operator chooses the service from the catalogue (``services``) and the category; the
+        case then waits for dispatch (or is routed by the rules) like any other."""
+        self._permit("classify", actor)
+        if service_code not in services:
+            raise InvalidInput(f"请从派单目录中选择服务事项（“{service_code or '未选择'}”不在目录中）")
+        if category not in CATEGORIES:
+            raise InvalidInput(f"请选择诉求类别：{'、'.join(CATEGORIES.values())}")
+        self._record(
+            self.Classified,
+            actor,
+            at,
+            service_code=service_code,
+            category=category,
+            sent_service_code=self.service_code,
+            sent_category=self.category,
+            note=text(note, "分类说明", required=False, limit=500),
+        )
+
+    @event(Classified)
+    def _classified(self, service_code: str, category: str) -> None:
+        self.unclassified = []
+        self.service_code = service_code
+        self.category = category
+        self.status = OPENED
 
     # ---- the hotline answers or dispatches ---------------------------------------------------
 
@@ -1156,6 +1239,8 @@ RETURNS_TAKING_EFFECT: tuple[type, ...] = (Case.Returned, Case.ReturnApproved)
 
 EVENT_NAMES = {
     Case.Opened: "受理",
+    Case.HeldForClassification: "待分类",
+    Case.Classified: "分类",
     Case.AnsweredDirectly: "直接答复",
     Case.Dispatched: "派单",
     Case.Redispatched: "改派",

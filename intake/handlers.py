@@ -94,7 +94,7 @@ class CallIntake:
         self.districts = tuple(app.rules.districts)
 
     def parse(self, record: Record) -> CallMessage:
-        return parse_call(record.value, self.app.rules.services, self.districts)
+        return parse_call(record.value, self.districts)
 
     def handle(self, records: Sequence[Record]) -> Outcome:
         outcome = Outcome(messages=len(records))

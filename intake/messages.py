@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hotline.domain.case import Call
-from hotline.domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
+from hotline.domain.catalogue import CHANNELS, URGENCIES
 from hotline.domain.errors import DomainError
 from hotline.domain.workdays import as_china_time
 
@@ -182,10 +182,11 @@ def _optional_flag(message: dict[str, Any], name: str, label: str) -> bool | Non
     return value
 
 
-def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str, ...] = ()) -> CallMessage:
+def parse_call(raw: bytes | None, districts: tuple[str, ...] = ()) -> CallMessage:
     """A ``hotline.call/1`` message as a domain ``Call``.
 
-    ``services`` is the dispatch catalogue (an unknown service code is invalid); ``districts`` the
+    A service code the dispatch catalogue lacks, or an unknown category, is kept as sent (the case
+    opens 待分类); ``districts`` the
     city's districts (rules/districts.csv): an address that starts with one gives the case its district.
     """
     message = decode_object(raw)
@@ -197,14 +198,15 @@ def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str
     caller = _required(message, "caller", dict, "来电人")
     name = _required(caller, "name", str, "来电人姓名")
     phone = _required(caller, "phone", str, "来电人电话")
-    service_code = _required(message, "service_code", str, "服务事项代码")
-    if service_code not in services:
-        raise InvalidMessage(f"未知服务事项代码：{service_code!r}", "unknown_service")
+    # A service code or category the catalogue does not know (or none at all) is no reason to lose
+    # the call: it opens as 待分类 with what was sent, and the dispatch centre classifies it.
+    service_code = _sent(message, "service_code", "服务事项代码")
+    category = _sent(message, "category", "诉求类别")
     address = _required(message, "address", str, "地址").strip()
     try:
         call = Call(
             channel=_choice(message, "channel", "渠道", CHANNELS),
-            category=_choice(message, "category", "诉求类别", CATEGORIES),
+            category=category,
             service_code=service_code,
             description=_required(message, "description", str, "诉求内容"),
             caller_name=name,
@@ -220,6 +222,16 @@ def parse_call(raw: bytes | None, services: dict[str, Any], districts: tuple[str
     except DomainError as error:  # the Call's own checks: lengths, phone format, coordinates
         raise InvalidMessage(str(error)) from None
     return CallMessage(call=call, received_at=received_at)
+
+
+def _sent(message: dict[str, Any], name: str, label: str) -> str:
+    """A code as the channel sent it, known or not; absent: empty (待分类 says so)."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidMessage(f"字段 {name}（{label}）类型错误：应为字符串，收到 {_json_type(value)}")
+    return value.strip()
 
 
 def district_of(address: str, districts: tuple[str, ...]) -> str:

@@ -21,11 +21,13 @@ from hotline.domain.case import (
     DISPATCHED,
     FINISHED,
     MERGED,
+    OPENED,
     REOPENED,
     REPLIED,
     RETURNED,
     SIGNED,
     STATUS_NAMES,
+    UNCLASSIFIED,
     UNFINISHED,
     Case,
     current_deadline,
@@ -301,6 +303,14 @@ class CaseIndex(RowView):
             )
             touch(row, e)
 
+        def held(row: Row, e: Any) -> None:
+            row["status"] = UNCLASSIFIED
+            touch(row, e)
+
+        def classified(row: Row, e: Any) -> None:
+            row.update(status=OPENED, service_code=e.service_code, category=e.category)
+            touch(row, e)
+
         def answered(row: Row, e: Any) -> None:
             row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=scrub_contacts(e.answer))
             row["public_reply"] = self.caller_key.hide_name(scrub(e.answer), row["caller_name_key"])
@@ -435,6 +445,8 @@ class CaseIndex(RowView):
             Case.MarkedConfidential: (marked_confidential, False),
             Case.ContactRevealed: (touch, False),
             Case.Opened: (opened, True),
+            Case.HeldForClassification: (held, False),
+            Case.Classified: (classified, False),
             Case.AnsweredDirectly: (answered, False),
             Case.Dispatched: (dispatched, False),
             Case.Redispatched: (dispatched, False),

@@ -148,7 +148,7 @@ class ReportFacts(RowView):
         self.caller_key = caller_key
         self.segmenter = segmenter  # the description's distinct words, cut once here for the hotspots
         # Only the classes matter here (the topics this view reads); rows are written below.
-        self.handlers = dict.fromkeys((Case.Opened, *KIND_OF_EVENT), (FACTS, _unused, False))
+        self.handlers = dict.fromkeys((Case.Opened, Case.Classified, *KIND_OF_EVENT), (FACTS, _unused, False))
         super().__init__(view)
 
     def create_tables(self, indexes: bool = True) -> None:
@@ -165,6 +165,7 @@ class ReportFacts(RowView):
         view = self.view
         rows: dict[str, tuple] = {}
         departments: list[tuple[str, str]] = []  # (case id, department) of the dispatches, in order
+        classified: list[tuple[str, str, str]] = []  # (case id, category, service) of 待分类 cases classified
         used: dict[tuple[str, str], int] = {}  # (day, word): cases of the batch
         for event in events:
             case_id = str(event.originator_id)
@@ -186,6 +187,13 @@ class ReportFacts(RowView):
                 day = (stamp(event.timestamp) or "")[:10]
                 for word in words:
                     used[(day, word)] = used.get((day, word), 0) + 1
+                continue
+            if isinstance(event, Case.Classified):  # counted under the service the operator chose
+                opened = rows.get(f"{case_id}:opened")
+                if opened is not None:  # opened in this same batch: set it before it is written
+                    rows[f"{case_id}:opened"] = (*opened[:5], event.category, event.service_code, *opened[7:])
+                else:
+                    classified.append((case_id, event.category, event.service_code))
                 continue
             kind = KIND_OF_EVENT.get(type(event))
             if kind is None:
@@ -219,7 +227,28 @@ class ReportFacts(RowView):
             add_words(view, cursor, used)
             if departments:
                 counts.update(self._move(cursor, departments))
+            if classified:
+                counts.update(self._reclassify(cursor, classified))
             add_days(view, cursor, counts)
+
+    def _reclassify(self, cursor: Any, classified: list[tuple[str, str, str]]) -> Counter[tuple[str, str, str, str]]:
+        """待分类 cases opened in earlier batches, classified now: each opened fact takes the category
+        and service the operator chose, and its day's counts move from what the channel sent."""
+        view, table = self.view, self.view.table(FACTS.name)
+        moves: Counter[tuple[str, str, str, str]] = Counter()
+        for case_id, category, service_code in classified:
+            key = f"{case_id}:opened"
+            found = view.select(cursor, f"SELECT at, category, service_code FROM {table} WHERE id = ?", [key])
+            if not found:
+                continue  # a case this view never saw opened
+            day, row = day_of(found[0]["at"]), found[0]
+            for dimension, value in (("category", category), ("service_code", service_code)):
+                moves[(day, OPENED, dimension, row[dimension] or "")] -= 1
+                moves[(day, OPENED, dimension, value)] += 1
+            view.execute(
+                cursor, f"UPDATE {table} SET category = ?, service_code = ? WHERE id = ?", (category, service_code, key)
+            )
+        return moves
 
     def _move(self, cursor: Any, departments: list[tuple[str, str]]) -> Counter[tuple[str, str, str, str]]:
         """Dispatches of cases opened in earlier batches: each opened fact takes its new department,

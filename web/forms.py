@@ -91,6 +91,18 @@ class DispatchForm(ActionForm):
     note = text("派单说明", limit=500, required=False)
 
 
+class ClassifyForm(ActionForm):
+    """分类 a 待分类 case: the service from the catalogue (choices: rules/services.csv), the category."""
+
+    service_code = SelectField("服务事项", validators=[DataRequired(message="请选择服务事项")])
+    category = SelectField(
+        "诉求类别",
+        choices=[("", "（请选择诉求类别）"), *CATEGORIES.items()],
+        validators=[DataRequired(message="请选择诉求类别")],
+    )
+    note = text("分类说明", limit=500, required=False)
+
+
 class RedispatchForm(ActionForm):
     department = SelectField("改派给", validators=[DataRequired(message="请选择改派的承办单位")])
     note = text("改派理由", limit=500)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from hotline.domain.actors import ROLE_NAMES
 from hotline.domain.case import EVENT_NAMES, Case
-from hotline.domain.catalogue import SATISFACTION
+from hotline.domain.catalogue import CATEGORIES, SATISFACTION
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.rules import Rules
 from hotline.domain.supervision import EVENT_NAMES as ITEM_EVENT_NAMES
@@ -28,6 +28,15 @@ class Entry:
 def describe(event: Case.Event, rules: Rules) -> str:
     if isinstance(event, Case.Opened):
         return f"{rules.service_name(event.service_code)}：{event.description}"
+    if isinstance(event, Case.HeldForClassification):
+        return "；".join(event.reasons) + "。来电内容已按渠道所报全部保存，等待派单中心分类"
+    if isinstance(event, Case.Classified):
+        sent = f"{event.sent_service_code or '（未填写）'} / {event.sent_category or '（未填写）'}"
+        text = (
+            f"服务事项：{rules.service_name(event.service_code)}；诉求类别：{CATEGORIES[event.category]}"
+            f"（渠道所报：{sent}）"
+        )
+        return text + (f"；{event.note}" if event.note else "")
     if isinstance(event, (Case.Dispatched, Case.Redispatched)):
         mark = "（暂定）" if event.provisional else ""
         text = (

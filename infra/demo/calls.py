@@ -23,13 +23,14 @@ from hotline.intake.messages import CALL_SCHEMA, encode
 # District centres, so that a share of calls carries coordinates (as app and WeChat ones do).
 CENTRES = {"城东区": (30.27, 120.21), "城西区": (30.26, 120.10), "高新区": (30.19, 120.19)}
 
-# How a message can be wrong, and the change that makes it so.
+# How a message can be wrong, and the change that makes it so. The first ones still make a case:
+# a service code or category the catalogue lacks opens it 待分类 (no dead letter); the rest cannot.
+UNCLASSIFIED_KINDS = ("unknown_category", "unknown_service")
 INVALID_KINDS = (
+    *UNCLASSIFIED_KINDS,
     "bad_json",
     "not_utf8",
     "wrong_type",
-    "unknown_category",
-    "unknown_service",
     "missing_field",
     "naive_time",
     "bad_phone",
@@ -40,7 +41,7 @@ INVALID_KINDS = (
 class DemoMessage:
     key: bytes | None
     value: bytes
-    call_id: str | None  # None: this message is invalid
+    call_id: str | None  # None: this message is invalid (a 待分类 one has its call id: it makes a case)
     repeat: bool = False  # a redelivery of an earlier valid message
 
 
@@ -111,7 +112,13 @@ class DemoCalls:
             roll = self.rng.random()
             if roll < invalid_ratio:
                 kind = INVALID_KINDS[index % len(INVALID_KINDS)]
-                out.append(DemoMessage(None, self.spoil(self.call(index), kind), None))
+                message = self.call(index)
+                if kind in UNCLASSIFIED_KINDS:
+                    sent = DemoMessage(message["call_id"].encode(), self.spoil(message, kind), message["call_id"])
+                    valid.append(sent)
+                    out.append(sent)
+                else:
+                    out.append(DemoMessage(None, self.spoil(message, kind), None))
             elif roll < invalid_ratio + duplicate_ratio and valid:
                 again = self.rng.choice(valid[-200:])  # a gateway resending a recent call
                 out.append(DemoMessage(again.key, again.value, again.call_id, repeat=True))

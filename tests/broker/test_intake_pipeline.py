@@ -239,6 +239,10 @@ def test_a_thousand_calls_make_one_case_each_and_the_invalid_ones_go_to_the_dlq(
     dead = pipeline.read_topic(topics.calls_dlq, 1)
     assert sorted(r.value for r in dead) == sorted(invalid)  # exactly the invalid ones, original bytes
     assert all(dict(r.headers)[DLQ_REASON].decode() for r in dead)
+    assert b"unknown_service" not in {dict(r.headers)[DLQ_CODE] for r in dead}
+    # A service or category the catalogue lacks made a case all the same: 待分类, for the dispatch centre.
+    held = [c for c in pipeline.app.all_cases() if c.status == "unclassified"]
+    assert held and all(c.call_id in valid and c.unclassified and c.department is None for c in held)
 
     # Every routed case went out on hotline.dispatch once, keyed by its department.
     dispatched = [(r.key.decode(), json.loads(r.value)) for r in pipeline.read_topic(topics.dispatch, 3)]

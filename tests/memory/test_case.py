@@ -205,11 +205,43 @@ def test_merging_a_duplicate():
         case.urge(SUPERVISOR_ACTOR)
 
 
+def test_a_call_the_catalogue_does_not_know_waits_unclassified_until_the_operator_classifies_it():
+    call = Call("web", "praise", "ufo", "小区门口有不明飞行物", caller_phone="13800138000")
+    assert call.unknown_to({"noise"}) == [
+        "未知服务事项代码“ufo”，不在派单目录中",
+        "未知诉求类别“praise”，应为咨询、求助、投诉、举报、建议之一",
+    ]
+    assert Call("web", "complaint", "noise", "噪音").unknown_to({"noise"}) == []
+    case = Case.open("20251009-000123", call, OPERATOR_ACTOR, at=T0)
+    case.hold_for_classification(OPERATOR_ACTOR, call.unknown_to({"noise"}), at=T0)
+    assert (case.status, case.status_name, case.service_code, case.category) == (
+        "unclassified",
+        "待分类",
+        "ufo",
+        "praise",
+    )
+    assert not case.may("dispatch", OPERATOR_ACTOR, T0) and not case.may("answer", OPERATOR_ACTOR, T0)
+    with pytest.raises(InvalidTransition, match="待分类"):
+        case.dispatch(OPERATOR_ACTOR, "HBJ", sign_by=T0, reply_by=T0, at=T0)
+    with pytest.raises(InvalidInput, match="派单目录"):
+        case.classify(OPERATOR_ACTOR, "ufo", "complaint", {"noise"}, at=T0)
+    with pytest.raises(InvalidInput, match="诉求类别"):
+        case.classify(OPERATOR_ACTOR, "noise", "praise", {"noise"}, at=T0)
+    with pytest.raises(NotPermitted):
+        case.classify(department("HBJ"), "noise", "complaint", {"noise"}, at=T0)
+    case.classify(OPERATOR_ACTOR, "noise", "complaint", {"noise"}, note="来电人说的是夜间噪音", at=T0)
+    *_, classified = case.collect_events()
+    assert (classified.sent_service_code, classified.sent_category, classified.actor_id) == ("ufo", "praise", "op-1001")
+    assert (case.status, case.service_code, case.category, case.unclassified) == ("opened", "noise", "complaint", [])
+    assert case.may("dispatch", OPERATOR_ACTOR, T0)
+    with pytest.raises(InvalidTransition):
+        case.classify(OPERATOR_ACTOR, "noise", "complaint", {"noise"}, at=T0)
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
         ({"channel": "pigeon"}, "未知渠道"),
-        ({"category": "praise"}, "未知诉求类别"),
         ({"description": " "}, "诉求内容不能为空"),
         ({"description": "长" * 4001}, "4000"),
         ({"caller_phone": "call me"}, "联系电话格式不正确"),

@@ -3,6 +3,7 @@ for every command, in every state, for every kind of user (on the in-memory appl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,6 +34,7 @@ RULE = CallbackRules(attempts=3, distinct_days=2, reopen_days=30)
 # How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
 CASE_PATHS = {
     "opened": [],
+    "unclassified": [],  # 待分类: opened by a channel without a person with a code the catalogue lacks
     "answered": [lambda app, t: clocked(app, T0).answer_directly(t, OP, "已解答")],
     "dispatched": ["dispatch"],
     "signed": ["dispatch", "sign"],
@@ -69,6 +71,8 @@ STEPS = {
 }
 # Each case command with input that is always valid, so only the actor and the state decide.
 CASE_COMMANDS = {
+    "hold": lambda case, a: case.hold_for_classification(a, ["未知服务事项代码“ufo”"], at=T0),
+    "classify": lambda case, a: case.classify(a, "noise", "complaint", {"noise"}, at=T0),
     "answer": lambda case, a: case.answer_directly(a, "已解答", at=T0),
     "dispatch": lambda case, a: case.dispatch(a, "HBJ", T0, T0, at=T0),
     "redispatch": lambda case, a: case.redispatch(a, "JTJ", T0, T0, note="改派交通", at=T0),
@@ -119,7 +123,9 @@ def case_in(app):
             district="城西区",
         )
         app.other = clocked(app, T0).open_case(call, OP).ticket_no
-        ticket = clocked(app, T0).open_case(call, OP).ticket_no
+        if state == "unclassified":
+            call = replace(call, service_code="ufo")
+        ticket = clocked(app, T0).open_case(call, OP, route=state == "unclassified").ticket_no
         for step in CASE_PATHS[state]:
             (STEPS[step] if isinstance(step, str) else step)(app, ticket)
         return ticket

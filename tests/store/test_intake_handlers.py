@@ -115,13 +115,20 @@ def test_racing_batches_still_make_one_case_per_call(services):
 def test_the_bus_runs_calls_and_dead_letters_through_the_same_handlers(services):
     bus = services.bus
     valid = [encode(call("bus-1")), encode(call("bus-2", service_code="other")), encode(call("bus-1"))]
-    invalid = [b"{oops", encode(call("bus-3", category="praise"))]
-    outcome = bus.send_many([Outgoing(CALLS, None, v) for v in valid + invalid])
-    assert (outcome.messages, outcome.created, outcome.repeats, outcome.routed, outcome.manual) == (5, 2, 1, 1, 1)
+    # A category or service the catalogue lacks still makes a case, 待分类; only what cannot be one is dead.
+    unclassified = [encode(call("bus-3", category="praise")), encode(call("bus-4", service_code="ufo"))]
+    invalid = [b"{oops", encode(call("bus-5", description=""))]
+    outcome = bus.send_many([Outgoing(CALLS, None, v) for v in valid + unclassified + invalid])
+    assert (outcome.messages, outcome.created, outcome.repeats, outcome.routed, outcome.manual) == (7, 4, 1, 1, 3)
     letters = list(bus.kept["hotline.calls.dlq"])
     assert [letter.value for letter in letters] == invalid  # the original bytes
     reasons = [dict(letter.headers)[DLQ_REASON].decode() for letter in letters]
-    assert "JSON" in reasons[0] and "praise" in reasons[1]
+    assert "JSON" in reasons[0] and "诉求内容" in reasons[1]
+    held = [services.app.get_case(services.app.ticket_for_call(f"bus-{n}")) for n in (3, 4)]
+    assert [(c.status_name, c.category, c.service_code) for c in held] == [
+        ("待分类", "praise", "street_vending"),
+        ("待分类", "complaint", "ufo"),
+    ]
     # The routed case went out on the dispatch topic (outbox), keyed by department.
     dispatched = [json.loads(m.value) for m in bus.kept[DISPATCH]]
     assert [(d["department"], d["case"]["call_id"], d["kind"]) for d in dispatched] == [("CDQ", "bus-1", "dispatched")]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hotline.domain.case import FINISHED, STATUS_NAMES, Case
+from hotline.domain.case import FINISHED, STATUS_NAMES, UNCLASSIFIED, Case
 from hotline.domain.catalogue import DISPATCH_CENTRE
 from hotline.domain.privacy import scrub
 from hotline.domain.rules import Rules
@@ -97,6 +97,8 @@ def agency(view: RequestView, rules: Rules) -> str:
 def service_notice(view: RequestView, rules: Rules) -> str:
     if view.is_closed:
         return f"工单 {view.ticket_no} {STATUS_NAMES.get(view.status, '')}。"
+    if view.status == UNCLASSIFIED:
+        return f"工单 {view.ticket_no} 已受理（待分类）：所报服务或类别不在目录中，由 12345 热线派单中心分类后派单。"
     if not view.department or view.department == DISPATCH_CENTRE:
         return f"工单 {view.ticket_no} 已受理，正由 12345 热线派单中心确定承办单位。"
     deadline = f"，答复期限 {w3c(view.reply_by)}" if view.reply_by else ""

@@ -17,6 +17,7 @@ from hotline.application.failures import RETRY_AFTER_SECONDS, is_transient, retr
 from hotline.domain.actors import SYSTEM, Actor
 from hotline.domain.api_keys import SCOPE_ALL, ApiKey, scope_department
 from hotline.domain.case import FINISHED, Call
+from hotline.domain.catalogue import CATEGORIES, code_for
 from hotline.domain.errors import CaseNotFound, DomainError
 from hotline.domain.formats import is_ticket_no
 from hotline.domain.text import MAX_TEXT
@@ -270,9 +271,9 @@ def create_request(fmt: str) -> Response:
     service_code = _field("service_code", 64)
     if not service_code:
         raise bad_request("缺少 service_code")
+    # A code the catalogue lacks is no 400: the request is created and waits, 待分类, for the
+    # dispatch centre to classify it (the code kept as sent).
     service = hotline.rules.services.get(service_code)
-    if service is None:
-        raise bad_request(f"服务代码 {service_code} 不存在，可用的服务见 services.{fmt}")
     description = request.form.get("description", "").strip()
     if len(description) > MAX_TEXT:
         raise bad_request(f"description 不能超过 {MAX_TEXT} 个字")
@@ -287,7 +288,10 @@ def create_request(fmt: str) -> Response:
     submitted = _attributes()
     details = []
     try:
-        category = catalogue.category_for(service_code, "".join(submitted.pop("category", [])))
+        requested = "".join(submitted.pop("category", [])).strip()
+        # An unknown category is kept as sent, like an unknown service: the case opens 待分类.
+        category = requested if requested and code_for(CATEGORIES, requested) is None else ""
+        category = category or catalogue.category_for(service_code, requested)
         for attribute in catalogue.attributes.get(service_code, ()):
             value = attribute.check(submitted.get(attribute.code, []))
             if value:
@@ -299,7 +303,8 @@ def create_request(fmt: str) -> Response:
         details.append(f"图片链接：{media_url}")
     if address_id and not address:
         address = f"地址编号 {address_id}"
-    text = description or f"（通过 Open311 接口提交的{service.name}诉求，未填写描述）"
+    named = service.name if service else f"服务代码 {service_code} 的"
+    text = description or f"（通过 Open311 接口提交的{named}诉求，未填写描述）"
     if details:
         text += "\n\n【附加信息】\n" + "\n".join(details)
     if len(text) > MAX_TEXT:

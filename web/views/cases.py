@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import Case
+from hotline.domain.catalogue import CATEGORIES
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import InvalidInput
 from hotline.domain.workdays import CHINA_TZ
@@ -72,6 +73,16 @@ ACTIONS: dict[str, Action] = {
         forms.InterimFeedbackForm,
         lambda app, t, a, f, v: app.give_interim_feedback(t, a, f.content.data, expected_version=v),
         "已提交阶段性反馈",
+    ),
+    "classify": Action(
+        "分类",
+        ("classify",),
+        forms.ClassifyForm,
+        lambda app, t, a, f, v: app.classify(
+            t, a, f.service_code.data, f.category.data, f.note.data or "", expected_version=v
+        ),
+        "已分类（有派单规则的已按规则派单，否则请派单）",
+        primary=True,
     ),
     "redispatch": Action(
         "改派",
@@ -250,6 +261,12 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
         if case is not None and data is None:
             suggested = hotline().suggested_department(case)
             form.department.data = suggested if suggested and suggested != case.department else ""
+    if isinstance(form, forms.ClassifyForm):
+        catalogue = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+        form.service_code.choices = [("", "（请选择服务事项）"), *catalogue]
+        if case is not None and data is None:  # what the channel sent, where the catalogue knows it
+            form.service_code.data = case.service_code if case.service_code in rules().services else ""
+            form.category.data = case.category if case.category in CATEGORIES else ""
     if isinstance(form, forms.HandOffForm):
         emergency = rules().emergency
         desks = emergency.desks_for(case.service_code) if case is not None else tuple(emergency.desks)

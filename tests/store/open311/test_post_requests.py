@@ -83,10 +83,38 @@ def test_the_same_idempotency_key_gives_the_same_case(live_root, api_key):
 
 
 @pytest.mark.parametrize(
+    ("changes", "sent"),
+    [
+        ({"service_code": "pothole"}, ("pothole", "complaint")),
+        ({"attribute[category]": "gossip"}, ("noise", "gossip")),
+    ],
+)
+def test_a_service_or_category_the_catalogue_lacks_creates_a_request_to_classify(
+    live_root, api_key, services, changes, sent
+):
+    """Not a 400: the request is created, 待分类 in the dispatch centre's queue, with what was sent."""
+    status, _, body = post(live_root, api_key=api_key, **{**NOISE, **changes})
+    assert status == 200
+    [answer] = json.loads(body)
+    assert "待分类" in answer["service_notice"]
+    case = services.app.get_case(answer["service_request_id"])
+    assert case.status == "unclassified" and case.department is None
+    assert (case.service_code, case.category) == sent
+    assert case.description.startswith(NOISE["description"]) and case.caller_phone == "13912345678"
+    assert [ticket for ticket, _ in _dispatch_queue(services)] == [case.ticket_no]
+
+
+def _dispatch_queue(services):
+    services.read_models.catch_up()
+    rows, total = services.read_models.cases.dispatch_queue(50)
+    assert total == len(rows)
+    return [(row.ticket_no, row.status) for row in rows]
+
+
+@pytest.mark.parametrize(
     "changes, message",
     [
         ({"service_code": ""}, "缺少 service_code"),
-        ({"service_code": "pothole"}, "服务代码 pothole 不存在"),
         ({"lat": "", "long": ""}, "须提供位置"),
         ({"long": ""}, "lat 和 long 必须同时提供"),
         ({"lat": "91"}, "lat 必须是"),
@@ -94,7 +122,6 @@ def test_the_same_idempotency_key_gives_the_same_case(live_root, api_key):
         ({"description": "长" * 4001}, "description 不能超过 4000"),
         ({"attribute[noise_source]": ""}, "attribute[noise_source]（噪声来源）为必填项"),
         ({"attribute[noise_source]": "rocket"}, "不在可选项中"),
-        ({"attribute[category]": "gossip"}, "attribute[category] 必须是"),
         ({"phone": "call me"}, "联系电话格式不正确"),
     ],
 )

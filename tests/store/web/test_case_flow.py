@@ -138,3 +138,24 @@ def test_a_callback_made_by_phone_is_entered_later_with_the_time_it_was_made(sig
     page = act(operator, ticket, "callback", called_at="2026-10-12 14:30", **fields)
     assert "已记录回访" in page.text
     assert "记录 2026-10-12 15:00:00" in page.text and "报告发生于 2026-10-12 14:30:00" in page.text
+
+
+def test_an_unclassified_call_is_classified_on_the_case_page_and_then_routed(signed_in, web_services):
+    """A call from a channel with a service code the catalogue lacks: 待分类 in the dispatch queue,
+    the operator chooses the service and category (nothing typed is lost on a refusal)."""
+    operator = signed_in("operator")
+    app = web_services.app
+    call = Call(channel="wechat", category="complaint", service_code="ufo", description="楼下商铺夜间音响扰民")
+    ticket = app.open_case(call, OPERATOR_ACTOR, route=True).ticket_no
+    assert "待分类" in operator.get("/operator/dispatch").text
+    page = operator.get(f"/cases/{ticket}").text
+    assert "待分类" in page and "未知服务事项代码“ufo”" in page and 'action="/cases/' + ticket + '/classify"' in page
+    assert f'/cases/{ticket}/dispatch"' not in page  # no 派单 before the case is classified
+
+    refused = act(operator, ticket, "classify", service_code="", category="complaint", note="夜间噪声")
+    assert refused.status_code == 400 and "请选择服务事项" in refused.text and "夜间噪声" in refused.text
+    page = act(operator, ticket, "classify", service_code="noise", category="complaint", note="夜间噪声")
+    assert "已分类" in page.text and "市生态环境局" in page.text and "待签收" in page.text
+    assert "渠道所报：ufo / complaint" in page.text  # the timeline keeps what the channel sent
+    case = app.get_case(ticket)
+    assert (case.status, case.service_code, case.department) == ("dispatched", "noise", "HBJ")
