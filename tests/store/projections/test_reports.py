@@ -252,3 +252,26 @@ def test_a_views_store_from_before_the_daily_totals_is_built_again(clocked):
     again.catch_up()
     assert _counted(DailyCounts(again), month("2026-11")) == expected
     assert _counted(FactCounts(again), month("2026-11")) == expected
+
+
+def test_a_classified_case_counts_under_the_service_the_operator_chose(clocked):
+    """A 待分类 case counts under what the channel sent until it is classified, then under the
+    service and category chosen: in a later batch (the daily totals move) or the same one."""
+    services, _ = clocked
+    app, models = services.app, services.read_models
+    sent = Call(channel="wechat", category="praise", service_code="ufo", description="夜间施工噪声扰民")
+    later = app.open_case(sent, OPERATOR_ACTOR, route=True).ticket_no
+    same = app.open_case(sent, OPERATOR_ACTOR, route=True).ticket_no
+    models.catch_up()
+    fast, full = DailyCounts(models), FactCounts(models)
+    today = day(NOW.date())
+    assert full.services_opened(today)["ufo"] == 2
+    app.classify(later, OPERATOR_ACTOR, "noise", "complaint")
+    models.catch_up()  # a later batch: the daily totals move from what was sent
+    assert (fast.services_opened(today)["ufo"], fast.services_opened(today)["noise"]) == (1, 1)
+    assert _counted(fast, today) == _counted(full, today)
+    app.classify(same, OPERATOR_ACTOR, "noise", "complaint")
+    models.rebuild(["reports"])  # the same batch as the opening
+    for counts in (fast, full):
+        assert "ufo" not in counts.services_opened(today) and counts.services_opened(today)["noise"] == 2
+    assert _counted(fast, today) == _counted(full, today)
