@@ -34,7 +34,7 @@ from hotline.projections.read_models import ReadModels
 from hotline.projections.report_view import DAYS, FACTS, add_days, add_words, tally
 from hotline.projections.reports import DailyCounts, FactCounts, compile_report, month
 from hotline.projections.store import open_view_recorder
-from hotline.projections.telephony import CALLS
+from hotline.projections.telephony import CALLS, HOURS
 
 SIZES = {"full": (200_000, 5_000), "quick": (40_000, 2_000), "smoke": (3_000, 300)}
 MONTH = "2026-11"
@@ -181,9 +181,10 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
     with view.writing(None) as cursor:
         view.upsert(cursor, CALLS.name, CALLS.columns, calls)
         add_words(view, cursor, used)
+    models.telephony.rebuild_hours()  # the hourly totals, as start-up makes them from the calls
     for table_view in filled:
         table_view.create_tables()
-    view.analyse([CASES.name, FACTS.name, DAYS.name, METRIC_FACTS.name, CALLS.name])
+    view.analyse([CASES.name, FACTS.name, DAYS.name, METRIC_FACTS.name, CALLS.name, HOURS.name])
     return facts_written
 
 

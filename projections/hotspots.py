@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hotline.domain.analysis import HotspotRules
 from hotline.domain.case import MERGED
 from hotline.domain.workdays import CHINA_TZ, as_china_time
-from hotline.projections.base import stamp, unstamp
+from hotline.projections.base import IN_CHUNK, stamp, unstamp
 from hotline.projections.report_view import FACTS, OPENED, WORDS
 
 if TYPE_CHECKING:
@@ -145,16 +145,15 @@ class Hotspots:
     def clusters(self, until: datetime) -> list[Cluster]:
         """集中诉求 among the cases of the ``cluster_days`` before ``until``, largest first."""
         rules = self.rules
-        rows = [
-            row
-            for row in self.view.query(
-                "SELECT c.ticket_no, c.opened_at, c.status, c.department, c.district, c.service_code, c.address, "
-                f"c.description, c.lat, c.long, c.caller_key, f.words FROM {self.table} c "
-                f"LEFT JOIN {self.facts} f ON f.id = c.id || ':opened' WHERE c.opened_at >= ? AND c.opened_at < ?",
-                [stamp(until - timedelta(days=rules.cluster_days)), stamp(until)],
-            )
-            if row["status"] != MERGED
-        ]
+        # What the comparison needs, for every case of the window; the texts only for the cases found
+        # in a cluster (below): a busy city's three days are tens of thousands of cases.
+        rows = self.view.query(
+            "SELECT c.id, c.ticket_no, c.opened_at, c.district, c.service_code, c.address, "
+            f"c.lat, c.long, c.caller_key, f.words FROM {self.table} c "
+            f"LEFT JOIN {self.facts} f ON f.id = c.id || ':opened' "
+            "WHERE c.opened_at >= ? AND c.opened_at < ? AND c.status <> ?",
+            [stamp(until - timedelta(days=rules.cluster_days)), stamp(until), MERGED],
+        )
         words = [frozenset((row["words"] or "").split()) for row in rows]
         streets = [street_of(row["address"]) for row in rows]
         parent = list(range(len(rows)))
@@ -213,11 +212,14 @@ class Hotspots:
         linked: dict[int, list[int]] = {}
         for number in range(len(rows)):
             linked.setdefault(root(number), []).append(number)
-        found = []
+        clustered = []
         for members in linked.values():
             callers = {rows[n]["caller_key"] for n in members if rows[n]["caller_key"]}
-            if len(members) < 2 or len(callers) < rules.cluster_min_callers:
-                continue
+            if len(members) >= 2 and len(callers) >= rules.cluster_min_callers:
+                clustered.append((members, callers))
+        texts = self._texts([rows[n]["id"] for members, _ in clustered for n in members])
+        found = []
+        for members, callers in clustered:
             members.sort(key=lambda n: (rows[n]["opened_at"], rows[n]["ticket_no"]))
             shared = Counter(word for n in members for word in words[n])
             first = rows[members[0]]
@@ -233,9 +235,9 @@ class Hotspots:
                         ClusterCase(
                             rows[n]["ticket_no"],
                             unstamp(rows[n]["opened_at"]),  # type: ignore[arg-type]
-                            rows[n]["status"],
-                            rows[n]["department"],
-                            rows[n]["description"] or "",
+                            texts[rows[n]["id"]]["status"],
+                            texts[rows[n]["id"]]["department"],
+                            texts[rows[n]["id"]]["description"] or "",
                             rows[n]["address"] or "",
                             rows[n]["caller_key"],
                         )
@@ -244,6 +246,19 @@ class Hotspots:
                 )
             )
         return sorted(found, key=lambda c: (-c.callers, -len(c.cases), c.key))
+
+    def _texts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Status, department and description of the cases found in clusters, by id."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            for row in self.view.query(
+                f"SELECT id, status, department, description FROM {self.table} "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[row["id"]] = row
+        return found
 
     def cluster(self, key: str, until: datetime) -> Cluster | None:
         return next((c for c in self.clusters(until) if c.key == key), None)

@@ -34,7 +34,12 @@ FACTS = Table(
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL, department TEXT, dispatched_at TEXT, sign_by TEXT, "
     "signed_at TEXT, callback_reached INTEGER, resolved_per_caller INTEGER, satisfaction TEXT, "
     "contacted_first INTEGER, reply_by TEXT, replied_at TEXT",
-    ("month: dispatched_at, department",),
+    (
+        "month: dispatched_at, department",
+        # Covering the month's grouped count (``month``): a month of dispatches without visiting the rows.
+        "month_figures: dispatched_at, department, signed_at, sign_by, callback_reached, resolved_per_caller, "
+        "satisfaction, contacted_first, reply_by, replied_at",
+    ),
 )
 SATISFIED = ("satisfied", "basically_satisfied")
 

@@ -4,7 +4,8 @@ the intake as the consumer hands it over, equal the figures computed by hand."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from hotline.infra.demo.telephony import telephony_day
 from hotline.intake.handlers import Intake
 from hotline.intake.messages import Topics
 from hotline.intake.telephony import TELEPHONY_SCHEMA, TelephonyError, parse_telephony
+from hotline.projections.telephony import TelephonyLog
 
 DAY = datetime(2026, 11, 30, tzinfo=CHINA_TZ)
 
@@ -102,3 +104,57 @@ def test_the_demo_feed_peaks_in_the_morning_and_afternoon_and_loses_a_share():
     abandoned = sum(1 for m in messages if m["event"] == "abandoned")
     assert 0.04 < abandoned / len(offered) < 0.15
     assert all(parse_telephony(json.dumps(m, ensure_ascii=False).encode()) for m in messages[:200])
+
+
+def _seats(seats):
+    return sorted((s.seat, s.answered, s.average_talk_seconds, s.transferred) for s in seats)
+
+
+def _figures(log, start, end, now):
+    f = log.figures(start, end, now)
+    return (
+        f.offered,
+        f.answered,
+        f.answered_in_time,
+        f.abandoned,
+        f.average_wait_seconds,
+        _seats(f.seats),
+        sorted(f.by_hour),
+        f.callbacks_made_in_time,
+        [m.call_id for m in f.callbacks_due],
+    )
+
+
+def test_the_hourly_totals_give_the_figures_counted_from_the_calls_however_the_feed_arrives(services):
+    """A demo day delivered out of order in small batches, part of it twice: the figures summed from
+    the hourly totals equal those counted from the calls, and making the totals again from the calls
+    (as start-up does when the table is missing or the 15-second rule changed) gives the same rows."""
+    log = services.read_models.telephony
+    messages = telephony_day(DAY.date(), 400, seed=3)
+    rng = random.Random(5)
+    shuffled = messages + rng.sample(messages, 150)  # redeliveries
+    rng.shuffle(shuffled)
+    records = [parse_telephony(json.dumps(m, ensure_ascii=False).encode()) for m in shuffled]
+    for start in range(0, len(records), 37):
+        log.record(records[start : start + 37])
+    now = DAY + timedelta(days=1, hours=1)
+    whole_day = (DAY, DAY + timedelta(days=1))
+    summed = _figures(log, *whole_day, now)
+    assert summed[0] == 400 and summed[3] > 0 and summed[5]
+    totals, seats, hours = log.counted(*whole_day)
+    assert (int(totals["offered"]), int(totals["answered"]), int(totals["in_time"]), int(totals["abandoned"])) == (
+        summed[:4]
+    )
+    assert _seats(seats) == summed[5] and sorted(hours) == summed[6]
+    afternoon = (DAY.replace(hour=13), DAY.replace(hour=16, minute=30))  # not whole hours: counted
+    offered = [datetime.fromisoformat(m["at"]) for m in messages if m["event"] == "offered"]
+    assert _figures(log, *afternoon, now)[0] == sum(1 for t in offered if afternoon[0] <= t < afternoon[1]) > 0
+    table = services.read_models.recorder.table("hv_telephony_hours")
+    kept = services.read_models.recorder.query(f"SELECT * FROM {table} ORDER BY id")
+    log.rebuild_hours()
+    assert services.read_models.recorder.query(f"SELECT * FROM {table} ORDER BY id") == kept
+    assert _figures(log, *whole_day, now) == summed
+    # The 15-second rule changed in rules/: at start-up the totals are made again by the new rule.
+    longer = TelephonyLog(log.view, log.caller_key, replace(log.rules, answer_within_seconds=40))
+    longer.create_tables()
+    assert _figures(longer, *whole_day, now)[2] == int(longer.counted(*whole_day)[0]["in_time"]) > summed[2]
