@@ -195,11 +195,11 @@ class HotlineBase(Application[UUID]):
             aggregate = self.repository.get(aggregate.id)  # fast-forwarded from the cached copy
         raise LostRace(conflict)
 
-    def originator_ids(self, topic: str) -> Iterator[UUID]:
-        """The id of every aggregate whose first event has ``topic``, in the order they were stored."""
+    def originator_ids(self, *topics: str) -> Iterator[UUID]:
+        """The id of every aggregate whose first event has one of ``topics``, in the order they were stored."""
         start = None
         while True:
-            page = self.recorder.select_notifications(start, 500, topics=[topic], inclusive_of_start=False)
+            page = self.recorder.select_notifications(start, 500, topics=list(topics), inclusive_of_start=False)
             if not page:
                 return
             for notification in page:

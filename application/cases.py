@@ -20,10 +20,11 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from hotline.application.base import MAX_RACE_RETRIES, HotlineBase
 from hotline.application.failures import LostRace, back_off
-from hotline.domain.actors import Actor
-from hotline.domain.case import DISPATCHED, RETURNED, Call, Case, case_id
+from hotline.domain.actors import Actor, require_role
+from hotline.domain.case import CAN_MIGRATE, DISPATCHED, MIGRATE_ACTION, RETURNED, Call, Case, case_id
 from hotline.domain.emergency import HANDOFF_OUTCOMES, URGENT
 from hotline.domain.errors import CaseNotFound, DomainError, InvalidInput
+from hotline.domain.migration import MigratedCase
 from hotline.domain.tickets import CallReceipt, TicketDay, format_ticket_no, receipt_id
 from hotline.domain.time_limits import CaseDeadlines
 from hotline.domain.workdays import as_china_time
@@ -49,6 +50,17 @@ class Opening:
     ticket_no: str
     created: bool
     department: str | None = None  # where the rules routed it when it was created; None: not routed
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The outcome of one migrated case (``import_cases``): the case it is here and whether this
+    import created it; or, refused, why (nothing was recorded for it)."""
+
+    source_no: str
+    ticket_no: str | None
+    created: bool
+    refusal: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,87 @@ class CaseCommands(HotlineBase):
             assert earlier is not None
             openings[index] = Opening(earlier.ticket_no, created=False)
         return cast(list[Opening], openings)
+
+    # ---- migrating the previous system's cases (hotline import cases, docs/import.md) ---------
+
+    def import_cases(self, items: Sequence[MigratedCase], actor: Actor) -> list[Imported]:
+        """Record cases of the city's previous system, each at the clock's now with its original
+        times reported beside it (rules/time_plausibility.toml ``[migration]``). A case whose old
+        number was imported before creates nothing (its call receipt, ``MigratedCase.receipt_key``);
+        a case that breaks a rule is refused with the reason and the others go on. The new cases
+        get the day's next ticket numbers in the order they were received there, in one transaction."""
+        require_role(actor, CAN_MIGRATE, MIGRATE_ACTION)  # before any row is looked at
+        for attempt in range(MAX_RACE_RETRIES):
+            try:
+                return self._import(items, actor)
+            except IntegrityError:
+                back_off(attempt)
+        raise LostRace("同一批迁移数据正由另一处同时导入，请稍后重试")
+
+    def _import(self, items: Sequence[MigratedCase], actor: Actor) -> list[Imported]:
+        outcomes: list[Imported | None] = [None] * len(items)
+        known = self.tickets_for_calls([item.receipt_key for item in items])
+        at = self.now()
+        plausibility = self.rules.plausibility
+        plans: list[tuple[int, MigratedCase]] = []
+        first_of: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.receipt_key in known:
+                outcomes[index] = Imported(item.source_no, known[item.receipt_key], created=False)
+                continue
+            if item.source_no in first_of:
+                outcomes[index] = Imported(item.source_no, None, False, f"工单编号 {item.source_no} 重复")
+                continue
+            try:
+                self._check_call(item.call)
+                if item.department is not None and item.department not in self.rules.departments:
+                    raise InvalidInput(f"未知承办单位：{item.department}")
+                received = plausibility.check(item.received_at, at, None, migrated=True, label="受理时间")
+                if item.finished_at is not None:
+                    plausibility.check(item.finished_at, at, received, migrated=True, label="办结时间")
+            except DomainError as error:
+                outcomes[index] = Imported(item.source_no, None, False, str(error))
+                continue
+            first_of[item.source_no] = index
+            plans.append((index, item))
+        if plans:
+            plans.sort(key=lambda plan: (plan[1].received_at, plan[0]))  # numbered in the order received there
+            recorder = cast(TicketRecorder, self.recorder)
+            made: list[Case | CallReceipt] = []
+
+            keys = self.personal_keys.issue(len(plans)) if self.personal_keys else []  # as open_cases does
+
+            def build(firsts: dict[str, int]) -> list[StoredEvent]:
+                day = at.date()
+                number = firsts[day.isoformat()]
+                for offset, (index, item) in enumerate(plans):
+                    ticket_no = format_ticket_no(day, number + offset)
+                    case = Case.migrate(
+                        ticket_no,
+                        item.call,
+                        actor,
+                        source_no=item.source_no,
+                        source_status=item.source_status,
+                        source_department=item.department,
+                        received_at=item.received_at,
+                        finished_at=item.finished_at,
+                        result=item.result,
+                        at=at,
+                        personal_key=keys[offset] if keys else None,
+                    )
+                    made.extend((case, CallReceipt.record(item.receipt_key, ticket_no, at=at)))
+                    outcomes[index] = Imported(item.source_no, ticket_no, created=True)
+                return [self.mapper.to_stored_event(e) for aggregate in made for e in aggregate.collect_events()]
+
+            try:
+                notification_ids = recorder.insert_numbered([TicketDay.of(at.date(), len(plans))], build)
+            except (IntegrityError, DomainError):
+                if self.personal_keys and keys:
+                    self.personal_keys.destroy(keys)
+                raise
+            self._wrote(notification_ids)
+            self._cache_saved(made)
+        return cast(list[Imported], outcomes)
 
     def _plan(self, index: int, call: Call, at: datetime, reported_at: datetime | None, route: bool) -> _Plan:
         unknown = tuple(call.unknown_to(self.rules.services))
@@ -280,8 +373,8 @@ class CaseCommands(HotlineBase):
         return None if version is None else self.get_case(ticket_no, version=version)
 
     def case_ids(self) -> Iterator[UUID]:
-        """Every case's id, in the order they were logged."""
-        return self.originator_ids(Case.Opened.TOPIC)
+        """Every case's id, in the order they were logged (or migrated)."""
+        return self.originator_ids(Case.Opened.TOPIC, Case.Migrated.TOPIC)
 
     def all_cases(self) -> Iterator[Case]:
         for aggregate_id in self.case_ids():

@@ -76,6 +76,8 @@ CAN_WAIVE_REHANDLING = (SUPERVISOR, ADMIN)  # 不满意、未解决的工单不�
 CAN_MERGE = (OPERATOR, SUPERVISOR, ADMIN)  # 并单; the supervisor merges a 集中诉求 cluster in one step
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 CAN_ERASE = (ADMIN, SYSTEM)  # 删除个人信息: an admin on request (hotline privacy erase), the retention job
+CAN_MIGRATE = (ADMIN,)  # 导入原系统的迁移数据 (hotline import cases)
+MIGRATE_ACTION = "导入迁移数据"
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
 AWAITING_DISPATCH = (UNCLASSIFIED, OPENED, REOPENED, RETURNED)  # the dispatch centre's queue
 AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
@@ -350,6 +352,107 @@ class Case(Permitted, HotlineAggregate):
         self.interim_by: datetime | None = None
         self.interim_given_at: datetime | None = None
         self.happened_at: datetime | None = None  # when the latest step happened (reported, else recorded)
+
+    # ---- migrated from the city's previous system (domain/migration.py, docs/import.md) -----
+
+    # Cases opened here, and every case loaded from events or snapshots written before, were not migrated.
+    migrated_from: str | None = None  # the previous system's 工单编号
+    source_status = ""  # its status there, as written
+    source_department: str | None = None
+    source_received_at: datetime | None = None  # its 受理时间 there (reported)
+    source_finished_at: datetime | None = None  # its 办结时间 there (reported)
+
+    class Migrated(Created):
+        """A case of the previous system, recorded at the import; ``reported_at`` is its 受理时间.
+        A finished case arrives closed (its 办结时间 reported, ``finished_at``); an open one arrives
+        in the dispatch centre's queue, to be dispatched here with deadlines from then."""
+
+        TOPIC = "hotline:Case.Migrated"
+        ticket_no: str
+        call_id: str | None
+        channel: str
+        category: str
+        service_code: str
+        description: str
+        caller_name: str
+        caller_phone: str
+        urgency: str
+        address: str
+        district: str
+        lat: float | None
+        long: float | None
+        personal_key: str | None  # as on Opened: the case's own key sealing its personal fields
+        source_no: str
+        source_status: str
+        source_department: str | None
+        finished: bool
+        finished_at: datetime | None
+        result: str
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.migrated_from = self.source_no
+            aggregate.source_status = self.source_status
+            aggregate.source_department = self.source_department
+            aggregate.source_received_at = self.reported_at
+            aggregate.source_finished_at = self.finished_at
+            if self.finished:
+                aggregate.status = CLOSED
+                aggregate.department = self.source_department
+                aggregate.closed_at = self.finished_at
+                aggregate.reply_result = self.result
+                aggregate.happened_at = self.finished_at
+
+    @classmethod
+    def migrate(
+        cls,
+        ticket_no: str,
+        call: Call,
+        actor: Actor,
+        *,
+        source_no: str,
+        source_status: str,
+        source_department: str | None,
+        received_at: datetime,
+        finished_at: datetime | None,
+        result: str,
+        at: datetime | None = None,
+        personal_key: str | None = None,
+    ) -> Case:
+        """Record a case of the previous system (times checked by the application first)."""
+        require_role(actor, CAN_MIGRATE, MIGRATE_ACTION)
+        if not TICKET_NO.match(ticket_no):
+            raise InvalidInput(f"工单编号格式不正确：{ticket_no}")
+        if finished_at is not None and finished_at < received_at:
+            raise InvalidInput("办结时间早于受理时间")
+        return cls._create(
+            cls.Migrated,
+            id=case_id(ticket_no),
+            timestamp=at,
+            ticket_no=ticket_no,
+            call_id=None,
+            channel=call.channel,
+            category=call.category,
+            service_code=call.service_code,
+            description=call.description,
+            caller_name=call.caller_name,
+            caller_phone=call.caller_phone,
+            urgency=call.urgency,
+            address=call.address,
+            district=call.district,
+            lat=call.lat,
+            long=call.long,
+            personal_key=personal_key,
+            source_no=text(source_no, "原工单编号", limit=64),
+            source_status=text(source_status, "原状态", limit=50),
+            source_department=source_department,
+            finished=finished_at is not None,
+            finished_at=finished_at,
+            result=text(result, "办理结果", required=False),
+            actor_id=actor.id,
+            actor_role=actor.role,
+            reported_at=received_at,
+        )
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -1241,6 +1344,7 @@ EVENT_NAMES = {
     Case.Opened: "受理",
     Case.HeldForClassification: "待分类",
     Case.Classified: "分类",
+    Case.Migrated: "迁移导入",
     Case.AnsweredDirectly: "直接答复",
     Case.Dispatched: "派单",
     Case.Redispatched: "改派",

@@ -15,6 +15,7 @@ from hotline.domain.emergency import EmergencyRules
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.handling import HandlingRules
 from hotline.domain.metrics import MetricRules
+from hotline.domain.migration_rules import MigrationRules
 from hotline.domain.notifications import NotificationRules
 from hotline.domain.open311 import Open311Catalogue
 from hotline.domain.privacy import PrivacyRules
@@ -43,6 +44,7 @@ class Rules:
     analysis: AnalysisRules  # analysis.toml: the daily report, hotspots, the call centre
     privacy: PrivacyRules  # privacy.toml
     plausibility: TimePlausibility  # time_plausibility.toml
+    migration: MigrationRules  # migration.csv: the previous system's status words
 
     def department_name(self, code: str | None) -> str:
         if not code:

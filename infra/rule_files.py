@@ -27,6 +27,7 @@ from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS,
 from hotline.domain.formats import PHONE
 from hotline.domain.handling import CallbackRules, DispatchRules, HandlingRules
 from hotline.domain.metrics import RATES, MetricRules, RateRule
+from hotline.domain.migration_rules import MigrationRules
 from hotline.domain.notifications import (
     Contact,
     NotificationRules,
@@ -545,16 +546,38 @@ def load_privacy(path: Path, services: dict[str, Service]) -> PrivacyRules:
         raise RulesFileError(f"{path.name}：{error}") from None
 
 
+def load_migration(path: Path) -> MigrationRules:
+    statuses: dict[str, bool] = {}
+    for row in read_table(path, ["原系统状态", "是否办结", "说明"]):
+        status, finished = row["原系统状态"], row["是否办结"]
+        if not status:
+            raise row.error("原系统状态不能为空")
+        if status in statuses:
+            raise row.error(f"原系统状态 {status} 重复")
+        if finished not in ("是", "否"):
+            raise row.error(f"是否办结只能是 是 或 否，不是 {finished!r}")
+        statuses[status] = finished == "是"
+    try:
+        return MigrationRules(statuses)
+    except DomainError as error:
+        raise RulesFileError(f"{path.name}：{error}") from None
+
+
 def load_time_plausibility(path: Path) -> TimePlausibility:
     data = _toml(path)
     section = data.get("reported_time")
     if not isinstance(section, dict):
         raise RulesFileError(f"{path.name}：须有 [reported_time] 一节")
+    migration = data.get("migration")
+    if not isinstance(migration, dict):
+        raise RulesFileError(f"{path.name}：须有 [migration] 一节（迁移数据的回溯期限）")
     try:
         return TimePlausibility(
             future_skew=timedelta(minutes=_number_in(section, "future_skew_minutes", path, "reported_time")),
             window=timedelta(hours=_number_in(section, "window_hours", path, "reported_time")),
+            migration_window=timedelta(days=_number_in(migration, "oldest_days", path, "migration")),
             basis=str(section.get("basis", "")),
+            migration_basis=str(migration.get("basis", "")),
         )
     except DomainError as error:
         raise RulesFileError(f"{path.name}：{error}") from None
@@ -746,6 +769,7 @@ RULE_FILES = (
     "analysis.toml",
     "privacy.toml",
     "time_plausibility.toml",
+    "migration.csv",
 )
 
 
@@ -776,6 +800,7 @@ def load_rules(directory: Path) -> Rules:
         analysis=load_analysis(directory / "analysis.toml"),
         privacy=load_privacy(directory / "privacy.toml", services),
         plausibility=load_time_plausibility(directory / "time_plausibility.toml"),
+        migration=load_migration(directory / "migration.csv"),
     )
 
 

@@ -26,6 +26,7 @@ from hotline.domain.case import STATUS_NAMES
 from hotline.domain.catalogue import CATEGORIES, CHANNELS, URGENCIES
 from hotline.domain.deadlines import is_overdue
 from hotline.domain.errors import InvalidInput
+from hotline.domain.migration_rules import MIGRATED
 from hotline.domain.rules import Rules
 from hotline.domain.text import printable
 from hotline.projections.cases import CaseIndex, CaseRow
@@ -107,6 +108,9 @@ HEADINGS = (
     ("当前期限", 18),
     ("是否超期", 8),
     ("办结时间", 18),
+    ("数据来源", 10),  # 迁移数据: migrated from the previous system (docs/import.md)
+    ("原工单编号", 22),
+    ("原受理时间", 18),
 )
 
 
@@ -131,6 +135,9 @@ def export_row(row: CaseRow, rules: Rules, now: datetime) -> list[str]:
         _time(deadline),
         "是" if is_overdue(deadline, now) else "否",
         _time(row.closed_at),
+        MIGRATED if row.migrated else "",
+        row.migrated_from or "",
+        _time(row.source_opened_at),
     ]
 
 

@@ -95,6 +95,8 @@ CASES = Table(
         "caller_name_key",
         "dispatch_by",
         "confidential",
+        "migrated_from",
+        "source_opened_at",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -104,7 +106,8 @@ CASES = Table(
     "reply_result TEXT, urge_count INTEGER, merged_into TEXT, version INTEGER, emergency INTEGER, handoff_by TEXT, "
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
     "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
-    "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT, confidential INTEGER",
+    "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT, confidential INTEGER, "
+    "migrated_from TEXT, source_opened_at TEXT",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -124,6 +127,7 @@ CASES = Table(
         "extension_review: extension_pending",
         "dispatch_by: status, dispatch_by",
         "dispatch_queue: status, urgency, opened_at",
+        "migrated_from: migrated_from",
     ),
 )
 
@@ -176,6 +180,12 @@ class CaseRow:
     caller_name_key: str | None = None  # the name's keyed hash (caller_key.py), never the name
     dispatch_by: datetime | None = None  # 派单时限: by when the dispatch centre dispatches it (rules/handling.toml)
     confidential: bool | None = None  # 保密 caller (Case.MarkedConfidential)
+    migrated_from: str | None = None  # 迁移数据: the previous system's 工单编号 (Case.Migrated)
+    source_opened_at: datetime | None = None  # 迁移数据: its 受理时间 there (reported)
+
+    @property
+    def migrated(self) -> bool:
+        return self.migrated_from is not None
 
     @property
     def status_name(self) -> str:
@@ -228,6 +238,7 @@ TIME_FIELDS = {
     "interim_given_at",
     "return_requested_at",
     "dispatch_by",
+    "source_opened_at",
 }
 BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency", "confidential"}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
@@ -310,6 +321,21 @@ class CaseIndex(RowView):
         def classified(row: Row, e: Any) -> None:
             row.update(status=OPENED, service_code=e.service_code, category=e.category)
             touch(row, e)
+
+        def migrated(row: Row, e: Any) -> None:
+            opened(row, e)
+            row.update(migrated_from=e.source_no, source_opened_at=stamp(e.reported_at), dispatch_by=None)
+            if e.finished:
+                row.update(
+                    status=CLOSED,
+                    department=e.source_department,
+                    closed_at=stamp(e.finished_at),
+                    reply_result=scrub_contacts(e.result),
+                    public_reply=self.caller_key.hide_name(scrub(e.result), row["caller_name_key"]),
+                )
+            else:
+                # Open there: in the dispatch centre's queue here, to be dispatched by today's 派单时限.
+                row["dispatch_by"] = stamp(self.dispatch.dispatch_due(e.timestamp))
 
         def answered(row: Row, e: Any) -> None:
             row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=scrub_contacts(e.answer))
@@ -447,6 +473,7 @@ class CaseIndex(RowView):
             Case.Opened: (opened, True),
             Case.HeldForClassification: (held, False),
             Case.Classified: (classified, False),
+            Case.Migrated: (migrated, True),
             Case.AnsweredDirectly: (answered, False),
             Case.Dispatched: (dispatched, False),
             Case.Redispatched: (dispatched, False),
@@ -555,11 +582,14 @@ class CaseIndex(RowView):
 
         if text and text.strip():
             like = f"%{escape_like(text.strip())}%"
-            where.append("(description LIKE ? ESCAPE '!' OR address LIKE ? ESCAPE '!' OR ticket_no LIKE ? ESCAPE '!')")
-            params.extend([like, like, like])
-        if ticket_no:
-            where.append("ticket_no = ?")
-            params.append(ticket_no.strip())
+            where.append(
+                "(description LIKE ? ESCAPE '!' OR address LIKE ? ESCAPE '!' OR ticket_no LIKE ? ESCAPE '!'"
+                " OR migrated_from LIKE ? ESCAPE '!')"
+            )
+            params.extend([like, like, like, like])
+        if ticket_no:  # a migrated case is found by its old number too
+            where.append("(ticket_no = ? OR migrated_from = ?)")
+            params.extend([ticket_no.strip(), ticket_no.strip()])
         if phone is not None:
             where.append("caller_key = ?")
             params.append(self.caller_key(phone) or "")

@@ -159,6 +159,7 @@ def message_row(row: Row, moment: datetime | None = None, expire: timedelta | No
 
 CASE_EVENTS = (
     Case.Opened,
+    Case.Migrated,  # 迁移数据: no message for the import itself; its steps here are told like any case's
     Case.Dispatched,
     Case.Redispatched,
     Case.Signed,
@@ -169,6 +170,7 @@ CASE_EVENTS = (
     Case.Replied,
     Case.MergedInto,
 )
+CREATED = (Case.Opened, Case.Migrated)
 MESSAGE_EVENTS = (Message.Prepared, Message.AttemptStarted, Message.Sent, Message.AttemptFailed, Message.Requeued)
 
 
@@ -189,9 +191,7 @@ class NotificationPlan(RowView):
         with view.writing(tracking) as cursor:
             if not mine:
                 return
-            case_ids = {
-                str(e.originator_id) for e in mine if isinstance(e, Case.Event) and not isinstance(e, Case.Opened)
-            }
+            case_ids = {str(e.originator_id) for e in mine if isinstance(e, Case.Event) and not isinstance(e, CREATED)}
             cases = self._load(cursor, CASE_STATE, case_ids)
             message_ids = {str(e.originator_id) for e in mine if isinstance(e, MESSAGE_EVENTS)}
             messages = self._messages_by_id(cursor, message_ids)
@@ -205,7 +205,7 @@ class NotificationPlan(RowView):
                         _message_moved(row, event)
                         planned[row["key"]] = row
                     continue
-                if isinstance(event, Case.Opened):
+                if isinstance(event, CREATED):
                     cases[key] = {
                         "id": key,
                         "ticket_no": event.ticket_no,

@@ -37,6 +37,15 @@ def describe(event: Case.Event, rules: Rules) -> str:
             f"（渠道所报：{sent}）"
         )
         return text + (f"；{event.note}" if event.note else "")
+    if isinstance(event, Case.Migrated):
+        # 迁移数据: the previous system's times are reported (the entry shows 受理时间 as 报告发生于).
+        finished = f"；原办结时间 {beijing(event.finished_at)}" if event.finished_at else ""
+        department = f"；原承办单位 {rules.department_name(event.source_department)}" if event.source_department else ""
+        result = f"；办理结果：{event.result}" if event.result else ""
+        return (
+            f"迁移数据：原工单编号 {event.source_no}，原状态“{event.source_status}”{finished}{department}{result}。"
+            f"{rules.service_name(event.service_code)}：{event.description}"
+        )
     if isinstance(event, (Case.Dispatched, Case.Redispatched)):
         mark = "（暂定）" if event.provisional else ""
         text = (

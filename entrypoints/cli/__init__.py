@@ -14,6 +14,7 @@ from hotline.entrypoints.cli.cases import cases, deadline, demo, serve
 from hotline.entrypoints.cli.intake import consume, produce_demo
 from hotline.entrypoints.cli.keys import keys
 from hotline.entrypoints.cli.knowledge import kb
+from hotline.entrypoints.cli.migration import import_
 from hotline.entrypoints.cli.month import month
 from hotline.entrypoints.cli.notify import notify
 from hotline.entrypoints.cli.projections import ledger, metrics, projections
@@ -44,6 +45,7 @@ for command in (
     keys,
     audit,
     kb,
+    import_,
     notify,
     report,
 ):

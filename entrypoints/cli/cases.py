@@ -180,6 +180,7 @@ def cases(
                     "district": row.district,
                     "opened_at": row.opened_at.isoformat(),
                     "version": row.version,
+                    "migrated_from": row.migrated_from,  # 迁移数据: the previous system's 工单编号
                 }
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
@@ -187,6 +188,7 @@ def cases(
                 click.echo(
                     f"{row.ticket_no}  {row.status_name:<8}  {rules.department_name(row.department):<14}"
                     f"  {reply_by:<25}  {row.description[:24]}"
+                    + (f"  [迁移数据 {row.migrated_from}]" if row.migrated else "")
                 )
     finally:
         services.close()

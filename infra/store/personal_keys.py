@@ -41,7 +41,7 @@ from hotline.domain.privacy import ERASED, PERSONAL_FIELDS
 
 # The library's settings name the mapper by topic (config.event_store_env sets it).
 TOPIC = f"{__name__}:SealingMapper"
-SEALED_TOPICS = frozenset({Case.Opened.TOPIC})
+SEALED_TOPICS = frozenset({Case.Opened.TOPIC, Case.Migrated.TOPIC})  # 迁移数据 too (hotline import cases)
 SEALED = "sealed_personal"  # the state's field holding the sealed personal fields (base64)
 KEY_BYTES = 32
 NONCE_BYTES = 12

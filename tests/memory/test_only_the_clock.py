@@ -62,5 +62,10 @@ def test_the_plausibility_rules_allow_a_reported_time_inside_the_limits_only(rul
     ):
         with pytest.raises(ImplausibleTime, match=reason):
             limits.check(reported, recorded, previous if reported > recorded - timedelta(hours=2) else None)
-    # The migration of the previous system's cases has no window, only the order and the future.
-    assert limits.check(recorded - timedelta(days=900), recorded, None, window=False)
+    # The migration of the previous system's cases has its own bound ([migration] oldest_days = 1827).
+    assert limits.check(recorded - timedelta(days=900), recorded, None, migrated=True)
+    assert limits.check(recorded - timedelta(days=1827), recorded, None, migrated=True)
+    with pytest.raises(ImplausibleTime, match="超过 1827 天"):
+        limits.check(recorded - timedelta(days=1828), recorded, None, migrated=True)
+    with pytest.raises(ImplausibleTime, match="晚于导入时间"):
+        limits.check(recorded + timedelta(minutes=6), recorded, None, migrated=True)

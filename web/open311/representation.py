@@ -36,6 +36,7 @@ class RequestView:
     public_reply: str = ""
     call_id: str = ""
     confidential: bool = False
+    migrated_from: str = ""  # 迁移数据: the previous system's 工单编号
 
     @classmethod
     def from_case(cls, case: Case) -> RequestView:
@@ -58,6 +59,7 @@ class RequestView:
             public_reply=scrub(case.reply_result or case.answer, (case.caller_name,)),
             call_id=case.call_id or "",
             confidential=case.confidential,
+            migrated_from=case.migrated_from or "",
         )
 
     @classmethod
@@ -83,6 +85,7 @@ class RequestView:
             public_reply=row.public_reply or scrub(row.reply_result or ""),
             call_id=row.call_id or "",
             confidential=bool(row.confidential),
+            migrated_from=row.migrated_from or "",
         )
 
     @property
@@ -95,6 +98,15 @@ def agency(view: RequestView, rules: Rules) -> str:
 
 
 def service_notice(view: RequestView, rules: Rules) -> str:
+    return migration_notice(view) + _progress_notice(view, rules)
+
+
+def migration_notice(view: RequestView) -> str:
+    """迁移数据 says so on every request it is shown in (docs/import.md)."""
+    return f"【迁移数据】自原 12345 系统导入，原工单编号 {view.migrated_from}。" if view.migrated_from else ""
+
+
+def _progress_notice(view: RequestView, rules: Rules) -> str:
     if view.is_closed:
         return f"工单 {view.ticket_no} {STATUS_NAMES.get(view.status, '')}。"
     if view.status == UNCLASSIFIED:
