@@ -181,3 +181,22 @@ def test_only_an_administrator_imports(hotline):
 
     with pytest.raises(NotPermitted, match="导入迁移数据"):
         import_file(clocked(hotline, T), SAMPLE, Actor("sup-01", SUPERVISOR))
+
+
+def test_a_migrated_callers_personal_data_is_sealed_with_the_cases_own_key(hotline):
+    """As for a call logged here (crypto-shredding, infra/store/personal_keys.py): the import issues
+    each case its own key, and the stored event holds the caller's fields only sealed with it."""
+    from hotline.infra.store.personal_keys import SEALED
+
+    imported(hotline)
+    noise = by_source(hotline)["JZ12345-2025-000101"]
+    assert noise.personal_key and noise.caller_name == "王先生"
+    (stored,) = hotline.recorder.select_events(noise.id, lte=1)
+    mapper = hotline.mapper
+    state = mapper.transcoder.decode(
+        mapper.compressor.decompress(mapper.cipher.decrypt(stored.state))
+        if mapper.compressor
+        else mapper.cipher.decrypt(stored.state)
+    )
+    assert SEALED in state and "caller_name" not in state and "caller_phone" not in state
+    assert state["source_no"] == "JZ12345-2025-000101"  # the case's facts stay readable
