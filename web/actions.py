@@ -71,6 +71,16 @@ def run_form(form: FlaskForm, command: Callable[[], T], done: str) -> T | None:
     return result
 
 
+def keep_typed(built: dict[str, Any], kept: dict[str, Any] | None, version: int) -> dict[str, Any]:
+    """The page's action forms, with a refused one as the user filled it in place of a fresh one
+    (its version brought up to the aggregate's: the page shows it as it is now, and it can be sent again)."""
+    for name, form in (kept or {}).items():
+        if name in built:
+            form.version.data = str(version)
+            built[name] = form
+    return built
+
+
 def take_action(
     actions: dict[str, Action],
     name: str,

@@ -14,7 +14,7 @@ from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import InvalidInput
 from hotline.domain.workdays import CHINA_TZ
 from hotline.web import forms
-from hotline.web.actions import Action, take_action
+from hotline.web.actions import Action, keep_typed, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
 from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.timeline import timeline
@@ -293,11 +293,8 @@ def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
     """The case page; ``kept``: a refused form, shown again with what the user typed."""
     case = visible_case(ticket_no)
     names = available_actions(case)
-    built = {name: _build_form(name, case) for name in names if name != "answer_article"}
-    for name, form in (kept or {}).items():
-        if name in built:
-            form.version.data = str(case.version)  # typed text kept; the page shows the case as it is now
-            built[name] = form
+    fresh = {name: _build_form(name, case) for name in names if name != "answer_article"}
+    built = keep_typed(fresh, kept, case.version)
     suggestion = hotline().suggested_department(case)
     escalation = escalation_form(case, current_actor(), clock().now())
     models = fresh_read_models()

@@ -3,7 +3,7 @@ and the supervisor's view of coverage (services with calls but no article)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -14,7 +14,7 @@ from hotline.domain.actors import DEPARTMENT, EDITOR, OPERATOR, SUPERVISOR
 from hotline.domain.errors import DomainError
 from hotline.domain.knowledge import EVENT_NAMES, STATUS_NAMES, Article, ArticleContent, ArticleNotFound
 from hotline.web import forms
-from hotline.web.actions import Action, take_action
+from hotline.web.actions import Action, keep_typed, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import clock, fresh_read_models, hotline, rules
@@ -205,7 +205,8 @@ def coverage():
 
 @bp.route("/kb/<number>")
 @roles_required(*READERS)
-def article(number: str):
+def article(number: str, kept: dict[str, forms.ActionForm] | None = None):
+    """The article's page; ``kept``: a refused form, shown again with what the user typed."""
     article = visible_article(number)
     models = fresh_read_models()
     actor, moment = current_actor(), clock().now()
@@ -215,7 +216,10 @@ def article(number: str):
         article=article,
         row=models.knowledge.get(article.number),
         today=moment.date(),
-        actions={name: (ARTICLE_ACTIONS[name], _article_form(name, article)) for name in names},
+        actions={
+            name: (ARTICLE_ACTIONS[name], form)
+            for name, form in keep_typed({n: _article_form(n, article) for n in names}, kept, article.version).items()
+        },
         entries=entries(hotline().article_events(article.number), EVENT_NAMES, lambda e, r: _describe(e), rules()),
     )
 
@@ -223,8 +227,10 @@ def article(number: str):
 @bp.route("/kb/<number>/<name>", methods=["POST"])
 @roles_required(*READERS)
 def act(number: str, name: str):
-    article = visible_article(number)
-    take_action(ARTICLE_ACTIONS, name, article, article.number, _article_form, f"知识库条目 {number}")
+    found = visible_article(number)
+    done = take_action(ARTICLE_ACTIONS, name, found, found.number, _article_form, f"知识库条目 {number}")
+    if done is None and (refused := g.get("refused_form")) is not None:
+        return article(number, kept={name: refused}), 400  # nothing typed is lost
     return redirect(url_for("knowledge.article", number=number))
 
 

@@ -8,7 +8,7 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
@@ -23,7 +23,7 @@ from hotline.domain.supervision import SOURCES, STATUS_NAMES, ItemNotFound, Supe
 from hotline.domain.workdays import as_china_time
 from hotline.projections.ledger_export import write_ledger
 from hotline.web import forms
-from hotline.web.actions import Action, run_form, take_action
+from hotline.web.actions import Action, keep_typed, run_form, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import clock, fresh_read_models, hotline, read_models, rules
@@ -232,7 +232,8 @@ def register():
 
 @bp.route("/supervision/items/<path:reference_no>")
 @roles_required(SUPERVISOR, DEPARTMENT)
-def item(reference_no: str):
+def item(reference_no: str, kept: dict[str, forms.ActionForm] | None = None):
+    """The item's page; ``kept``: a refused form, shown again with what the user typed."""
     found = visible_item(reference_no)
     actor, moment = current_actor(), clock().now()
     names = [name for name, action in ITEM_ACTIONS.items() if action.offered(found, actor, moment)]
@@ -240,7 +241,10 @@ def item(reference_no: str):
     return render_template(
         "supervision/item.html",
         item=found,
-        actions={name: (ITEM_ACTIONS[name], _item_form(name, found)) for name in names},
+        actions={
+            name: (ITEM_ACTIONS[name], form)
+            for name, form in keep_typed({n: _item_form(n, found) for n in names}, kept, found.version).items()
+        },
         entries=item_entries(events),
     )
 
@@ -249,7 +253,9 @@ def item(reference_no: str):
 @roles_required(SUPERVISOR, DEPARTMENT)
 def act(reference_no: str, name: str):
     found = visible_item(reference_no)
-    take_action(ITEM_ACTIONS, name, found, found.reference_no, _item_form, f"督办事项 {found.reference_no}")
+    done = take_action(ITEM_ACTIONS, name, found, found.reference_no, _item_form, f"督办事项 {found.reference_no}")
+    if done is None and (refused := g.get("refused_form")) is not None:
+        return item(found.reference_no, kept={name: refused}), 400  # nothing typed is lost
     return redirect(url_for("supervision.item", reference_no=found.reference_no))
 
 
