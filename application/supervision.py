@@ -206,22 +206,28 @@ class SupervisionCommands(CaseCommands):
         lead_department: str | None = None,
         cooperating_departments: Iterable[str] = (),
     ) -> SupervisionItem:
-        """超期工单转督办: only a case past its signing or reply deadline; the ticket is the reference."""
+        """超期工单转督办: only a case past its signing or reply deadline, and only once; the ticket is
+        the reference. The item and the case's 转督办 event are saved together: each shows the other."""
         at = self.now()
         case = self.get_case(ticket_no)
         case._permit("escalate", actor, at)
         department = lead_department or case.department
         summary = content or f"工单 {ticket_no} 超期未办结：{case.description}"
-        return self._register(
+        item = self._new_item(
             ESCALATED_CASE,
             ticket_no,
             actor,
+            at=at,
             content=summary[:4000],
             lead_department=department,
             due=due,
             cooperating_departments=cooperating_departments,
             ticket_no=ticket_no,
         )
+        case.escalate(actor, item.reference_no, at=at)
+        # Refused as existing: the item (a case escalated before its 转督办 was recorded), or a race.
+        self._save_new(item, case, message=f"工单 {ticket_no} 已转督办（督办编号 {item.reference_no}），不能重复转督办")
+        return item
 
     # ---- reading ----------------------------------------------------------------------------
 

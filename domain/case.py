@@ -344,6 +344,7 @@ class Case(Permitted, HotlineAggregate):
         self.closed_at: datetime | None = None
         self.reopen_count = 0
         self.merged_into: str | None = None
+        self.escalated_to: str | None = None  # 转督办: the 督办台账 item this case went to
         self.article: dict[str, Any] | None = None  # the knowledge-base article a direct answer cited
         self.emergency = False  # on the emergency list: to be handed to an emergency desk
         self.handoff_by: datetime | None = None
@@ -532,6 +533,8 @@ class Case(Permitted, HotlineAggregate):
         if command == "waive_rehandling" and self.status == CALLED_BACK and not self.needs_rehandling:
             return InvalidTransition(f"工单 {ticket} 回访结果无需重办")
         if command == "escalate":
+            if self.escalated_to is not None:
+                return InvalidTransition(f"工单 {ticket} 已转督办（督办编号 {self.escalated_to}），不能重复转督办")
             if self.status not in IN_HANDS:
                 return InvalidTransition(f"工单 {ticket} 当前状态为“{self.status_name}”，不在办理中，不能转督办")
             if moment is None or not self.is_overdue(moment):
@@ -1198,6 +1201,21 @@ class Case(Permitted, HotlineAggregate):
         self.closed_at = timestamp
         self.status = MERGED
 
+    class Escalated(Event):
+        """转督办: the overdue case went to the 督办台账 as item ``reference_no`` (saved with it)."""
+
+        TOPIC = "hotline:Case.Escalated"
+        reference_no: str
+
+    def escalate(self, actor: Actor, reference_no: str, at: datetime | None = None) -> None:
+        """Only an overdue case still with its department, and only once."""
+        self._permit("escalate", actor, at or datetime.now(CHINA_TZ))
+        self._record(self.Escalated, actor, at, reference_no=text(reference_no, "督办编号", limit=64))
+
+    @event(Escalated)
+    def _escalated(self, reference_no: str) -> None:
+        self.escalated_to = reference_no
+
     # ---- answering from the knowledge base ------------------------------------------------------
 
     class AnsweredFromArticle(Event):
@@ -1364,6 +1382,7 @@ EVENT_NAMES = {
     Case.Closed: "办结",
     Case.Reopened: "重启",
     Case.MergedInto: "并单",
+    Case.Escalated: "转督办",
     Case.AnsweredFromArticle: "引用知识库答复",
     Case.EmergencyFlagged: "紧急事项",
     Case.HandedOff: "转警",

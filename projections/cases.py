@@ -493,6 +493,7 @@ class CaseIndex(RowView):
             Case.Closed: (closed, False),
             Case.Reopened: (reopened, False),
             Case.MergedInto: (merged, False),
+            Case.Escalated: (touch, False),
             Case.AnsweredFromArticle: (answered, False),
             Case.EmergencyFlagged: (emergency_flagged, False),
             Case.HandedOff: (handed_off, False),

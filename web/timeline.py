@@ -23,6 +23,18 @@ class Entry:
     actor: str
     at: datetime  # recorded: the hotline's clock
     reported: datetime | None = None  # when the sender says it happened, where that differs
+    links: tuple[tuple[str, str], ...] = ()  # ("case", ticket) or ("item", 督办编号): the other side of a link
+
+
+def links_of(event: object) -> tuple[tuple[str, str], ...]:
+    """The case or 督办 item an event points to, so each side's timeline leads to the other."""
+    if isinstance(event, Case.Escalated):
+        return (("item", event.reference_no),)
+    if isinstance(event, Case.MergedInto):
+        return (("case", event.target_ticket_no),)
+    if isinstance(event, SupervisionItem.Registered) and event.ticket_no:
+        return (("case", event.ticket_no),)
+    return ()
 
 
 def describe(event: Case.Event, rules: Rules) -> str:
@@ -103,6 +115,8 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return event.reason
     if isinstance(event, Case.MergedInto):
         return f"并入工单 {event.target_ticket_no}"
+    if isinstance(event, Case.Escalated):
+        return f"超期转督办，督办编号 {event.reference_no}"
     if isinstance(event, (Case.Urged, Case.Closed)):
         return event.note
     return ""
@@ -117,6 +131,7 @@ def entries(events: list, names: dict, describe_event, rules: Rules) -> list[Ent
             actor=f"{ROLE_NAMES.get(event.actor_role, event.actor_role)} {event.actor_id}",
             at=event.timestamp,
             reported=reported if (reported := getattr(event, "reported_at", None)) != event.timestamp else None,
+            links=links_of(event),
         )
         for event in events
     ]
@@ -130,8 +145,9 @@ def describe_item_event(event: SupervisionItem.Event, rules: Rules) -> str:
     if isinstance(event, SupervisionItem.Registered):
         partners = "、".join(rules.department_name(c) for c in event.cooperating_departments)
         lead = rules.department_name(event.lead_department)
+        case = f"（工单 {event.ticket_no}）" if event.ticket_no else ""
         return (
-            f"{SOURCES.get(event.source, event.source)}：{event.content}；牵头单位 {lead}"
+            f"{SOURCES.get(event.source, event.source)}{case}：{event.content}；牵头单位 {lead}"
             f"{'；配合单位 ' + partners if partners else ''}；办结期限 {beijing(event.due_at, '%Y-%m-%d')}"
         )
     if isinstance(event, SupervisionItem.ProgressReported):

@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from hotline.application import clocked
-from hotline.domain.case import Call
+from hotline.domain.case import EVENT_NAMES, Call, Case
 from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
 from hotline.domain.meeting import Decision
@@ -242,3 +242,40 @@ def other_rates(story, rules, name, signing, on_time):
 def not_ranked(story, rules, name, count):
     row = story.metrics[department_code(rules, name)]
     assert row.dispatched == count and row.rank is None and not row.ranked and row.score == 100.0
+
+
+@given(parsers.parse('"{at}"受理的一件噪声投诉派给了"{name}"'))
+def dispatched_noise_case(story, rules, at, name):
+    call = Call(channel="phone", category="complaint", service_code="noise", description="夜间噪声扰民")
+    opened = clocked(story.hotline, moment(at)).open_case(call, OPERATOR_ACTOR).ticket_no
+    clocked(story.hotline, moment(at)).dispatch(opened, OPERATOR_ACTOR, department=department_code(rules, name))
+    story.reference = opened
+
+
+@then(parsers.re("督办员(?P<may>可以|不能再)对这件工单转督办"))
+def may_escalate(story, may):
+    case = story.hotline.get_case(story.reference)
+    assert case.may("escalate", SUPERVISOR_ACTOR, story.now) == (may == "可以")
+
+
+@when(parsers.re('督办员(再次)?把这件工单转督办，办结期限"(?P<due>[^"]+)"'))
+def escalate(story, due):
+    try:
+        clocked(story.hotline, story.now).escalate_case(story.reference, SUPERVISOR_ACTOR, due=due)
+    except DomainError as error:
+        story.refusal = error
+
+
+@then('工单的过程记录中有"转督办"，指向以工单编号为督办编号的督办事项')
+def case_points_to_item(story):
+    events = story.hotline.case_events(story.reference)
+    assert isinstance(events[-1], Case.Escalated) and events[-1].reference_no == story.reference
+    assert EVENT_NAMES[type(events[-1])] == "转督办"
+    assert story.hotline.get_case(story.reference).escalated_to == story.reference
+    assert story.hotline.get_item(story.reference).ticket_no == story.reference
+
+
+@then("督办事项的过程记录中指向这件工单")
+def item_points_to_case(story):
+    [registered] = story.hotline.item_events(story.reference)
+    assert registered.ticket_no == story.reference

@@ -1,7 +1,7 @@
 """Stored events are forever: the same facts are stored as the same bytes as before.
 
 ``tests/fixtures/event_scenario.py`` runs a fixed scenario that reaches every event type written
-today; ``event-bytes-v6.json.gz`` holds the plaintext state of each event as
+today; ``event-bytes-v8.json.gz`` holds the plaintext state of each event as
 today's code stores it. Today's code must store exactly those bytes: a renamed field, a reordered
 one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
 new fixture, never an edit of an old one: ``event-bytes-v1.json.gz`` (the code before the package
@@ -41,7 +41,10 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 7
+NEWEST = 8
+# v7 -> v8 (issue 16): 转督办 is recorded on the case, saved with its item (Case.Escalated); a call
+# whose service code the catalogue lacks opens 待分类 and is classified (a new case at the end).
+ADDED_IN_V8 = {"hotline:Case.Escalated", "hotline:Case.HeldForClassification", "hotline:Case.Classified"}
 # v6 -> v7 (issue 14): a new case's personal fields are sealed with its own key (Case.Opened
 # class_version 3: ``personal_key`` and ``sealed_personal`` instead of the four fields in clear), and
 # one case's personal data is erased at the end (PersonalDataErased).
@@ -104,7 +107,7 @@ def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, m
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
     expected = fixture(NEWEST)
 
-    assert len({topic for topic, *_ in written["events"]}) == 35  # every event type written today
+    assert len({topic for topic, *_ in written["events"]}) == 38  # every event type written today
     assert written["snapshots"] == expected["snapshots"] == []
     for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
@@ -280,3 +283,22 @@ def test_v7_differs_from_v6_only_by_the_sealed_personal_fields_and_the_erasure(r
             assert (event.caller_name, event.caller_phone, event.address) == (ERASED, ERASED, ERASED)
         else:
             assert (event.caller_name, event.caller_phone) == ("王伟", "13800138000") and "解放路" in event.address
+
+
+def test_v8_differs_from_v7_only_by_the_escalation_link_and_the_classified_call(rules):
+    """Issue 16. Every v7 event is stored alike, in order; added are the case's 转督办 (saved with
+    its 督办 item) and, at the end, one call opened 待分类 and classified, with its receipt and
+    dispatch. v7 is still read: a case escalated before knows no item, which the web finds by the
+    ticket (the item's number)."""
+    newest, earlier = fixture(8)["events"], fixture(7)["events"]
+    kept = [row for row in newest if row[0] != "hotline:Case.Escalated"]
+    assert [[t, a, s] for t, a, _, s in kept[: len(earlier)]] == [[t, a, s] for t, a, _, s in earlier]
+    added = kept[len(earlier) :]
+    assert {row[1] for row in added}.isdisjoint({row[1] for row in earlier})  # only new aggregates
+    assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V8
+    [escalated] = [row for row in newest if row[0] == "hotline:Case.Escalated"]
+    position = newest.index(escalated)
+    assert newest[position - 1][0] == "hotline:SupervisionItem.Registered"  # one save, the item first
+    mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    event = mapper.to_domain_event(StoredEvent(UUID(escalated[1]), escalated[2], escalated[0], escalated[3].encode()))
+    assert event.reference_no and event.actor_role == "supervisor"

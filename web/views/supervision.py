@@ -303,9 +303,15 @@ def audit_item(reference_no: str):
 
 
 def escalation_form(case: Case, actor: Actor, moment: datetime) -> EscalateForm | None:
-    """The 转督办 form, shown on an overdue case to whoever the domain lets escalate it."""
+    """The 转督办 form, shown on an overdue case to whoever the domain lets escalate it, never twice
+    (the case records its 转督办; a case escalated before it did is found by its item)."""
     if not case.may("escalate", actor, moment):
         return None
+    try:
+        hotline().get_item(case.ticket_no)
+        return None  # escalated before the case recorded it: the item has the ticket as its number
+    except ItemNotFound:
+        pass
     form = EscalateForm(prefix="escalate", formdata=None)
     form.version.data = str(case.version)
     return form

@@ -198,7 +198,9 @@ def test_an_overdue_case_escalates_into_a_supervision_item(services):
         clocked(hotline, T0 + timedelta(hours=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     item = clocked(hotline, T0 + timedelta(days=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     assert item.source == "escalated_case" and item.reference_no == ticket and item.lead_department == "HBJ"
-    with pytest.raises(InvalidInput, match="已存在"):
+    assert hotline.get_case(ticket).escalated_to == ticket  # saved together: each shows the other
+    assert not hotline.get_case(ticket).may("escalate", SUPERVISOR_ACTOR, T0 + timedelta(days=2))
+    with pytest.raises(InvalidTransition, match="已转督办（督办编号 .*），不能重复转督办"):
         clocked(hotline, T0 + timedelta(days=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     read_models.catch_up()
     rows, total = read_models.ledger(source="escalated_case", now=T0 + timedelta(days=2))
@@ -280,3 +282,24 @@ def test_ledger_of_a_month_lists_the_items_open_during_it(services):
     assert total == 1 and november[0].reference_no == "督〔2025〕2号" and november[0].overdue
     assert read_models.ledger(month="2025-09", now=now)[1] == 0
     assert read_models.ledger(department="ZJJ", now=now)[0][0].status_name == "已销号"
+
+
+def test_a_case_escalated_before_the_case_recorded_it_is_not_escalated_twice(services):
+    """A store written before 转督办 was recorded on the case: the item exists (its number is the
+    ticket), the case does not know it; a second escalation is refused all the same, nothing saved."""
+    hotline = services.app
+    ticket = open_case(hotline, dispatch_to="HBJ")
+    later = clocked(hotline, T0 + timedelta(days=2))
+    later._register(
+        "escalated_case",
+        ticket,
+        SUPERVISOR_ACTOR,
+        content="超期",
+        lead_department="HBJ",
+        due="2025-10-31",
+        ticket_no=ticket,
+    )
+    version = hotline.get_case(ticket).version
+    with pytest.raises(InvalidInput, match="已转督办"):
+        later.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
+    assert hotline.get_case(ticket).version == version and hotline.get_case(ticket).escalated_to is None

@@ -159,3 +159,21 @@ def test_an_unclassified_call_is_classified_on_the_case_page_and_then_routed(sig
     assert "渠道所报：ufo / complaint" in page.text  # the timeline keeps what the channel sent
     case = app.get_case(ticket)
     assert (case.status, case.service_code, case.department) == ("dispatched", "noise", "HBJ")
+
+
+def test_an_escalated_case_and_its_item_link_to_each_other_and_escalation_is_not_offered_twice(signed_in, web_services):
+    supervisor = signed_in("supervisor")
+    app = web_services.app
+    now = web_services.clock.now()
+    ticket = clocked(app, now - timedelta(days=40)).open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    clocked(app, now - timedelta(days=40)).dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    clocked(app, now)  # back to now: long overdue
+    page = supervisor.get(f"/cases/{ticket}").text
+    assert f'action="/cases/{ticket}/escalate"' in page
+    due = (now + timedelta(days=20)).date().isoformat()
+    data = {"escalate-version": version_of(page, "escalate"), "escalate-due": due, "escalate-content": "超期未签收"}
+    item_page = supervisor.post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}", follow_redirects=True)
+    assert f"督办事项 {ticket}" in item_page.text and f'href="/cases/{ticket}"' in item_page.text
+    page = supervisor.get(f"/cases/{ticket}").text
+    assert f'action="/cases/{ticket}/escalate"' not in page  # not offered twice
+    assert "转督办" in page and f'href="/supervision/items/{ticket}"' in page  # the fact and the timeline link
