@@ -200,7 +200,7 @@ def test_an_overdue_case_escalates_into_a_supervision_item(services):
     assert item.source == "escalated_case" and item.reference_no == ticket and item.lead_department == "HBJ"
     assert hotline.get_case(ticket).escalated_to == ticket  # saved together: each shows the other
     assert not hotline.get_case(ticket).may("escalate", SUPERVISOR_ACTOR, T0 + timedelta(days=2))
-    with pytest.raises(InvalidTransition, match="已转督办（督办编号 .*），不能重复转督办"):
+    with pytest.raises(InvalidTransition, match=r"已转督办（督办编号 .*），不能重复转督办"):
         clocked(hotline, T0 + timedelta(days=2)).escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     read_models.catch_up()
     rows, total = read_models.ledger(source="escalated_case", now=T0 + timedelta(days=2))
