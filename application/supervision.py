@@ -211,7 +211,7 @@ class SupervisionCommands(CaseCommands):
         at = self.now()
         case = self.get_case(ticket_no)
         case._permit("escalate", actor, at)
-        department = lead_department or case.department
+        department = lead_department or case.department or ""  # a case in hand always has one
         summary = content or f"工单 {ticket_no} 超期未办结：{case.description}"
         item = self._new_item(
             ESCALATED_CASE,
