@@ -21,10 +21,11 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from hotline.application.base import MAX_RACE_RETRIES, HotlineBase
 from hotline.application.failures import LostRace, back_off
 from hotline.domain.actors import Actor, require_role
-from hotline.domain.case import CAN_MIGRATE, DISPATCHED, MIGRATE_ACTION, RETURNED, Call, Case, case_id
+from hotline.domain.case import CAN_MIGRATE, DISPATCHED, MIGRATE_ACTION, RETURNED, Call, Case, case_id, distinct_callers
 from hotline.domain.emergency import HANDOFF_OUTCOMES, URGENT
 from hotline.domain.errors import CaseNotFound, DomainError, InvalidInput
 from hotline.domain.migration import MigratedCase
+from hotline.domain.privacy import mask_name, mask_phone, scrub
 from hotline.domain.tickets import CallReceipt, TicketDay, format_ticket_no, receipt_id
 from hotline.domain.time_limits import CaseDeadlines
 from hotline.domain.workdays import as_china_time
@@ -61,6 +62,25 @@ class Imported:
     ticket_no: str | None
     created: bool
     refusal: str = ""
+
+
+@dataclass(frozen=True)
+class MergedCall:
+    """A call merged into another case (并单), its caller masked: 王** / 139****5678."""
+
+    ticket_no: str
+    opened_at: datetime
+    caller: str
+    phone: str
+    description: str  # without contacts or the caller's name (domain/privacy.scrub)
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What the target of merges shows: the merged calls and 诉求人数 (distinct callers, its own included)."""
+
+    calls: list[MergedCall]
+    callers: int
 
 
 @dataclass(frozen=True)
@@ -607,6 +627,22 @@ class CaseCommands(HotlineBase):
         """重启 / 重办: dispatched anew; a closed case only within the window of rules/handling.toml."""
         days = self.rules.handling.callback.reopen_days
         return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, days, at=at), **options)
+
+    def merged_calls(self, target: Case, tickets: Sequence[str]) -> Merged:
+        """The calls merged into ``target`` (``tickets``: the case index's list, oldest first), each
+        caller masked (domain/privacy.py), and 诉求人数 of them all with the target's own caller."""
+        merged = [self.get_case(ticket) for ticket in tickets]
+        calls = [
+            MergedCall(
+                case.ticket_no,
+                case.created_on,
+                mask_name(case.caller_name) or "匿名",
+                mask_phone(case.caller_phone),
+                scrub(case.description, (case.caller_name,)),
+            )
+            for case in merged
+        ]
+        return Merged(calls, distinct_callers([(c.caller_name, c.caller_phone) for c in (target, *merged)]))
 
     def merge(self, ticket_no: str, actor: Actor, into: str, **options: Any) -> Case:
         target = self.get_case(into)

@@ -13,7 +13,7 @@ and its time (the event timestamp), added by ``_record``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -88,6 +88,21 @@ DEADLINE_OF_STATUS = {DISPATCHED: "sign_by", SIGNED: "reply_by"}
 def current_deadline(status: str, sign_by: datetime | None, reply_by: datetime | None) -> datetime | None:
     """The deadline the department is working against now (``DEADLINE_OF_STATUS``)."""
     return {"sign_by": sign_by, "reply_by": reply_by}.get(DEADLINE_OF_STATUS.get(status, ""))
+
+
+def distinct_callers(callers: Iterable[tuple[str, str]]) -> int:
+    """诉求人数 of a case and the calls merged into it: each (name, phone) counted once by its phone
+    number (digits only), else by its name; an anonymous call without either counts as one caller."""
+    seen: set[str] = set()
+    anonymous = 0
+    for name, phone in callers:
+        digits = "".join(ch for ch in phone or "" if ch.isdigit())
+        key = f"phone:{digits[-11:]}" if digits else (f"name:{name.strip()}" if (name or "").strip() else "")
+        if key:
+            seen.add(key)
+        else:
+            anonymous += 1
+    return len(seen) + anonymous
 
 
 def case_id(ticket_no: str) -> UUID:

@@ -128,6 +128,7 @@ CASES = Table(
         "dispatch_by: status, dispatch_by",
         "dispatch_queue: status, urgency, opened_at",
         "migrated_from: migrated_from",
+        "merged_into: merged_into, opened_at",
     ),
 )
 
@@ -690,6 +691,13 @@ class CaseIndex(RowView):
             clause += " AND department = ?"
             params.append(department)
         return clause, params
+
+    def merged_into(self, ticket_no: str, limit: int = 200) -> tuple[list[CaseRow], int]:
+        """The calls merged into ``ticket_no`` (并单), in the order they came in, and how many in all."""
+        clause = f" FROM {self._table()} WHERE merged_into = ?"
+        total = self.view.query(f"SELECT COUNT(*) AS n{clause}", [ticket_no])[0]["n"]
+        rows = self.view.query(f"SELECT *{clause} ORDER BY opened_at, ticket_no LIMIT ?", [ticket_no, _bounded(limit)])
+        return [case_row(r) for r in rows], int(total)
 
     def dispatch_queue(self, limit: int, offset: int = 0) -> tuple[list[CaseRow], int]:
         """Every case waiting for the dispatch centre (待派单, 已重启, 已退单): urgent first, then the

@@ -271,3 +271,34 @@ def dispatch_overdue(story, when, count):
 @given(parsers.parse('"{when}"来电人反映紧急的"{service}"，话务员受理后未派单'))
 def logged_urgent(story, rules, when, service):
     logged_only(story, rules, when, service, urgent="紧急的")
+
+
+@when(parsers.parse('"{when}"来电人"{name}"（{phone}）反映同一处噪声，话务员把它并入该工单'))
+def merged_call(story, rules, when, name, phone):
+    story.at(when)
+    call = complaint(rules, "噪声扰民", f"{name}反映楼下商铺夜间噪声", caller_name=name, caller_phone=phone)
+    repeat = story.hotline.open_case(call, OPERATOR_ACTOR).ticket_no
+    story.hotline.merge(repeat, OPERATOR_ACTOR, into=story.ticket)
+    story.merged_names = [*getattr(story, "merged_names", []), name]
+
+
+def _merged(story):
+    models = story.services.read_models
+    models.catch_up()
+    rows, total = models.cases.merged_into(story.ticket)
+    return total, story.hotline.merged_calls(story.case(), [row.ticket_no for row in rows])
+
+
+@then(parsers.parse('该工单列出 {count:d} 件并入的来电，来电人依次是"{names}"，电话依次是"{phones}"'))
+def merged_listed(story, count, names, phones):
+    total, merged = _merged(story)
+    assert total == len(merged.calls) == count
+    assert [c.caller for c in merged.calls] == names.split("、")
+    assert [c.phone for c in merged.calls] == phones.split("、")
+    # the caller's name is not in the text either (domain/privacy.scrub)
+    assert not any(name in c.description for c in merged.calls for name in story.merged_names)
+
+
+@then(parsers.parse("该工单的诉求人数是 {count:d} 人，同一号码的来电人只算一次"))
+def callers_counted(story, count):
+    assert _merged(story)[1].callers == count

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hotline.domain.actors import Actor
-from hotline.domain.case import Call, Case
+from hotline.domain.case import Call, Case, distinct_callers
 from hotline.domain.errors import InvalidInput, InvalidTransition, NotPermitted
 from hotline.domain.handling import CallbackRules
 from hotline.domain.workdays import CHINA_TZ
@@ -287,3 +287,9 @@ def test_a_closed_case_reopens_only_within_the_window():
         case.reopen(OPERATOR_ACTOR, "又来电", 30, at=T0 + timedelta(days=31, hours=1))
     case.reopen(OPERATOR_ACTOR, "又来电", 30, at=T0 + timedelta(days=30))
     assert case.status == "reopened"
+
+
+def test_callers_are_counted_once_by_number_else_by_name_and_each_anonymous_call_alone():
+    assert distinct_callers([]) == 0
+    assert distinct_callers([("王五", "137-0000-1111"), ("王先生", "+86 13700001111"), ("李四", "")]) == 2
+    assert distinct_callers([("李四", ""), ("李四", ""), ("", ""), ("", "")]) == 3

@@ -299,6 +299,8 @@ def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
     escalation = escalation_form(case, current_actor(), clock().now())
     models = fresh_read_models()
     articles = models.search_articles(case.description, limit=5) if "answer_article" in names else []
+    rows, merged_total = models.cases.merged_into(case.ticket_no)
+    merged = hotline().merged_calls(case, [row.ticket_no for row in rows])
     return render_template(
         "case.html",
         case=case,
@@ -309,6 +311,8 @@ def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
         articles=articles,
         article_form=_build_form("answer_article", case) if "answer_article" in names else None,
         messages=models.notifications.for_case(str(case.id), clock().now()),
+        merged=merged,
+        merged_total=merged_total,
         desk_name=rules().emergency.desk_name,
         outcomes=HANDOFF_OUTCOMES,
     )

@@ -1,6 +1,7 @@
 """A case through the web: operator, department and supervisor each do their part."""
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hotline.application import clocked
@@ -177,3 +178,21 @@ def test_an_escalated_case_and_its_item_link_to_each_other_and_escalation_is_not
     page = supervisor.get(f"/cases/{ticket}").text
     assert f'action="/cases/{ticket}/escalate"' not in page  # not offered twice
     assert "转督办" in page and f'href="/supervision/items/{ticket}"' in page  # the fact and the timeline link
+
+
+def test_the_target_of_a_merge_lists_the_merged_calls_with_masked_callers_and_counts_them(signed_in, web_services):
+    operator, hbj = signed_in("operator"), signed_in("hbj")
+    app = web_services.app
+    target = app.open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    app.dispatch(target, OPERATOR_ACTOR, department="HBJ")
+    for name, phone in (("李四", "13800000001"), ("李四", "13800000001"), ("张三", "13800000002")):
+        call = Call(
+            channel="phone", category="complaint", service_code="noise", description=f"{name}：同一商铺夜间音响扰民"
+        )
+        repeat = app.open_case(replace(call, caller_name=name, caller_phone=phone), OPERATOR_ACTOR).ticket_no
+        act(operator, repeat, "merge", target=target)
+    for browser in (operator, hbj):  # the department handling the target sees the list too, masked
+        page = browser.get(f"/cases/{target}").text
+        assert "并入的来电" in page and "3 件 · 诉求人数 3 人" in page  # the anonymous target caller, 李四 once, 张三
+        assert page.count("李**") == 2 and "张**" in page and "138****0002" in page
+        assert "13800000001" not in page and "李四" not in page and "张三" not in page
