@@ -279,7 +279,9 @@ class CaseCommands(HotlineBase):
         keys: Sequence[str] = (),
     ) -> list[StoredEvent]:
         """The new cases (and receipts) with the numbers the store issued, as stored events. Runs
-        inside the store's transaction, holding the day's counter: only what needs the number."""
+        inside the store's transaction, holding the day's counter: only what needs the number. A
+        store may also call it before, with the numbers it expects to issue, and again inside if
+        it issued others: each call replaces what the one before made."""
         numbers = dict(firsts)
         recorded = self.now()
         new: list[Case | CallReceipt] = []
@@ -300,7 +302,7 @@ class CaseCommands(HotlineBase):
             if plan.call.call_id:
                 new.append(CallReceipt.record(plan.call.call_id, ticket_no, at=recorded))
             openings[plan.index] = Opening(ticket_no, created=True, department=plan.department)
-        made.extend(new)
+        made[:] = new
         return [self.mapper.to_stored_event(e) for aggregate in new for e in aggregate.collect_events()]
 
     def _route(self, case: Case, actor: Actor, at: datetime) -> str | None:

@@ -5,7 +5,9 @@ The calls are one evening's (DemoCalls: 5% invalid, 5% redelivered, every call o
 so every consumer takes numbers from the same day's counter: the case the issue measured (two
 consumers stored 123 calls/s where one stored 670, racing for the day's TicketCounter). The
 consumers are started and balanced before the messages are produced; the rate is the distinct
-valid calls stored divided by the time from the first stored case to the last.
+valid calls stored divided by the time from the first stored case to the last. Beside each
+figure: the batches a consumer had to build again inside the ticket row's lock (its numbers were
+not the ones expected, infra/store/tickets.py) and the machine's load average before and after.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def _assignment(log: Path, topic: str) -> set[int]:
 def measure(broker: str, generated: list, valid: int, consumers: int, batch: int = 500) -> dict[str, float]:
     topics = Topics(f"scale{consumers}-{uuid.uuid4().hex[:6]}.")
     ensure_topics(broker, topics.partitions(PARTITIONS))
+    load_before = os.getloadavg()[0]  # 2 cores shared with whatever else runs: said beside each figure
     with fresh_schema() as url, tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
         services = bootstrap(Config(database_url=url, data_dir=Path(directory), kafka_bootstrap=broker))
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
@@ -96,7 +99,9 @@ def measure(broker: str, generated: list, valid: int, consumers: int, batch: int
                 process.wait(timeout=120)
                 final = [line for line in log.read_text(errors="replace").splitlines() if "已停止" in line]
                 per_consumer.append(int(final[-1].split("messages=")[1].split()[0]) if final else -1)
-            retries = sum(log.read_text(errors="replace").count("暂时性故障") for log in logs)
+            texts = [log.read_text(errors="replace") for log in logs]
+            retries = sum(text.count("暂时性故障") for text in texts)
+            rebuilt = sum(text.count("本批在锁内重建") for text in texts)  # infra/store/tickets.py
             return {
                 "consumers": consumers,
                 "calls_per_s": round((valid - first[1]) / seconds, 1) if seconds > 0 else 0.0,
@@ -104,6 +109,8 @@ def measure(broker: str, generated: list, valid: int, consumers: int, batch: int
                 "cases": stored,
                 "messages_per_consumer": per_consumer,
                 "transient_retries": retries,
+                "batches_rebuilt_in_lock": rebuilt,
+                "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before, after
             }
         finally:
             for process in processes:

@@ -17,6 +17,7 @@ tail, snapshots) is set out in docs/reliability.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import struct
@@ -32,7 +33,7 @@ from psycopg.sql import SQL, Identifier
 
 from hotline.infra.store.personal_keys import PostgresPersonalKeys, SQLitePersonalKeys, keys_table
 from hotline.infra.store.pg_save import OneTripSave, create_save_function, save_function_name
-from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay
+from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay, pending_table
 
 GENESIS = bytes(32)
 _LARGEST_ROWID = 2**63 - 1
@@ -48,6 +49,18 @@ class AuditKeyMissing(RuntimeError):
         )
 
 
+_NUMBERS = struct.Struct(">qqq").pack
+_LENGTH = struct.Struct(">I").pack
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return _LENGTH(len(data)) + data
+
+
+_topic_text = functools.lru_cache(maxsize=1024)(_text)  # a few dozen topics, met on every event
+
+
 @dataclass(frozen=True)
 class Link:
     seq: int
@@ -59,23 +72,27 @@ class Link:
     mac: bytes = b""
 
     def message(self, previous_mac: bytes) -> bytes:
-        def text(value: str) -> bytes:
-            data = value.encode("utf-8")
-            return struct.pack(">I", len(data)) + data
-
         return b"".join(
             (
                 previous_mac,
-                struct.pack(">qqq", self.seq, self.notification_id, self.originator_version),
-                text(self.originator_id),
-                text(self.topic),
+                _NUMBERS(self.seq, self.notification_id, self.originator_version),
+                _text(self.originator_id),
+                _topic_text(self.topic),
                 self.state_sha256,
             )
         )
 
     def sealed(self, key: bytes, previous_mac: bytes) -> Link:
-        mac = hmac.new(key, self.message(previous_mac), hashlib.sha256).digest()
-        return Link(**{**self.__dict__, "mac": mac})
+        mac = hmac.digest(key, self.message(previous_mac), "sha256")
+        return Link(
+            self.seq,
+            self.notification_id,
+            self.originator_id,
+            self.originator_version,
+            self.topic,
+            self.state_sha256,
+            mac,
+        )
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -205,6 +222,7 @@ class SealingPostgresRecorder(OneTripSave, PostgresPersonalKeys, PostgresTicketR
     for a writer that keeps meeting others."""
 
     audit_key: bytes | None = None
+    genesis = GENESIS
     seal_links = staticmethod(chain_links)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
@@ -231,8 +249,8 @@ class SealingPostgresRecorder(OneTripSave, PostgresPersonalKeys, PostgresTicketR
             "SELECT " + LINK_COLUMNS + " FROM {} WHERE seq > %s ORDER BY seq LIMIT %s"
         ).format(table)
         self.select_head_statement = SQL("SELECT " + LINK_COLUMNS + " FROM {} ORDER BY seq DESC LIMIT 1").format(table)
-        self.check_identifier_length(f"{events_table_name}_tickets")
-        self.sql_create_statements.append(self.ticket_statements()[0])
+        self.check_identifier_length(pending_table(events_table_name))  # the longer of the two tickets' tables
+        self.sql_create_statements.extend(self.ticket_create_statements())
         self.check_identifier_length(keys_table(events_table_name))
         self.sql_create_statements.append(self.personal_key_statement())
         self.check_identifier_length(save_function_name(events_table_name))

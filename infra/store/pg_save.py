@@ -84,6 +84,8 @@ class OneTripSave:
     datastore: Any
     events_table_name: str
     audit_key: bytes | None
+    audit_table_name: str
+    genesis: bytes
     seal_links: Callable[..., list[Any]]  # audit_chain.chain_links
 
     def _one_trip_setup(self) -> None:
@@ -97,6 +99,18 @@ class OneTripSave:
             Identifier(schema, save_function_name(self.events_table_name)),
             SQL(self.datastore.originator_id_type),
         )
+        last_link = SQL("FROM {} ORDER BY seq DESC LIMIT 1").format(Identifier(schema, self.audit_table_name))
+        self._tail_query = SQL(
+            "SELECT COALESCE((SELECT seq {last}), 0) AS seq, COALESCE((SELECT mac {last}), {genesis}) AS mac, "
+            "(SELECT COALESCE(MAX(notification_id), 0) FROM {events}) AS top"
+        ).format(last=last_link, genesis=Literal(self.genesis), events=Identifier(schema, self.events_table_name))
+
+    def _read_tail(self, curs: Any) -> None:
+        """Look at the chain's tail now (one small query), when another writer has probably written
+        since this process did: the call then goes in at the first try instead of the second."""
+        curs.execute(self._tail_query, prepare=True)
+        row = curs.fetchone()
+        self._saw_tail(row["seq"], bytes(row["mac"]), row["top"])
 
     def _saw_tail(self, seq: int, mac: bytes, notification_id: int) -> None:
         with self._tail_lock:

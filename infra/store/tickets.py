@@ -16,21 +16,30 @@ number; the old events stay where they are and stay readable.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from hotline.domain.tickets import TicketDay
+
+logger = logging.getLogger(__name__)
 
 Build = Callable[[dict[str, int]], Sequence[StoredEvent]]
 
 
 def tickets_table(events_table_name: str) -> str:
     return f"{events_table_name}_tickets"
+
+
+def pending_table(events_table_name: str) -> str:
+    return f"{events_table_name}_tickets_pending"
 
 
 class SQLiteTicketRows:
@@ -81,36 +90,116 @@ class SQLiteTicketRows:
 
 
 class PostgresTicketRows:
-    """For the PostgreSQL recorder: the update locks the day's row until the commit; the events'
-    table lock the recorder takes next is always taken after it, so writers cannot deadlock."""
+    """For the PostgreSQL recorder: the upsert locks the day's row until the commit; the events'
+    table lock the recorder takes next is always taken after it, so writers cannot deadlock.
+
+    A batch of at least ``speculate_from`` new cases is built BEFORE the transaction, with the
+    numbers the store expects to issue: each writer first announces its count for the day (one
+    autocommitted statement: a row in the day's pending table), and expects the numbers after the
+    day's last number plus the counts announced before it and not yet stored. In the transaction
+    it raises the day's row as always (the row alone decides the numbers: gapless, never retried)
+    and drops the pending rows up to its own; when the numbers issued are the ones expected (the
+    writers arrived in the order they announced), the cases built before are stored, and the row
+    is held only for the insert. When not (a writer overtook another, or one announced and then
+    failed or died), the batch is built again inside the transaction, as a small one always is,
+    and the pending rows dropped on the way put the expectation right for the next writers."""
 
     datastore: Any
     events_table_name: str
+    speculate_from = 50  # new cases: below this the build is cheaper than the announcement
 
     def ticket_statements(self) -> tuple[Any, Any, Any, Any]:
         schema = self.datastore.schema
         table = Identifier(schema, tickets_table(self.events_table_name))
         events = Identifier(schema, self.events_table_name)
         create = SQL("CREATE TABLE IF NOT EXISTS {} (day text PRIMARY KEY, last bigint NOT NULL)").format(table)
-        seed = SQL(
-            "INSERT INTO {} (day, last) SELECT %s, COALESCE(MAX(originator_version) - 1, 0) "
-            "FROM {} WHERE originator_id = %s ON CONFLICT (day) DO NOTHING"
-        ).format(table, events)
-        issue = SQL("UPDATE {} SET last = last + %s WHERE day = %s RETURNING last").format(table)
+        legacy = SQL(
+            "SELECT %(day)s, COALESCE(MAX(originator_version) - 1, 0) {} FROM {} WHERE originator_id = %(legacy)s"
+        )
+        seed = SQL("INSERT INTO {} (day, last) {} ON CONFLICT (day) DO NOTHING").format(
+            table, legacy.format(SQL(""), events)
+        )
+        # seed and raise in one statement: a new day starts after the old counter's highest number
+        issue = SQL(
+            "INSERT INTO {} AS t (day, last) {} "
+            "ON CONFLICT (day) DO UPDATE SET last = t.last + %(count)s RETURNING last"
+        ).format(table, legacy.format(SQL("+ %(count)s"), events))
         select = SQL("SELECT day, last FROM {}").format(table)
         return create, seed, issue, select
 
-    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
-        _, seed, issue, _ = self.ticket_statements()
-        with self.datastore.transaction(commit=True) as curs:
-            if self.datastore.lock_timeout:  # POSTGRES_LOCK_TIMEOUT: for the counter row too
-                curs.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
-            firsts = {}
+    def pending_statements(self) -> tuple[Any, Any, Any]:
+        schema = self.datastore.schema
+        table = Identifier(schema, tickets_table(self.events_table_name))
+        pending = Identifier(schema, pending_table(self.events_table_name))
+        create = SQL(
+            "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, day text NOT NULL, count bigint NOT NULL)"
+        ).format(pending)
+        _, seed, _, _ = self.ticket_statements()
+        announce = SQL(
+            "WITH seeded AS ({} RETURNING last), mine AS (INSERT INTO {} (day, count) VALUES (%(day)s, %(count)s) "
+            "RETURNING id) SELECT (SELECT id FROM mine) AS id, COALESCE((SELECT last FROM seeded), "
+            "(SELECT last FROM {} WHERE day = %(day)s)) + COALESCE((SELECT SUM(count) FROM {} "
+            "WHERE day = %(day)s), 0)::bigint + 1 AS first"
+        ).format(seed, pending, table, pending)
+        forget = SQL("DELETE FROM {} WHERE day = ANY(%s) AND id <= %s").format(pending)
+        return create, announce, forget
+
+    def ticket_create_statements(self) -> list[Any]:
+        return [self.ticket_statements()[0], self.pending_statements()[0]]
+
+    def _announce(self, days: Sequence[TicketDay]) -> tuple[list[int], dict[str, int | None]]:
+        """Announce each day's count; the ids of the pending rows and the first numbers expected
+        (None: the day's row was being made by another writer's transaction, not yet visible)."""
+        _, announce, _ = self.pending_statements()
+        ids, firsts = [], {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             for ticket_day in sorted(days, key=lambda d: d.day):
-                curs.execute(seed, (ticket_day.day, ticket_day.legacy_id), prepare=True)
-                curs.execute(issue, (ticket_day.count, ticket_day.day), prepare=True)
-                firsts[ticket_day.day] = curs.fetchone()["last"] - ticket_day.count + 1
-            return self._insert_sealed(curs, build(firsts))  # type: ignore[attr-defined]
+                params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
+                curs.execute(announce, params, prepare=True)
+                row = curs.fetchone()
+                ids.append(row["id"])
+                firsts[ticket_day.day] = row["first"]
+        return ids, firsts
+
+    def _withdraw(self, days: Sequence[TicketDay], ids: list[int]) -> None:
+        """After a failed transaction: its pending rows would mislead the next writers' expectation
+        (they would put it right themselves, one rebuild later)."""
+        _, _, forget = self.pending_statements()
+        with contextlib.suppress(psycopg.Error), self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(forget, ([d.day for d in days], max(ids)))
+
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+        _, _, issue, _ = self.ticket_statements()
+        _, _, forget = self.pending_statements()
+        announced = None
+        if sum(d.count for d in days) >= self.speculate_from:
+            ids, expected = self._announce(days)
+            known = {day: first for day, first in expected.items() if first is not None}
+            announced = (ids, expected, build(known) if len(known) == len(expected) else None)
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                if self.datastore.lock_timeout:  # POSTGRES_LOCK_TIMEOUT: for the counter row too
+                    curs.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
+                firsts = {}
+                for ticket_day in sorted(days, key=lambda d: d.day):
+                    params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
+                    curs.execute(issue, params, prepare=True)
+                    firsts[ticket_day.day] = curs.fetchone()["last"] - ticket_day.count + 1
+                if announced is None:
+                    return self._insert_sealed(curs, build(firsts))  # type: ignore[attr-defined]
+                ids, expected, built = announced
+                curs.execute(forget, ([d.day for d in days], max(ids)), prepare=True)
+                self._read_tail(curs)  # type: ignore[attr-defined]  # the writer before has just committed
+                if built is not None and firsts == expected:
+                    stored_events = built
+                else:
+                    logger.info("工单编号与预计不符（预计 %s，实际 %s）：本批在锁内重建", expected, firsts)
+                    stored_events = build(firsts)
+                return self._insert_sealed(curs, stored_events)  # type: ignore[attr-defined]
+        except BaseException:
+            if announced is not None:
+                self._withdraw(days, announced[0])
+            raise
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         if not originator_ids:

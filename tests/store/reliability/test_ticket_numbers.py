@@ -6,13 +6,18 @@ case, a repeat is answered with that case's ticket, and nobody is told to try ag
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+
+import pytest
 
 from hotline.application.clock import SystemClock
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
+from hotline.domain.tickets import TicketDay
+from hotline.infra.store.tickets import pending_table
 from tests.store.reliability.test_conflicts import assert_event_stream_intact, two_workers
 from tests.support.servers import race
 
@@ -48,6 +53,56 @@ __all__ = ["two_workers"]  # the fixture: the test's application and a second on
 
 
 def test_four_writers_share_one_days_numbers_without_a_gap(services, two_workers):
+    four_writers_share_one_day(services, two_workers)
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_batches_built_before_the_lock_keep_the_numbers_gapless(services, two_workers):
+    """Every batch built before the transaction with the numbers the store expects (the intake
+    consumers' path, here even for small batches): writers overtaking each other and calls logged
+    by another writer meanwhile still give 1..N, each call once."""
+    for app in two_workers:
+        app.recorder.speculate_from = 1
+    four_writers_share_one_day(services, two_workers)
+    assert pending_rows(services) == 0
+
+
+def pending_rows(services) -> int:
+    recorder = services.app.recorder
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(
+            f'SELECT COUNT(*) AS n FROM "{recorder.datastore.schema}"."{pending_table(recorder.events_table_name)}"'
+        )
+        return curs.fetchone()["n"]
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_writer_that_announced_and_died_costs_one_rebuild_not_a_number(services, caplog):
+    app = services.app
+    app.recorder.speculate_from = 1
+    calls = [dataclasses.replace(CALL, call_id=f"announced-{i}") for i in range(15)]
+    first = [o.ticket_no for o in app.open_cases([(c, None) for c in calls[:5]], SYSTEM_ACTOR)]
+    day = date(int(first[0][:4]), int(first[0][4:6]), int(first[0][6:8]))
+    app.recorder._announce([TicketDay.of(day, 7)])  # another writer announced 7 cases and died
+
+    with caplog.at_level(logging.INFO, logger="hotline.infra.store.tickets"):
+        second = [o.ticket_no for o in app.open_cases([(c, None) for c in calls[5:10]], SYSTEM_ACTOR)]
+    assert len([r for r in caplog.records if "本批在锁内重建" in r.getMessage()]) == 1
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="hotline.infra.store.tickets"):
+        third = [o.ticket_no for o in app.open_cases([(c, None) for c in calls[10:]], SYSTEM_ACTOR)]
+    assert not [r for r in caplog.records if "本批在锁内重建" in r.getMessage()]  # the expectation is right again
+
+    assert first + second + third == [f"{first[0][:8]}-{n:06d}" for n in range(1, 16)]
+    assert pending_rows(services) == 0
+    for call, ticket in zip(calls, first + second + third, strict=True):
+        assert app.get_case(ticket).call_id == call.call_id  # what the rebuild made, not the first build
+        assert app.ticket_for_call(call.call_id) == ticket
+    assert app.recorder.select_last_numbers() == {day.isoformat(): 15}
+    assert_event_stream_intact(services)
+
+
+def four_writers_share_one_day(services, two_workers):
     apps = list(two_workers) * (WRITERS // 2)
 
     def write(writer: int) -> list[str]:
