@@ -379,10 +379,20 @@ class CaseCommands(HotlineBase):
         return case
 
     def case_events(self, ticket_no: str) -> list[Case.Event]:
+        """The case's events; once its personal data is erased, the opening shows it erased too."""
         events = cast(list[Case.Event], list(self.events.get(case_id(ticket_no))))
         if not events:
             raise CaseNotFound(ticket_no)
+        if any(isinstance(e, Case.PersonalDataErased) for e in events):
+            events = [e.as_erased() if isinstance(e, Case.Opened) else e for e in events]
         return events
+
+    def case_at(self, aggregate_id: UUID, version: int) -> Case:
+        """The case as it stood at ``version``, showing an erasure of its personal data that came later."""
+        case: Case = self.repository.get(aggregate_id, version=version)
+        if not case.personal_data_erased and self.repository.get(aggregate_id).personal_data_erased:
+            case.read_as_erased()
+        return case
 
     def case_as_of(self, ticket_no: str, moment: datetime) -> Case | None:
         """The case as it stood at ``moment`` (None if it did not exist yet): time travel."""
@@ -392,7 +402,7 @@ class CaseCommands(HotlineBase):
             if stored.timestamp > moment:
                 break
             version = stored.originator_version
-        return None if version is None else self.get_case(ticket_no, version=version)
+        return None if version is None else self.case_at(case_id(ticket_no), version)
 
     def case_ids(self) -> Iterator[UUID]:
         """Every case's id, in the order they were logged (or migrated)."""

@@ -247,6 +247,14 @@ class Case(Permitted, HotlineAggregate):
         personal_key: str | None
         class_version = 3
 
+        def as_erased(self) -> Case.Opened:
+            """This event as read once its case's personal data is erased (a copy; the stored event
+            of a case opened before the per-case keys still holds the fields inside the store's
+            encryption, docs/privacy.md)."""
+            copy = object.__new__(type(self))
+            copy.__dict__.update(self.__dict__, **dict.fromkeys(PERSONAL_FIELDS, ERASED))
+            return copy
+
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Cases opened before the per-case keys: their personal fields were stored in clear."""
@@ -795,6 +803,12 @@ class Case(Permitted, HotlineAggregate):
 
     @event(PersonalDataErased)
     def _personal_data_erased(self) -> None:
+        self.read_as_erased()
+
+    def read_as_erased(self) -> None:
+        """Show the caller's personal data as erased: applying ``PersonalDataErased``, and on a copy
+        of an earlier version loaded for reading after the case was erased (time travel, the
+        messages planned before), which must not show what the erasure removed."""
         for name in PERSONAL_FIELDS:
             setattr(self, name, ERASED)
         self.personal_data_erased = True
@@ -1405,4 +1419,5 @@ EVENT_NAMES = {
     Case.InterimFeedbackGiven: "阶段性反馈",
     Case.MarkedConfidential: "来电人保密",
     Case.ContactRevealed: "查看保密来电人联系方式",
+    Case.PersonalDataErased: "删除个人信息",
 }

@@ -1,6 +1,14 @@
-"""WSGI entry point for production servers: ``gunicorn 'hotline.entrypoints.wsgi:app'``."""
+"""WSGI entry point for production servers: ``gunicorn 'hotline.entrypoints.wsgi:app'``.
 
-from hotline.infra.bootstrap import bootstrap
+It refuses to start, as ``hotline serve`` does, while a demo account is active (``HOTLINE_DEMO=1``
+serves the demo anyway): the rule is ``infra.bootstrap.demo_refusal``."""
+
+from hotline.infra.bootstrap import bootstrap, demo_refusal
+from hotline.infra.config import ConfigError
 from hotline.web import create_app
 
-app = create_app(bootstrap())
+services = bootstrap()
+if refused := demo_refusal(services, services.config.demo):
+    services.close()
+    raise ConfigError(refused)
+app = create_app(services)

@@ -112,6 +112,19 @@ def bootstrap(config: Config | None = None, clock: Clock | None = None) -> Servi
     return services
 
 
+def demo_refusal(services: Services, allowed: bool) -> str | None:
+    """Why a server must not start on this store: demo accounts (their passwords are in the README)
+    still active, unless the demo is what is served (``hotline serve --demo``, ``HOTLINE_DEMO=1``
+    for gunicorn). One rule for every way of serving the web app."""
+    accounts = services.app.active_demo_accounts()
+    if allowed or not accounts:
+        return None
+    return (
+        f"演示账号 {'、'.join(accounts)} 仍在启用，密码公开在 README 中。正式使用前请逐个停用："
+        "hotline users deactivate 用户名；只是演示时请加 --demo（gunicorn：HOTLINE_DEMO=1）。"
+    )
+
+
 def views_env(config: Config) -> dict[str, str]:
     """SQLite: a views file of its own beside the events; PostgreSQL: the events' schema."""
     env = dict(config.event_store_env())

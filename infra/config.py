@@ -18,6 +18,7 @@ Variables (README lists them too):
                          address relaxes it so that http://127.0.0.1 works; 0 turns it off
   HOTLINE_TRUSTED_PROXIES addresses or networks (comma-separated) of the reverse proxies whose
                          X-Forwarded-For / X-Forwarded-Proto count; unset: none, the peer address counts
+  HOTLINE_DEMO           1: serve although demo accounts are active (gunicorn; `hotline serve --demo`)
   HOTLINE_REDIS_URL      redis://host:port/db shared by every web process for the sign-in slow-down and
                          the Open311 rate limit; unset: each process counts in its own memory
   HOTLINE_OUTBOX_DIR     where messages go when no gateway is configured (default: outbox under the data dir)
@@ -69,6 +70,7 @@ class Config:
     cookie_secure: bool = True
     trusted_proxies: tuple[str, ...] = ()
     redis_url: str | None = None
+    demo: bool = False  # HOTLINE_DEMO: the demo is served, its accounts active
     outbox_dir: Path | None = None  # None: outbox under data_dir
     sms_url: str | None = None
     sms_token: str = ""
@@ -98,6 +100,7 @@ class Config:
             cookie_secure=(env.get("HOTLINE_COOKIE_SECURE") or "1").strip().lower() not in ("0", "false", "no"),
             trusted_proxies=_networks(env.get("HOTLINE_TRUSTED_PROXIES") or ""),
             redis_url=_redis_url(env.get("HOTLINE_REDIS_URL") or None),
+            demo=(env.get("HOTLINE_DEMO") or "0").strip().lower() in ("1", "true", "yes"),
             outbox_dir=Path(env["HOTLINE_OUTBOX_DIR"]).absolute() if env.get("HOTLINE_OUTBOX_DIR") else None,
             sms_url=env.get("HOTLINE_SMS_URL") or None,
             sms_token=env.get("HOTLINE_SMS_TOKEN") or "",

@@ -104,7 +104,7 @@ class DispatchPublisher:
 
     def message(self, notification: Any) -> Outgoing:
         event = self.app.mapper.to_domain_event(notification)
-        case: Case = self.app.repository.get(event.originator_id, version=event.originator_version)
+        case: Case = self.app.case_at(event.originator_id, event.originator_version)  # an erasure since shows
         body = {
             "schema": DISPATCH_SCHEMA,
             "event_id": f"{event.originator_id}/{event.originator_version}",

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 
-from hotline.domain.privacy import HIDDEN
+from hotline.domain.privacy import ERASED, HIDDEN
 
 NOT_DIGITS = re.compile(r"\D")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -47,7 +47,7 @@ class CallerKey:
         """The keyed hash of a caller's name: a read model can find the name in a later text (a
         department's reply) and hide it there, without ever holding the name itself."""
         name = (name or "").strip()
-        if len(name) < 2:
+        if len(name) < 2 or name == ERASED:
             return None
         mac = self._keyed.copy()
         mac.update(b"name:" + name.encode("utf-8"))

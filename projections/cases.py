@@ -36,13 +36,14 @@ from hotline.domain.catalogue import CATEGORIES, SATISFACTION
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.handling import DispatchRules
-from hotline.domain.privacy import scrub, scrub_contacts
+from hotline.domain.privacy import ERASED, scrub, scrub_contacts
 from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar, as_china_time
 from hotline.projections.base import Row, RowView, Table, stamp, touch, unstamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
 
 DUPLICATE_WINDOW = timedelta(days=30)
+ERASED_COLUMNS = ("description", "public_description", "address")  # the caller's own words, where they sit
 NEWEST_FIRST = "opened_at DESC, ticket_no DESC"
 
 CASES = Table(
@@ -97,6 +98,7 @@ CASES = Table(
         "confidential",
         "migrated_from",
         "source_opened_at",
+        "erased",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -107,7 +109,7 @@ CASES = Table(
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
     "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
     "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT, confidential INTEGER, "
-    "migrated_from TEXT, source_opened_at TEXT",
+    "migrated_from TEXT, source_opened_at TEXT, erased INTEGER",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -183,6 +185,7 @@ class CaseRow:
     confidential: bool | None = None  # 保密 caller (Case.MarkedConfidential)
     migrated_from: str | None = None  # 迁移数据: the previous system's 工单编号 (Case.Migrated)
     source_opened_at: datetime | None = None  # 迁移数据: its 受理时间 there (reported)
+    erased: bool | None = None  # the caller's personal data erased (Case.PersonalDataErased)
 
     @property
     def migrated(self) -> bool:
@@ -468,9 +471,15 @@ class CaseIndex(RowView):
             row["confidential"] = 1
             touch(row, e)
 
+        def personal_data_erased(row: Row, e: Any) -> None:
+            # The caller's words and address, and the keys that find the caller: gone from the view too.
+            row.update(dict.fromkeys(ERASED_COLUMNS, ERASED), caller_key=None, caller_name_key=None, erased=1)
+            touch(row, e)
+
         handlers = {
             Case.MarkedConfidential: (marked_confidential, False),
             Case.ContactRevealed: (touch, False),
+            Case.PersonalDataErased: (personal_data_erased, False),
             Case.Opened: (opened, True),
             Case.HeldForClassification: (held, False),
             Case.Classified: (classified, False),
@@ -568,6 +577,8 @@ class CaseIndex(RowView):
         excluded_services: Sequence[str] | None = None,
         call_id_prefix: str | None = None,
         confidential: bool | None = None,
+        erased: bool | None = None,
+        finished_by: datetime | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of every case list (the search page, ``hotline cases``, the exports):
         every filter given must hold. ``overdue_at``: only cases past their current deadline then."""
@@ -636,6 +647,13 @@ class CaseIndex(RowView):
         if confidential is not None:
             where.append("COALESCE(confidential, 0) = ?")
             params.append(int(confidential))
+        if erased is not None:
+            where.append("COALESCE(erased, 0) = ?")
+            params.append(int(erased))
+        if finished_by is not None:  # finished (办结, answered or merged) at or before this moment
+            among("status", list(FINISHED))
+            where.append("closed_at <= ?")
+            params.append(stamp(finished_by))
         if call_id_prefix is not None:
             where.append("call_id LIKE ? ESCAPE '!'")
             params.append(f"{escape_like(call_id_prefix)}%")

@@ -598,5 +598,17 @@ class ReadModels:
     def dump(self, name: str) -> dict[str, list[tuple]]:
         return self._view(name).dump()
 
+    def retention_due(self, cutoff: datetime) -> list[str]:
+        """The cases finished at or before ``cutoff`` whose personal data is not erased yet, oldest
+        first: what ``hotline privacy retention run`` proposes (each is checked again on the case)."""
+        return [row.ticket_no for row in self.cases.stream(erased=False, finished_by=cutoff)][::-1]
+
+    def checkpoint(self) -> bool:
+        """After an erasure: SQLite's WAL emptied into the views file, so that the rows' earlier
+        versions are gone from it (False: a reader held on, the next checkpoint does it).
+        PostgreSQL: nothing to do here (docs/privacy.md: dead rows until VACUUM)."""
+        checkpoint = getattr(self.recorder, "checkpoint", None)
+        return bool(checkpoint()) if checkpoint is not None else True
+
     def search(self, **filters: Any) -> tuple[list[CaseRow], int]:
         return self.cases.search(**filters)

@@ -5,6 +5,9 @@ written from the events themselves, beside (not from) the case index.
   category, service, district, urgency, the caller's keyed hash), the department now handling
   it (kept up to date by the dispatches) and the description's distinct words (the knowledge
   base's segmenter, cut once here so that the hotspot analysis never cuts a month of text again);
+  an erasure (``Case.PersonalDataErased``) clears its caller key and words, and its words no
+  longer count in the day's ``hv_report_words`` (the daily totals do not change: no dimension of
+  them is personal);
 - ``answered`` (answered on the call, directly or citing an article), ``dispatched`` (first
   dispatch or re-dispatch), ``returned`` (a 退单 that took effect: ``RETURNS_TAKING_EFFECT`` of
   domain/case.py, the one rule every figure counts by; a request still under review is not one),
@@ -30,6 +33,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 from hotline.domain.case import RETURNS_TAKING_EFFECT, Case
+from hotline.domain.privacy import ERASED
 from hotline.projections.base import IN_CHUNK, RowView, Table, stamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
@@ -148,7 +152,9 @@ class ReportFacts(RowView):
         self.caller_key = caller_key
         self.segmenter = segmenter  # the description's distinct words, cut once here for the hotspots
         # Only the classes matter here (the topics this view reads); rows are written below.
-        self.handlers = dict.fromkeys((Case.Opened, Case.Classified, *KIND_OF_EVENT), (FACTS, _unused, False))
+        self.handlers = dict.fromkeys(
+            (Case.Opened, Case.Classified, Case.PersonalDataErased, *KIND_OF_EVENT), (FACTS, _unused, False)
+        )
         super().__init__(view)
 
     def create_tables(self, indexes: bool = True) -> None:
@@ -161,14 +167,31 @@ class ReportFacts(RowView):
         if missing and self.position() > 0:
             self.drop(indexes=indexes)
 
+    def _words(self, description: str | None) -> list[str]:
+        """The description's distinct words; none of a case erased already (its key destroyed)."""
+        return [] if description == ERASED else list(self.segmenter.distinct(description or ""))
+
     def process_batch(self, events: Sequence[Any], tracking: Tracking) -> None:
         view = self.view
         rows: dict[str, tuple] = {}
         departments: list[tuple[str, str]] = []  # (case id, department) of the dispatches, in order
         classified: list[tuple[str, str, str]] = []  # (case id, category, service) of 待分类 cases classified
         used: dict[tuple[str, str], int] = {}  # (day, word): cases of the batch
+        erased: list[str] = []  # cases whose caller's key and words go (Case.PersonalDataErased)
         for event in events:
             case_id = str(event.originator_id)
+            if isinstance(event, Case.PersonalDataErased):
+                opened = rows.get(f"{case_id}:opened")
+                if opened is not None:  # opened in this same batch: its words not counted after all
+                    day = (opened[3] or "")[:10]
+                    for word in opened[11].split():
+                        used[(day, word)] -= 1
+                        if not used[(day, word)]:
+                            del used[(day, word)]
+                    rows[f"{case_id}:opened"] = (*opened[:9], None, opened[10], "")
+                else:
+                    erased.append(case_id)
+                continue
             if isinstance(event, Case.Opened):
                 rows[f"{case_id}:opened"] = (
                     f"{case_id}:opened",
@@ -182,7 +205,7 @@ class ReportFacts(RowView):
                     event.urgency,
                     self.caller_key(event.caller_phone),
                     None,
-                    " ".join(words := self.segmenter.distinct(event.description or "")),
+                    " ".join(words := self._words(event.description)),
                 )
                 day = (stamp(event.timestamp) or "")[:10]
                 for word in words:
@@ -230,6 +253,8 @@ class ReportFacts(RowView):
             if classified:
                 counts.update(self._reclassify(cursor, classified))
             add_days(view, cursor, counts)
+            for case_id in erased:
+                forget_case(view, cursor, f"{case_id}:opened")
 
     def _reclassify(self, cursor: Any, classified: list[tuple[str, str, str]]) -> Counter[tuple[str, str, str, str]]:
         """待分类 cases opened in earlier batches, classified now: each opened fact takes the category
@@ -277,6 +302,19 @@ class ReportFacts(RowView):
             [(department or None, key) for key, (_, department) in now.items()],
         )
         return moves
+
+
+def forget_case(view: ViewRecorder, cursor: Any, row_id: str) -> None:
+    """An erased case: its caller's key and words go, and its words no longer count on its day
+    (a word no case of that day uses any more goes from the words table)."""
+    found = view.select(cursor, f"SELECT at, words FROM {view.table(FACTS.name)} WHERE id = ?", (row_id,))
+    if not found:
+        return
+    day, words = (found[0]["at"] or "")[:10], (found[0]["words"] or "").split()
+    ids = [(f"{day}|{word}",) for word in words]
+    view.executemany(cursor, f"UPDATE {view.table(WORDS.name)} SET n = n - 1 WHERE id = ?", ids)
+    view.executemany(cursor, f"DELETE FROM {view.table(WORDS.name)} WHERE id = ? AND n <= 0", ids)
+    view.execute(cursor, f"UPDATE {view.table(FACTS.name)} SET caller_key = NULL, words = '' WHERE id = ?", (row_id,))
 
 
 def _unused(row: Any, event: Any) -> None:  # pragma: no cover - process_batch writes the rows

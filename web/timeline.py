@@ -100,6 +100,8 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return "承办单位只见 王** / 139****5678，经热线联系来电人"
     if isinstance(event, Case.ContactRevealed):
         return f"{rules.department_name(event.department)}查看来电人联系方式，理由：{event.reason}"
+    if isinstance(event, Case.PersonalDataErased):
+        return f"来电人姓名、电话、诉求内容和地址已删除（密钥已销毁），理由：{event.reason}"
     if isinstance(event, Case.Replied):
         return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
     if isinstance(event, (Case.CallbackRecorded, Case.CalledBack)):

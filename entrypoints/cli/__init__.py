@@ -17,6 +17,7 @@ from hotline.entrypoints.cli.knowledge import kb
 from hotline.entrypoints.cli.migration import import_
 from hotline.entrypoints.cli.month import month
 from hotline.entrypoints.cli.notify import notify
+from hotline.entrypoints.cli.privacy import privacy
 from hotline.entrypoints.cli.projections import ledger, metrics, projections
 from hotline.entrypoints.cli.reports import report
 from hotline.entrypoints.cli.rules import rules
@@ -48,6 +49,7 @@ for command in (
     import_,
     notify,
     report,
+    privacy,
 ):
     main.add_command(command)
 

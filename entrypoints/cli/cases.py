@@ -210,15 +210,13 @@ def serve(host: str, port: int, notify: bool, reports: bool, projections: bool, 
     import threading
 
     from hotline.entrypoints.report_jobs import start_daily_reports
+    from hotline.infra.bootstrap import demo_refusal
     from hotline.web import create_app
 
     services = build_services()
-    if not demo and (accounts := services.app.active_demo_accounts()):
+    if refused := demo_refusal(services, demo or services.config.demo):
         services.close()
-        raise click.ClickException(
-            f"演示账号 {'、'.join(accounts)} 仍在启用，密码公开在 README 中。正式使用前请逐个停用："
-            "hotline users deactivate 用户名；只是演示时请加 --demo。"
-        )
+        raise click.ClickException(refused)
     app = create_app(services)
     stop = threading.Event()
     if projections:  # the projection runner: pages read the views, waiting only for their own writes

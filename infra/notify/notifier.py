@@ -115,9 +115,10 @@ class Notifier:
         template = self.rules.notifications.template(row.template)
         if template is None:
             raise NoAddress(f"模板 {row.template} 已从 notifications.toml 删除")
-        case: Case = self.app.repository.get(UUID(row.case_id), version=row.case_version)
+        # As planned, but showing an erasure of the caller's personal data since: no address left.
+        case: Case = self.app.case_at(UUID(row.case_id), row.case_version)
         if row.recipient == CALLER:
-            address = case.caller_phone
+            address = "" if case.personal_data_erased else case.caller_phone
         else:
             contact = self.rules.notifications.contacts.get(case.department or "")
             address = contact.address(row.recipient, row.channel) if contact else ""

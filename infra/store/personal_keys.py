@@ -38,6 +38,7 @@ from psycopg.sql import SQL, Identifier
 
 from hotline.domain.case import Case
 from hotline.domain.privacy import ERASED, PERSONAL_FIELDS
+from hotline.projections.store import SECURE_DELETE, checkpoint_sqlite
 
 # The library's settings name the mapper by topic (config.event_store_env sets it).
 TOPIC = f"{__name__}:SealingMapper"
@@ -94,9 +95,17 @@ class SQLitePersonalKeys:
         return found
 
     def delete_personal_keys(self, key_ids: Sequence[str]) -> int:
+        deleted = 0
         with self.datastore.transaction(commit=True) as c:
-            c.executemany(f"DELETE FROM {keys_table(self.events_table_name)} WHERE key_id = ?", [(k,) for k in key_ids])
-            return int(c.rowcount or 0)
+            c.execute(SECURE_DELETE)  # the key's bytes zeroed in the page, not left in its free space
+            for start in range(0, len(key_ids), 500):
+                chunk = list(key_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"DELETE FROM {keys_table(self.events_table_name)} WHERE key_id IN ({marks})", chunk)
+                c.execute("SELECT changes()")
+                deleted += int(c.fetchone()[0])
+        checkpoint_sqlite(self.datastore)  # and the page's earlier versions gone from the WAL file
+        return deleted
 
 
 class PostgresPersonalKeys:

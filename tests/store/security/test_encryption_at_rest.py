@@ -28,6 +28,7 @@ PLAIN = {
     "CIPHER_TOPIC": "",
     "CIPHER_KEY": "",
     "COMPRESSOR_TOPIC": "",
+    "MAPPER_TOPIC": "",  # nor the cases' own keys (infra/store/personal_keys.py)
 }  # the library's default: no cipher
 
 

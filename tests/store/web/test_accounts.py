@@ -148,3 +148,29 @@ def test_demo_accounts_only_on_an_empty_store_and_serve_refuses_them(tmp_path):
         run("users", "deactivate", username, data_dir=demo)
     listed = run("users", "list", "--json", data_dir=demo).stdout
     assert '"active": true' not in listed
+
+
+def test_the_wsgi_entry_refuses_active_demo_accounts_as_serve_does(tmp_path):
+    """gunicorn imports ``hotline.entrypoints.wsgi:app``: the same rule as ``hotline serve``."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.cli import ISOLATED
+
+    demo = tmp_path / "demo"
+    assert run("demo", "--cases", "3", data_dir=demo).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k not in ISOLATED} | {"HOTLINE_DATA_DIR": str(demo)}
+
+    def load(**extra: str) -> subprocess.CompletedProcess:
+        script = "import hotline.entrypoints.wsgi as w; print(type(w.app).__name__)"
+        return subprocess.run(
+            [sys.executable, "-c", script], env=env | extra, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    refused = load()
+    assert refused.returncode != 0 and "演示账号" in refused.stderr and "HOTLINE_DEMO=1" in refused.stderr
+    assert load(HOTLINE_DEMO="1").stdout.strip() == "Flask"
+    for username in ("operator", "hbj", "cgj", "supervisor", "kb", "admin"):
+        run("users", "deactivate", username, data_dir=demo)
+    assert load().stdout.strip() == "Flask"
