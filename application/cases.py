@@ -384,7 +384,7 @@ class CaseCommands(HotlineBase):
         if not events:
             raise CaseNotFound(ticket_no)
         if any(isinstance(e, Case.PersonalDataErased) for e in events):
-            events = [e.as_erased() if isinstance(e, Case.Opened) else e for e in events]
+            events = [e.as_erased() if isinstance(e, Case.Created) else e for e in events]
         return events
 
     def case_at(self, aggregate_id: UUID, version: int) -> Case:

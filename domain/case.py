@@ -226,6 +226,14 @@ class Case(Permitted, HotlineAggregate):
     class Created(Event, Aggregate.Created):
         TOPIC = "hotline:Case.Created"
 
+        def as_erased(self) -> Case.Created:
+            """This opening (Opened, Migrated) as read once its case's personal data is erased (a
+            copy; the stored event of a case opened before the per-case keys still holds the
+            fields inside the store's encryption, docs/privacy.md)."""
+            copy = object.__new__(type(self))
+            copy.__dict__.update(self.__dict__, **dict.fromkeys(PERSONAL_FIELDS, ERASED))
+            return copy
+
     class Opened(Created):
         TOPIC = "hotline:Case.Opened"
         ticket_no: str
@@ -246,14 +254,6 @@ class Case(Permitted, HotlineAggregate):
         # inside the store-wide encryption, erased by ``PersonalDataErased`` alone.
         personal_key: str | None
         class_version = 3
-
-        def as_erased(self) -> Case.Opened:
-            """This event as read once its case's personal data is erased (a copy; the stored event
-            of a case opened before the per-case keys still holds the fields inside the store's
-            encryption, docs/privacy.md)."""
-            copy = object.__new__(type(self))
-            copy.__dict__.update(self.__dict__, **dict.fromkeys(PERSONAL_FIELDS, ERASED))
-            return copy
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
