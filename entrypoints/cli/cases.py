@@ -80,6 +80,13 @@ def demo(cases: int, seed: int, force: bool) -> None:
         with tqdm(total=cases, desc="载入演示工单", unit="件", file=sys.stderr) as bar:
             result = DemoLoader(services.app, seed=seed).load(cases, progress=bar.update)
         click.echo(f"已载入 {result.cases} 件演示工单、{result.events} 个事件到 {services.config.store_description()}")
+        from hotline.infra.demo.hotspots import plant_hotspots
+
+        water, bikes = plant_hotspots(services.app, started)
+        click.echo(
+            f"另有集中诉求一起（{len(water)} 位来电人反映解放路与中山路口水管爆裂，{water[0]} 等）"
+            f"和上升话题一个（共享单车乱停放，{len(bikes)} 件），见“热点与集中诉求”页面"
+        )
         from hotline.infra.demo.telephony import encoded, telephony_day
         from hotline.intake.telephony import parse_telephony
 

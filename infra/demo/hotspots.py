@@ -1,6 +1,8 @@
 """Planted matters for the hotspot analysis: a 集中诉求 (eight callers about one broken water main)
 and a rising topic (shared bikes piling up), each labelled, beside the ordinary demo cases: the
-labelled sample on which docs/reports.md measures the clusters' precision."""
+labelled sample on which docs/reports.md measures the clusters' precision. ``hotline demo`` plants
+both in the hours before now (``plant_hotspots``), so that ``make run`` shows them on the hotspots
+page and in the reports."""
 
 from __future__ import annotations
 
@@ -74,3 +76,15 @@ def plant_rising_topic(app: HotlineApplication, at: datetime, count: int = 12, s
         moment = at + timedelta(minutes=40 * number)
         tickets.append(clocked(app, moment).open_case(call, OPERATOR_ACTOR).ticket_no)
     return tickets
+
+
+def plant_hotspots(app: HotlineApplication, now: datetime) -> tuple[list[str], list[str]]:
+    """The water main three hours before ``now`` and the rising topic over the eight hours before it
+    (the demo's own cases replayed first); the application is on its own clock again afterwards."""
+    own_clock = app.clock
+    try:
+        water = plant_water_main(app, now - timedelta(hours=3))
+        bikes = plant_rising_topic(app, now - timedelta(hours=8, minutes=20))
+    finally:
+        app.clock = own_clock
+    return water, bikes

@@ -4,6 +4,9 @@ import json
 
 import pytest
 
+from hotline.infra.bootstrap import bootstrap
+from hotline.infra.config import Config
+from hotline.projections.hotspots import Hotspots
 from tests.support.cli import hotline as run
 
 
@@ -44,9 +47,13 @@ def test_bad_deadline_arguments_are_clear_errors(args, message):
 
 def test_demo_then_cases_as_json(tmp_path):
     env = {"HOTLINE_DATA_DIR": str(tmp_path)}
-    assert "已载入 300 件演示工单" in hotline("demo", "--cases", "300", env=env).stdout
+    loaded = hotline("demo", "--cases", "300", env=env).stdout
+    assert "已载入 300 件演示工单" in loaded and "集中诉求一起（8 位来电人" in loaded
     assert "跳过" in hotline("demo", env=env).stdout  # loading twice adds nothing
     rows = [json.loads(line) for line in hotline("cases", "--json", env=env).stdout.splitlines()]
+    planted = [row for row in rows if row["call_id"].startswith(("demo-water-main-", "demo-bikes-"))]
+    assert len(planted) == 8 + 12  # the planted 集中诉求 and rising topic (infra/demo/hotspots.py)
+    rows = [row for row in rows if row not in planted]
     assert len(rows) == 300
     assert {"ticket_no", "call_id", "status", "department", "sign_by", "reply_by"} <= set(rows[0])
     statuses = {row["status"] for row in rows}
@@ -64,6 +71,15 @@ def test_demo_then_cases_as_json(tmp_path):
     }
     assert len({row["department"] for row in rows if row["department"]}) >= 10
     assert len({row["ticket_no"] for row in rows}) == 300
+    # What `make run` shows on the hotspots page: the planted water main as one cluster of eight callers.
+    services = bootstrap(Config(data_dir=tmp_path))
+    try:
+        services.read_models.catch_up()
+        clusters = Hotspots(services.read_models).clusters(services.clock.now())
+    finally:
+        services.close()
+    water = {row["ticket_no"] for row in planted if row["call_id"].startswith("demo-water-main-")}
+    assert clusters and clusters[0].callers == 8 and set(clusters[0].open_tickets) == water
 
 
 def test_a_bad_database_url_is_a_clear_error(tmp_path):
