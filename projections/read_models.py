@@ -31,6 +31,7 @@ from hotline.projections.caller_key import CallerKey
 from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
 from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
 from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
+from hotline.projections.log_mark import LogMark
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
 from hotline.projections.report_view import ReportFacts
@@ -127,6 +128,12 @@ def month_bounds(month: str) -> tuple[str, str]:
     return stamp(start) or "", stamp(end) or ""
 
 
+STOPPED = (
+    "读模型已停止更新，以免新事件被跳过；请先运行 hotline audit verify 查明原因，"
+    "确认后用 hotline projections rebuild 重建读模型。"
+)
+
+
 class LogRolledBack(RuntimeError):
     """The event log is behind the read models: they stop rather than skip new events."""
 
@@ -167,6 +174,8 @@ class ReadModels:
         }
         for view in self.views.values():
             view.create_tables()
+        self.mark = LogMark(recorder)  # the last event read: a rollback overtaken by new events stops them
+        self.mark.create()
         # The switch's feed (hotline.telephony): kept as received, not a view of the events (no rebuild).
         self.telephony = TelephonyLog(recorder, caller_key, rules.analysis.telephony)
         self.telephony.create_tables()
@@ -196,10 +205,12 @@ class ReadModels:
         start = min(positions.values())
         processed = 0
         page, decoded = self._read(start, wanted)
-        if not page:
-            self._check_not_rolled_back(positions)
+        problem = self.rollback_problem(positions, overtaken_only=bool(page))
+        if problem:
+            raise LogRolledBack(problem)
         while page:
             processed += self._apply(chosen, positions, page, decoded, start)
+            self.mark.note(page[-1])
             start = page[-1].id
             if progress:
                 progress(len(page))
@@ -275,6 +286,8 @@ class ReadModels:
         with self._lock:
             for name in chosen:
                 self._view(name).drop(indexes=False)
+            if set(chosen) == set(self.views):
+                self.mark.forget()  # every view starts again from the first event
         try:
             read = self.catch_up(views=chosen, progress=progress)
         finally:
@@ -283,19 +296,29 @@ class ReadModels:
         self.recorder.analyse([table.name for name in chosen for table in self._view(name).tables])
         return read
 
-    def _check_not_rolled_back(self, positions: dict[str, int]) -> None:
-        """A view past the end of the log means the log went backwards (newest events deleted, an
-        older backup restored beside newer views): new events would reuse ids the views think they
-        have read and never reach them. Stop instead of skipping them."""
-        latest = self.app.recorder.max_notification_id() or 0
-        ahead = {name: position for name, position in positions.items() if position > latest}
-        if ahead:
-            name, position = max(ahead.items(), key=lambda item: item[1])
-            raise LogRolledBack(
-                f"事件日志发生回退：读模型 {name} 已处理到第 {position} 个事件，而事件日志只到第 {latest} 个"
-                "（最新的事件被删除，或事件库被还原为较早的备份）。读模型已停止更新，以免新事件被跳过；"
-                "请先运行 hotline audit verify 查明原因，确认后用 hotline projections rebuild 重建读模型。"
+    def rollback_problem(self, positions: dict[str, int] | None = None, overtaken_only: bool = False) -> str | None:
+        """Why the views must stop, or None. A view past the end of the log means the log went
+        backwards (newest events deleted, an older backup restored beside newer views): new events
+        would reuse ids the views think they have read and never reach them. And once new events
+        have overtaken the old position, the count looks right, but the last event the views read
+        is gone or another one (``LogMark``). Stop instead of skipping them."""
+        positions = self.positions() if positions is None else positions
+        if not overtaken_only:
+            latest = self.app.recorder.max_notification_id() or 0
+            ahead = {name: position for name, position in positions.items() if position > latest}
+            if ahead:
+                name, position = max(ahead.items(), key=lambda item: item[1])
+                return (
+                    f"事件日志发生回退：读模型 {name} 已处理到第 {position} 个事件，而事件日志只到第 {latest} 个"
+                    "（最新的事件被删除，或事件库被还原为较早的备份）。" + STOPPED
+                )
+        replaced = self.mark.replaced(self.app.recorder)
+        if replaced:
+            return (
+                f"事件日志发生回退后又写入了新事件：{replaced}（最新的事件被删除或事件库被还原为较早的备份，"
+                "之后的新事件越过了原来的位置，事件数看起来正常）。" + STOPPED
             )
+        return None
 
     def pending(self) -> int:
         """How many notifications the slowest view has still to read."""

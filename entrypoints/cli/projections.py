@@ -124,12 +124,15 @@ def status() -> None:
         for name, position in positions.items():
             ahead = "  超出事件日志末尾：日志发生回退" if position > latest else ""
             click.echo(f"{name:<12} 位置 {position:>8}  待处理 {max(0, latest - position)}{ahead}")
+        problem = read_models.rollback_problem(positions)  # also a rollback new events have overtaken
     finally:
         services.close()
     if any(position > latest for position in positions.values()):
         raise click.ClickException(
             f"事件日志只到第 {latest} 个事件，读模型却已处理到更后面：最新的事件被删除或事件库被还原为较早的备份"
         )
+    if problem:
+        raise click.ClickException(problem)
 
 
 @click.group(help="督办台账。")

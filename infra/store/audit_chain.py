@@ -359,6 +359,10 @@ class Pager(Generic[T]):
         self._after = self._key(item)
         return item
 
+    def start_after(self, position: int) -> None:
+        """Read on from ``position`` (verified before), not from the beginning."""
+        self._buffer, self._after = [], position
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -406,9 +410,48 @@ def _differences(link: Link, event: Notification) -> list[str]:
     return fields
 
 
-def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -> Verification:
+OVERTAKEN = (
+    "审计链第 {seq} 条已不是先前核验（锚点）时的那一条：最新的事件被删除后又写入了新事件，数量看起来正常"
+    "（回退被新事件掩盖），或整条链被重写 / link {seq} is not the one verified before: the newest events were "
+    "removed and new ones appended past the old position (a rollback overtaken), or the chain was rewritten"
+)
+
+
+def recheck(recorder: Any, seq: int, mac: bytes) -> Finding | None:
+    """The link at position ``seq`` still carries ``mac`` (what an anchor, or an earlier check,
+    verified there), and its event is still the one it seals. None: it holds."""
+    found = recorder.select_links(seq - 1, 1)
+    if not found or found[0].seq != seq:
+        return Finding(
+            DELETED,
+            None,
+            None,
+            None,
+            None,
+            f"审计链在已核验的第 {seq} 条之前被截断 / chain cut before the verified link {seq}",
+        )
+    link = found[0]
+    if link.mac != mac:
+        return _about(ALTERED, link, OVERTAKEN.format(seq=seq))
+    events = list(recorder.select_notifications(link.notification_id, 1))
+    if not events or events[0].id != link.notification_id:
+        return _about(DELETED, link, "事件已从事件表中删除 / event deleted from the events table")
+    changed = _differences(link, events[0])
+    if changed:
+        return _about(ALTERED, events[0], f"事件被改动：{', '.join(changed)} / event altered: {', '.join(changed)}")
+    return None
+
+
+def verify(
+    recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None, since: Link | None = None
+) -> Verification:
     """Walk the events (by notification id) and the links (by position) side by side; stop at the
-    first event that was altered, deleted or inserted behind the application's back."""
+    first event that was altered, deleted or inserted behind the application's back.
+
+    ``since``: a link verified before (the background check's last head): only what was appended
+    after it is walked, once the link itself and the anchor (if at or before it) are found still
+    in place (``recheck``), so that removing the newest events and appending new ones past the old
+    position is found even though the count looks right. Without it the whole chain is walked."""
     events: Pager[Notification] = Pager(
         lambda after, limit: list(recorder.select_notifications(after, limit, inclusive_of_start=False)),
         lambda n: n.id,
@@ -416,6 +459,14 @@ def verify(recorder: Any, key: bytes, anchor: tuple[int, bytes] | None = None) -
     links: Pager[Link] = Pager(recorder.select_links, lambda link: link.seq)
     previous: Link | None = None
     checked = 0
+    if since is not None:
+        for seq, mac in ((since.seq, since.mac), *([anchor] if anchor and anchor[0] <= since.seq else [])):
+            finding = recheck(recorder, seq, mac)
+            if finding is not None:
+                return Verification(0, None, finding)
+        events.start_after(since.notification_id)
+        links.start_after(since.seq)
+        previous = since
 
     def found(kind: str, item: Link | Notification, detail: str) -> Verification:
         return Verification(checked, previous, _about(kind, item, detail))

@@ -83,3 +83,61 @@ def test_a_case_whose_middle_event_was_deleted_shows_a_clear_page_not_a_500(sqli
             assert page.status_code == 409 and "历史事件不连续" in page.text, path
     finally:
         restarted.close()
+
+
+def test_a_rollback_that_new_events_have_overtaken_stops_the_read_models_too(services, monkeypatch):
+    """The newest events removed, then more appended than were removed: every view's position is
+    inside the log again and the count looks right, but the last event they read is another one in
+    its place (both stores reuse the ids here) or gone. They stop, on both stores,
+    instead of never seeing the events in between; a rebuild, once the cause is known, restarts them."""
+    from tests.store.security.conftest import RawStore
+
+    app, models = services.app, services.read_models
+    ensure_demo_users(app, services.passwords)
+    for n in range(5):
+        app.open_case(noise(n), OPERATOR_ACTOR)
+    models.catch_up()
+    read_up_to = max(models.positions().values())
+    raw = RawStore(services)
+    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} > ?", (read_up_to - 2,))
+    tickets = [app.open_case(noise(10 + n), OPERATOR_ACTOR).ticket_no for n in range(3)]
+    assert (app.recorder.max_notification_id() or 0) > read_up_to  # past the views again
+
+    with pytest.raises(LogRolledBack, match="事件日志发生回退后又写入了新事件") as stopped:
+        models.catch_up()
+    reason = str(stopped.value)  # another event in its place where the id was reused, else gone
+    assert f"读模型读过的第 {read_up_to} 个事件已被另一个事件取代" in reason or "已不在事件日志中" in reason
+    assert "hotline projections rebuild" in str(stopped.value)
+
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(services.config.data_dir))
+    if services.config.uses_postgres:
+        monkeypatch.setenv("HOTLINE_DATABASE_URL", services.config.database_url)
+    status = CliRunner().invoke(cli, ["projections", "status"])
+    assert status.exit_code != 0 and "事件日志发生回退后又写入了新事件" in status.output
+
+    web = create_app(services, testing=True)
+    web.config["SESSION_COOKIE_SECURE"] = False
+    operator = Browser(web)
+    assert operator.login("operator").status_code == 302
+    page = operator.get("/cases")
+    assert page.status_code == 503 and "事件日志发生回退后又写入了新事件" in page.text
+
+    models.rebuild()  # the remedy the message names: the views from the log as it is now
+    assert all(models.cases.get(ticket) is not None for ticket in tickets)
+    models.catch_up()  # and they go on
+
+
+def test_the_last_event_the_views_read_deleted_stops_them_though_newer_events_follow(services):
+    from tests.store.security.conftest import RawStore
+
+    app, models = services.app, services.read_models
+    for n in range(3):
+        app.open_case(noise(n), OPERATOR_ACTOR)
+    models.catch_up()
+    read_up_to = max(models.positions().values())
+    app.open_case(noise(9), OPERATOR_ACTOR)  # not read yet
+    raw = RawStore(services)
+    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (read_up_to,))
+
+    with pytest.raises(LogRolledBack, match=f"读模型读过的第 {read_up_to} 个事件已不在事件日志中"):
+        models.catch_up()
