@@ -31,7 +31,16 @@ from hotline.projections.cases import CASES
 from hotline.projections.hotspots import Hotspots
 from hotline.projections.metrics import FACTS as METRIC_FACTS
 from hotline.projections.read_models import ReadModels
-from hotline.projections.report_view import DAYS, FACTS, add_days, add_words, tally
+from hotline.projections.report_view import (
+    CALLERS,
+    DAYS,
+    FACTS,
+    add_callers,
+    add_days,
+    add_words,
+    callers_tally,
+    tally,
+)
 from hotline.projections.reports import DailyCounts, FactCounts, compile_report, month
 from hotline.projections.store import open_view_recorder
 from hotline.projections.telephony import CALLS, HOURS
@@ -152,6 +161,7 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
                 view.upsert(cursor, FACTS.name, FACTS.columns, batch_facts)
                 view.upsert(cursor, METRIC_FACTS.name, METRIC_FACTS.columns, batch_metrics)
                 add_days(view, cursor, tally(batch_facts))  # the daily totals, as the reports view keeps them
+                add_callers(view, cursor, callers_tally(batch_facts))
             facts_written += len(batch_facts)
             progress(len(batch_cases))
             batch_cases, batch_facts, batch_metrics = [], [], []
@@ -184,7 +194,7 @@ def fill(models: ReadModels, cases: int, last_day: int, progress: Progress, seed
     models.telephony.rebuild_hours()  # the hourly totals, as start-up makes them from the calls
     for table_view in filled:
         table_view.create_tables()
-    view.analyse([CASES.name, FACTS.name, DAYS.name, METRIC_FACTS.name, CALLS.name, HOURS.name])
+    view.analyse([CASES.name, FACTS.name, DAYS.name, CALLERS.name, METRIC_FACTS.name, CALLS.name, HOURS.name])
     return facts_written
 
 

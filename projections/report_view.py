@@ -21,7 +21,8 @@ are kept in the same transaction as the facts, from the same rows (``tally``), a
 an opened case's count from its old department to its new one. A report over whole days sums at
 most a few hundred small rows per day instead of scanning every fact of the period
 (projections/reports.py ``DailyCounts``; ``FactCounts`` is the full scan the tests and the benchmark
-compare it with).
+compare it with). Beside them, the cases per caller and calendar month (``hv_report_callers``), from
+which a month's repeat callers are read.
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ DAYS = Table(
     "n INTEGER NOT NULL",
     ("day_kind: day, kind, dimension, value, n",),  # covering: a month's sums never visit the rows
 )
+# Cases per caller (the keyed phone hash) and calendar month: a month's repeat callers are its rows
+# with n ≥ 2, read from the (month, n) index without grouping a month of cases.
+CALLERS = Table(
+    "hv_report_callers",
+    ("id", "month", "caller_key", "n"),
+    "id TEXT PRIMARY KEY, month TEXT NOT NULL, caller_key TEXT NOT NULL, n INTEGER NOT NULL",
+    ("month_n: month, n, caller_key",),
+)
 TOTAL = ""  # the dimension of a kind's total
 # What each fact row is counted by, by column (FACTS): an opened case by all its dimensions,
 # every other fact by its department.
@@ -126,6 +135,23 @@ def tally(rows: Iterable[Sequence[Any]]) -> Counter[tuple[str, str, str, str]]:
     return found
 
 
+def callers_tally(rows: Iterable[Sequence[Any]]) -> Counter[tuple[str, str]]:
+    """What fact rows add to the cases per caller and month: {(month, caller key): n}."""
+    kind_at, at_at, caller_at = _COLUMN["kind"], _COLUMN["at"], _COLUMN["caller_key"]
+    return Counter(
+        ((row[at_at] or "")[:7], row[caller_at]) for row in rows if row[kind_at] == OPENED and row[caller_at]
+    )
+
+
+def add_callers(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str]]) -> None:
+    view.executemany(
+        cursor,
+        f"INSERT INTO {view.table(CALLERS.name)} AS c (id, month, caller_key, n) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET n = c.n + excluded.n",
+        [(f"{month}|{caller}", month, caller, n) for (month, caller), n in sorted(counts.items())],
+    )
+
+
 def add_days(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str, str, str]]) -> None:
     """Add counts (negative ones move a case between departments) to the daily totals."""
     view.executemany(
@@ -146,7 +172,7 @@ def add_days(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str, st
 
 class ReportFacts(RowView):
     name = "reports"
-    tables = (FACTS, WORDS, DAYS)
+    tables = (FACTS, WORDS, DAYS, CALLERS)
 
     def __init__(self, view: ViewRecorder, caller_key: CallerKey, segmenter: Segmenter):
         self.caller_key = caller_key
@@ -162,7 +188,7 @@ class ReportFacts(RowView):
         it took effect) has no totals to sum: the view is built again from the first event on the
         next catch-up, as ``projections rebuild reports`` would."""
         with self.view.writing(None) as cursor:
-            missing = not self.view.columns(cursor, DAYS.name)
+            missing = not (self.view.columns(cursor, DAYS.name) and self.view.columns(cursor, CALLERS.name))
         super().create_tables(indexes)
         if missing and self.position() > 0:
             self.drop(indexes=indexes)
@@ -248,6 +274,7 @@ class ReportFacts(RowView):
             if rows:
                 view.upsert(cursor, FACTS.name, FACTS.columns, list(rows.values()))
             add_words(view, cursor, used)
+            add_callers(view, cursor, callers_tally(rows.values()))
             if departments:
                 counts.update(self._move(cursor, departments))
             if classified:

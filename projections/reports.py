@@ -36,6 +36,7 @@ from hotline.projections.cases import CaseRow
 from hotline.projections.hotspots import Hotspots
 from hotline.projections.report_view import (
     ANSWERED,
+    CALLERS,
     CLOSED,
     DAYS,
     DISPATCHED,
@@ -233,6 +234,11 @@ class FactCounts:
             "AND caller_key IS NOT NULL GROUP BY caller_key HAVING COUNT(*) >= 2",
             params,
         )
+        return len(repeated), self._listed(period, repeated, limit)
+
+    def _listed(self, period: Period, repeated: list[dict[str, Any]], limit: int) -> list[tuple[str, int, str]]:
+        """The ``limit`` callers with most cases, each with the services they called about."""
+        params = [OPENED, stamp(period.start), stamp(period.end)]
         top = sorted(repeated, key=lambda row: (-int(row["n"]), row["caller_key"]))[:limit]
         found = []
         for row in top:
@@ -243,13 +249,14 @@ class FactCounts:
             )
             codes = ",".join(dict.fromkeys(s["service_code"] for s in services))
             found.append((row["caller_key"], int(row["n"]), codes))
-        return len(repeated), found
+        return found
 
 
 class DailyCounts(FactCounts):
     """The same counts summed from the daily totals (``hv_report_days``, kept by the reports view):
     a month is at most 31 days of small rows, however many cases it had. Repeat callers (who called
-    twice is not a sum of days) stay an indexed query on the facts."""
+    twice is not a sum of days): a calendar month's from the cases per caller and month
+    (``hv_report_callers``), any other period's an indexed query on the facts."""
 
     def __init__(self, models: ReadModels):
         super().__init__(models)
@@ -278,6 +285,18 @@ class DailyCounts(FactCounts):
 
     def services_opened(self, period: Period) -> dict[str, int]:
         return self.opened_by(period)["service_code"]
+
+    def repeat_callers(self, period: Period, limit: int) -> tuple[int, list[tuple[str, int, str]]]:
+        """A calendar month's from the cases per caller and month; any other period from the facts."""
+        first, last = period.first, period.last
+        whole_month = first.day == 1 and (last + timedelta(days=1)).day == 1 and first.month == last.month
+        if not whole_month or first.year != last.year:
+            return super().repeat_callers(period, limit)
+        repeated = self.view.query(
+            f"SELECT caller_key, n FROM {self.view.table(CALLERS.name)} WHERE month = ? AND n >= 2",
+            [f"{first:%Y-%m}"],
+        )
+        return len(repeated), self._listed(period, repeated, limit)
 
 
 def _counts(found: dict[str, int], names: dict[str, str] | None = None, name_of: Any = None) -> list[Count]:

@@ -176,12 +176,14 @@ def _periods(today):
         day(today - timedelta(days=3)),
         week(today),
         month(f"{today:%Y-%m}"),
+        month(f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"),
         date_range(today - timedelta(days=40), today),
     )
 
 
 def _counted(counts, period):
-    return counts.flows(period), counts.opened_by(period), counts.services_opened(period)
+    repeated = counts.repeat_callers(period, 5)
+    return counts.flows(period), counts.opened_by(period), counts.services_opened(period), repeated
 
 
 def test_the_daily_totals_give_the_numbers_of_the_full_scan_and_a_rebuild_gives_them_again(clocked):
@@ -200,6 +202,7 @@ def test_the_daily_totals_give_the_numbers_of_the_full_scan_and_a_rebuild_gives_
     whole = date_range(NOW.date() - timedelta(days=200), NOW.date())
     flows = fast.flows(whole)
     assert flows["opened"] == 300 and flows["dispatched"] > 0 and flows["returned"] > 0 and flows["answered"] > 0
+    assert fast.repeat_callers(month("2026-11"), 5)[0] > 0  # the month's repeat callers, from their own table
     reports = {period: compile_report(models, period) for period in _periods(NOW.date())}
     incremental = models.dump("reports")
     models.batch_size = 5000
