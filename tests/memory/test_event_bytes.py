@@ -41,7 +41,10 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 8
+NEWEST = 9
+# v8 -> v9 (issue 13): two cases of the previous system migrated at the end (Case.Migrated, each
+# with its call receipt keyed by the old number).
+ADDED_IN_V9 = {"hotline:Case.Migrated"}
 # v7 -> v8 (issue 16): 转督办 is recorded on the case, saved with its item (Case.Escalated); a call
 # whose service code the catalogue lacks opens 待分类 and is classified (a new case at the end).
 ADDED_IN_V8 = {"hotline:Case.Escalated", "hotline:Case.HeldForClassification", "hotline:Case.Classified"}
@@ -107,7 +110,7 @@ def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, m
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
     expected = fixture(NEWEST)
 
-    assert len({topic for topic, *_ in written["events"]}) == 38  # every event type written today
+    assert len({topic for topic, *_ in written["events"]}) == 39  # every event type written today
     assert written["snapshots"] == expected["snapshots"] == []
     for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
@@ -302,3 +305,25 @@ def test_v8_differs_from_v7_only_by_the_escalation_link_and_the_classified_call(
     mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
     event = mapper.to_domain_event(StoredEvent(UUID(escalated[1]), escalated[2], escalated[0], escalated[3].encode()))
     assert event.reference_no and event.actor_role == "supervisor"
+
+
+def test_v9_differs_from_v8_only_by_the_migrated_cases(rules):
+    """Issue 13. Every v8 event is stored alike, in order; added at the end are two cases of the
+    previous system (``Case.Migrated``), each with the receipt that makes a second import create
+    nothing. The new event class changed no stored event's shape."""
+    newest, earlier = fixture(9)["events"], fixture(8)["events"]
+    assert newest[: len(earlier)] == earlier
+    added = newest[len(earlier) :]
+    assert sorted(row[0] for row in added) == ["hotline:CallReceipt.Received"] * 2 + ["hotline:Case.Migrated"] * 2
+    assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V9
+    mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    migrated = [
+        mapper.to_domain_event(StoredEvent(UUID(a), v, t, s.encode())) for t, a, v, s in added if t.endswith("Migrated")
+    ]
+    assert [(e.source_no, e.finished, e.source_department) for e in migrated] == [
+        ("JZ12345-2026-000101", True, "HBJ"),
+        ("JZ12345-2026-000102", False, "JTJ"),
+    ]
+    assert all(
+        e.reported_at < e.timestamp and e.personal_key for e in migrated
+    )  # reported there, recorded at the import
