@@ -1198,10 +1198,28 @@ class Case(Permitted, HotlineAggregate):
             raise InvalidTransition(
                 f"工单 {self.ticket_no} 办结已超过 {window_days} 天，不能重启；来电人再次反映的，请作为新工单受理"
             )
-        self._record(self.Reopened, actor, at, reason=reason)
+        if self.needs_rehandling:  # 重办: counted against the department whose handling was rejected
+            self._record(self.Rehandled, actor, at, reason=reason, department=self.department or "")
+        else:
+            self._record(self.Reopened, actor, at, reason=reason)
+
+    class Rehandled(Event):
+        """重办: the caller was not satisfied or the problem not solved; the case is dispatched anew
+        (to the same or another department). Before it was recorded as such, a 重办 was a Reopened."""
+
+        TOPIC = "hotline:Case.Rehandled"
+        reason: str
+        department: str  # the department whose handling the caller rejected
+
+    @event(Rehandled)
+    def _rehandled(self) -> None:
+        self._restart()
 
     @event(Reopened)
     def _reopened(self) -> None:
+        self._restart()
+
+    def _restart(self) -> None:
         self.reopen_count += 1
         self.closed_at = None
         self.satisfaction = None
@@ -1410,6 +1428,7 @@ EVENT_NAMES = {
     Case.RehandlingWaived: "不予重办",
     Case.Closed: "办结",
     Case.Reopened: "重启",
+    Case.Rehandled: "重办",
     Case.MergedInto: "并单",
     Case.Escalated: "转督办",
     Case.AnsweredFromArticle: "引用知识库答复",

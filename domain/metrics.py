@@ -24,6 +24,11 @@ COUNTS = {
     "先行联系数": "contacted_first",  # of those, the caller said the department contacted them first
     "应办结数": "due_for_reply",  # replied, or the reply deadline has passed
     "按时办结数": "replied_on_time",  # replied no later than the reply deadline
+    # Counted by the month the step happened, from the dispatches and returns themselves (the facts
+    # above follow each case to the department now handling it, so a return would leave with it):
+    "收到派单数": "dispatches_received",  # 派单 and 改派 the department received in the month
+    "退回数": "returned",  # its 退单 that took effect in the month (approved, or from before review)
+    "重办数": "rehandled",  # 重办 of its handling in the month (回访不满意或未解决)
 }
 # The rates the ranking shows, by the name rules/metrics.csv uses.
 RATES = {
@@ -32,7 +37,11 @@ RATES = {
     "解决率": "resolution",
     "满意率": "satisfaction",
     "按时办结率": "on_time",
+    "回退率": "return",
+    "重办率": "rehandling",
 }
+# Rates where less is better: listed, never weighted into the score (a weight must be 0).
+LOWER_IS_BETTER = ("return", "rehandling")
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class RateRule:
                 raise InvalidInput(f"{self.name} 的分子、分母须为以下计数之一：{'、'.join(COUNTS)}（而不是 {count}）")
         if self.weight < 0:
             raise InvalidInput(f"{self.name} 的权重不能为负数")
+        if self.key in LOWER_IS_BETTER and self.weight != 0:
+            raise InvalidInput(f"{self.name} 越低越好，只列出、不计入综合得分：权重须为 0")
         if not self.description.startswith(f"{self.numerator} ÷ {self.denominator}"):
             raise InvalidInput(f"{self.name} 的说明须以“{self.numerator} ÷ {self.denominator}”开头，与计算口径一致")
 

@@ -502,6 +502,7 @@ class CaseIndex(RowView):
             Case.RehandlingWaived: (touch, False),
             Case.Closed: (closed, False),
             Case.Reopened: (reopened, False),
+            Case.Rehandled: (reopened, False),
             Case.MergedInto: (merged, False),
             Case.Escalated: (touch, False),
             Case.AnsweredFromArticle: (answered, False),

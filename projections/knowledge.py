@@ -169,6 +169,7 @@ EVENT_CLASSES = (
     Article.Withdrawn,
     Case.AnsweredFromArticle,
     Case.Reopened,
+    Case.Rehandled,
 )
 
 
@@ -228,7 +229,7 @@ class KnowledgeIndex(RowView):
                 key = str(event.originator_id)
                 if isinstance(event, Case.AnsweredFromArticle):
                     self._used(cursor, event)
-                elif isinstance(event, Case.Reopened):
+                elif isinstance(event, (Case.Reopened, Case.Rehandled)):
                     view.execute(
                         cursor,
                         f"UPDATE {view.table(USES.name)} SET reopened = 1 WHERE case_id = ? AND reopened = 0",

@@ -67,6 +67,11 @@ class MetricRow:
     timely_signing_rate: float | None = None  # 及时签收率
     on_time_rate: float | None = None  # 按时办结率
     ranked: bool = True  # False: fewer cases than rules/ranking.toml asks, listed without a rank
+    dispatches_received: int = 0  # 收到派单数: 派单 and 改派 received in the month
+    returned: int = 0  # 退回数: its returns that took effect in the month
+    rehandled: int = 0  # 重办数: 重办 of its handling in the month
+    return_rate: float | None = None  # 回退率 (less is better; shown, not scored)
+    rehandling_rate: float | None = None  # 重办率 (less is better; shown, not scored)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -148,6 +153,7 @@ class MetricsView(RowView):
             Case.CallbackRecorded: (called_back, False),
             Case.CalledBack: (called_back, False),
             Case.Reopened: (reopened, False),
+            Case.Rehandled: (reopened, False),
             Case.Replied: (replied, False),
             Case.ExtensionApproved: (extended, False),
         }

@@ -34,6 +34,9 @@ from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.log_mark import LogMark
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
+from hotline.projections.report_view import DISPATCHED as DISPATCHED_STEP
+from hotline.projections.report_view import REHANDLED as REHANDLED_STEP
+from hotline.projections.report_view import RETURNED as RETURNED_STEP
 from hotline.projections.report_view import ReportFacts
 from hotline.projections.store import ViewRecorder, open_view_recorder
 from hotline.projections.telephony import TelephonyLog
@@ -545,19 +548,27 @@ class ReadModels:
         start, end = month_bounds(month)
         rules = self.rules.metrics
         rows = []
-        for fact in self.metrics_view.month(start, end, moment):
-            dispatched, pending = int(fact["dispatched"]), int(fact["pending"] or 0)
+        facts = {fact["department"]: dict(fact) for fact in self.metrics_view.month(start, end, moment)}
+        # Returns and 重办 by the month they happened (the daily totals of the reports view): a case
+        # returned leaves the department's facts above with the case, the return stays its own.
+        steps = self.report_facts.by_department(start[:10], end[:10], (DISPATCHED_STEP, RETURNED_STEP, REHANDLED_STEP))
+        for department in sorted({*facts, *(dept for dept, _ in steps)}):
+            fact = facts.get(department) or {"department": department, "dispatched": 0}
+            dispatched, pending = int(fact["dispatched"]), int(fact.get("pending") or 0)
             counts = {
                 "dispatched": dispatched,
                 "due_for_response": dispatched - pending,
-                "responded": int(fact["responded"] or 0),
-                "callbacks": int(fact["callbacks"] or 0),
-                "resolved": int(fact["resolved"] or 0),
-                "satisfied": int(fact["satisfied"] or 0),
-                "contact_answers": int(fact["contact_answers"] or 0),
-                "contacted_first": int(fact["contacted_first"] or 0),
-                "due_for_reply": int(fact["due_for_reply"] or 0),
-                "replied_on_time": int(fact["replied_on_time"] or 0),
+                "responded": int(fact.get("responded") or 0),
+                "callbacks": int(fact.get("callbacks") or 0),
+                "resolved": int(fact.get("resolved") or 0),
+                "satisfied": int(fact.get("satisfied") or 0),
+                "contact_answers": int(fact.get("contact_answers") or 0),
+                "contacted_first": int(fact.get("contacted_first") or 0),
+                "due_for_reply": int(fact.get("due_for_reply") or 0),
+                "replied_on_time": int(fact.get("replied_on_time") or 0),
+                "dispatches_received": steps.get((department, DISPATCHED_STEP), 0),
+                "returned": steps.get((department, RETURNED_STEP), 0),
+                "rehandled": steps.get((department, REHANDLED_STEP), 0),
             }
             rates = rules.rates_of(counts)
             rows.append(
@@ -571,6 +582,8 @@ class ReadModels:
                     satisfaction_rate=rates["satisfaction"],
                     timely_signing_rate=rates["timely_signing"],
                     on_time_rate=rates["on_time"],
+                    return_rate=rates["return"],
+                    rehandling_rate=rates["rehandling"],
                     score=rules.score(rates),
                     rank=None,
                 )

@@ -40,13 +40,14 @@ from hotline.projections.caller_key import CallerKey
 from hotline.projections.store import ViewRecorder
 from hotline.projections.text_search import Segmenter
 
-OPENED, ANSWERED, DISPATCHED, RETURNED, CLOSED, REOPENED, MERGED = (
+OPENED, ANSWERED, DISPATCHED, RETURNED, CLOSED, REOPENED, REHANDLED, MERGED = (
     "opened",
     "answered",
     "dispatched",
     "returned",
     "closed",
     "reopened",
+    "rehandled",
     "merged",
 )
 FACTS = Table(
@@ -112,6 +113,7 @@ KIND_OF_EVENT: dict[type, str] = {
     **dict.fromkeys(RETURNS_TAKING_EFFECT, RETURNED),
     Case.Closed: CLOSED,
     Case.Reopened: REOPENED,
+    Case.Rehandled: REHANDLED,  # 重办, by the department whose handling the caller rejected
     Case.MergedInto: MERGED,
 }
 _COLUMN = {column: number for number, column in enumerate(FACTS.columns)}
@@ -301,6 +303,17 @@ class ReportFacts(RowView):
                 cursor, f"UPDATE {table} SET category = ?, service_code = ? WHERE id = ?", (category, service_code, key)
             )
         return moves
+
+    def by_department(self, first_day: str, end_day: str, kinds: Sequence[str]) -> dict[tuple[str, str], int]:
+        """{(department, kind): n} over the days [first_day, end_day) from the daily totals: what the
+        考核 counts of returns and 重办 per department (projections/read_models.py ``metrics``)."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.view.query(
+            f"SELECT value, kind, SUM(n) AS n FROM {self.view.table(DAYS.name)} WHERE day >= ? AND day < ? "
+            f"AND dimension = 'department' AND value <> '' AND kind IN ({marks}) GROUP BY value, kind",
+            [first_day, end_day, *kinds],
+        )
+        return {(row["value"], row["kind"]): int(row["n"]) for row in rows}
 
     def _move(self, cursor: Any, departments: list[tuple[str, str]]) -> Counter[tuple[str, str, str, str]]:
         """Dispatches of cases opened in earlier batches: each opened fact takes its new department,

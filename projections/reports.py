@@ -44,6 +44,7 @@ from hotline.projections.report_view import (
     MERGED,
     OPENED,
     OPENED_DIMENSIONS,
+    REHANDLED,
     REOPENED,
     RETURNED,
     TOTAL,
@@ -183,6 +184,7 @@ FLOW_NAMES = {
     CLOSED: "办结",
     RETURNED: "退单",
     REOPENED: "重启",
+    REHANDLED: "重办",
     MERGED: "合并",
     "overdue": "超期",
 }

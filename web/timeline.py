@@ -80,6 +80,8 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return f"办理期限延至 {beijing(event.reply_by)}"
     if isinstance(event, (Case.ExtensionRejected, Case.Reopened)):
         return event.reason
+    if isinstance(event, Case.Rehandled):
+        return f"{rules.department_name(event.department)}办理后来电人不满意或认为未解决，重办：{event.reason}"
     if isinstance(event, Case.AnsweredDirectly):
         return event.answer
     if isinstance(event, Case.AnsweredFromArticle):

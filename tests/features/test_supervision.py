@@ -279,3 +279,58 @@ def case_points_to_item(story):
 def item_points_to_case(story):
     [registered] = story.hotline.item_events(story.reference)
     assert registered.ticket_no == story.reference
+
+
+@given(
+    parsers.parse(
+        '{year:d} 年 {month:d} 月派给"{name}"{count:d} 件工单，其中 1 件经派单中心同意退单后改派"{other}"，'
+        '1 件回访不满意后重办、再派给"{again}"'
+    )
+)
+def returned_and_rehandled(story, rules, year, month, name, count, other, again):
+    hotline, code = story.hotline, department_code(rules, name)
+    opened = datetime(year, month, 9, 9, 0, tzinfo=CHINA_TZ)  # a Thursday
+    tickets = []
+    for number in range(count):
+        call = Call("phone", "complaint", "noise", "噪声扰民", caller_phone=f"1390000{number:04d}")
+        tickets.append(clocked(hotline, opened).open_case(call, OPERATOR_ACTOR).ticket_no)
+        clocked(hotline, opened).dispatch(tickets[-1], OPERATOR_ACTOR, department=code)
+    returned, unhappy = tickets[:2]
+    later = opened.replace(day=10)
+    clocked(hotline, later).return_case(returned, department(code), "油烟属城管职责", "权责清单第 12 项")
+    clocked(hotline, later).approve_return(returned, OPERATOR_ACTOR, "属实")
+    clocked(hotline, later).dispatch(returned, OPERATOR_ACTOR, department=department_code(rules, other), note="改派")
+    clocked(hotline, later).sign(unhappy, department(code))
+    clocked(hotline, later.replace(day=13)).reply(unhappy, department(code), "已处理", True)
+    clocked(hotline, later.replace(day=14)).record_callback(
+        unhappy, OPERATOR_ACTOR, True, "dissatisfied", False, contacted_first=True
+    )
+    clocked(hotline, later.replace(day=14)).reopen(unhappy, OPERATOR_ACTOR, "来电人不满意，重办")
+    assert isinstance(hotline.case_events(unhappy)[-1], Case.Rehandled)
+    clocked(hotline, later.replace(day=15)).dispatch(unhappy, OPERATOR_ACTOR, department=department_code(rules, again))
+
+
+@then(
+    parsers.re(
+        r'"(?P<name>\w+)"收到派单 (?P<received>\d+) 件，退回 (?P<returned>\d+) 件，重办 (?P<rehandled>\d+) 件，'
+        r"回退率是 (?P<returns>[\d.]+)%，重办率是 (?P<rehandling>[\d.]+)%"
+    )
+)
+def return_and_rehandling_rates(story, rules, name, received, returned, rehandled, returns, rehandling):
+    row = story.metrics[department_code(rules, name)]
+    assert (row.dispatches_received, row.returned, row.rehandled) == (int(received), int(returned), int(rehandled))
+    assert (f"{row.return_rate:.2f}", f"{row.rehandling_rate:.2f}") == (returns, rehandling)
+
+
+@then("回退率和重办率不改变综合得分")
+def not_in_the_score(story, rules):
+    for row in story.metrics.values():
+        rates = {
+            "response": row.response_rate,
+            "timely_signing": row.timely_signing_rate,
+            "resolution": row.resolution_rate,
+            "satisfaction": row.satisfaction_rate,
+            "on_time": row.on_time_rate,
+        }
+        assert row.score == rules.metrics.score({**rates, "return": None, "rehandling": None})
+        assert row.score == rules.metrics.score({**rates, "return": 100.0, "rehandling": 100.0})

@@ -105,3 +105,11 @@ def test_rules_init_copies_the_defaults_for_a_city_and_check_reads_them(tmp_path
     (target / "services.csv").write_text("服务代码,服务名称\n", encoding="utf-8")
     broken = hotline("rules", "check", env={"HOTLINE_RULES_DIR": str(target)})
     assert broken.returncode == 1 and "services.csv 第 1 行（列名）缺少列：分组、说明、关键词" in broken.stderr
+
+
+def test_a_rate_where_less_is_better_may_not_be_weighted(city_rules):
+    path = city_rules / "metrics.csv"
+    text = path.read_text(encoding="utf-8").replace("回退率,0,", "回退率,5,").replace("响应率,10,", "响应率,5,")
+    path.write_text(text, encoding="utf-8")  # still 100 in all
+    with pytest.raises(RulesFileError, match="回退率 越低越好，只列出、不计入综合得分：权重须为 0"):
+        load_rules(city_rules)
