@@ -6,7 +6,8 @@ consumer (its own group: poll only) and then the intake consumer (its own group,
 PostgreSQL schema: validation, batch open-and-route, dead letters, commits) over all of them; both
 are timed from their first batch to their last (group joining left out). The building blocks are
 bench/intake_quick.py's. Then the same evening's calls through one, two and three ``hotline
-consume`` processes in one group (bench/intake_scale.py).
+consume`` processes in one group (bench/intake_scale.py), in the order 1, 2, 3, 3, 2, 1 (a full
+run), each count's rate the median of its runs.
 """
 
 from __future__ import annotations
@@ -78,8 +79,18 @@ def run(size: str = "full", repeats: int = 3, progress: Progress = no_progress) 
             )
             progress(1)
         # Scaled out: the same evening's messages through 1, 2 and 3 consumer processes in one group.
+        # Interleaved (1, 2, 3, 3, 2, 1 in a full run) so that the machine's drift falls on every count alike.
         generated, valid = intake_scale.one_evening(calls)
-        scale = [intake_scale.measure(broker.bootstrap, generated, valid, n, batch=batch) for n in CONSUMERS]
+        order = CONSUMERS + CONSUMERS[::-1] if size == "full" else CONSUMERS
+        measured = [intake_scale.measure(broker.bootstrap, generated, valid, n, batch=batch) for n in order]
+        scale = [
+            {
+                "consumers": n,
+                "calls_per_s": round(median([m["calls_per_s"] for m in measured if m["consumers"] == n]), 1),
+                "runs": [m for m in measured if m["consumers"] == n],
+            }
+            for n in CONSUMERS
+        ]
     rate = median([r["calls_per_s"] for r in runs])
     raw = median([r["raw_consume_messages_per_s"] for r in runs])
     result.figures = {

@@ -6,7 +6,9 @@ cases of that day, hands the first numbers to ``build`` (which makes the cases a
 stored events), and inserts those events with their audit-chain links. The row is locked by the
 update until the commit, so writers of the same day take turns on it instead of racing for an
 aggregate's version: no retry, no gap (a rolled-back insert rolls the counter back with it), no
-repeat, and numbers in the order the writers commit.
+repeat, and numbers in the order the writers commit. On PostgreSQL a large batch is built before
+the transaction, with the numbers the store expects to issue, and inside it only when the row
+issued others (``PostgresTicketRows``): the row is then held for the insert alone.
 
 Stores written before kept the count in ``TicketCounter`` aggregates (``hotline:TicketCounter.*``
 events, whose version is one more than the last number issued). A day's row is made on its first
@@ -25,7 +27,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from hotline.domain.tickets import TicketDay
 
@@ -127,79 +129,96 @@ class PostgresTicketRows:
         select = SQL("SELECT day, last FROM {}").format(table)
         return create, seed, issue, select
 
-    def pending_statements(self) -> tuple[Any, Any, Any]:
+    def pending_statements(self) -> tuple[Any, Any, Any, Any, Any, Any]:
         schema = self.datastore.schema
         table = Identifier(schema, tickets_table(self.events_table_name))
         pending = Identifier(schema, pending_table(self.events_table_name))
         create = SQL(
             "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, day text NOT NULL, count bigint NOT NULL)"
         ).format(pending)
+        space = Literal(f"{schema}.{pending_table(self.events_table_name)}")
+
+        def lock(pending_id: Any) -> Any:  # an announcement's advisory lock: two keys, the first this table's
+            return SQL("hashtext({}), ({} %% 2147483647)::int").format(space, pending_id)
+
         _, seed, _, _ = self.ticket_statements()
         announce = SQL(
             "WITH seeded AS ({} RETURNING last), mine AS (INSERT INTO {} (day, count) VALUES (%(day)s, %(count)s) "
             "RETURNING id) SELECT (SELECT id FROM mine) AS id, COALESCE((SELECT last FROM seeded), "
             "(SELECT last FROM {} WHERE day = %(day)s)) + COALESCE((SELECT SUM(count) FROM {} "
-            "WHERE day = %(day)s), 0)::bigint + 1 AS first"
-        ).format(seed, pending, table, pending)
+            "WHERE day = %(day)s), 0)::bigint + 1 AS first, pg_advisory_lock({})"
+        ).format(seed, pending, table, pending, lock(SQL("(SELECT id FROM mine)")))
+        wait_turn = SQL(
+            "SELECT pg_advisory_xact_lock_shared({}) FROM {} WHERE day = ANY(%s) AND id < %s ORDER BY id"
+        ).format(lock(SQL("id")), pending)
+        release = SQL("SELECT pg_advisory_unlock({}) FROM unnest(%s::bigint[]) AS u(id)").format(lock(SQL("id")))
         forget = SQL("DELETE FROM {} WHERE day = ANY(%s) AND id <= %s").format(pending)
-        return create, announce, forget
+        withdraw = SQL("DELETE FROM {} WHERE id = ANY(%s::bigint[])").format(pending)
+        return create, announce, wait_turn, release, forget, withdraw
 
     def ticket_create_statements(self) -> list[Any]:
         return [self.ticket_statements()[0], self.pending_statements()[0]]
 
-    def _announce(self, days: Sequence[TicketDay]) -> tuple[list[int], dict[str, int | None]]:
-        """Announce each day's count; the ids of the pending rows and the first numbers expected
-        (None: the day's row was being made by another writer's transaction, not yet visible)."""
-        _, announce, _ = self.pending_statements()
+    def _raise_rows(self, curs: Any, days: Sequence[TicketDay], announced: Sequence[int] = ()) -> dict[str, int]:
+        """In the transaction: raise each day's row, after the writers that announced before
+        (``announced``: this writer's pending rows) have stored theirs; the first numbers issued."""
+        if self.datastore.lock_timeout:  # POSTGRES_LOCK_TIMEOUT: for the counter row too
+            curs.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
+        if announced:
+            _, _, wait_turn, *_ = self.pending_statements()
+            curs.execute(wait_turn, ([d.day for d in days], min(announced)), prepare=True)
+        _, _, issue, _ = self.ticket_statements()
+        firsts = {}
+        for ticket_day in sorted(days, key=lambda d: d.day):
+            params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
+            curs.execute(issue, params, prepare=True)
+            firsts[ticket_day.day] = curs.fetchone()["last"] - ticket_day.count + 1
+        return firsts
+
+    def _announce(self, curs: Any, days: Sequence[TicketDay]) -> tuple[list[int], dict[str, int | None]]:
+        """Announce each day's count (autocommitted), holding the announcement's advisory lock on
+        this connection until it is released; the ids of the pending rows and the first numbers
+        expected (None: the day's row was being made by another writer's transaction, not yet
+        visible)."""
+        _, announce, *_ = self.pending_statements()
         ids, firsts = [], {}
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            for ticket_day in sorted(days, key=lambda d: d.day):
-                params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
-                curs.execute(announce, params, prepare=True)
-                row = curs.fetchone()
-                ids.append(row["id"])
-                firsts[ticket_day.day] = row["first"]
+        for ticket_day in sorted(days, key=lambda d: d.day):
+            params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
+            curs.execute(announce, params, prepare=True)
+            row = curs.fetchone()
+            ids.append(row["id"])
+            firsts[ticket_day.day] = row["first"]
         return ids, firsts
 
-    def _withdraw(self, days: Sequence[TicketDay], ids: list[int]) -> None:
-        """After a failed transaction: its pending rows would mislead the next writers' expectation
-        (they would put it right themselves, one rebuild later)."""
-        _, _, forget = self.pending_statements()
-        with contextlib.suppress(psycopg.Error), self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(forget, ([d.day for d in days], max(ids)))
-
     def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
-        _, _, issue, _ = self.ticket_statements()
-        _, _, forget = self.pending_statements()
-        announced = None
-        if sum(d.count for d in days) >= self.speculate_from:
-            ids, expected = self._announce(days)
-            known = {day: first for day, first in expected.items() if first is not None}
-            announced = (ids, expected, build(known) if len(known) == len(expected) else None)
-        try:
+        if sum(d.count for d in days) < self.speculate_from:
             with self.datastore.transaction(commit=True) as curs:
-                if self.datastore.lock_timeout:  # POSTGRES_LOCK_TIMEOUT: for the counter row too
-                    curs.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
-                firsts = {}
-                for ticket_day in sorted(days, key=lambda d: d.day):
-                    params = {"day": ticket_day.day, "legacy": ticket_day.legacy_id, "count": ticket_day.count}
-                    curs.execute(issue, params, prepare=True)
-                    firsts[ticket_day.day] = curs.fetchone()["last"] - ticket_day.count + 1
-                if announced is None:
-                    return self._insert_sealed(curs, build(firsts))  # type: ignore[attr-defined]
-                ids, expected, built = announced
-                curs.execute(forget, ([d.day for d in days], max(ids)), prepare=True)
-                self._read_tail(curs)  # type: ignore[attr-defined]  # the writer before has just committed
-                if built is not None and firsts == expected:
-                    stored_events = built
-                else:
-                    logger.info("工单编号与预计不符（预计 %s，实际 %s）：本批在锁内重建", expected, firsts)
-                    stored_events = build(firsts)
-                return self._insert_sealed(curs, stored_events)  # type: ignore[attr-defined]
-        except BaseException:
-            if announced is not None:
-                self._withdraw(days, announced[0])
-            raise
+                return self._insert_sealed(curs, build(self._raise_rows(curs, days)))  # type: ignore[attr-defined]
+        _, _, _, release, forget, withdraw = self.pending_statements()
+        with self.datastore.get_connection() as conn:
+            with conn.cursor() as curs:
+                ids, expected = self._announce(curs, days)
+            stored = False
+            try:
+                known = {day: first for day, first in expected.items() if first is not None}
+                built = build(known) if len(known) == len(expected) else None
+                with conn.transaction(), conn.cursor() as curs:
+                    firsts = self._raise_rows(curs, days, ids)
+                    curs.execute(forget, ([d.day for d in days], max(ids)), prepare=True)
+                    self._read_tail(curs)  # type: ignore[attr-defined]  # the writer before has just committed
+                    if built is None or firsts != expected:
+                        logger.info("工单编号与预计不符（预计 %s，实际 %s）：本批在锁内重建", expected, firsts)
+                        built = build(firsts)
+                    notification_ids = self._insert_sealed(curs, built)  # type: ignore[attr-defined]
+                stored = True
+                return notification_ids
+            finally:
+                # The next writers wait for this one's turn until its advisory lock goes; a failed
+                # batch's pending rows would mislead their expectation (one rebuild, then right).
+                with contextlib.suppress(psycopg.Error), conn.cursor() as curs:
+                    if not stored:
+                        curs.execute(withdraw, (ids,))
+                    curs.execute(release, (ids,))
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         if not originator_ids:

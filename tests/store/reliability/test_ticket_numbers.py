@@ -11,13 +11,16 @@ import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from hotline.application.clock import SystemClock
 from hotline.domain.actors import SYSTEM_ACTOR
 from hotline.domain.case import Call
 from hotline.domain.tickets import TicketDay
 from hotline.infra.store.tickets import pending_table
+from tests.conftest import _libpq
 from tests.store.reliability.test_conflicts import assert_event_stream_intact, two_workers
 from tests.support.servers import race
 
@@ -83,7 +86,9 @@ def test_a_writer_that_announced_and_died_costs_one_rebuild_not_a_number(service
     calls = [dataclasses.replace(CALL, call_id=f"announced-{i}") for i in range(15)]
     first = [o.ticket_no for o in app.open_cases([(c, None) for c in calls[:5]], SYSTEM_ACTOR)]
     day = date(int(first[0][:4]), int(first[0][4:6]), int(first[0][6:8]))
-    app.recorder._announce([TicketDay.of(day, 7)])  # another writer announced 7 cases and died
+    with psycopg.connect(_libpq(services.config.database_url), autocommit=True, row_factory=dict_row) as other:
+        app.recorder._announce(other.cursor(), [TicketDay.of(day, 7)])  # another writer announced 7 cases...
+    # ... and died (its connection closed: its advisory lock is gone, its pending row stays)
 
     with caplog.at_level(logging.INFO, logger="hotline.infra.store.tickets"):
         second = [o.ticket_no for o in app.open_cases([(c, None) for c in calls[5:10]], SYSTEM_ACTOR)]
