@@ -223,8 +223,11 @@ class ReadModels:
     def _read(self, start: int, wanted: set[str]) -> tuple[list[Any], list[tuple[int, Any]]]:
         """The next page of the log after ``start``, with its events for the views decoded."""
         page = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
-        mapper = self.app.mapper
-        return page, [(n.id, mapper.to_domain_event(n)) for n in page if n.topic in wanted]
+        mapper, chosen = self.app.mapper, [n for n in page if n.topic in wanted]
+        # The sealing mapper reads the page's per-case keys in one query (infra/store/personal_keys.py).
+        decode_all = getattr(mapper, "to_domain_events", None)
+        events = decode_all(chosen) if decode_all else [mapper.to_domain_event(n) for n in chosen]
+        return page, [(n.id, event) for n, event in zip(chosen, events, strict=True)]
 
     def _apply(
         self,

@@ -196,15 +196,18 @@ class Keyring:
                 key = self._cache.get(key_id)
         return key
 
-    def load(self, key_ids: Iterable[str]) -> None:
-        """Read these keys into memory in one query (those not there already)."""
+    def load(self, key_ids: Iterable[str]) -> dict[str, bytes]:
+        """These keys, those not in memory read in one query (and kept); a destroyed one is absent."""
+        ids = list(dict.fromkeys(key_ids))
         with self._lock:
-            wanted = [k for k in dict.fromkeys(key_ids) if k not in self._cache]
-        if not wanted:
-            return
-        found = self._recorder.select_personal_keys(wanted)
-        with self._lock:
-            self._cache.update((key_id, self._unwrap(stored)) for key_id, stored in found.items())
+            known = {k: self._cache[k] for k in ids if k in self._cache}
+        wanted = [k for k in ids if k not in known]
+        if wanted:
+            found = {k: self._unwrap(stored) for k, stored in self._recorder.select_personal_keys(wanted).items()}
+            with self._lock:
+                self._cache.update(found)
+            known.update(found)
+        return known
 
     def destroy(self, key_ids: Sequence[str]) -> int:
         """Delete these keys for good: what they sealed is unreadable from now on."""
@@ -276,9 +279,24 @@ class SealingMapper(Mapper[Any]):
         sealed = nonce + AESGCM(key).encrypt(nonce, plain.encode("utf-8"), _aad(originator_id))
         state[SEALED] = base64.b64encode(sealed).decode("ascii")
 
-    def _unseal(self, state: dict[str, Any], stored_event: StoredEvent) -> None:
+    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[DomainEventProtocol[Any]]:
+        """Many events at once (a page of the log for the read models): their keys in one query."""
+        events = [Mapper.to_domain_event(self, stored) for stored in stored_events]
+        sealed = [e.__dict__.get("personal_key") or "" for e in events if SEALED in e.__dict__]
+        keys = self.keyring.load(sealed) if self.keyring is not None and sealed else {}
+        for event, stored in zip(events, stored_events, strict=True):
+            if SEALED in event.__dict__:
+                self._unseal(event.__dict__, stored, keys)
+        return events
+
+    def _unseal(self, state: dict[str, Any], stored_event: StoredEvent, keys: dict[str, bytes] | None = None) -> None:
+        """``keys``: those read for a page already (a key absent there is destroyed); None: look it up."""
         sealed = base64.b64decode(state.pop(SEALED))
-        key = self.keyring.key(state.get("personal_key") or "") if self.keyring is not None else None
+        key_id = state.get("personal_key") or ""
+        if keys is not None:
+            key = keys.get(key_id)
+        else:
+            key = self.keyring.key(key_id) if self.keyring is not None else None
         if key is None:  # destroyed: erased, here as everywhere
             state.update(dict.fromkeys(PERSONAL_FIELDS, ERASED))
             return

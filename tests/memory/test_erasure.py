@@ -89,3 +89,18 @@ def test_only_a_finished_case_past_the_period_is_erased_by_retention(app, clock)
     assert erasure is not None and erasure.key_destroyed
     [event] = [e for e in app.case_events(answered) if type(e).__name__ == "PersonalDataErased"]
     assert event.actor_id == SYSTEM_ACTOR.id and "保存期限届满" in event.reason
+
+
+def test_a_page_of_events_reads_its_keys_in_one_query_and_reads_as_one_by_one(app, monkeypatch):
+    tickets = [o.ticket_no for o in app.open_cases([(CALL, None)] * 5, OPERATOR_ACTOR)]
+    app.erase_personal_data(tickets[2], ADMIN_ACTOR, "来电人本人申请删除")
+    stored = list(app.recorder.select_notifications(0, 1000))
+    one_by_one = [vars(app.mapper.to_domain_event(n)) for n in stored]
+    app.mapper.keyring._cache.clear()
+    queries = []
+    select = app.recorder.select_personal_keys
+    monkeypatch.setattr(app.recorder, "select_personal_keys", lambda ids: queries.append(ids) or select(ids))
+    assert [vars(e) for e in app.mapper.to_domain_events(stored)] == one_by_one
+    assert len(queries) == 1 and len(queries[0]) == 5  # one query for the page's five keys (one destroyed)
+    phones = [e["caller_phone"] for e in one_by_one if "caller_phone" in e]
+    assert phones.count(ERASED) == 1 and phones.count("13987654321") == 4
