@@ -66,7 +66,8 @@ def scrub(text: str, names: tuple[str, ...] = ()) -> str:
     no surname before 先生/女士 ("王先生" → "＊先生")."""
     if not text:
         return ""
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
+    given = {n.strip() for n in names if n and len(n.strip()) >= 2 and n != ERASED}  # an erased name is no name
+    for name in sorted(given, key=len, reverse=True):
         text = text.replace(name, HIDDEN)
     text = scrub_contacts(text)
     text = SELF_NAMED.sub(lambda m: m.group(1) + HIDDEN, text)

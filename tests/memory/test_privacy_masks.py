@@ -2,7 +2,7 @@
 
 import pytest
 
-from hotline.domain.privacy import mask_name, mask_phone, scrub
+from hotline.domain.privacy import ERASED, mask_name, mask_phone, scrub
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,7 @@ def test_the_scrubber_takes_out_numbers_ids_mails_and_names():
 def test_the_scrubber_leaves_ordinary_text_alone():
     text = "解放路 12 号附近的路灯 3 天不亮了，老百姓反映多次，2025年10月9日"
     assert scrub(text) == text
+
+
+def test_an_erased_text_stays_as_it_reads():
+    assert scrub(ERASED, (ERASED,)) == ERASED
