@@ -470,6 +470,23 @@ class CaseCommands(HotlineBase):
 
         return self._change(ticket_no, command, **options)
 
+    def assign_cooperation(
+        self, ticket_no: str, actor: Actor, departments: Sequence[str], note: str = "", **options: Any
+    ) -> Case:
+        """主办 / 协办: name the departments that handle a part beside the lead (rules/departments.csv)."""
+        known = self.rules.departments
+        return self._change(
+            ticket_no, lambda case, at: case.assign_cooperation(actor, list(departments), known, note, at=at), **options
+        )
+
+    def sign_part(self, ticket_no: str, actor: Actor, **options: Any) -> Case:
+        """协办签收 by a cooperating department."""
+        return self._change(ticket_no, lambda case, at: case.sign_part(actor, at=at), **options)
+
+    def report_part(self, ticket_no: str, actor: Actor, content: str, **options: Any) -> Case:
+        """报送协办情况: the cooperating department's part, for the lead to reply with."""
+        return self._change(ticket_no, lambda case, at: case.report_part(actor, content, at=at), **options)
+
     def return_due(self, case: Case) -> datetime | None:
         """The last moment the department may ask to return the case (rules/handling.toml)."""
         if case.dispatched_at is None:

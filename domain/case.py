@@ -194,6 +194,11 @@ class Case(Permitted, HotlineAggregate):
         "waive_rehandling": Permit("登记不予重办", CAN_WAIVE_REHANDLING, (CALLED_BACK,)),
         "merge": Permit("并单", CAN_MERGE, (UNCLASSIFIED, OPENED, DISPATCHED, REOPENED)),
         "escalate": Permit("转督办", CAN_ESCALATE, IN_HANDS),
+        # 主办 / 协办: the dispatch centre names cooperating departments; each signs and reports its
+        # part; the lead (``department``) replies for all once every part is reported.
+        "assign_cooperation": Permit("指定协办单位", CAN_DISPATCH, IN_HANDS),
+        "sign_part": Permit("协办签收", CAN_HANDLE, IN_HANDS, department_bound=True),
+        "report_part": Permit("报送协办情况", CAN_HANDLE, IN_HANDS, department_bound=True),
         # The emergency path and the interim feedback of urgent cases (domain/emergency.py).
         "flag_emergency": Permit("标记紧急", CAN_INTAKE, (OPENED,)),
         "hand_off": Permit("登记转警", CAN_HAND_OFF, UNFINISHED),
@@ -368,6 +373,8 @@ class Case(Permitted, HotlineAggregate):
         self.reopen_count = 0
         self.merged_into: str | None = None
         self.escalated_to: str | None = None  # 转督办: the 督办台账 item this case went to
+        # 协办单位 of the current dispatch: department -> {"signed_at": datetime | None, "report": str}
+        self.cooperating: dict[str, dict[str, Any]] = {}
         self.article: dict[str, Any] | None = None  # the knowledge-base article a direct answer cited
         self.emergency = False  # on the emergency list: to be handed to an emergency desk
         self.handoff_by: datetime | None = None
@@ -521,6 +528,10 @@ class Case(Permitted, HotlineAggregate):
         return InvalidTransition(f"工单 {self.ticket_no} 当前状态为“{self.status_name}”，不能{action}")
 
     def _department_refusal(self, command: str, actor: Actor, action: str) -> DomainError | None:
+        if command in ("sign_part", "report_part"):
+            if actor.department not in self.cooperating:
+                return NotPermitted(f"本单位不是工单 {self.ticket_no} 的协办单位，不能{action}")
+            return None
         if actor.department != self.department:
             return NotPermitted(f"工单 {self.ticket_no} 不属于本单位，不能{action}")
         return None
@@ -539,6 +550,18 @@ class Case(Permitted, HotlineAggregate):
             return InvalidTransition(f"工单 {ticket} 已申请退单，正等待派单中心审核")
         if command == "reply" and self.status == DISPATCHED:
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能答复，请先签收")
+        if command == "reply" and self.status == SIGNED and (missing := self.parts_missing):
+            return InvalidTransition(
+                f"协办单位 {'、'.join(missing)} 尚未报送办理情况：主办单位汇总各协办单位的办理情况后统一答复"
+            )
+        part = self.cooperating.get(actor.department or "") if self.status in IN_HANDS else None
+        if command == "sign_part" and part and part["signed_at"] is not None:
+            return InvalidTransition(f"工单 {ticket} 的协办任务已签收")
+        if command == "report_part" and part:
+            if part["signed_at"] is None:
+                return InvalidTransition(f"工单 {ticket} 的协办任务尚未签收，请先签收")
+            if part["report"]:
+                return InvalidTransition(f"工单 {ticket} 的协办情况已报送")
         if command == "mark_confidential" and self.confidential and self.status == OPENED:
             return InvalidTransition(f"工单 {ticket} 已是保密工单")
         if command == "reveal_contact" and not self.confidential and self.status in UNFINISHED:
@@ -701,6 +724,7 @@ class Case(Permitted, HotlineAggregate):
         self.deadline_provisional = provisional
         self.signed_at = None
         self.pending_extension = None
+        self.cooperating = {}  # a new dispatch names its own 协办单位, if any
         self.dispatch_count += 1
         self.status = DISPATCHED
 
@@ -746,6 +770,67 @@ class Case(Permitted, HotlineAggregate):
         self, department: str, sign_by: datetime, reply_by: datetime, provisional: bool, timestamp: datetime
     ) -> None:
         self._assign(department, sign_by, reply_by, provisional, timestamp)
+
+    # ---- 主办 / 协办 -------------------------------------------------------------------------------
+
+    @property
+    def parts_missing(self) -> list[str]:
+        """The 协办单位 whose part is not reported yet: the lead may not reply before they report."""
+        return [department for department, part in self.cooperating.items() if not part["report"]]
+
+    class CooperationAssigned(Event):
+        TOPIC = "hotline:Case.CooperationAssigned"
+        departments: list[str]
+        note: str
+
+    def assign_cooperation(
+        self, actor: Actor, departments: list[str], known: Collection[str], note: str = "", at: datetime | None = None
+    ) -> None:
+        """协办: the dispatch centre names departments that handle a part beside the lead."""
+        self._permit("assign_cooperation", actor)
+        codes = list(dict.fromkeys(text(code, "协办单位", limit=64) for code in departments or ()))
+        if not codes:
+            raise InvalidInput("请选择至少一个协办单位")
+        if unknown := [code for code in codes if code not in known]:
+            raise InvalidInput(f"未知承办单位：{'、'.join(unknown)}")
+        if self.department in codes:
+            raise InvalidInput("主办单位不能同时是协办单位")
+        if already := [code for code in codes if code in self.cooperating]:
+            raise InvalidInput(f"{'、'.join(already)} 已是本工单的协办单位")
+        note = text(note, "协办说明", required=False, limit=500)
+        self._record(self.CooperationAssigned, actor, at, departments=codes, note=note)
+
+    @event(CooperationAssigned)
+    def _cooperation_assigned(self, departments: list[str]) -> None:
+        self.cooperating = {**self.cooperating, **{code: {"signed_at": None, "report": ""} for code in departments}}
+
+    class PartSigned(Event):
+        TOPIC = "hotline:Case.PartSigned"
+        department: str
+
+    def sign_part(self, actor: Actor, at: datetime | None = None) -> None:
+        """协办签收: a cooperating department takes on its part."""
+        self._permit("sign_part", actor)
+        self._record(self.PartSigned, actor, at, department=actor.department)
+
+    @event(PartSigned)
+    def _part_signed(self, department: str, timestamp: datetime) -> None:
+        self.cooperating = {**self.cooperating, department: {**self.cooperating[department], "signed_at": timestamp}}
+
+    class PartReported(Event):
+        TOPIC = "hotline:Case.PartReported"
+        department: str
+        content: str
+
+    def report_part(self, actor: Actor, content: str, at: datetime | None = None) -> None:
+        """报送协办情况: a cooperating department reports its part to the lead, who replies for all."""
+        self._permit("report_part", actor)
+        content = text(content, "协办办理情况", limit=2000)
+        self._record(self.PartReported, actor, at, department=actor.department, content=content)
+
+    @event(PartReported)
+    def _part_reported(self, department: str, content: str) -> None:
+        self.cooperating = {**self.cooperating, department: {**self.cooperating[department], "report": content}}
 
     # ---- the department signs, returns, asks for time, replies -------------------------------
 
@@ -1431,6 +1516,9 @@ EVENT_NAMES = {
     Case.Rehandled: "重办",
     Case.MergedInto: "并单",
     Case.Escalated: "转督办",
+    Case.CooperationAssigned: "指定协办单位",
+    Case.PartSigned: "协办签收",
+    Case.PartReported: "报送协办情况",
     Case.AnsweredFromArticle: "引用知识库答复",
     Case.EmergencyFlagged: "紧急事项",
     Case.HandedOff: "转警",

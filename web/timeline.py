@@ -119,6 +119,13 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return event.reason
     if isinstance(event, Case.MergedInto):
         return f"并入工单 {event.target_ticket_no}"
+    if isinstance(event, Case.CooperationAssigned):
+        partners = "、".join(rules.department_name(code) for code in event.departments)
+        return f"协办单位：{partners}" + (f"；{event.note}" if event.note else "")
+    if isinstance(event, Case.PartSigned):
+        return f"{rules.department_name(event.department)}签收协办任务"
+    if isinstance(event, Case.PartReported):
+        return f"{rules.department_name(event.department)}：{event.content}"
     if isinstance(event, Case.Escalated):
         return f"超期转督办，督办编号 {event.reference_no}"
     if isinstance(event, (Case.Urged, Case.Closed)):

@@ -92,6 +92,7 @@ def redispatch(story, rules, when, name, note):
 
 
 @given(parsers.parse('"{when}""{name}"签收工单'))
+@when(parsers.parse('"{when}""{name}"签收工单'))
 def sign(story, rules, when, name):
     story.at(when)
     story.hotline.sign(story.ticket, department_named(rules, name))
@@ -302,3 +303,38 @@ def merged_listed(story, count, names, phones):
 @then(parsers.parse("该工单的诉求人数是 {count:d} 人，同一号码的来电人只算一次"))
 def callers_counted(story, count):
     assert _merged(story)[1].callers == count
+
+
+@when(parsers.parse('"{when}"派单中心指定"{name}"为协办单位'))
+def assign_cooperation(story, rules, when, name):
+    story.at(when)
+    story.hotline.assign_cooperation(story.ticket, OPERATOR_ACTOR, [department_code(rules, name)], "门前占道经营")
+
+
+@when(parsers.parse('"{when}""{name}"以主办单位答复"{result}"'))
+def lead_replies(story, rules, when, name, result):
+    story.at(when)
+    story.attempt(lambda: story.hotline.reply(story.ticket, department_named(rules, name), result, True))
+
+
+@when(parsers.parse('"{when}""{name}"未签收协办就报送"{content}"'))
+def reports_unsigned(story, rules, when, name, content):
+    story.at(when)
+    story.attempt(lambda: story.hotline.report_part(story.ticket, department_named(rules, name), content))
+
+
+@when(parsers.parse('"{when}""{name}"签收协办并报送"{content}"'))
+def signs_and_reports(story, rules, when, name, content):
+    story.at(when)
+    story.hotline.sign_part(story.ticket, department_named(rules, name))
+    story.hotline.report_part(story.ticket, department_named(rules, name), content)
+
+
+@then(parsers.parse('工单记录了主办单位"{lead}"，以及协办单位"{partner}"的签收和报送'))
+def both_in_the_case(story, rules, lead, partner):
+    case = story.case()
+    assert case.department == department_code(rules, lead)
+    part = case.cooperating[department_code(rules, partner)]
+    assert part["signed_at"] is not None and part["report"] == "已查处门前占道经营"
+    names = [EVENT_NAMES[type(event)] for event in story.hotline.case_events(story.ticket)]
+    assert names[-4:] == ["指定协办单位", "协办签收", "报送协办情况", "答复"]

@@ -293,3 +293,30 @@ def test_callers_are_counted_once_by_number_else_by_name_and_each_anonymous_call
     assert distinct_callers([]) == 0
     assert distinct_callers([("王五", "137-0000-1111"), ("王先生", "+86 13700001111"), ("李四", "")]) == 2
     assert distinct_callers([("李四", ""), ("李四", ""), ("", ""), ("", "")]) == 3
+
+
+def test_the_lead_replies_for_all_once_every_cooperating_department_reported_its_part():
+    case = dispatched()
+    case.sign(department("HBJ"), at=T0)
+    known = {"HBJ", "CGJ", "JTJ"}
+    with pytest.raises(InvalidInput, match="主办单位不能同时是协办单位"):
+        case.assign_cooperation(OPERATOR_ACTOR, ["HBJ"], known, at=T0)
+    with pytest.raises(InvalidInput, match="未知承办单位"):
+        case.assign_cooperation(OPERATOR_ACTOR, ["XYZ"], known, at=T0)
+    with pytest.raises(NotPermitted):
+        case.assign_cooperation(department("HBJ"), ["CGJ"], known, at=T0)
+    case.assign_cooperation(OPERATOR_ACTOR, ["CGJ", "JTJ"], known, at=T0)
+    assert case.parts_missing == ["CGJ", "JTJ"] and not case.may("reply", department("HBJ"), T0)
+    with pytest.raises(NotPermitted, match=r"不是工单 .* 的协办单位"):
+        case.sign_part(department("SJJ"), at=T0)
+    with pytest.raises(NotPermitted, match="不属于本单位"):
+        case.reply(department("CGJ"), "已处理", True, at=T0)  # only the lead replies
+    for code in ("CGJ", "JTJ"):
+        with pytest.raises(InvalidTransition, match="请先签收"):
+            case.report_part(department(code), "已核查", at=T0)
+        case.sign_part(department(code), at=T0)
+        case.report_part(department(code), f"{code} 已核查", at=T0)
+    with pytest.raises(InvalidTransition, match="已报送"):
+        case.report_part(department("CGJ"), "再报一次", at=T0)
+    case.reply(department("HBJ"), "已汇总各单位办理情况", True, at=T0)
+    assert case.status == "replied" and case.cooperating["JTJ"]["report"] == "JTJ 已核查"

@@ -1,7 +1,7 @@
 """Stored events are forever: the same facts are stored as the same bytes as before.
 
 ``tests/fixtures/event_scenario.py`` runs a fixed scenario that reaches every event type written
-today; ``event-bytes-v10.json.gz`` holds the plaintext state of each event as
+today; ``event-bytes-v11.json.gz`` holds the plaintext state of each event as
 today's code stores it. Today's code must store exactly those bytes: a renamed field, a reordered
 one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
 new fixture, never an edit of an old one: ``event-bytes-v1.json.gz`` (the code before the package
@@ -41,7 +41,10 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 10
+NEWEST = 11
+# v10 -> v11 (issue 16): 主办 / 协办 at the end: a cooperating department named (CooperationAssigned),
+# signing (PartSigned) and reporting its part (PartReported).
+ADDED_IN_V11 = {"hotline:Case.CooperationAssigned", "hotline:Case.PartSigned", "hotline:Case.PartReported"}
 # v9 -> v10 (issue 16): 重办 is recorded as Rehandled (Reopened stays for a restart after closing);
 # the scenario ends with one case signed, replied, called back unsatisfied and sent for 重办.
 ADDED_IN_V10 = {"hotline:Case.Rehandled"}
@@ -113,7 +116,7 @@ def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, m
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
     expected = fixture(NEWEST)
 
-    assert len({topic for topic, *_ in written["events"]}) == 40  # every event type written today
+    assert len({topic for topic, *_ in written["events"]}) == 43  # every event type written today
     assert written["snapshots"] == expected["snapshots"] == []
     for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
@@ -348,3 +351,16 @@ def test_v10_differs_from_v9_only_by_the_rehandling_at_the_end(rules):
     topic, originator_id, version, state = added[-1]
     event = mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
     assert event.department == "HBJ" and event.reason == "来电人不满意，重办"
+
+
+def test_v11_differs_from_v10_only_by_the_cooperation_at_the_end(rules):
+    """Issue 16: v10's events alike and in order, then 主办 / 协办 on one case appended."""
+    newest, earlier = fixture(11)["events"], fixture(10)["events"]
+    assert newest[: len(earlier)] == earlier
+    added = newest[len(earlier) :]
+    assert [row[0] for row in added] == [
+        "hotline:Case.CooperationAssigned",
+        "hotline:Case.PartSigned",
+        "hotline:Case.PartReported",
+    ]
+    assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V11

@@ -34,6 +34,16 @@ RULE = CallbackRules(attempts=3, distinct_days=2, reopen_days=30)
 # How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
 CASE_PATHS = {
     "opened": [],
+    "with a cooperating department": [
+        "dispatch",
+        "sign",
+        lambda app, t: clocked(app, T0).assign_cooperation(t, OP, ["CGJ"]),
+    ],
+    "part signed": [
+        "dispatch",
+        lambda app, t: clocked(app, T0).assign_cooperation(t, OP, ["CGJ"]),
+        lambda app, t: clocked(app, T0).sign_part(t, ACTORS["cooperating department"]),
+    ],
     "unclassified": [],  # 待分类: opened by a channel without a person with a code the catalogue lacks
     "answered": [lambda app, t: clocked(app, T0).answer_directly(t, OP, "已解答")],
     "dispatched": ["dispatch"],
@@ -90,6 +100,9 @@ CASE_COMMANDS = {
     "close": lambda case, a: case.close(a, at=T0),
     "reopen": lambda case, a: case.reopen(a, "未解决", 30, at=T0),
     "merge": lambda case, a: case.merge_into(a, "20990101-000001", at=T0),
+    "assign_cooperation": lambda case, a: case.assign_cooperation(a, ["ZJJ"], {"ZJJ", "HBJ", "JTJ"}, at=T0),
+    "sign_part": lambda case, a: case.sign_part(a, at=T0),
+    "report_part": lambda case, a: case.report_part(a, "已核查", at=T0),
     "flag_emergency": lambda case, a: case.flag_emergency(a, ["119"], T0, at=T0),
     "hand_off": lambda case, a: case.hand_off(
         a, "119", "119指挥中心 0231 号席", "accepted", T0, {"119": "消防"}, HANDOFF_OUTCOMES, at=T0
