@@ -74,6 +74,7 @@ ACTION_FIELDS = {
     "hand_off": ["desk", "receiver", "outcome", "handed_off_at", "note"],
     "interim_feedback": ["content"],
     "reveal_contact": ["reason"],
+    "classify": ["service_code", "category", "note"],
 }
 
 
