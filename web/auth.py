@@ -178,6 +178,6 @@ def visible_case(ticket_no: str) -> Case:
         case = hotline().get_case(ticket_no)
     except CaseNotFound:
         abort(404)
-    if current_user.role == DEPARTMENT and case.department != current_user.department:
-        abort(404)
+    if current_user.role == DEPARTMENT and current_user.department not in (case.department, *case.cooperating):
+        abort(404)  # the lead (主办) and the cooperating departments (协办) see it
     return case

@@ -178,6 +178,16 @@ class CallbackForm(ActionForm):
     called_at = moment_typed("回访时间", "电话回访后补录时填写；留空为现在")
 
 
+class CooperationForm(ActionForm):
+    # choices: rules/departments.csv without the lead; one 协办单位 at a time (repeat to add another)
+    department = SelectField("协办单位", validators=[DataRequired(message="请选择协办单位")])
+    note = text("协办事项", limit=500, required=False)
+
+
+class PartReportForm(ActionForm):
+    content = text("协办办理情况", limit=2000)
+
+
 class MergeForm(ActionForm):
     target = StringField(
         "并入工单编号",

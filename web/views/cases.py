@@ -101,6 +101,31 @@ ACTIONS: dict[str, Action] = {
         "已派单",
         primary=True,
     ),
+    "assign_cooperation": Action(
+        "指定协办单位",
+        ("assign_cooperation",),
+        forms.CooperationForm,
+        lambda app, t, a, f, v: app.assign_cooperation(
+            t, a, [f.department.data], f.note.data or "", expected_version=v
+        ),
+        "已指定协办单位，主办单位汇总协办情况后答复",
+    ),
+    "sign_part": Action(
+        "协办签收",
+        ("sign_part",),
+        forms.PlainActionForm,
+        lambda app, t, a, f, v: app.sign_part(t, a, expected_version=v),
+        "已签收协办任务",
+        primary=True,
+    ),
+    "report_part": Action(
+        "报送协办情况",
+        ("report_part",),
+        forms.PartReportForm,
+        lambda app, t, a, f, v: app.report_part(t, a, f.content.data, expected_version=v),
+        "已报送协办情况，由主办单位汇总答复",
+        primary=True,
+    ),
     "sign": Action(
         "签收",
         ("sign",),
@@ -267,6 +292,11 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
         if case is not None and data is None:  # what the channel sent, where the catalogue knows it
             form.service_code.data = case.service_code if case.service_code in rules().services else ""
             form.category.data = case.category if case.category in CATEGORIES else ""
+    if isinstance(form, forms.CooperationForm):
+        lead = case.department if case is not None else None
+        taken = set(case.cooperating) if case is not None else set()
+        others = [(code, name) for code, name in _department_choices() if code != lead and code not in taken]
+        form.department.choices = [("", "（请选择协办单位）"), *others]
     if isinstance(form, forms.HandOffForm):
         emergency = rules().emergency
         desks = emergency.desks_for(case.service_code) if case is not None else tuple(emergency.desks)

@@ -196,3 +196,23 @@ def test_the_target_of_a_merge_lists_the_merged_calls_with_masked_callers_and_co
         assert "并入的来电" in page and "3 件 · 诉求人数 3 人" in page  # the anonymous target caller, 李四 once, 张三
         assert page.count("李**") == 2 and "张**" in page and "138****0002" in page
         assert "13800000001" not in page and "李四" not in page and "张三" not in page
+
+
+def test_lead_and_cooperating_departments_each_do_their_part_on_the_case_page(signed_in, web_services):
+    operator, hbj, cgj = signed_in("operator"), signed_in("hbj"), signed_in("cgj")
+    app = web_services.app
+    ticket = app.open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    assert cgj.get(f"/cases/{ticket}").status_code == 404  # not its case yet
+    act(hbj, ticket, "sign")
+    page = act(operator, ticket, "assign_cooperation", department="CGJ", note="门前占道经营")
+    assert "已指定协办单位" in page.text and "协办单位" in page.text
+    page = hbj.get(f"/cases/{ticket}").text  # the lead's reply waits for the part (the domain's may)
+    assert f'action="/cases/{ticket}/reply"' not in page and "待签收" in page
+    page = cgj.get(f"/cases/{ticket}").text  # the cooperating department sees it, with its own steps
+    assert f'action="/cases/{ticket}/sign_part"' in page and f'action="/cases/{ticket}/reply"' not in page
+    act(cgj, ticket, "sign_part")
+    assert "已报送协办情况" in act(cgj, ticket, "report_part", content="已查处门前占道经营").text
+    page = act(hbj, ticket, "reply", result="已约谈商户，城管已查处占道经营", resolved="yes")
+    assert app.get_case(ticket).status == "replied"
+    assert "已查处门前占道经营" in hbj.get(f"/cases/{ticket}").text
