@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, g, redirect, render_template, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import Case
@@ -319,14 +320,15 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
 
 @bp.route("/cases/<ticket_no>")
 @roles_required(OPERATOR, DEPARTMENT, SUPERVISOR)
-def show(ticket_no: str, kept: dict[str, forms.ActionForm] | None = None):
+def show(ticket_no: str, kept: dict[str, FlaskForm] | None = None):
     """The case page; ``kept``: a refused form, shown again with what the user typed."""
     case = visible_case(ticket_no)
     names = available_actions(case)
     fresh = {name: _build_form(name, case) for name in names if name != "answer_article"}
     built = keep_typed(fresh, kept, case.version)
     suggestion = hotline().suggested_department(case)
-    escalation = escalation_form(case, current_actor(), clock().now())
+    offered = escalation_form(case, current_actor(), clock().now())
+    escalation = keep_typed({"escalate": offered} if offered else {}, kept, case.version).get("escalate")
     models = fresh_read_models()
     articles = models.search_articles(case.description, limit=5) if "answer_article" in names else []
     rows, merged_total = models.cases.merged_into(case.ticket_no)

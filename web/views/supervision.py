@@ -269,7 +269,9 @@ def escalate(ticket_no: str):
         f"工单 {ticket_no} 已转为督办事项",
     )
     if item is None:
-        return redirect(url_for("cases.show", ticket_no=ticket_no))
+        from hotline.web.views.cases import show  # the case page imports this module's form
+
+        return show(ticket_no, kept={"escalate": form}), 400  # refused: the case page with what was typed
     return redirect(url_for("supervision.item", reference_no=item.reference_no))
 
 

@@ -144,7 +144,7 @@ def test_the_escalation_form(desks, web_services, data):  # noqa: F811
     ).ticket_no
     before = stored_events(web_services)
     response = desks["supervisor"].post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}")
-    assert response.status_code == 302
+    assert response.status_code == 400  # refused: the case page again, with what was typed
     assert stored_events(web_services) == before  # an opened case is not overdue: always refused
 
 

@@ -51,3 +51,23 @@ def test_an_article_edit_refused_as_stale_keeps_its_text(signed_in, web_services
     response = hbj.post(f"{page}/edit", {**fields, "edit-version": item_version(stale, "edit")}, token_from=page)
     assert response.status_code == 400 and "请刷新后重试" in response.text
     assert f"{typed}</textarea>" in response.text
+
+
+def test_a_refused_escalation_keeps_its_text(signed_in, web_services):
+    from datetime import timedelta
+
+    from hotline.application import clocked
+    from tests.conftest import OPERATOR_ACTOR
+    from tests.store.web.test_case_flow import noise_call, version_of
+
+    supervisor, app = signed_in("supervisor"), web_services.app
+    now = web_services.clock.now()
+    ticket = clocked(app, now - timedelta(days=40)).open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    clocked(app, now - timedelta(days=40)).dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    clocked(app, now)  # back to now: long overdue
+    page = supervisor.get(f"/cases/{ticket}").text
+    typed = "超期四十天未签收，请环保局说明原因"
+    data = {"escalate-version": version_of(page, "escalate"), "escalate-due": "", "escalate-content": typed}
+    response = supervisor.post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}")
+    assert response.status_code == 400  # no due date: refused, with the reason and what was typed
+    assert f"{typed}</textarea>" in response.text
