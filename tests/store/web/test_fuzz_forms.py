@@ -75,6 +75,9 @@ ACTION_FIELDS = {
     "interim_feedback": ["content"],
     "reveal_contact": ["reason"],
     "classify": ["service_code", "category", "note"],
+    "assign_cooperation": ["department", "note"],
+    "sign_part": [],
+    "report_part": ["content"],
 }
 
 
