@@ -56,6 +56,7 @@ class Server:
             "HOTLINE_DATABASE_URL": dataset.url,
             "HOTLINE_DATA_DIR": str(dataset.data_dir),
             "HOTLINE_COOKIE_SECURE": "0",
+            "HOTLINE_DEMO": "1",  # the data set signs in with the demo accounts (the WSGI app refuses them otherwise)
         }
         env.pop("HOTLINE_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
