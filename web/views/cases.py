@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -15,11 +15,11 @@ from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import InvalidInput
 from hotline.domain.workdays import CHINA_TZ
 from hotline.web import forms
-from hotline.web.actions import Action, keep_typed, take_action
+from hotline.web.actions import Action, keep_typed, run_form, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
 from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.timeline import timeline
-from hotline.web.views.supervision import escalation_form
+from hotline.web.views.supervision import EscalateForm, escalation_form
 
 bp = Blueprint("cases", __name__)
 
@@ -361,3 +361,17 @@ def act(ticket_no: str, name: str):
     if done and current_user.role == DEPARTMENT and name in ("reply", "return"):
         return redirect(url_for("department.inbox"))  # the case has left the department's hands
     return redirect(url_for("cases.show", ticket_no=ticket_no))
+
+
+@bp.route("/cases/<ticket_no>/escalate", methods=["POST"])
+@roles_required(SUPERVISOR)
+def escalate(ticket_no: str):
+    form = EscalateForm(formdata=request.form, prefix="escalate")
+    item = run_form(
+        form,
+        lambda: hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or ""),
+        f"工单 {ticket_no} 已转为督办事项",
+    )
+    if item is None:
+        return show(ticket_no, kept={"escalate": form}), 400  # refused: the case page with what was typed
+    return redirect(url_for("supervision.item", reference_no=item.reference_no))

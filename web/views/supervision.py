@@ -23,7 +23,7 @@ from hotline.domain.supervision import SOURCES, STATUS_NAMES, ItemNotFound, Supe
 from hotline.domain.workdays import as_china_time
 from hotline.projections.ledger_export import write_ledger
 from hotline.web import forms
-from hotline.web.actions import Action, keep_typed, run_form, take_action
+from hotline.web.actions import Action, keep_typed, take_action
 from hotline.web.auth import current_actor, roles_required
 from hotline.web.pagination import page_of, requested_page
 from hotline.web.services import clock, fresh_read_models, hotline, read_models, rules
@@ -257,22 +257,6 @@ def act(reference_no: str, name: str):
     if done is None and (refused := g.get("refused_form")) is not None:
         return item(found.reference_no, kept={name: refused}), 400  # nothing typed is lost
     return redirect(url_for("supervision.item", reference_no=found.reference_no))
-
-
-@bp.route("/cases/<ticket_no>/escalate", methods=["POST"])
-@roles_required(SUPERVISOR)
-def escalate(ticket_no: str):
-    form = EscalateForm(formdata=request.form, prefix="escalate")
-    item = run_form(
-        form,
-        lambda: hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or ""),
-        f"工单 {ticket_no} 已转为督办事项",
-    )
-    if item is None:
-        from hotline.web.views.cases import show  # the case page imports this module's form
-
-        return show(ticket_no, kept={"escalate": form}), 400  # refused: the case page with what was typed
-    return redirect(url_for("supervision.item", reference_no=item.reference_no))
 
 
 def item_entries(events: list[SupervisionItem.Event]):
