@@ -170,6 +170,23 @@ class Call:
         return unknown
 
 
+def _call_fields(call: Call) -> dict[str, Any]:
+    """What a call carries into the event that opens its case (Opened, Migrated): the same fields, one list."""
+    return {
+        "channel": call.channel,
+        "category": call.category,
+        "service_code": call.service_code,
+        "description": call.description,
+        "caller_name": call.caller_name,
+        "caller_phone": call.caller_phone,
+        "urgency": call.urgency,
+        "address": call.address,
+        "district": call.district,
+        "lat": call.lat,
+        "long": call.long,
+    }
+
+
 class Case(Permitted, HotlineAggregate):
     TOPIC = "hotline:Case"
 
@@ -288,17 +305,7 @@ class Case(Permitted, HotlineAggregate):
             timestamp=at,
             ticket_no=ticket_no,
             call_id=call.call_id,
-            channel=call.channel,
-            category=call.category,
-            service_code=call.service_code,
-            description=call.description,
-            caller_name=call.caller_name,
-            caller_phone=call.caller_phone,
-            urgency=call.urgency,
-            address=call.address,
-            district=call.district,
-            lat=call.lat,
-            long=call.long,
+            **_call_fields(call),
             actor_id=actor.id,
             actor_role=actor.role,
             reported_at=reported_at,
@@ -462,17 +469,7 @@ class Case(Permitted, HotlineAggregate):
             timestamp=at,
             ticket_no=ticket_no,
             call_id=None,
-            channel=call.channel,
-            category=call.category,
-            service_code=call.service_code,
-            description=call.description,
-            caller_name=call.caller_name,
-            caller_phone=call.caller_phone,
-            urgency=call.urgency,
-            address=call.address,
-            district=call.district,
-            lat=call.lat,
-            long=call.long,
+            **_call_fields(call),
             personal_key=personal_key,
             source_no=text(source_no, "原工单编号", limit=64),
             source_status=text(source_status, "原状态", limit=50),
