@@ -206,9 +206,14 @@ class HotlineBase(Application[UUID]):
                 yield cast(UUID, notification.originator_id)
             start = page[-1].id
 
-    def _save_new(self, *aggregates: Any, message: str) -> None:
-        """Save aggregates created just now; one that exists already is refused with ``message``."""
+    def _save_new(self, *aggregates: Any, message: str, changed: str | None = None) -> None:
+        """Save aggregates created just now; one that exists already is refused with ``message``.
+        ``changed``: the refusal when none of the new ones exists, so the conflict was on an existing
+        aggregate saved with them (another writer changed it meanwhile: the user must look again)."""
+        new = [a.id for a in aggregates if a.pending_events and a.pending_events[0].originator_version == 1]
         try:
             self.save(*aggregates)
         except IntegrityError:
+            if changed is not None and not any(aggregate_id in self.repository for aggregate_id in new):
+                raise ConcurrentUpdate(changed) from None
             raise InvalidInput(message) from None

@@ -12,9 +12,9 @@ from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError
 
-from hotline.application.cases import CaseCommands
+from hotline.application.cases import CASE_CHANGED, CaseCommands
 from hotline.domain.actors import Actor
-from hotline.domain.errors import InvalidInput
+from hotline.domain.errors import ConcurrentUpdate, InvalidInput
 from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.formats import MONTH_EXAMPLE, is_month
 from hotline.domain.meeting import Decision, Meeting, MeetingNotFound, meeting_id
@@ -205,11 +205,16 @@ class SupervisionCommands(CaseCommands):
         content: str = "",
         lead_department: str | None = None,
         cooperating_departments: Iterable[str] = (),
+        expected_version: int | None = None,
     ) -> SupervisionItem:
         """超期工单转督办: only a case past its signing or reply deadline, and only once; the ticket is
-        the reference. The item and the case's 转督办 event are saved together: each shows the other."""
+        the reference. The item and the case's 转督办 event are saved together: each shows the other.
+        A case that changed since the version the user saw, or while this was being saved, is refused
+        with 请刷新后重试 (the user looks again), never taken for an escalation already made."""
         at = self.now()
         case = self.get_case(ticket_no)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentUpdate(CASE_CHANGED)
         case._permit("escalate", actor, at)
         department = lead_department or case.department or ""  # a case in hand always has one
         summary = content or f"工单 {ticket_no} 超期未办结：{case.description}"
@@ -225,8 +230,14 @@ class SupervisionCommands(CaseCommands):
             ticket_no=ticket_no,
         )
         case.escalate(actor, item.reference_no, at=at)
-        # Refused as existing: the item (a case escalated before its 转督办 was recorded), or a race.
-        self._save_new(item, case, message=f"工单 {ticket_no} 已转督办（督办编号 {item.reference_no}），不能重复转督办")
+        # Refused as existing: the item (a case escalated before its 转督办 was recorded, or by another
+        # supervisor at the same moment); otherwise the case changed meanwhile (a race on its version).
+        self._save_new(
+            item,
+            case,
+            message=f"工单 {ticket_no} 已转督办（督办编号 {item.reference_no}），不能重复转督办",
+            changed=CASE_CHANGED,
+        )
         return item
 
     # ---- reading ----------------------------------------------------------------------------

@@ -369,7 +369,13 @@ def escalate(ticket_no: str):
     form = EscalateForm(formdata=request.form, prefix="escalate")
     item = run_form(
         form,
-        lambda: hotline().escalate_case(ticket_no, current_actor(), due=form.due.data, content=form.content.data or ""),
+        lambda: hotline().escalate_case(
+            ticket_no,
+            current_actor(),
+            due=form.due.data,
+            content=form.content.data or "",
+            expected_version=int(form.version.data),
+        ),
         f"工单 {ticket_no} 已转为督办事项",
     )
     if item is None:

@@ -180,6 +180,31 @@ def test_an_escalated_case_and_its_item_link_to_each_other_and_escalation_is_not
     assert "转督办" in page and f'href="/supervision/items/{ticket}"' in page  # the fact and the timeline link
 
 
+def test_an_escalation_of_a_case_changed_meanwhile_asks_to_look_again_and_keeps_the_text(signed_in, web_services):
+    supervisor = signed_in("supervisor")
+    app = web_services.app
+    now = web_services.clock.now()
+    ticket = clocked(app, now - timedelta(days=40)).open_case(noise_call(), OPERATOR_ACTOR).ticket_no
+    clocked(app, now - timedelta(days=40)).dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+    clocked(app, now)
+    page = supervisor.get(f"/cases/{ticket}").text
+    app.urge(ticket, OPERATOR_ACTOR, "请尽快签收")  # someone else writes the case while the supervisor types
+    due = (now + timedelta(days=20)).date().isoformat()
+    data = {
+        "escalate-version": version_of(page, "escalate"),
+        "escalate-due": due,
+        "escalate-content": "超期未签收，请督办",
+    }
+    refused = supervisor.post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}")
+    assert refused.status_code == 400
+    assert "该工单已被他人更新，请刷新后重试" in refused.text and "已转督办" not in refused.text
+    assert "超期未签收，请督办" in refused.text  # what was typed is kept
+    assert app.get_case(ticket).escalated_to is None
+    data["escalate-version"] = version_of(refused.text, "escalate")  # the page as it is now: sent again, it works
+    item_page = supervisor.post(f"/cases/{ticket}/escalate", data, token_from=f"/cases/{ticket}", follow_redirects=True)
+    assert f"督办事项 {ticket}" in item_page.text
+
+
 def test_the_target_of_a_merge_lists_the_merged_calls_with_masked_callers_and_counts_them(signed_in, web_services):
     operator, hbj = signed_in("operator"), signed_in("hbj")
     app = web_services.app
