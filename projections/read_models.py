@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from hotline.domain.workdays import as_china_time
 from hotline.projections.base import RowView, stamp
 from hotline.projections.caller_key import CallerKey
 from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
+from hotline.projections.cooperation import CooperationView, PartRow
 from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
 from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.log_mark import LogMark
@@ -111,6 +112,8 @@ class InboxRow:
     extension_pending: int | None = None  # working days asked for, waiting for approval
     return_pending: bool = False  # a return waiting for the dispatch centre's review
     return_rejection: str | None = None  # why the dispatch centre refused the latest return
+    cooperating: int = 0  # 协办单位 named on the case (the lead's inbox)
+    parts_outstanding: int = 0  # of those, still to report their part
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class ReadModels:
         self.caller_key = caller_key
         self.batch_size = batch_size
         self.cases = CaseIndex(recorder, caller_key, rules.calendar, rules.follow_up, rules.handling.dispatch)
+        self.cooperation = CooperationView(recorder)  # 主办 / 协办: the parts of cooperating departments
         self.supervision = SupervisionLedger(recorder)
         self.metrics_view = MetricsView(recorder)
         self.segmenter = Segmenter(
@@ -173,6 +177,7 @@ class ReadModels:
                 self.knowledge,
                 self.notifications,
                 self.report_facts,
+                self.cooperation,
             )
         }
         for view in self.views.values():
@@ -351,7 +356,20 @@ class ReadModels:
     ) -> tuple[list[InboxRow], int]:
         moment = self._moment(now)
         rows, total = self.cases.open_for(department, limit, offset)
-        return [self._inbox_row(row, moment) for row in rows], total
+        parts = self.cooperation.summaries([row.ticket_no for row in rows])
+        inbox = [self._inbox_row(row, moment) for row in rows]
+        return [
+            replace(row, cooperating=summary.cooperating, parts_outstanding=summary.outstanding)
+            if (summary := parts.get(row.ticket_no))
+            else row
+            for row in inbox
+        ], total
+
+    def cooperation_inbox(
+        self, department: str, *, limit: int = 50, now: datetime | None = None
+    ) -> tuple[list[PartRow], int]:
+        """协办工单: the cases in hand where ``department`` cooperates, its part's state, still to report first."""
+        return self.cooperation.for_department(department, self._moment(now), limit)
 
     @staticmethod
     def _inbox_row(row: CaseRow, moment: datetime) -> InboxRow:

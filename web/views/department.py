@@ -36,14 +36,18 @@ def inbox():
     moment = clock().now()
     if code is None:  # an admin looking at the workbench: pick nothing rather than everything
         rows, total, items, stale, emergencies, emergency_total = [], 0, [], [], [], 0
+        parts, parts_total = [], 0
     else:
         rows, total = models.inbox(code, limit=30, offset=offset)
+        parts, parts_total = models.cooperation_inbox(code, limit=50)  # 协办工单
         items, _ = models.ledger(department=code, status=list(OPEN_STATUSES), limit=50)
         stale = models.knowledge.expired(code, moment.date())
         emergencies, emergency_total = models.emergencies(code)
     return render_template(
         "department/inbox.html",
         rows=rows,
+        parts=parts,
+        parts_total=parts_total,
         items=items,
         stale=stale,
         emergencies=emergencies,
