@@ -72,13 +72,8 @@ class RowView(Projection[ViewRecorder]):
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
                 add_missing_columns(view, cursor, table)
-                for index in table.indexes if indexes else ():
-                    label, columns = index.split(":")
-                    view.execute(
-                        cursor,
-                        f"CREATE INDEX IF NOT EXISTS {table.name}_{label.strip()} "
-                        f"ON {view.table(table.name)} ({columns.strip()})",
-                    )
+                for statement in index_statements(view, table) if indexes else ():
+                    view.execute(cursor, statement)
 
     def drop(self, indexes: bool = True) -> None:
         """Forget everything: the rows and the position, in one transaction. ``indexes=False``
@@ -158,6 +153,17 @@ class RowView(Projection[ViewRecorder]):
             ]
             for table in self.tables
         }
+
+
+def index_statements(view: ViewRecorder, table: Table) -> list[str]:
+    """The statements that create a table's secondary indexes (if missing)."""
+    statements = []
+    for index in table.indexes:
+        label, columns = index.split(":")
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {table.name}_{label.strip()} ON {view.table(table.name)} ({columns.strip()})"
+        )
+    return statements
 
 
 def add_missing_columns(view: ViewRecorder, cursor: Any, table: Table) -> None:

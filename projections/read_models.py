@@ -28,6 +28,7 @@ from hotline.domain.formats import month_bounds as month_moments
 from hotline.domain.workdays import as_china_time
 from hotline.projections.base import RowView, stamp
 from hotline.projections.caller_key import CallerKey
+from hotline.projections.case_rebuild import SET_BASED, CaseRebuild, covers
 from hotline.projections.cases import DUPLICATE_WINDOW, CaseIndex, CaseRow
 from hotline.projections.cooperation import CooperationView, PartRow
 from hotline.projections.knowledge import ArticleRow, KnowledgeIndex
@@ -291,19 +292,46 @@ class ReadModels:
         missing = written is not None and position < written
         return Freshness(position, max(0, latest - position), own_write_missing=missing)
 
-    def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Drop the named views (all by default) and build them again from the first event."""
+    def set_based(self, names: Sequence[str] | None = None) -> list[str]:
+        """Which of the named views (all by default) a rebuild computes in SQL (``case_rebuild.py``);
+        the others are replayed through their handlers."""
         chosen = list(names) if names else list(self.views)
+        return [name for name in chosen if name in SET_BASED and covers(self._view(name))]
+
+    def rebuild(
+        self,
+        names: Sequence[str] | None = None,
+        progress: Callable[[int], None] | None = None,
+        *,
+        set_based: bool = True,
+    ) -> int:
+        """Build the named views (all by default) again from the first event: those ``set_based``
+        names in SQL over a staging table, in one transaction that swaps the new rows in; the others
+        dropped and replayed through the incremental path. ``set_based=False``: every view replayed.
+        Returns how many notifications the longest pass read."""
+        chosen = list(names) if names else list(self.views)
+        for name in chosen:
+            self._view(name)  # an unknown name refused before anything is dropped
+        in_sql = self.set_based(chosen) if set_based else []
+        replayed = [name for name in chosen if name not in in_sql]
+        read = 0
         with self._lock:
-            for name in chosen:
+            for name in replayed:
                 self._view(name).drop(indexes=False)
             if set(chosen) == set(self.views):
                 self.mark.forget()  # every view starts again from the first event
-        try:
-            read = self.catch_up(views=chosen, progress=progress)
-        finally:
-            for name in chosen:
-                self._view(name).create_tables()  # the indexes, each built once over the full table
+            if self.cases.name in in_sql:  # SET_BASED: the case index alone so far
+                rebuild = CaseRebuild(self.cases, self.app.recorder, self.app.mapper, self.batch_size)
+                count, last = rebuild.run(progress)
+                read = max(read, count)
+                if last is not None:
+                    self.mark.note(last)
+        if replayed:
+            try:
+                read = max(read, self.catch_up(views=replayed, progress=progress))
+            finally:
+                for name in replayed:
+                    self._view(name).create_tables()  # the indexes, each built once over the full table
         self.recorder.analyse([table.name for name in chosen for table in self._view(name).tables])
         return read
 

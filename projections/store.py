@@ -65,6 +65,24 @@ class ViewRecorder:
             rows,
         )
 
+    def copy_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]], temporary: bool = False
+    ) -> None:
+        """Append rows to a table (``temporary``: a temporary table of this transaction, unqualified)."""
+        target = name if temporary else self.table(name)  # type: ignore[attr-defined]
+        self.executemany(
+            cursor, f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
+        )
+
+    def update_rows(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        """Set ``columns[1:]`` of the rows keyed by ``columns[0]`` (text columns)."""
+        sets = ", ".join(f"{c} = ?" for c in columns[1:])
+        self.executemany(
+            cursor,
+            f"UPDATE {self.table(name)} SET {sets} WHERE {columns[0]} = ?",  # type: ignore[attr-defined]
+            [(*row[1:], row[0]) for row in rows],
+        )
+
     def analyse(self, names: Sequence[str]) -> None:
         """Fresh planner statistics for tables just filled (after a rebuild)."""
         with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
@@ -176,6 +194,30 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
                     connection.execute(f"VACUUM (ANALYZE) {self.table(name)}")
             finally:
                 connection.autocommit = False
+
+    def copy_rows(
+        self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]], temporary: bool = False
+    ) -> None:
+        """Append rows with COPY: a rebuild's pages, several times faster than INSERT."""
+        if not rows:
+            return
+        target = name if temporary else self.table(name)
+        with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in without_nul(rows):
+                copy.write_row(row)
+
+    def update_rows(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        """One statement for the lot: the values as text arrays, unnested beside the table."""
+        if not rows:
+            return
+        listed = ", ".join(columns)
+        sets = ", ".join(f"{c} = r.{c}" for c in columns[1:])
+        arrays = ", ".join("%s::text[]" for _ in columns)
+        cursor.execute(
+            f"UPDATE {self.table(name)} AS d SET {sets} FROM unnest({arrays}) AS r({listed}) "
+            f"WHERE d.{columns[0]} = r.{columns[0]}",
+            [list(values) for values in zip(*without_nul(rows), strict=True)],
+        )
 
     def upsert(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
         """Many rows (a rebuild, a long catch-up): COPY into a temporary table and merge them with one

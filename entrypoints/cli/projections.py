@@ -95,9 +95,13 @@ def run(interval: float, once: bool) -> None:
     click.echo(f"已停止，本次共处理 {total} 个事件。")
 
 
-@projections.command(help="清空并从第一个事件重建读模型（NAME：cases、supervision、metrics；不写则全部）。")
+@projections.command(
+    help="从第一个事件重建读模型（NAME：cases、supervision、metrics……；不写则全部）。"
+    "cases 以集合运算重建（暂存表在一个事务内，完成后一次替换），其余逐个事件重放。"
+)
 @click.argument("names", nargs=-1)
-def rebuild(names: tuple[str, ...]) -> None:
+@click.option("--incremental", is_flag=True, help="全部逐个事件重放（不用集合运算），用于核对与比较")
+def rebuild(names: tuple[str, ...], incremental: bool) -> None:
     from tqdm import tqdm
 
     services = _services()
@@ -106,10 +110,14 @@ def rebuild(names: tuple[str, ...]) -> None:
         unknown = [n for n in names if n not in read_models.views]
         if unknown:
             raise click.BadParameter(f"没有名为 {'、'.join(unknown)} 的读模型，可选：{'、'.join(read_models.views)}")
-        total = services.app.recorder.max_notification_id() or 0
+        chosen = list(names) or list(read_models.views)
+        in_sql = [] if incremental else read_models.set_based(chosen)
+        passes = bool(in_sql) + bool(set(chosen) - set(in_sql))  # each pass reads the whole log once
+        total = (services.app.recorder.max_notification_id() or 0) * passes
         with tqdm(total=total, desc="重建读模型", unit="事件", file=sys.stderr) as bar:
-            processed = read_models.rebuild(list(names) or None, progress=bar.update)
-        click.echo(f"已重建 {'、'.join(names or read_models.views)}：处理 {processed} 个事件。")
+            processed = read_models.rebuild(chosen, progress=bar.update, set_based=not incremental)
+        how = f"（{'、'.join(in_sql)} 以集合运算重建）" if in_sql else ""
+        click.echo(f"已重建 {'、'.join(chosen)}：处理 {processed} 个事件{how}。")
     finally:
         services.close()
 

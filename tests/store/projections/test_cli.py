@@ -27,6 +27,11 @@ def test_projections_run_once_rebuild_and_status(loaded):
     rebuilt = hotline(loaded, "projections", "rebuild", "supervision")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "已重建 supervision" in rebuilt.stdout and "重建读模型" in rebuilt.stderr  # the tqdm bar
+    rebuilt = hotline(loaded, "projections", "rebuild", "cases")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "已重建 cases" in rebuilt.stdout and "cases 以集合运算重建" in rebuilt.stdout
+    rebuilt = hotline(loaded, "projections", "rebuild", "--incremental", "cases")
+    assert rebuilt.returncode == 0 and "集合运算" not in rebuilt.stdout, rebuilt.stderr
     status = hotline(loaded, "projections", "status").stdout
     assert "cases" in status and "待处理 0" in status
     unknown = hotline(loaded, "projections", "rebuild", "nonsense")
