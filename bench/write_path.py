@@ -17,7 +17,7 @@ their baselines and repeat; medians are reported.
 Beside them, in the same repeats (order reversed every other repeat, so the machine's drift falls
 on all alike): the in-process floor (``memory``: the same commands building, encoding, encrypting
 and sealing every event, kept in memory; the ratio ``ratio_to_in_process_floor``), and on
-PostgreSQL the library's save path (``library_save``: lock, insert, tail read, links) against the
+PostgreSQL the library's save path (``library_save``: lock, insert, tail read, link) against the
 one-call save of ``infra/store/pg_save.py``.
 """
 
@@ -81,18 +81,19 @@ class Recorded:
 
 class Sealed:
     """For the in-process floor: the store keeps events in memory, but every save still computes
-    its audit-chain links (HMAC and SHA-256 per event), as the sealing recorders do."""
+    its audit-chain link (two SHA-256 per event, one HMAC per save), as the sealing recorders do."""
 
     def __init__(self, app: HotlineApplication, key: bytes):
         self.tail: tuple[int, bytes] = (0, GENESIS)
+        self.top = 0  # the last notification id
         recorder = app.recorder
         inner, numbered = recorder.insert_events, recorder.insert_numbered  # type: ignore[attr-defined]
 
         def seal(stored_events):
-            top = self.tail[0]
-            links = chain_links(key, self.tail, stored_events, range(top + 1, top + 1 + len(stored_events)))
+            ids = range(self.top + 1, self.top + 1 + len(stored_events))
+            links = chain_links(key, self.tail, stored_events, ids)
             if links:
-                self.tail = (links[-1].seq, links[-1].mac)
+                self.tail, self.top = (links[-1].seq, links[-1].mac), ids[-1]
 
         def insert_events(stored_events, **kwargs):
             seal(stored_events)

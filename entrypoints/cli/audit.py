@@ -14,12 +14,13 @@ from hotline.application import HotlineApplication
 from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.config import Config, ConfigError
 from hotline.infra.store.anchors import AnchorFileBroken, anchors_file, latest_anchor, record_anchor
-from hotline.infra.store.audit_chain import DELETED, INSERTED, Finding, Verification, verify
+from hotline.infra.store.audit_chain import DELETED, INSERTED, REORDERED, Finding, Verification, verify
 
 KIND_NAMES = {
     "altered": "被改动 altered",
     DELETED: "被删除 deleted",
     INSERTED: "被插入 inserted",
+    REORDERED: "被调换次序 reordered",
 }
 TAMPERED = 1
 
@@ -44,7 +45,7 @@ def _anchor(text: str | None) -> tuple[int, bytes] | None:
 
 @audit.command(
     "verify",
-    help="重新计算审计链。完整时退出码 0；否则退出码 1，并指出第一个被改动、删除或插入的事件。"
+    help="重新计算审计链。完整时退出码 0；否则退出码 1，并指出第一个被改动、删除、插入或调换次序的事件。"
     "只需审计密钥（HOTLINE_AUDIT_KEY，或由加密密钥派生），不解密任何个人信息。",
 )
 @click.option(

@@ -48,7 +48,7 @@ def anchor_every_n_events(services: Services) -> None:
         latest = latest_anchor(path, key)
     except AnchorFileBroken as error:
         raise click.ClickException(str(error)) from None
-    if head.seq - (latest.seq if latest else 0) >= ANCHOR_EVERY:
+    if head.notification_id - (latest.notification_id if latest else 0) >= ANCHOR_EVERY:  # events, not links
         record_anchor(
             path, key, (head.seq, head.mac, head.notification_id), services.clock.now(), f"every-{ANCHOR_EVERY}"
         )

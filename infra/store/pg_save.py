@@ -1,15 +1,16 @@
-"""One round trip per save on PostgreSQL: a plpgsql function stores the events and their chain links.
+"""One round trip per save on PostgreSQL: a plpgsql function stores the events and their chain link.
 
 The library's save is a pipeline (lock, notify, insert) followed here by the chain's tail read,
 the links' insert and the commit: four round trips, the bound of a save on this store. The
 function does it all in one autocommitted call, keeping what the projections and the audit chain
 rely on: it takes the same EXCLUSIVE lock on the events table (so notification ids are issued in
-commit order, and here without gaps), NOTIFYs the same channel, and writes one link per event.
+commit order, and here without gaps), NOTIFYs the same channel, and writes the transaction's one
+chain link (``infra/store/audit_chain.py``: first and last id, count, leaves, digest, MAC).
 
-The links' MACs are computed in Python (the key never reaches the database), so they need the
+The link's MAC is computed in Python (the key never reaches the database), so it needs the
 chain's tail and the notification ids before the call. The recorder keeps what it saw last (the
 tail's seq and mac and the largest notification id) and the function checks it under the lock:
-when it still holds (this process wrote last) the events and links go in; when not (another
+when it still holds (this process wrote last) the events and the link go in; when not (another
 writer came between, or the first save of the process), the function stores nothing and answers
 the real tail, and the recorder seals again with it (a second round trip). A writer that keeps
 losing falls back to the library's path, which holds the lock across its round trips.
@@ -35,21 +36,42 @@ def save_function_name(events_table_name: str) -> str:
     return f"{events_table_name}_save"
 
 
-def create_save_function(datastore: Any, events_table_name: str, audit_table_name: str, genesis: bytes) -> Any:
+OLD_ARGUMENTS = "bigint, bytea, bigint, {id_type}[], bigint[], text[], bytea[], bytea[], bytea[]"
+
+
+def drop_old_save_function(datastore: Any, events_table_name: str) -> Any:
+    """The function of the per-event link format (one link per event, arrays of hashes and MACs):
+    gone, so that a process of the code before cannot go on writing per-event links after this
+    store switched to one link per transaction."""
+    return SQL("DROP FUNCTION IF EXISTS {}(" + OLD_ARGUMENTS + ")").format(
+        Identifier(datastore.schema, save_function_name(events_table_name)),
+        id_type=SQL(datastore.originator_id_type),
+    )
+
+
+def create_save_function(
+    datastore: Any, events_table_name: str, audit_table_name: str, batch_table_name: str, genesis: bytes
+) -> Any:
+    """The chain's tail is the last per-transaction link, else (a store sealed before, at its first
+    save since) the last per-event one, else the start."""
     schema = datastore.schema
     events = Identifier(schema, events_table_name)
     audit = Identifier(schema, audit_table_name)
+    batches = Identifier(schema, batch_table_name)
     return SQL(
         "CREATE OR REPLACE FUNCTION {function}(expected_seq bigint, expected_mac bytea, expected_id bigint, "
-        "ids {id_type}[], versions bigint[], topics text[], states bytea[], hashes bytea[], macs bytea[]) "
+        "ids {id_type}[], versions bigint[], topics text[], states bytea[], digest bytea, leaves bytea, mac bytea) "
         "RETURNS TABLE (saved boolean, last_seq bigint, last_mac bytea, last_id bigint) "
         "LANGUAGE plpgsql AS $body$ "
         "DECLARE tail_seq bigint; tail_mac bytea; top_id bigint; n integer := cardinality(versions); "
         "BEGIN "
         "  SET LOCAL lock_timeout = {lock_timeout}; "
         "  LOCK TABLE {events} IN EXCLUSIVE MODE; "
-        "  SELECT a.seq, a.mac INTO tail_seq, tail_mac FROM {audit} a ORDER BY a.seq DESC LIMIT 1; "
-        "  IF NOT FOUND THEN tail_seq := 0; tail_mac := {genesis}; END IF; "
+        "  SELECT b.seq, b.mac INTO tail_seq, tail_mac FROM {batches} b ORDER BY b.seq DESC LIMIT 1; "
+        "  IF NOT FOUND THEN "
+        "    SELECT a.seq, a.mac INTO tail_seq, tail_mac FROM {audit} a ORDER BY a.seq DESC LIMIT 1; "
+        "    IF NOT FOUND THEN tail_seq := 0; tail_mac := {genesis}; END IF; "
+        "  END IF; "
         "  SELECT COALESCE(MAX(e.notification_id), 0) INTO top_id FROM {events} e; "
         "  IF tail_seq <> expected_seq OR tail_mac <> expected_mac OR top_id <> expected_id THEN "
         "    RETURN QUERY SELECT false, tail_seq, tail_mac, top_id; "
@@ -58,12 +80,11 @@ def create_save_function(datastore: Any, events_table_name: str, audit_table_nam
         "  INSERT INTO {events} (notification_id, originator_id, originator_version, topic, state) "
         "    SELECT top_id + u.i, u.o, u.v, u.t, u.s "
         "    FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(o, v, t, s, i); "
-        "  INSERT INTO {audit} (seq, notification_id, originator_id, originator_version, topic, state_sha256, mac) "
-        "    SELECT tail_seq + u.i, top_id + u.i, u.o::text, u.v, u.t, u.h, u.m "
-        "    FROM unnest(ids, versions, topics, hashes, macs) WITH ORDINALITY AS u(o, v, t, h, m, i); "
+        "  INSERT INTO {batches} (seq, first_id, last_id, count, digest, leaves, mac) "
+        "    VALUES (tail_seq + 1, top_id + 1, top_id + n, n, digest, leaves, mac); "
         "  PERFORM setval(pg_get_serial_sequence({events_name}, 'notification_id'), top_id + n); "
         "  NOTIFY {channel}; "
-        "  RETURN QUERY SELECT true, tail_seq + n, macs[n], top_id + n; "
+        "  RETURN QUERY SELECT true, tail_seq + 1, mac, top_id + n; "
         "END $body$"
     ).format(
         function=Identifier(schema, save_function_name(events_table_name)),
@@ -71,6 +92,7 @@ def create_save_function(datastore: Any, events_table_name: str, audit_table_nam
         lock_timeout=Literal(f"{datastore.lock_timeout}s"),
         events=events,
         audit=audit,
+        batches=batches,
         genesis=Literal(genesis),
         events_name=Literal(f'"{schema}"."{events_table_name}"'),
         channel=Identifier(events_table_name.replace(".", "_")),
@@ -85,6 +107,7 @@ class OneTripSave:
     events_table_name: str
     audit_key: bytes | None
     audit_table_name: str
+    batch_table_name: str
     genesis: bytes
     seal_links: Callable[..., list[Any]]  # audit_chain.chain_links
 
@@ -94,16 +117,22 @@ class OneTripSave:
         self._tail_seen: tuple[int, bytes, int] = (-1, b"", -1)  # nothing seen yet: the first call asks
         self._save_call = SQL(
             "SELECT saved, last_seq, last_mac, last_id FROM {}(%s::bigint, %s::bytea, %s::bigint, "
-            "%b::{}[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[], %b::bytea[])"
+            "%b::{}[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea, %b::bytea, %b::bytea)"
         ).format(
             Identifier(schema, save_function_name(self.events_table_name)),
             SQL(self.datastore.originator_id_type),
         )
-        last_link = SQL("FROM {} ORDER BY seq DESC LIMIT 1").format(Identifier(schema, self.audit_table_name))
+        batch_tail, event_tail = (
+            SQL("FROM {} ORDER BY seq DESC LIMIT 1").format(Identifier(schema, name))
+            for name in (self.batch_table_name, self.audit_table_name)
+        )
         self._tail_query = SQL(
-            "SELECT COALESCE((SELECT seq {last}), 0) AS seq, COALESCE((SELECT mac {last}), {genesis}) AS mac, "
+            "SELECT COALESCE((SELECT seq {b}), (SELECT seq {e}), 0) AS seq, "
+            "COALESCE((SELECT mac {b}), (SELECT mac {e}), {genesis}) AS mac, "
             "(SELECT COALESCE(MAX(notification_id), 0) FROM {events}) AS top"
-        ).format(last=last_link, genesis=Literal(self.genesis), events=Identifier(schema, self.events_table_name))
+        ).format(
+            b=batch_tail, e=event_tail, genesis=Literal(self.genesis), events=Identifier(schema, self.events_table_name)
+        )
 
     def _read_tail(self, curs: Any) -> None:
         """Look at the chain's tail now (one small query), when another writer has probably written
@@ -129,10 +158,12 @@ class OneTripSave:
             seq, mac, top = self._tail_seen
         for _ in range(ATTEMPTS):
             notification_ids = list(range(top + 1, top + 1 + n))
-            links = self.seal_links(self.audit_key, (seq, mac), stored_events, notification_ids)
-            hashes = [link.state_sha256 for link in links]
-            macs = [link.mac for link in links]
-            curs.execute(self._save_call, (seq, mac, top, ids, versions, topics, states, hashes, macs), prepare=True)
+            [link] = self.seal_links(self.audit_key, (seq, mac), stored_events, notification_ids)  # ids consecutive
+            curs.execute(
+                self._save_call,
+                (seq, mac, top, ids, versions, topics, states, link.digest, link.leaves, link.mac),
+                prepare=True,
+            )
             row = curs.fetchone()
             seq, mac, top = row["last_seq"], bytes(row["last_mac"]), row["last_id"]
             self._saw_tail(seq, mac, top)

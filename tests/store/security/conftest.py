@@ -25,13 +25,15 @@ class RawStore:
             self._connect = lambda: psycopg.connect(base, autocommit=True)
             self.events = f'"{self.schema}".hotline_events'
             self.audit = f'"{self.schema}".hotline_events_audit'
+            self.links = f'"{self.schema}".hotline_events_audit_tx'
             self.id_column = "notification_id"
         else:
             path = config.sqlite_path("hotline")
             self._connect = lambda: sqlite3.connect(path, isolation_level=None)
-            self.events, self.audit, self.id_column = (
+            self.events, self.audit, self.links, self.id_column = (
                 "stored_events",
-                "stored_events_audit",
+                "stored_events_audit",  # per-event links (stores sealed before)
+                "stored_events_audit_tx",  # per-transaction links
                 "rowid",
             )
 
@@ -44,6 +46,20 @@ class RawStore:
             if not self.postgres:
                 conn.commit()
             return [tuple(row) for row in rows]
+
+    def link_of(self, notification_id: int) -> tuple[int, int, int]:
+        """(seq, first id, last id) of the per-transaction link that covers ``notification_id``."""
+        [row] = self.run(
+            f"SELECT seq, first_id, last_id FROM {self.links} WHERE first_id <= ? AND last_id >= ?",
+            (notification_id, notification_id),
+        )
+        return row
+
+    def cut_link(self, seq: int) -> None:
+        """Delete the per-transaction link ``seq`` and every event it covers."""
+        [(first, last)] = self.run(f"SELECT first_id, last_id FROM {self.links} WHERE seq = ?", (seq,))
+        self.run(f"DELETE FROM {self.events} WHERE {self.id_column} BETWEEN ? AND ?", (first, last))
+        self.run(f"DELETE FROM {self.links} WHERE seq = ?", (seq,))
 
     def event(self, notification_id: int) -> tuple[Any, ...]:
         """(originator_id, version, topic, state) of one stored event."""

@@ -1,5 +1,7 @@
-"""Tamper evidence: every stored event is sealed into a keyed hash chain in its own transaction;
-``hotline audit verify`` names the first event altered, deleted or inserted behind the app's back."""
+"""Tamper evidence: every save seals its events into a keyed hash chain (one link per transaction)
+in the same transaction; ``hotline audit verify`` names the first event altered, deleted or inserted
+behind the app's back. Reordering, and every kind inside a transaction of several events, on both
+stores: tests/store/security/test_audit_transactions.py."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from hotline.infra.store.audit_chain import (
     ALTERED,
     DELETED,
     INSERTED,
+    LEAF,
     AuditKeyMissing,
     SealingSQLiteRecorder,
+    batch_digest,
     verify,
 )
 from hotline.web import create_app
@@ -74,13 +78,15 @@ def middle_event(raw, topic_suffix: str) -> int:
     return next(i for i, topic in ids if topic.endswith(topic_suffix))
 
 
-def test_an_untouched_store_verifies_and_the_cli_exits_0(services):
+def test_an_untouched_store_verifies_and_the_cli_exits_0(services, raw):
     write_some(services.app)
     result = CliRunner().invoke(main, ["audit", "verify", "--json"], env=cli_env(services.config))
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["intact"] and report["checked"] == services.app.recorder.max_notification_id()
-    assert report["head"].startswith(f"{report['checked']}:")
+    [[links]] = raw.run(f"SELECT COUNT(*) FROM {raw.links}")
+    assert report["head"].startswith(f"{links}:") and links == 6  # one link per save: 4 opened, a dispatch, a sign
+    assert raw.run(f"SELECT COUNT(*) FROM {raw.audit}") == [(0,)]  # no per-event links in a new store
 
 
 def test_an_altered_event_is_named(services, raw):
@@ -109,29 +115,25 @@ def test_an_altered_event_is_named(services, raw):
 def test_a_deleted_event_is_named(services, raw):
     write_some(services.app)
     victim = middle_event(raw, "Case.Signed")
-    originator_id, version, topic, _ = raw.event(victim)
     raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (victim,))
 
     result = check(services)
     finding = result.finding
-    assert (
-        finding.kind,
-        finding.notification_id,
-        finding.topic,
-        finding.originator_version,
-    ) == (DELETED, victim, topic, version)
-    assert uuid.UUID(finding.originator_id) == uuid.UUID(str(originator_id))
+    # A per-transaction link keeps hashes of its events, not their fields: the gone event is named
+    # by its notification id and its place in its transaction.
+    assert (finding.kind, finding.notification_id, finding.topic) == (DELETED, victim, None)
+    assert "删除" in finding.detail and "deleted" in finding.detail
     assert result.checked == victim - 1
 
 
 def test_an_event_deleted_with_its_link_is_caught(services, raw):
     write_some(services.app)
     victim = middle_event(raw, "Case.Dispatched")
-    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (victim,))
-    raw.run(f"DELETE FROM {raw.audit} WHERE notification_id = ?", (victim,))
+    seq, first, last = raw.link_of(victim)
+    raw.cut_link(seq)  # the whole transaction: its events and its link
 
     finding = check(services).finding
-    assert finding.kind == DELETED and f"between {victim - 1} and {victim + 1}" in finding.detail
+    assert finding.kind == DELETED and f"between {first - 1} and {last + 1}" in finding.detail
 
 
 def test_a_forged_event_inserted_into_the_table_is_named(services, raw):
@@ -167,21 +169,22 @@ def test_a_link_rewritten_without_the_key_is_caught(services, raw):
     _, _, _, state = raw.event(victim)
     forged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
     raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (forged, victim))
-    raw.run(
-        f"UPDATE {raw.audit} SET state_sha256 = ? WHERE notification_id = ?",
-        (hashlib.sha256(forged).digest(), victim),
-    )
+    # The link's leaf and digest made to match, consistently: only the MAC (the key) catches it.
+    seq, first, _ = raw.link_of(victim)
+    [[leaves]] = raw.run(f"SELECT leaves FROM {raw.links} WHERE seq = ?", (seq,))
+    at = (victim - first) * LEAF + 32
+    leaves = bytes(leaves[:at]) + hashlib.sha256(forged).digest() + bytes(leaves[at + 32 :])
+    raw.run(f"UPDATE {raw.links} SET leaves = ?, digest = ? WHERE seq = ?", (leaves, batch_digest(first, leaves), seq))
 
     finding = check(services).finding
-    assert (finding.kind, finding.notification_id) == (ALTERED, victim)
+    assert (finding.kind, finding.notification_id) == (ALTERED, first)  # the transaction's first event
     assert "MAC" in finding.detail
 
 
 def test_an_anchor_catches_a_cut_tail(services, raw):
     write_some(services.app)
     head = check(services).head
-    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
-    raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
+    raw.cut_link(head.seq)
     assert check(services).intact  # without an anchor a cut tail looks like a shorter history
     anchor = f"{head.seq}:{head.mac.hex()}"
     result = CliRunner().invoke(main, ["audit", "verify", "--anchor", anchor], env=cli_env(services.config))
@@ -224,13 +227,12 @@ def test_the_anchor_each_verification_records_catches_a_later_cut_tail_or_wipe(s
     assert json.loads(line)["reason"] == "verify"
 
     head = check(services).head
-    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
-    raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
+    raw.cut_link(head.seq)
     cut = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
     assert cut.exit_code == 1 and "截断" in cut.output  # no --anchor needed: the file has it
 
     raw.run(f"DELETE FROM {raw.events}")
-    raw.run(f"DELETE FROM {raw.audit}")
+    raw.run(f"DELETE FROM {raw.links}")
     wiped = CliRunner().invoke(main, ["audit", "verify"], env=cli_env(services.config))
     assert wiped.exit_code == 1 and "截断" in wiped.output
 
@@ -244,8 +246,7 @@ def test_the_background_check_shows_a_cut_tail_as_a_red_banner_on_supervisor_pag
     write_some(services.app)
     assert services.integrity.check() is None  # intact: the head it verified is anchored
     head = check(services).head
-    raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} = ?", (head.notification_id,))
-    raw.run(f"DELETE FROM {raw.audit} WHERE seq = ?", (head.seq,))
+    raw.cut_link(head.seq)
 
     problem = services.integrity.check()
     assert problem and "审计链核验未通过" in problem and "截断" in problem

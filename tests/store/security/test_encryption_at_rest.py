@@ -76,7 +76,7 @@ def raw_bytes(services) -> bytes:
                 (schema,),
             )
         ]
-        assert "hotline_events" in tables and "hotline_events_audit" in tables
+        assert {"hotline_events", "hotline_events_audit", "hotline_events_audit_tx"} <= set(tables)
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 for value in row:

@@ -74,9 +74,9 @@ def test_a_rollback_overtaken_by_new_events_fails_the_next_check_and_shows_the_b
     assert head is not None
     # Someone removes the two newest events with their links; then the hotline goes on working and
     # appends three more, past the old position: the count of events and links looks right again.
-    cut = raw.run(f"SELECT notification_id FROM {raw.audit} WHERE seq = ?", (head.seq - 1,))[0][0]
+    cut = raw.run(f"SELECT first_id FROM {raw.links} WHERE seq = ?", (head.seq - 1,))[0][0]
     raw.run(f"DELETE FROM {raw.events} WHERE {raw.id_column} >= ?", (cut,))
-    raw.run(f"DELETE FROM {raw.audit} WHERE seq >= ?", (head.seq - 1,))
+    raw.run(f"DELETE FROM {raw.links} WHERE seq >= ?", (head.seq - 1,))
     log(services.app, 6, 3)
     assert services.app.recorder.select_head().seq == head.seq + 1
     assert verify(services.app.recorder, services.config.audit_key_bytes()).intact  # without the anchor: intact
