@@ -29,6 +29,7 @@ from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
 from hotline.domain.formats import PHONE, TICKET_NO
 from hotline.domain.handling import CallbackRules
+from hotline.domain.notifications import SmsReplyRules, reply_words
 from hotline.domain.permits import Permit, Permitted
 from hotline.domain.privacy import ERASED, PERSONAL_FIELDS
 from hotline.domain.text import text
@@ -76,6 +77,7 @@ CAN_WAIVE_REHANDLING = (SUPERVISOR, ADMIN)  # 不满意、未解决的工单不�
 CAN_MERGE = (OPERATOR, SUPERVISOR, ADMIN)  # 并单; the supervisor merges a 集中诉求 cluster in one step
 CAN_HAND_OFF = (OPERATOR, ADMIN)  # 转 110 / 119 / 120 / 122
 CAN_ERASE = (ADMIN, SYSTEM)  # 删除个人信息: an admin on request (hotline privacy erase), the retention job
+CAN_RECEIVE_SMS = (SYSTEM,)  # 短信回复: only the SMS gateway's signed callback records them
 CAN_MIGRATE = (ADMIN,)  # 导入原系统的迁移数据 (hotline import cases)
 MIGRATE_ACTION = "导入迁移数据"
 IN_HANDS = (DISPATCHED, SIGNED)  # the department is working against a deadline
@@ -226,6 +228,9 @@ class Case(Permitted, HotlineAggregate):
         "reveal_contact": Permit("查看保密来电人的联系方式", CAN_HANDLE, UNFINISHED, department_bound=True),
         # 个人信息删除 (crypto-shredding): in any state; the case's facts, deadlines and figures stay.
         "erase_personal_data": Permit("删除个人信息", CAN_ERASE),
+        # 短信评价: the caller's answer to the satisfaction SMS, as the gateway passes it on (any state:
+        # a reply that comes late is still the caller's word, recorded; it counts only in its window).
+        "record_sms_reply": Permit("记录来电人短信回复", CAN_RECEIVE_SMS),
     }
 
     class Event(Aggregate.Event):
@@ -1253,6 +1258,63 @@ class Case(Permitted, HotlineAggregate):
     def _rehandling_waived(self, reason: str) -> None:
         self.rehandling_waived = reason
 
+    class SmsReplied(Event):
+        """The caller answered the satisfaction SMS (满意度回访短信) through the SMS gateway."""
+
+        TOPIC = "hotline:Case.SmsReplied"
+        reply_id: str  # the gateway's id of the incoming SMS: the same reply again records nothing
+        message_key: str  # the satisfaction request it answers
+        answer: str  # the reply as the rules list it ("1"); "" when it was none of them (not kept)
+        satisfaction: str | None  # None: not one of the answers, or received after their window
+
+    # Class-level: cases opened before SMS replies existed have none. Each: (reply id, satisfaction).
+    sms_replies: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def sms_satisfaction(self) -> str | None:
+        """The caller's latest evaluation by SMS that counts (None: none yet)."""
+        return next((given for _, given in reversed(self.sms_replies) if given is not None), None)
+
+    def sms_reply(self, reply_id: str) -> tuple[bool, str | None]:
+        """Whether reply ``reply_id`` is recorded, and the evaluation it gave."""
+        return next(((True, given) for known, given in self.sms_replies if known == reply_id), (False, None))
+
+    def record_sms_reply(
+        self,
+        actor: Actor,
+        reply_id: str,
+        message_key: str,
+        reply_text: str,
+        requested_at: datetime | None,
+        rule: SmsReplyRules,
+        at: datetime | None = None,
+    ) -> bool:
+        """短信评价: the caller's reply to the satisfaction request sent at ``requested_at``. A reply
+        that is none of the listed answers is recorded as a reply without its text (it may hold
+        personal details; 最小必要). Returns False, recording nothing, for a reply recorded already:
+        gateways deliver again."""
+        self._permit("record_sms_reply", actor)
+        reply_id = text(reply_id, "短信平台的回复编号", limit=100)
+        if self.sms_reply(reply_id)[0]:
+            return False
+        words = reply_words(str(reply_text or ""))  # compared, never kept unless it is an answer
+        answer = words if words in rule.answers else ""
+        moment = at or datetime.now(CHINA_TZ)
+        self._record(
+            self.SmsReplied,
+            actor,
+            at,
+            reply_id=reply_id,
+            message_key=text(message_key, "回访短信的编号", limit=200),
+            answer=answer,
+            satisfaction=rule.satisfaction(answer, requested_at, moment) if answer else None,
+        )
+        return True
+
+    @event(SmsReplied)
+    def _sms_replied(self, reply_id: str, satisfaction: str | None) -> None:
+        self.sms_replies = (*self.sms_replies, (reply_id, satisfaction))
+
     class Closed(Event):
         TOPIC = "hotline:Case.Closed"
         note: str
@@ -1524,4 +1586,5 @@ EVENT_NAMES = {
     Case.MarkedConfidential: "来电人保密",
     Case.ContactRevealed: "查看保密来电人联系方式",
     Case.PersonalDataErased: "删除个人信息",
+    Case.SmsReplied: "来电人短信回复",
 }

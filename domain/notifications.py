@@ -10,6 +10,8 @@ placeholders (``PLACEHOLDERS``) filled in when the message is prepared.
 from __future__ import annotations
 
 import string
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -174,20 +176,55 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class SmsReplyRules:
+    """来电人回复满意度回访短信 (rules/notifications.toml ``[sms_reply]``): what a reply means."""
+
+    answers: Mapping[str, str]  # the reply as typed (full-width folded, blanks dropped) -> satisfaction code
+    window_hours: float  # a reply this long after the request still counts as the caller's evaluation
+    signature_tolerance_seconds: float  # the gateway's signed time may differ from ours by this much
+
+    def __post_init__(self) -> None:
+        if not self.answers:
+            raise InvalidInput("至少要有一种回复内容对应满意度")
+        if self.window_hours <= 0 or self.signature_tolerance_seconds <= 0:
+            raise InvalidInput("回复计入时限和签名时间误差必须为正数")
+
+    def satisfaction(self, reply: str, sent_at: datetime | None, received_at: datetime) -> str | None:
+        """The satisfaction the reply gives, or None: not one of the answers, or after the window."""
+        if sent_at is None or received_at - sent_at > timedelta(hours=self.window_hours):
+            return None
+        return self.answers.get(reply_words(reply))
+
+
+def reply_words(reply: str) -> str:
+    """A reply as the rules list it: ``１`` is ``1``, blanks and a closing full stop do not count."""
+    folded = unicodedata.normalize("NFKC", reply or "")
+    return "".join(folded.split()).rstrip("。.!！")
+
+
+@dataclass(frozen=True)
 class NotificationRules:
     settings: NotificationSettings
     templates: dict[str, Template]  # by trigger code; a trigger without a template sends nothing
     contacts: dict[str, Contact]  # by department code
+    sms_reply: SmsReplyRules
 
     def template(self, code: str) -> Template | None:
         return self.templates.get(code)
 
 
+def phone_digits(phone: str) -> str:
+    """A phone number as written by anyone (spaces, dashes, +86 or 0086 in front) down to its digits."""
+    digits = (phone or "").replace(" ", "").replace("-", "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    return digits
+
+
 def is_mobile(phone: str) -> bool:
     """A mainland mobile number (11 digits from 1, perhaps with +86): a number an SMS reaches."""
-    digits = (phone or "").replace(" ", "").replace("-", "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
+    digits = phone_digits(phone)
     return len(digits) == 11 and digits.isdigit() and digits.startswith("1")
 
 

@@ -60,6 +60,10 @@ class Services:
     def cookie_secure(self) -> bool:
         return self.config.cookie_secure
 
+    @property
+    def sms_callback_secret(self) -> str | None:
+        return self.config.sms_callback_secret
+
     def notifier(self) -> Notifier:
         """Sends the messages that are due (``hotline notify run``, and inside serve and consume)."""
         return Notifier(self.app, self.read_models, channels_for(self.config))

@@ -20,7 +20,7 @@ from pathlib import Path
 from chinese_calendar import constants as calendar_constants
 
 from hotline.domain.analysis import AnalysisRules, DailyReport, HotspotRules, Recipient, TelephonyRules
-from hotline.domain.catalogue import CATEGORIES, URGENCIES, Department, District, Service, code_for
+from hotline.domain.catalogue import CATEGORIES, SATISFACTION, URGENCIES, Department, District, Service, code_for
 from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
@@ -33,7 +33,9 @@ from hotline.domain.notifications import (
     NotificationRules,
     NotificationSettings,
     QuietHours,
+    SmsReplyRules,
     Template,
+    reply_words,
 )
 from hotline.domain.open311 import DATATYPES, EVERY_OTHER_SERVICE, LIST_TYPES, Attribute, Open311Catalogue
 from hotline.domain.privacy import PrivacyRules
@@ -663,7 +665,36 @@ def load_notifications(path: Path, contacts: dict[str, Contact]) -> Notification
         if template.code in templates:
             raise RulesFileError(f"{path.name} 第 {line} 行起的模板：模板代码 {template.code} 重复")
         templates[template.code] = template
-    return NotificationRules(settings=parsed, templates=templates, contacts=contacts)
+    return NotificationRules(settings=parsed, templates=templates, contacts=contacts, sms_reply=_sms_reply(data, path))
+
+
+def _sms_reply(data: dict, path: Path) -> SmsReplyRules:
+    section = data.get("sms_reply")
+    if not isinstance(section, dict):
+        raise RulesFileError(f"{path.name}：缺少 [sms_reply] 一节（来电人回复满意度短信的规则）")
+    line = _line_of(path, "[sms_reply.answers]")
+    answers = section.get("answers")
+    if not isinstance(answers, dict):
+        raise RulesFileError(f"{path.name}：缺少 [sms_reply.answers] 一节（回复内容对应的满意度）")
+    codes = {name: code for code, name in SATISFACTION.items()}
+    parsed: dict[str, str] = {}
+    for reply, name in answers.items():
+        if name not in codes:
+            raise RulesFileError(
+                f"{path.name} 第 {line} 行起：回复“{reply}”对应的“{name}”不是满意度（应为 {'、'.join(codes)}）"
+            )
+        words = reply_words(str(reply))
+        if not words or words in parsed:
+            raise RulesFileError(f"{path.name} 第 {line} 行起：回复“{reply}”为空或与另一行相同")
+        parsed[words] = codes[name]
+    try:
+        return SmsReplyRules(
+            answers=parsed,
+            window_hours=_number_in(section, "window_hours", path, "sms_reply"),
+            signature_tolerance_seconds=_number_in(section, "signature_tolerance_seconds", path, "sms_reply"),
+        )
+    except DomainError as error:
+        raise RulesFileError(f"{path.name} 第 {_line_of(path, '[sms_reply]')} 行：{error}") from None
 
 
 _HOLIDAY_NAMES = {

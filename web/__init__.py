@@ -56,6 +56,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         notifications,
         operator,
         reports,
+        sms_replies,
         supervision,
         supervisor,
         telephony,
@@ -92,6 +93,8 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
 
     app.register_blueprint(open311_api)
     csrf.exempt(open311_api)
+    app.register_blueprint(sms_replies.bp)  # the SMS gateway's callback: signed with a shared key, no session
+    csrf.exempt(sms_replies.bp)
 
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message), status

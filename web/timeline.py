@@ -117,6 +117,12 @@ def describe(event: Case.Event, rules: Rules) -> str:
         return f"{contact}{SATISFACTION.get(event.satisfaction, '')}，{solved}{note}"
     if isinstance(event, Case.RehandlingWaived):
         return event.reason
+    if isinstance(event, Case.SmsReplied):
+        if not event.answer:
+            return "来电人回复的内容不是评价选项，未计入满意度（原文未保存）"
+        if event.satisfaction is None:
+            return f"来电人回复“{event.answer}”，已超过计入时限，未计入满意度"
+        return f"来电人短信评价：{SATISFACTION.get(event.satisfaction, '')}（回复“{event.answer}”）"
     if isinstance(event, Case.MergedInto):
         return f"并入工单 {event.target_ticket_no}"
     if isinstance(event, Case.CooperationAssigned):

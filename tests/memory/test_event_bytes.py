@@ -1,9 +1,9 @@
 """Stored events are forever: the same facts are stored as the same bytes as before.
 
 ``tests/fixtures/event_scenario.py`` runs a fixed scenario that reaches every event type written
-today; ``event-bytes-v11.json.gz`` holds the plaintext state of each event as
-today's code stores it. Today's code must store exactly those bytes: a renamed field, a reordered
-one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
+today; the newest fixture (``event-bytes-v<NEWEST>.json.gz``) holds the plaintext state of each
+event as today's code stores it. Today's code must store exactly those bytes: a renamed field, a
+reordered one or a changed topic fails here. A deliberate change of an event's shape needs an upcaster and a
 new fixture, never an edit of an old one: ``event-bytes-v1.json.gz`` (the code before the package
 restructure), v2, v3 and v4 must still be read by today's mapper, and each differs from the next only
 where a change was meant (listed below).
@@ -41,7 +41,9 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 11
+NEWEST = 12
+# v11 -> v12: the satisfaction SMS sent to a caller and answered by SMS through the gateway, at the end.
+ADDED_IN_V12 = {"hotline:Message.Prepared", "hotline:Message.Sent", "hotline:Case.SmsReplied"}
 # v10 -> v11 (issue 16): 主办 / 协办 at the end: a cooperating department named (CooperationAssigned),
 # signing (PartSigned) and reporting its part (PartReported).
 ADDED_IN_V11 = {"hotline:Case.CooperationAssigned", "hotline:Case.PartSigned", "hotline:Case.PartReported"}
@@ -116,7 +118,7 @@ def test_a_fixed_scenario_stores_the_bytes_pinned_in_the_newest_fixture(rules, m
         pytest.fail(f"wrote {target}: unset HOTLINE_WRITE_EVENT_BYTES and run again")
     expected = fixture(NEWEST)
 
-    assert len({topic for topic, *_ in written["events"]}) == 43  # every event type written today
+    assert len({topic for topic, *_ in written["events"]}) == 46  # every event type written today
     assert written["snapshots"] == expected["snapshots"] == []
     for position, (now, before) in enumerate(itertools.zip_longest(written["events"], expected["events"])):
         assert now == before, f"event {position}: {now and now[0]} is stored differently"
@@ -364,3 +366,14 @@ def test_v11_differs_from_v10_only_by_the_cooperation_at_the_end(rules):
         "hotline:Case.PartReported",
     ]
     assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V11
+
+
+def test_v12_differs_from_v11_only_by_the_satisfaction_sms_and_its_reply_at_the_end(rules):
+    """v11's events alike and in order, then the satisfaction SMS sent and the caller's reply."""
+    newest, earlier = fixture(12)["events"], fixture(11)["events"]
+    assert newest[: len(earlier)] == earlier
+    added = newest[len(earlier) :]
+    assert [row[0] for row in added] == ["hotline:Message.Prepared", "hotline:Message.Sent", "hotline:Case.SmsReplied"]
+    assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V12
+    reply = json.loads(added[-1][3])
+    assert (reply["answer"], reply["satisfaction"], reply["actor_id"]) == ("1", "satisfied", "sms-gateway")

@@ -14,6 +14,7 @@ from hotline.domain.case import Call, Case
 from hotline.domain.emergency import HANDOFF_OUTCOMES
 from hotline.domain.errors import DomainError
 from hotline.domain.handling import DECIDING_ROLES, CallbackRules
+from hotline.domain.notifications import SmsReplyRules
 from hotline.domain.supervision import SupervisionItem
 from hotline.domain.workdays import CHINA_TZ
 
@@ -31,6 +32,7 @@ ACTORS = {
 OP, SUP, HBJ = ACTORS["operator"], ACTORS["supervisor"], ACTORS["own department"]
 
 RULE = CallbackRules(attempts=3, distinct_days=2, reopen_days=30)
+SMS_REPLY = SmsReplyRules(answers={"1": "satisfied"}, window_hours=168, signature_tolerance_seconds=300)
 # How to bring a case to each state, from a freshly logged noise complaint (routed to HBJ).
 CASE_PATHS = {
     "opened": [],
@@ -112,6 +114,7 @@ CASE_COMMANDS = {
     "mark_confidential": lambda case, a: case.mark_confidential(a, at=T0),
     "reveal_contact": lambda case, a: case.reveal_contact(a, "现场核查需要联系", at=T0),
     "erase_personal_data": lambda case, a: case.erase_personal_data(a, "来电人本人申请删除", at=T0),
+    "record_sms_reply": lambda case, a: case.record_sms_reply(a, "gw-1", "k", "1", T0, SMS_REPLY, at=T0),
 }
 
 

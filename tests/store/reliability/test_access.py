@@ -97,6 +97,7 @@ EXPECTED: dict[tuple[str, str], tuple] = {
     ("/open311/v2/services/<service_code>.<fmt>", "GET"): (200,) * 6,
     ("/open311/v2/requests.<fmt>", "GET"): (200,) * 6,
     ("/open311/v2/requests.<fmt>", "POST"): (403,) * 6,  # no api_key
+    ("/sms/replies", "POST"): (404,) * 6,  # no shared key configured here; with one, unsigned is 401
     ("/open311/v2/requests/<service_request_id>.<fmt>", "GET"): (200,) * 6,
     ("/open311/v2/", "GET"): (404,) * 6,
     ("/open311/v2/<path:rest>", "GET"): (404,) * 6,
