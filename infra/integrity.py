@@ -19,7 +19,7 @@ from typing import Any
 
 from hotline.application import Clock
 from hotline.infra.store.anchors import AnchorFileBroken, latest_anchor, record_anchor
-from hotline.infra.store.audit_chain import Link, verify
+from hotline.infra.store.audit_chain import AnyLink, verify
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_SECONDS = 300.0
@@ -29,7 +29,7 @@ class IntegrityWatch:
     def __init__(self, recorder: Any, key: bytes, anchors: Any, clock: Clock, interval: float = CHECK_EVERY_SECONDS):
         self.recorder, self.key, self.anchors, self.clock, self.interval = recorder, key, anchors, clock, interval
         self.problem: str | None = None
-        self.verified: Link | None = None  # the head the last intact check verified
+        self.verified: AnyLink | None = None  # the head the last intact check verified
         self.last_checked = 0  # events the last check walked (all of them when full)
         self._lock = threading.Lock()
 

@@ -224,3 +224,36 @@ def test_an_old_store_switches_to_one_link_per_transaction_and_verifies_as_one_c
         assert finding.kind == DELETED and f"chain links {old_head.seq}–{old_head.seq}" in finding.detail
     finally:
         services.close()
+
+
+@pytest.mark.postgres
+def test_the_save_function_of_the_per_event_format_is_dropped_when_the_store_opens(pg_schema, tmp_path):
+    """A process of the code before calls ``<events>_save`` with per-event hashes and MACs: once
+    today's code has opened the store that function is gone (so it cannot go on writing per-event
+    links after the switch), and only today's, one link per transaction, remains."""
+    import psycopg
+
+    from hotline.infra.config import Config
+
+    base, _, query = pg_schema.partition("?")
+    schema = query.split("schema=", 1)[1]
+    old_arguments = "bigint, bytea, bigint, uuid[], bigint[], text[], bytea[], bytea[], bytea[]"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE FUNCTION "{schema}".hotline_events_save({old_arguments}) RETURNS integer '
+            "LANGUAGE sql AS 'SELECT 1'"
+        )
+    services = bootstrap(Config(database_url=pg_schema, data_dir=tmp_path))
+    try:
+        with psycopg.connect(base, autocommit=True) as conn:
+            found = conn.execute(
+                "SELECT pg_get_function_identity_arguments(p.oid) FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = 'hotline_events_save'",
+                (schema,),
+            ).fetchall()
+        assert len(found) == 1 and found[0][0].endswith("digest bytea, leaves bytea, mac bytea")
+        raw = RawStore(services)
+        ids = save_batch(services.app, raw, 0, 2)
+        assert raw.link_of(ids[0])[1:] == (ids[0], ids[-1]) and check(services).intact
+    finally:
+        services.close()
