@@ -29,6 +29,9 @@ COUNTS = {
     "收到派单数": "dispatches_received",  # 派单 and 改派 the department received in the month
     "退回数": "returned",  # its 退单 that took effect in the month (approved, or from before review)
     "重办数": "rehandled",  # 重办 of its handling in the month (回访不满意或未解决)
+    # 协办, counted for the cooperating department, by the month of the case's dispatch like the facts:
+    "协办应报送数": "parts_due",  # its parts reported, or whose case's reply deadline has passed
+    "协办按时报送数": "parts_on_time",  # its parts reported no later than the case's reply deadline
 }
 # The rates the ranking shows, by the name rules/metrics.csv uses.
 RATES = {
@@ -39,6 +42,7 @@ RATES = {
     "按时办结率": "on_time",
     "回退率": "return",
     "重办率": "rehandling",
+    "协办按时报送率": "part_on_time",
 }
 # Rates where less is better: listed, never weighted into the score (a weight must be 0).
 LOWER_IS_BETTER = ("return", "rehandling")

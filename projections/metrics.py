@@ -72,6 +72,9 @@ class MetricRow:
     rehandled: int = 0  # 重办数: 重办 of its handling in the month
     return_rate: float | None = None  # 回退率 (less is better; shown, not scored)
     rehandling_rate: float | None = None  # 重办率 (less is better; shown, not scored)
+    parts_due: int = 0  # 协办应报送数: its parts (as 协办单位) reported, or past the case's reply deadline
+    parts_on_time: int = 0  # 协办按时报送数: reported by the case's reply deadline
+    part_on_time_rate: float | None = None  # 协办按时报送率
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

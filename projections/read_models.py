@@ -601,7 +601,8 @@ class ReadModels:
         # Returns and 重办 by the month they happened (the daily totals of the reports view): a case
         # returned leaves the department's facts above with the case, the return stays its own.
         steps = self.report_facts.by_department(start[:10], end[:10], (DISPATCHED_STEP, RETURNED_STEP, REHANDLED_STEP))
-        for department in sorted({*facts, *(dept for dept, _ in steps)}):
+        parts = self.cooperation.month(start, end, moment)  # 协办, for the cooperating department
+        for department in sorted({*facts, *(dept for dept, _ in steps), *parts}):
             fact = facts.get(department) or {"department": department, "dispatched": 0}
             dispatched, pending = int(fact["dispatched"]), int(fact.get("pending") or 0)
             counts = {
@@ -618,6 +619,7 @@ class ReadModels:
                 "dispatches_received": steps.get((department, DISPATCHED_STEP), 0),
                 "returned": steps.get((department, RETURNED_STEP), 0),
                 "rehandled": steps.get((department, REHANDLED_STEP), 0),
+                **parts.get(department, {"parts_due": 0, "parts_on_time": 0}),
             }
             rates = rules.rates_of(counts)
             rows.append(
@@ -633,6 +635,7 @@ class ReadModels:
                     on_time_rate=rates["on_time"],
                     return_rate=rates["return"],
                     rehandling_rate=rates["rehandling"],
+                    part_on_time_rate=rates["part_on_time"],
                     score=rules.score(rates),
                     rank=None,
                 )

@@ -332,5 +332,6 @@ def not_in_the_score(story, rules):
             "satisfaction": row.satisfaction_rate,
             "on_time": row.on_time_rate,
         }
-        assert row.score == rules.metrics.score({**rates, "return": None, "rehandling": None})
-        assert row.score == rules.metrics.score({**rates, "return": 100.0, "rehandling": 100.0})
+        shown = {"return": None, "rehandling": None, "part_on_time": row.part_on_time_rate}
+        assert row.score == rules.metrics.score({**rates, **shown})
+        assert row.score == rules.metrics.score({**rates, **shown, "return": 100.0, "rehandling": 100.0})

@@ -113,3 +113,13 @@ def test_a_rate_where_less_is_better_may_not_be_weighted(city_rules):
     path.write_text(text, encoding="utf-8")  # still 100 in all
     with pytest.raises(RulesFileError, match="回退率 越低越好，只列出、不计入综合得分：权重须为 0"):
         load_rules(city_rules)
+
+
+def test_the_cooperation_figure_says_what_is_computed(city_rules):
+    path = city_rules / "metrics.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("协办按时报送数 ÷ 协办应报送数：", "按时报送的协办件数 ÷ 协办件数："), encoding="utf-8"
+    )
+    with pytest.raises(RulesFileError, match="协办按时报送率 的说明须以“协办按时报送数 ÷ 协办应报送数”开头"):
+        load_rules(city_rules)
