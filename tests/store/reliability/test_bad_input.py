@@ -356,6 +356,12 @@ def article_desks(signed_in):  # noqa: F811
     return {who: signed_in(who) for who in ("hbj", "supervisor", "admin")}
 
 
+def path_redirect(key: str) -> tuple[int, ...]:
+    """A key with a slash in a path segment: the router decodes %2F and answers an empty segment
+    (``0//requeue``) with its redirect to the merged path (308), before any view runs."""
+    return (308,) if "/" in key else ()
+
+
 @FUZZ
 @given(key=junk, note=junk, version=junk)
 def test_the_requeue_form(admin_desk, web_services, key, note, version):  # noqa: F811
@@ -365,7 +371,7 @@ def test_the_requeue_form(admin_desk, web_services, key, note, version):  # noqa
         {"requeue-note": note, "requeue-version": version},
         token_from="/notifications",
     )
-    assert response.status_code in (302, 400, 404), response.status_code
+    assert response.status_code in (302, 400, 404, *path_redirect(key)), response.status_code
     assert stored_events(web_services) == before  # no message with such a key: nothing to requeue
 
 
@@ -387,7 +393,7 @@ def test_the_cluster_forms(supervisor_desk, web_services, action, key, departmen
         {"escalate-lead_department": department, "escalate-due": due},
         token_from="/supervisor/hotspots",
     )
-    assert response.status_code in (302, 400, 404), response.status_code
+    assert response.status_code in (302, 400, 404, *path_redirect(key)), response.status_code
     assert stored_events(web_services) == before  # no cluster has such a key: nothing merged or registered
 
 
