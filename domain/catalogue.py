@@ -47,15 +47,31 @@ class District:
     description: str = ""
 
 
+# How the levels of a catalogue path are joined where users read it (大类 › 小类 › 细项).
+PATH_SEPARATOR = " › "
+
+
 @dataclass(frozen=True)
 class Service:
-    """A service code of the dispatch catalogue (派单目录); Open311 serves the same list."""
+    """A 细项 of the dispatch catalogue (派单目录): the service code a case carries, under a 小类
+    (``minor``) of a 大类 (``major``). Open311 serves the same list."""
 
     code: str
     name: str
-    group: str = ""
+    major: str = ""
+    minor: str = ""
     description: str = ""
     keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def path(self) -> str:
+        """大类 › 小类 › 细项, as the pickers and lists show it."""
+        return PATH_SEPARATOR.join(level for level in (self.major, self.minor, self.name) if level)
+
+    @property
+    def minor_path(self) -> str:
+        """大类 › 小类: the 小类 named so that it cannot be mistaken for one of another 大类."""
+        return PATH_SEPARATOR.join(level for level in (self.major, self.minor) if level)
 
 
 def code_for(names: dict[str, str], value: str) -> str | None:

@@ -20,7 +20,16 @@ from pathlib import Path
 from chinese_calendar import constants as calendar_constants
 
 from hotline.domain.analysis import AnalysisRules, DailyReport, HotspotRules, Recipient, TelephonyRules
-from hotline.domain.catalogue import CATEGORIES, SATISFACTION, URGENCIES, Department, District, Service, code_for
+from hotline.domain.catalogue import (
+    CATEGORIES,
+    DISPATCH_CENTRE,
+    SATISFACTION,
+    URGENCIES,
+    Department,
+    District,
+    Service,
+    code_for,
+)
 from hotline.domain.emergency import EmergencyRules, EmergencyService
 from hotline.domain.errors import DomainError
 from hotline.domain.follow_up import CALLBACK, MINUTES_SIGNING, WEEKLY_PROGRESS, FollowUpRules
@@ -142,22 +151,68 @@ def load_districts(path: Path) -> dict[str, District]:
     return districts
 
 
+SERVICE_COLUMNS = ["服务代码", "大类", "小类", "服务名称", "说明", "关键词"]
+
+
 def load_services(path: Path) -> dict[str, Service]:
+    """The three-level catalogue: each row a 细项 (its 服务代码 is what cases carry) under a 小类
+    of a 大类; a 小类 belongs to one 大类 only."""
+    return _read_services(path)[0]
+
+
+def _read_services(path: Path) -> tuple[dict[str, Service], dict[str, int]]:
+    """The catalogue, and the physical line of each 细项 (for errors other files find about it)."""
     services: dict[str, Service] = {}
-    for row in read_table(path, ["服务代码", "服务名称", "分组", "说明", "关键词"]):
+    lines: dict[str, int] = {}
+    rows = _service_rows(path)
+    minors: dict[str, tuple[str, int]] = {}  # 小类 -> (its 大类, the line that first named it)
+    for row in rows:
         code = row["服务代码"]
         if not code or not row["服务名称"]:
             raise row.error("服务代码和服务名称都不能为空")
         if code in services:
             raise row.error(f"服务代码 {code} 重复")
+        major, minor = row["大类"], row["小类"]
+        if not major or not minor:
+            raise row.error(f"{code} 的大类和小类都不能为空（每个细项属于一个小类，每个小类属于一个大类）")
+        first = minors.setdefault(minor, (major, row.line))
+        if first[0] != major:
+            raise row.error(
+                f"小类 {minor} 在第 {first[1]} 行属于大类 {first[0]}，这里又写作属于 {major}；一个小类只属于一个大类"
+            )
         keywords = tuple(word for word in row["关键词"].replace("，", " ").replace(",", " ").split() if word)
-        services[code] = Service(code, row["服务名称"], row["分组"], row["说明"], keywords)
-    return services
+        services[code] = Service(code, row["服务名称"], major, minor, row["说明"], keywords)
+        lines[code] = row.line
+    return services, lines
+
+
+def _service_rows(path: Path) -> list[Row]:
+    try:
+        return read_table(path, SERVICE_COLUMNS)
+    except RulesFileError as error:
+        # A copy made before the catalogue had three levels has one column 分组 instead of 大类 and 小类.
+        if "缺少列" in str(error) and "分组" in _header(path):
+            raise RulesFileError(f"{error}（原来的“分组”一列已分为“大类”“小类”两列，见 rules/README.md）") from None
+        raise
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV rule file (its first line that is not a comment)."""
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return [name.strip() for name in next(csv.reader([line]))]
+    return []
 
 
 def load_routing(
-    path: Path, departments: dict[str, Department], services: dict[str, Service], districts: dict[str, District]
+    path: Path,
+    departments: dict[str, Department],
+    services: dict[str, Service],
+    districts: dict[str, District],
+    service_lines: dict[str, int] | None = None,
 ) -> RoutingTable:
+    """The routing rules; every 细项 of the catalogue needs a city-wide rule (DISPATCH: the dispatch
+    centre decides), so that a 细项 added without one is caught here, not by a case left waiting."""
     rules = []
     seen = set()
     for row in read_table(path, ["服务代码", "区县", "承办单位代码"]):
@@ -166,12 +221,21 @@ def load_routing(
             raise row.error(f"未知服务代码 {service}")
         if district and district not in districts:
             raise row.error(f"未知区县 {district}（区县须列在 districts.csv 中）")
-        if department not in departments:
-            raise row.error(f"未知承办单位代码 {department}")
+        if department not in departments and department != DISPATCH_CENTRE:
+            raise row.error(
+                f"未知承办单位代码 {department}（须列在 departments.csv 中，或写 {DISPATCH_CENTRE} 由派单中心人工派单）"
+            )
         if (service, district) in seen:
             raise row.error(f"{service} {district or '全市'} 的规则重复")
         seen.add((service, district))
         rules.append(RoutingRule(service_code=service, department=department, district=district))
+    for code, service in services.items():
+        if (code, "") not in seen:
+            where = f"（services.csv 第 {service_lines[code]} 行）" if service_lines and code in service_lines else ""
+            raise RulesFileError(
+                f"{path.name}：细项 {code} {service.name}{where}没有全市派单规则；"
+                f"请加一行 {code},,承办单位代码（写 {DISPATCH_CENTRE} 表示由派单中心人工派单）"
+            )
     return RoutingTable(rules)
 
 
@@ -811,11 +875,11 @@ def load_rules(directory: Path) -> Rules:
         )
     departments = load_departments(directory / "departments.csv")
     districts = load_districts(directory / "districts.csv")
-    services = load_services(directory / "services.csv")
+    services, service_lines = _read_services(directory / "services.csv")
     return Rules(
         calendar=load_calendar(directory / "calendar.toml"),
         time_limits=load_time_limits(directory / "time_limits.csv"),
-        routing=load_routing(directory / "routing.csv", departments, services, districts),
+        routing=load_routing(directory / "routing.csv", departments, services, districts, service_lines),
         departments=departments,
         services=services,
         districts=districts,

@@ -55,7 +55,8 @@ def write_report_xlsx(report: Report, out: Path | IO[bytes], department_name, se
     breakdowns: list[tuple[str, list[Count]]] = [
         ("渠道", report.by_channel),
         ("诉求类别", report.by_category),
-        ("服务分组", report.by_group),
+        ("服务大类", report.by_major),
+        ("服务小类", report.by_minor),
         ("服务事项", report.by_service),
         ("区县", report.by_district),
         ("承办单位", report.by_department),

@@ -147,6 +147,10 @@ class RepeatCaller:
     services: str
 
 
+# Where the cases of a service code the catalogue does not list are counted (大类 and 小类).
+OUTSIDE_CATALOGUE = "（目录外）"
+
+
 @dataclass
 class Report:
     period: Period
@@ -154,7 +158,8 @@ class Report:
     total: int
     by_channel: list[Count]
     by_category: list[Count]
-    by_group: list[Count]
+    by_major: list[Count]  # 大类 of the catalogue
+    by_minor: list[Count]  # 小类, named 大类 › 小类
     by_service: list[Count]
     by_district: list[Count]
     by_department: list[Count]
@@ -320,11 +325,13 @@ def compile_report(
     flows = counts.flows(period)
     opened_by = counts.opened_by(period)
     by_service = opened_by["service_code"]
-    groups: dict[str, int] = {}
+    majors: dict[str, int] = {}
+    minors: dict[str, int] = {}
     for code, n in by_service.items():
-        service = rules.services.get(code)
-        group = service.group if service and service.group else "其他"
-        groups[group] = groups.get(group, 0) + n
+        service = rules.services.get(code)  # a code the catalogue no longer (or not yet) knows: 目录外
+        major, minor = (service.major, service.minor_path) if service else (OUTSIDE_CATALOGUE, OUTSIDE_CATALOGUE)
+        majors[major] = majors.get(major, 0) + n
+        minors[minor] = minors.get(minor, 0) + n
     judged_at = min(moment, period.end)
     opened = {"opened_from": period.start, "opened_to": period.end}
     _, overdue = models.cases.search(limit=0, overdue_at=judged_at, **opened)
@@ -351,7 +358,8 @@ def compile_report(
         total=total,
         by_channel=_counts(opened_by["channel"], CHANNELS),
         by_category=_counts(opened_by["category"], CATEGORIES),
-        by_group=_counts(groups),
+        by_major=_counts(majors),
+        by_minor=_counts(minors),
         by_service=_counts(by_service, name_of=rules.service_name),
         by_district=_counts(opened_by["district"]),
         by_department=_counts(opened_by["department"], {"": "未派单"}, rules.department_name),

@@ -32,9 +32,16 @@ def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(percent)
     app.add_template_filter(mask_name)
     app.add_template_filter(mask_phone)
-    # The service picker searches names, keywords and descriptions, never the group (社保 is not 欠薪讨薪).
+    # The service picker searches each 细项's name and keywords first, then its 小类 and 大类 names,
+    # then its description (web/static/call_form.js): 社保 finds 社保业务, not 欠薪讨薪 of the same 大类.
     catalogue = {
-        code: {"name": s.name, "keywords": list(s.keywords), "description": s.description}
+        code: {
+            "name": s.name,
+            "keywords": list(s.keywords),
+            "minor": s.minor,
+            "major": s.major,
+            "description": s.description,
+        }
         for code, s in rules.services.items()
     }
 

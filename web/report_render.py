@@ -19,7 +19,8 @@ def report_charts(report: Report) -> dict[str, Markup]:
     return {
         "channel": charts.pie("受理渠道", _items(report.by_channel)),
         "category": charts.pie("诉求类别", _items(report.by_category)),
-        "group": charts.bars("服务分组", _items(report.by_group)),
+        "major": charts.bars("服务大类", _items(report.by_major)),
+        "minor": charts.bars("服务小类（前 12）", _items(report.by_minor)),
         "service": charts.bars("服务事项（前 12）", _items(report.by_service)),
         "district": charts.bars("区县", _items(report.by_district)),
         "department": charts.bars("承办单位（前 12）", _items(report.by_department)),

@@ -38,7 +38,9 @@ def check() -> None:
         loaded = load_rules(directory)
     except RulesFileError as error:
         raise click.ClickException(str(error)) from None
+    services = loaded.services.values()
     click.echo(
-        f"规则目录 {directory} 无误：{len(loaded.departments)} 个承办单位、{len(loaded.services)} 个服务事项、"
+        f"规则目录 {directory} 无误：{len(loaded.departments)} 个承办单位、{len(loaded.services)} 个服务事项（细项，"
+        f"分属 {len({s.major for s in services})} 个大类、{len({s.minor for s in services})} 个小类）、"
         f"{len(loaded.routing.rules)} 条派单规则、{len(loaded.districts)} 个区县。"
     )

@@ -30,19 +30,57 @@ def picked(page) -> str:
     return page.eval_on_selector("select[name=service_code]", "select => select.value")
 
 
+def shown(page) -> list[str]:
+    """The services the picker still lists (their values), the blank choice left out."""
+    return page.eval_on_selector_all(
+        "select[name=service_code] option", "options => options.filter(o => o.value && !o.hidden).map(o => o.value)"
+    )
+
+
 def test_the_service_picker_searches_names_and_keywords_and_keeps_no_stale_choice(operator, server):
     operator.goto(server + "/calls/new")
     assert picked(operator) == ""  # nothing is chosen before the operator searches or picks
     operator.fill("#service-filter", "停电")
     assert picked(operator) == "power_outage"
-    operator.fill("#service-filter", "油烟")  # not in the catalogue: the earlier choice must go
+    operator.fill("#service-filter", "外星人")  # nothing in the catalogue: the earlier choice must go
     assert picked(operator) == ""
-    assert operator.is_visible("#service-no-match")
+    assert operator.is_visible("#service-no-match") and shown(operator) == []
+    operator.fill("#service-filter", "油烟")
+    assert picked(operator) == "cooking_fumes"
+    assert (
+        operator.eval_on_selector("select[name=service_code]", "s => s.selectedOptions[0].textContent")
+        == "生态环境 › 大气污染 › 餐饮油烟"
+    )  # the 细项 with its path
     operator.fill("#service-filter", "社保")
-    assert picked(operator) == "social_security"  # by its name, not 欠薪讨薪 of the group 人力社保
+    assert picked(operator) == "social_security"  # by its name, not 欠薪讨薪 of the same 大类
     operator.fill("#service-filter", "医疗")
-    assert picked(operator) == "medical_service"  # 医疗服务, not 医保报销 of the group 医疗保障
+    assert picked(operator) == "medical_service"  # 医疗服务, not 医保报销 of the 小类 医疗保障
     assert not operator.is_visible("#service-no-match")
+    operator.fill("#service-filter", "供暖")  # two 细项 name it alike: the operator chooses, not the picker
+    assert picked(operator) == "" and shown(operator) == ["heating_cold", "heating_fee"]
+    assert "有 2 项匹配" in operator.inner_text("#service-ambiguous")
+
+
+def test_the_service_picker_finds_the_services_of_a_minor_category_by_its_name(operator, server):
+    operator.goto(server + "/calls/new")
+    operator.fill("#service-filter", "停电")
+    assert picked(operator) == "power_outage"
+    operator.fill("#service-filter", "环卫")  # the 小类 市容环卫: no 细项 is named so
+    assert picked(operator) == ""  # three of them: nothing chosen, the stale 供电故障 gone
+    assert shown(operator) == ["garbage", "public_toilet", "construction_waste"]
+    texts = operator.eval_on_selector_all(
+        "select[name=service_code] option",
+        "options => options.filter(o => o.value && !o.hidden).map(o => o.textContent)",
+    )
+    assert texts == [
+        "城市管理 › 市容环卫 › 垃圾清运",
+        "城市管理 › 市容环卫 › 公共厕所",
+        "城市管理 › 市容环卫 › 渣土撒漏",
+    ]
+    assert operator.is_visible("#service-ambiguous") and not operator.is_visible("#service-no-match")
+    operator.fill("#service-filter", "特种设备")  # a 小类 with one 细项 selects it
+    assert picked(operator) == "elevator_safety"
+    assert not operator.is_visible("#service-ambiguous")
 
 
 def test_the_dispatch_form_preselects_the_suggestion_or_nothing_and_a_redispatch_needs_a_reason(operator, server):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pytest_bdd import parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from hotline.domain.case import Call, Case
 from hotline.domain.catalogue import CATEGORIES
@@ -32,6 +32,11 @@ def story(services):
 
 def _service_code(rules, name: str) -> str:
     return next(code for code, service in rules.services.items() if service.name == name)
+
+
+@given(parsers.parse('派单目录中"{name}"的位置是"{path}"'))
+def catalogue_path(rules, name, path):
+    assert rules.services[_service_code(rules, name)].path == path
 
 
 def _message(story, district: str, **changes) -> dict:

@@ -104,7 +104,7 @@ def test_rules_init_copies_the_defaults_for_a_city_and_check_reads_them(tmp_path
     assert checked.returncode == 0 and "无误" in checked.stdout
     (target / "services.csv").write_text("服务代码,服务名称\n", encoding="utf-8")
     broken = hotline("rules", "check", env={"HOTLINE_RULES_DIR": str(target)})
-    assert broken.returncode == 1 and "services.csv 第 1 行（列名）缺少列：分组、说明、关键词" in broken.stderr
+    assert broken.returncode == 1 and "services.csv 第 1 行（列名）缺少列：大类、小类、说明、关键词" in broken.stderr
 
 
 def test_a_rate_where_less_is_better_may_not_be_weighted(city_rules):

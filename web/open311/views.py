@@ -128,7 +128,7 @@ def service_list(fmt: str) -> Response:
             "metadata": catalogue.has_metadata(service.code),
             "type": "realtime",
             "keywords": ", ".join(service.keywords),
-            "group": service.group,
+            "group": service.major,
         }
         for service in services().rules.services.values()
     ]

@@ -31,7 +31,7 @@ def _form() -> SearchForm:
     form = SearchForm(request.form if request.method == "POST" else request.args)
     form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
     form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
-    form.service.choices = [("", "全部服务事项"), *((c, f"{s.group} · {s.name}") for c, s in rules().services.items())]
+    form.service.choices = [("", "全部服务事项"), *((c, s.path) for c, s in rules().services.items())]
     form.district.choices = [("", "全部区县"), *((name, name) for name in rules().districts)]
     return form
 

@@ -288,7 +288,7 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
             suggested = hotline().suggested_department(case)
             form.department.data = suggested if suggested and suggested != case.department else ""
     if isinstance(form, forms.ClassifyForm):
-        catalogue = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+        catalogue = [(code, s.path) for code, s in rules().services.items()]
         form.service_code.choices = [("", "（请选择服务事项）"), *catalogue]
         if case is not None and data is None:  # what the channel sent, where the catalogue knows it
             form.service_code.data = case.service_code if case.service_code in rules().services else ""

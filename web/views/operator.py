@@ -21,7 +21,7 @@ def _call_form() -> CallForm:
     """The call form with the city's catalogue and districts (rules/services.csv, districts.csv)."""
     form = CallForm()
     # A blank first: nothing is chosen until the operator picks, or the search finds, a service.
-    choices = [(code, f"{s.group} · {s.name}") for code, s in rules().services.items()]
+    choices = [(code, s.path) for code, s in rules().services.items()]
     form.service_code.choices = [("", "（请选择服务事项）"), *choices]
     form.district.choices = [("", "（不确定）"), *((name, name) for name in rules().districts)]
     return form

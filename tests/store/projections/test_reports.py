@@ -73,7 +73,7 @@ def test_report_totals_equal_the_case_index_for_the_same_range(clocked):
         assert report.flows["answered"] == len(in_period)
         overdue = [r for r in rows if r.next_deadline is not None and r.next_deadline < min(NOW, period.end)]
         assert report.flows["overdue"] == len(overdue)
-        assert sum(c.count for c in report.by_group) == report.total
+        assert sum(c.count for c in report.by_major) == sum(c.count for c in report.by_minor) == report.total
 
 
 def test_a_hand_made_day_gives_exact_figures(clocked):
@@ -133,6 +133,13 @@ def test_a_hand_made_day_gives_exact_figures(clocked):
     assert report.total == 4
     assert {c.key: c.count for c in report.by_channel} == {"phone": 3, "web": 1}
     assert {c.key: c.count for c in report.by_service} == {"noise": 2, "street_vending": 1, "social_security": 1}
+    # The catalogue's upper levels (rules/services.csv): 大类, and 小类 named with its 大类.
+    assert {c.key: c.count for c in report.by_major} == {"生态环境": 2, "城市管理": 1, "劳动和社会保障": 1}
+    assert {c.key: c.count for c in report.by_minor} == {
+        "生态环境 › 噪声": 2,
+        "城市管理 › 占道与违建": 1,
+        "劳动和社会保障 › 社会保险": 1,
+    }
     assert {k: report.flows[k] for k in ("opened", "answered", "dispatched", "returned", "closed")} == {
         "opened": 4,
         "answered": 1,
