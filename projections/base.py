@@ -44,6 +44,9 @@ class Table:
     columns: tuple[str, ...]  # the first one is the key (the aggregate id as text)
     ddl_columns: str
     indexes: tuple[str, ...] = ()  # "name: col, col"
+    # Labels of the indexes the view's own writes look rows up by: a rebuild that leaves the other
+    # indexes out until the end keeps these (without them each lookup reads the whole table).
+    write_indexes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -72,7 +75,7 @@ class RowView(Projection[ViewRecorder]):
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
                 add_missing_columns(view, cursor, table)
-                for statement in index_statements(view, table) if indexes else ():
+                for statement in index_statements(view, table, None if indexes else table.write_indexes):
                     view.execute(cursor, statement)
 
     def drop(self, indexes: bool = True) -> None:
@@ -155,11 +158,13 @@ class RowView(Projection[ViewRecorder]):
         }
 
 
-def index_statements(view: ViewRecorder, table: Table) -> list[str]:
-    """The statements that create a table's secondary indexes (if missing)."""
+def index_statements(view: ViewRecorder, table: Table, labels: Sequence[str] | None = None) -> list[str]:
+    """The statements that create a table's secondary indexes (if missing): all, or those ``labels``."""
     statements = []
     for index in table.indexes:
         label, columns = index.split(":")
+        if labels is not None and label.strip() not in labels:
+            continue
         statements.append(
             f"CREATE INDEX IF NOT EXISTS {table.name}_{label.strip()} ON {view.table(table.name)} ({columns.strip()})"
         )

@@ -16,6 +16,7 @@ from hotline.domain.privacy import ERASED, HIDDEN
 
 NOT_DIGITS = re.compile(r"\D")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+PIECES_KEPT = 100_000  # hashes of short runs of characters kept (hide_name), about 15 MB at most
 
 
 def normalise_phone(phone: str) -> str:
@@ -34,6 +35,9 @@ class CallerKey:
         self._key = key
         # Keyed once; each number copies the keyed state (a rebuild hashes every caller).
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # The keyed hash of each short run of characters a reply is searched for (hide_name): the same
+        # common words come back reply after reply, and a rebuild hides names in every reply.
+        self._pieces: dict[str, str | None] = {}
 
     def __call__(self, phone: str | None) -> str | None:
         digits = normalise_phone(phone or "")
@@ -53,6 +57,14 @@ class CallerKey:
         mac.update(b"name:" + name.encode("utf-8"))
         return mac.hexdigest()
 
+    def _piece(self, piece: str) -> str | None:
+        hashed = self._pieces.get(piece, "")
+        if hashed == "":
+            if len(self._pieces) >= PIECES_KEPT:
+                self._pieces.clear()
+            hashed = self._pieces[piece] = self.name(piece)
+        return hashed
+
     def hide_name(self, text: str, name_key: str | None) -> str:
         """``text`` with every occurrence of the name whose keyed hash is ``name_key`` hidden."""
         if not text or not name_key:
@@ -62,7 +74,7 @@ class CallerKey:
             for size in range(2, min(4, len(run)) + 1):
                 for start in range(len(run) - size + 1):
                     piece = run[start : start + size]
-                    if piece not in found and self.name(piece) == name_key:
+                    if piece not in found and self._piece(piece) == name_key:
                         found.add(piece)
         for piece in sorted(found, key=len, reverse=True):
             text = text.replace(piece, HIDDEN)

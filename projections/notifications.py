@@ -81,6 +81,7 @@ MESSAGES = Table(
     "sent_at TEXT, last_error TEXT, address_shown TEXT, body TEXT, cancelled_reason TEXT, message_version INTEGER, "
     "updated_at TEXT",
     ("due: status, due_at", "case: case_id, planned_at"),
+    write_indexes=("case",),  # _cancel: a case's pending messages
 )
 CASE_STATE = Table(
     "hv_notify_cases",
@@ -174,6 +175,22 @@ CREATED = (Case.Opened, Case.Migrated)
 MESSAGE_EVENTS = (Message.Prepared, Message.AttemptStarted, Message.Sent, Message.AttemptFailed, Message.Requeued)
 
 
+class Planned(dict):
+    """The messages planned in a batch (key → row), findable by case: cancelling a case's pending
+    messages looks at that case's rows, not at every row of the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_case: dict[str, list[Row]] = {}
+
+    def __setitem__(self, key: str, row: Row) -> None:
+        super().__setitem__(key, row)
+        self._by_case.setdefault(row["case_id"], []).append(row)  # a replaced row too: harmless
+
+    def of_case(self, case_id: str) -> list[Row]:
+        return self._by_case.get(case_id, [])
+
+
 class NotificationPlan(RowView):
     name = "notifications"
     tables = (MESSAGES, CASE_STATE)
@@ -195,7 +212,7 @@ class NotificationPlan(RowView):
             cases = self._load(cursor, CASE_STATE, case_ids)
             message_ids = {str(e.originator_id) for e in mine if isinstance(e, MESSAGE_EVENTS)}
             messages = self._messages_by_id(cursor, message_ids)
-            planned: dict[str, Row] = {}  # key → row, planned in this batch
+            planned = Planned()  # key → row, planned in this batch
             touched_cases: dict[str, Row] = {}
             for event in mine:
                 key = str(event.originator_id)
@@ -240,7 +257,7 @@ class NotificationPlan(RowView):
                 found[row["message_id"]] = row
         return found
 
-    def _plan(self, cursor: Any, case: Row, event: Any, planned: dict[str, Row]) -> None:
+    def _plan(self, cursor: Any, case: Row, event: Any, planned: Planned) -> None:
         at = event.timestamp
         settings = self.rules.settings
         if isinstance(event, (Case.Dispatched, Case.Redispatched)):
@@ -274,12 +291,12 @@ class NotificationPlan(RowView):
         elif isinstance(event, Case.MergedInto):
             self._cancel(cursor, case, (*SIGNING, *CARDS), "已并单", planned)
 
-    def _cards(self, case: Row, event: Any, reply_by: datetime, planned: dict[str, Row]) -> None:
+    def _cards(self, case: Row, event: Any, reply_by: datetime, planned: Planned) -> None:
         settings = self.rules.settings
         self._add(case, event, YELLOW_CARD, reply_by + timedelta(hours=settings.yellow_card_hours), planned)
         self._add(case, event, RED_CARD, reply_by + timedelta(hours=settings.red_card_hours), planned)
 
-    def _add(self, case: Row, event: Any, code: str, due: datetime, planned: dict[str, Row]) -> None:
+    def _add(self, case: Row, event: Any, code: str, due: datetime, planned: Planned) -> None:
         template = self.rules.template(code)
         if template is None:
             return
@@ -311,11 +328,11 @@ class NotificationPlan(RowView):
             )
             planned[key] = row
 
-    def _cancel(self, cursor: Any, case: Row, templates: Sequence[str], reason: str, planned: dict[str, Row]) -> None:
+    def _cancel(self, cursor: Any, case: Row, templates: Sequence[str], reason: str, planned: Planned) -> None:
         """What is still pending of these templates for the case will not be sent."""
         reason = reason or "不再需要"
-        for row in planned.values():
-            if row["case_id"] == case["id"] and row["template"] in templates and row["status"] == PENDING:
+        for row in planned.of_case(case["id"]):
+            if row["template"] in templates and row["status"] == PENDING:
                 row.update(status=CANCELLED, cancelled_reason=reason)
         marks = ",".join("?" * len(templates))
         self.view.execute(
