@@ -83,3 +83,37 @@ def code_for(names: dict[str, str], value: str) -> str | None:
         if name == value:
             return code
     return None
+
+
+# A list filter may name a level of the catalogue instead of one 细项: 大类:名称 or 小类:名称.
+MAJOR_CHOICE = "大类:"
+MINOR_CHOICE = "小类:"
+
+
+def codes_named(services: dict[str, Service], choice: str) -> tuple[str, ...]:
+    """The service codes a filter names: one 细项 by its code, or every 细项 of a 大类 or a 小类 (by
+    its name, or written 大类:名称 / 小类:名称, as the case lists offer it). Nothing known: ()."""
+    choice = choice.strip()
+    if choice in services:
+        return (choice,)
+    if choice.startswith(MAJOR_CHOICE):
+        name = choice.removeprefix(MAJOR_CHOICE)
+        return tuple(code for code, s in services.items() if s.major == name)
+    if choice.startswith(MINOR_CHOICE):
+        name = choice.removeprefix(MINOR_CHOICE)
+        return tuple(code for code, s in services.items() if s.minor == name)
+    return tuple(code for code, s in services.items() if choice in (s.major, s.minor))
+
+
+def catalogue_choices(services: dict[str, Service]) -> list[tuple[str, str]]:
+    """Every 大类, its 小类 and their 细项 as one list, in the catalogue's order, for a list filter."""
+    choices: list[tuple[str, str]] = []
+    tree: dict[str, dict[str, list[Service]]] = {}
+    for service in services.values():
+        tree.setdefault(service.major, {}).setdefault(service.minor, []).append(service)
+    for major, minors in tree.items():
+        choices.append((MAJOR_CHOICE + major, f"{major}（大类，全部）"))
+        for minor, members in minors.items():
+            choices.append((MINOR_CHOICE + minor, f"{major}{PATH_SEPARATOR}{minor}（小类，全部）"))
+            choices.extend((s.code, s.path) for s in members)
+    return choices

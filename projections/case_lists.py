@@ -43,6 +43,7 @@ class CaseFilter:
     statuses: tuple[str, ...] = ()
     category: str | None = None
     service_code: str | None = None
+    service_codes: tuple[str, ...] = ()  # a level of the catalogue: every 细项 of a 大类 or 小类
     district: str | None = None
     department: str | None = None
     opened_from: date | None = None
@@ -72,7 +73,7 @@ class CaseFilter:
             "phone": self.phone,
             "status": list(self.statuses) or None,
             "category": self.category,
-            "service_codes": [self.service_code] if self.service_code else None,
+            "service_codes": list(self.service_codes) or ([self.service_code] if self.service_code else None),
             "district": self.district,
             "department": self.department,
             "opened_from": self.opened_from,

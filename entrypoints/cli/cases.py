@@ -11,7 +11,7 @@ import click
 from werkzeug.serving import WSGIRequestHandler
 
 from hotline.domain.case import STATUS_NAMES
-from hotline.domain.catalogue import CATEGORIES
+from hotline.domain.catalogue import CATEGORIES, codes_named
 from hotline.entrypoints.cli.context import build_services, parse_moment
 from hotline.infra.config import Config
 from hotline.infra.rule_files import RulesFileError, load_calendar
@@ -103,7 +103,7 @@ def demo(cases: int, seed: int, force: bool) -> None:
 @click.option("--to", "opened_to", type=click.DateTime(["%Y-%m-%d"]), help="受理日期止（含当日）")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(list(STATUS_NAMES)), help="状态，可重复")
 @click.option("--category", type=click.Choice(list(CATEGORIES)), help="诉求类别")
-@click.option("--service", "service_code", help="服务代码（rules/services.csv）")
+@click.option("--service", "service_code", help="服务代码，或大类、小类名称（rules/services.csv）：该级下的全部细项")
 @click.option("--district", help="区县名称")
 @click.option("--department", help="承办单位代码")
 @click.option("--overdue", is_flag=True, help="仅当前期限已过的工单")
@@ -134,8 +134,9 @@ def cases(
     services = build_services()
     try:
         rules = services.rules
-        if service_code and service_code not in rules.services:
-            raise click.BadParameter(f"未知服务代码：{service_code}", param_hint="--service")
+        service_codes = codes_named(rules.services, service_code) if service_code else ()
+        if service_code and not service_codes:
+            raise click.BadParameter(f"未知服务代码或大类、小类名称：{service_code}", param_hint="--service")
         if district and district not in rules.districts:
             raise click.BadParameter(f"未知区县：{district}", param_hint="--district")
         if department and department not in rules.departments:
@@ -144,7 +145,7 @@ def cases(
             chosen = CaseFilter(
                 statuses=statuses,
                 category=category,
-                service_code=service_code,
+                service_codes=service_codes,
                 district=district,
                 department=department,
                 opened_from=opened_from.date() if opened_from else None,

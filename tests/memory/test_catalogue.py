@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from hotline.domain.catalogue import DISPATCH_CENTRE
+from hotline.domain.catalogue import DISPATCH_CENTRE, catalogue_choices, codes_named
 from hotline.infra.demo.cases import EMERGENCY_CALLS
 from hotline.infra.demo.knowledge import ARTICLES
 from hotline.infra.demo.vocabulary import CATEGORY_BY_SERVICE, DESCRIPTIONS
@@ -204,3 +204,21 @@ def test_a_copy_with_the_old_single_group_column_is_told_what_changed(city_rules
         RulesFileError, match=r"services\.csv 第 2 行（列名）缺少列：大类、小类.*“分组”一列已分为“大类”“小类”两列"
     ):
         load_rules(city_rules)
+
+
+def test_a_list_filter_names_one_service_or_every_service_of_a_level(rules):
+    services = rules.services
+    assert codes_named(services, "cooking_fumes") == ("cooking_fumes",)
+    assert codes_named(services, "小类:供热") == codes_named(services, "供热") == ("heating_cold", "heating_fee")
+    majors = codes_named(services, "大类:公用事业")
+    assert majors == codes_named(services, "公用事业") and set(majors) >= {"water_supply", "gas_leak", "heating_fee"}
+    assert all(services[code].major == "公用事业" for code in majors)
+    assert codes_named(services, "大类:供热") == () and codes_named(services, "没有这一类") == ()
+    choices = catalogue_choices(services)
+    assert [value for value, _ in choices if value in services] == list(services)  # every 细项, in order
+    first = [label for _, label in choices[:3]]
+    assert first == [
+        "城乡建设与住房（大类，全部）",
+        "城乡建设与住房 › 物业管理（小类，全部）",
+        "城乡建设与住房 › 物业管理 › 物业管理",
+    ]

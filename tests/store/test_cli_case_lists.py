@@ -7,7 +7,9 @@ import json
 
 from openpyxl import load_workbook
 
+from hotline.infra.rule_files import load_rules
 from tests.support.cli import hotline
+from tests.support.paths import RULES_DIR
 
 
 def test_cases_filters_and_exports_agree(tmp_path):
@@ -19,6 +21,16 @@ def test_cases_filters_and_exports_agree(tmp_path):
     rows = [json.loads(line) for line in chosen]
     assert rows and {row["status"] for row in rows} <= {"dispatched", "signed"}
     assert len(rows) == sum(1 for row in everything if row["status"] in ("dispatched", "signed"))
+    # A 大类 or 小类 name lists every 细项 under it (rules/services.csv).
+    rules = load_rules(RULES_DIR)
+    for level, belongs in (("城市管理", "major"), ("小类:市容环卫", "minor")):
+        name = level.removeprefix("小类:")
+        listed = [
+            json.loads(line)["ticket_no"]
+            for line in hotline("cases", "--json", "--service", level, env=env).stdout.splitlines()
+        ]
+        expected = [r["ticket_no"] for r in everything if getattr(rules.services[r["service_code"]], belongs) == name]
+        assert listed == expected and listed, level
     district = everything[0]["district"]
     in_district = [r["ticket_no"] for r in everything if r["district"] == district]
 
@@ -38,7 +50,7 @@ def test_bad_case_filters_are_clear_errors(tmp_path):
     env = {"HOTLINE_DATA_DIR": str(tmp_path)}
     for args, message in (
         (["--status", "lost"], "lost"),
-        (["--service", "no_such"], "未知服务代码"),
+        (["--service", "no_such"], "未知服务代码或大类、小类名称"),
         (["--from", "2025-10-09", "--to", "2025-10-01"], "起始日期晚于截止日期"),
         (["--format", "csv"], "--out"),
     ):

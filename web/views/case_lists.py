@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from hotline.domain.actors import DEPARTMENT, OPERATOR, SUPERVISOR
 from hotline.domain.case import STATUS_NAMES
+from hotline.domain.catalogue import catalogue_choices, codes_named
 from hotline.domain.errors import InvalidInput
 from hotline.domain.formats import is_ticket_no
 from hotline.projections.case_lists import CaseFilter, csv_lines, every, page, write_xlsx
@@ -31,9 +32,18 @@ def _form() -> SearchForm:
     form = SearchForm(request.form if request.method == "POST" else request.args)
     form.status.choices = [("", "全部状态"), *STATUS_NAMES.items()]
     form.department.choices = [("", "全部单位"), *((c, d.name) for c, d in rules().departments.items())]
-    form.service.choices = [("", "全部服务事项"), *((c, s.path) for c, s in rules().services.items())]
+    # One list: each 大类, its 小类 and their 细项 (a level lists every 细项 under it).
+    form.service.choices = [("", "全部服务事项"), *catalogue_choices(rules().services)]
     form.district.choices = [("", "全部区县"), *((name, name) for name in rules().districts)]
     return form
+
+
+def _services(choice: str) -> tuple[str, ...]:
+    """The 细项 a service filter names (one, or every one of a 大类 or 小类); none chosen: ()."""
+    codes = codes_named(rules().services, choice) if choice else ()
+    if choice and not codes:
+        raise InvalidInput(f"未知服务事项：{choice}")
+    return codes
 
 
 def _filter(form: SearchForm) -> CaseFilter:
@@ -44,7 +54,7 @@ def _filter(form: SearchForm) -> CaseFilter:
         phone=(form.phone.data or "").strip() or None,
         statuses=(form.status.data,) if form.status.data else (),
         category=form.category.data or None,
-        service_code=form.service.data or None,
+        service_codes=_services(form.service.data or ""),
         district=form.district.data or None,
         department=form.department.data or None,
         opened_from=form.opened_from.data,

@@ -95,3 +95,23 @@ def test_a_bad_filter_is_a_clear_message_not_an_error_page(demo, signed_in):
     assert "受理日期起" in page_text and 'role="alert"' in page_text
     refused = operator.get("/cases/export.csv", query_string={"opened_from": "2025-10-09", "opened_to": "2025-10-01"})
     assert refused.status_code == 400 and "起始日期晚于截止日期" in refused.text
+
+
+def test_a_major_or_minor_category_lists_every_case_of_its_services(demo, signed_in):
+    """The service filter offers each 大类 and 小类 of rules/services.csv beside the 细项."""
+    supervisor = signed_in("supervisor")
+    services = demo.rules.services
+    everything = list(every(demo.read_models.cases, CaseFilter(), demo.clock.now()))
+    for choice, belongs in (
+        ("大类:城市管理", lambda s: s.major == "城市管理"),
+        ("小类:市容环卫", lambda s: s.minor == "市容环卫"),
+        ("garbage", lambda s: s.code == "garbage"),
+    ):
+        expected = [r.ticket_no for r in everything if r.service_code in services and belongs(services[r.service_code])]
+        assert expected, choice
+        assert listed_on_pages(supervisor, {"service": choice}) == expected, choice
+    page_text = supervisor.get("/cases").text
+    assert '<option value="大类:城市管理">城市管理（大类，全部）</option>' in page_text
+    assert '<option value="garbage">城市管理 › 市容环卫 › 垃圾清运</option>' in page_text
+    refused = supervisor.get("/cases/export.csv", query_string={"service": "大类:没有这个大类"})
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
