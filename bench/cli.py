@@ -4,6 +4,7 @@
     python -m bench intake [--quick]         Kafka intake calls/s on PostgreSQL, beside the raw consume rate;
                                              then 1, 2 and 3 consumer processes on the same messages
     python -m bench catchup [--quick]        read-model rebuild events/s at 100k and 1M events, peak RSS
+    python -m bench rebuild [--quick]        set-based rebuild beside the replayed one, SQLite and PostgreSQL
     python -m bench pages [--quick]          p50/p95 over HTTP of the inbox, deadline queue and 督办台账
     python -m bench kb_search [--quick]      the as-you-type knowledge-base suggestion at 5,000 articles
     python -m bench reports [--quick]        the monthly report at 200k cases, hotspots over a day of 5,000 cases
@@ -97,10 +98,20 @@ def _run_reports(size: str, out: Path | None) -> None:
     _report(result, out)
 
 
+def _run_rebuild(size: str, out: Path | None) -> None:
+    from bench import rebuild
+
+    repeats = rebuild.SIZES[size][2]
+    with tqdm(total=len(rebuild.STORES) * (4 * repeats + 5), desc="rebuild", unit="run", file=sys.stderr) as bar:
+        result = rebuild.run(size, progress=bar.update)
+    _report(result, out)
+
+
 RUNNERS = {
     "write_path": _run_write_path,
     "intake": _run_intake,
     "catchup": _run_catchup,
+    "rebuild": _run_rebuild,
     "pages": _run_pages,
     "kb_search": _run_kb_search,
     "reports": _run_reports,
@@ -125,6 +136,7 @@ def _command(name: str, help_text: str) -> None:
 _command("write_path", "写入：每秒受理并派单的工单数（逐件与批量，SQLite 与 PostgreSQL），对比原始插入")
 _command("intake", "Kafka 接入：PostgreSQL 上每秒入库并派单的来电数，对比原始消费速度")
 _command("catchup", "读模型重建：10 万与 100 万事件时每秒处理的事件数及峰值内存")
+_command("rebuild", "重建：cases 以集合运算重建与逐个事件重放对比（SQLite 与 PostgreSQL），每秒事件数及峰值内存")
 _command("pages", "页面：承办单位待办、期限队列、督办台账的 HTTP 响应时间 p50/p95")
 _command("reports", "报告与热点：20 万件工单的月报生成时间、一天 5000 件新工单的热点与集中诉求检测时间")
 _command("kb_search", "知识库：5000 条时边输入边推荐的响应时间 p50/p95（SQLite 与 PostgreSQL），对比无索引的 LIKE 扫描")
