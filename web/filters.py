@@ -28,13 +28,11 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def register(app: Flask, rules: Rules, clock: Clock) -> None:
-    app.add_template_filter(percent)
-    app.add_template_filter(mask_name)
-    app.add_template_filter(mask_phone)
-    # The service picker searches each 细项's name and keywords first, then its 小类 and 大类 names,
-    # then its description (web/static/call_form.js): 社保 finds 社保业务, not 欠薪讨薪 of the same 大类.
-    catalogue = {
+def picker_catalogue(rules: Rules) -> dict[str, dict]:
+    """What the service picker searches (web/static/service_picker.js): each 细项's name and keywords
+    first, then its 小类 and 大类 names, then its description: 社保 finds 社保业务, not 欠薪讨薪 of
+    the same 大类."""
+    return {
         code: {
             "name": s.name,
             "keywords": list(s.keywords),
@@ -44,6 +42,13 @@ def register(app: Flask, rules: Rules, clock: Clock) -> None:
         }
         for code, s in rules.services.items()
     }
+
+
+def register(app: Flask, rules: Rules, clock: Clock) -> None:
+    app.add_template_filter(percent)
+    app.add_template_filter(mask_name)
+    app.add_template_filter(mask_phone)
+    catalogue = picker_catalogue(rules)
 
     @app.context_processor
     def shared():

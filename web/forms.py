@@ -92,7 +92,8 @@ class DispatchForm(ActionForm):
 
 
 class ClassifyForm(ActionForm):
-    """分类 a 待分类 case: the service from the catalogue (choices: rules/services.csv), the category."""
+    """分类 a 待分类 case: the service from the catalogue (choices: rules/services.csv), the category.
+    The page gives the service a search box (web/static/service_picker.js, web/views/cases.py)."""
 
     service_code = SelectField("服务事项", validators=[DataRequired(message="请选择服务事项")])
     category = SelectField(

@@ -1,7 +1,10 @@
 """The dispatch form and the service picker in a real browser: nothing is dispatched by a stale or
 a default choice."""
 
+import json
 import re
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -13,9 +16,20 @@ PASSWORD = {username: password for username, password, *_ in DEMO_USERS}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("browser-dispatch")
     hotline(data_dir, "demo", "--cases", "10")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def api_key(data_dir):
+    """An Open311 client's key, issued before the server starts."""
+    return hotline(data_dir, "apikey", "create", "--name", "浏览器测试").stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def server(data_dir, api_key):
     with live_server(data_dir) as url:
         yield url
 
@@ -103,3 +117,34 @@ def test_the_dispatch_form_preselects_the_suggestion_or_nothing_and_a_redispatch
     operator.wait_for_selector("text=请填写改派理由")
     assert operator.eval_on_selector(redispatch, "s => s.value") == "CGJ"  # what was chosen is kept
     assert "市生态环境局" in operator.inner_text("dl")  # still with the department it was dispatched to
+
+
+def test_a_case_held_for_classification_is_classified_with_the_same_picker(operator, server, api_key):
+    """An Open311 request with a code the catalogue lacks opens 待分类; the operator finds the service
+    by typing, and the case goes where the routing rules send that 细项."""
+    form = {
+        "api_key": api_key,
+        "service_code": "fumes_from_restaurant",  # not a code of rules/services.csv
+        "address_string": "城西区解放路 12 号",
+        "description": "楼下烧烤店油烟直排，窗户都不能开",
+    }
+    request = urllib.request.Request(
+        server + "/open311/v2/requests.json", data=urllib.parse.urlencode(form).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        ticket = json.loads(response.read().decode("utf-8"))[0]["service_request_id"]
+    operator.goto(f"{server}/cases/{ticket}")
+    select = "form.action-classify select[name=classify-service_code]"
+    box = "form.action-classify input.service-filter"
+    assert operator.eval_on_selector(select, "s => s.value") == ""  # what the channel sent is not in the catalogue
+    operator.fill(box, "供暖")  # two alike: nothing chosen
+    assert operator.eval_on_selector(select, "s => s.value") == ""
+    assert operator.is_visible("form.action-classify .service-ambiguous")
+    operator.fill(box, "外星人")
+    assert operator.is_visible("form.action-classify .service-no-match")
+    operator.fill(box, "油烟")
+    assert operator.eval_on_selector(select, "s => s.value") == "cooking_fumes"
+    operator.select_option("form.action-classify select[name=classify-category]", "complaint")
+    operator.click("form.action-classify button[type=submit]")
+    operator.wait_for_selector("text=已分类")
+    assert "市城市管理综合执法局" in operator.inner_text("dl")  # 城西区: the city-wide rule of 餐饮油烟

@@ -25,43 +25,9 @@
   }
   phone.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(loadHistory, 300); });
   service.addEventListener("change", loadHistory);
-  // The service picker: rank the catalogue (rules/services.csv) by how well the typed words name
-  // each 细项: its name, then its keywords, then its 小类 and its 大类, then its description. The
-  // list keeps only what matches, each shown as 大类 › 小类 › 细项. One best match is selected; a tie
-  // (供暖: 供暖不热 and 供暖收费), a match in a description only, or no match selects nothing: a
-  // stale or guessed choice must never be dispatched.
-  var ambiguous = document.getElementById("service-ambiguous");
-  function score(code, q) {
-    var s = catalogue[code];
-    if (!s) return 0;
-    if (s.name === q) return 9;
-    if (s.name.indexOf(q) >= 0 || q.indexOf(s.name) >= 0) return 7;
-    if (s.keywords.indexOf(q) >= 0) return 6;
-    if (s.keywords.some(function (k) { return k.indexOf(q) >= 0 || q.indexOf(k) >= 0; })) return 5;
-    if (s.minor && (s.minor.indexOf(q) >= 0 || q.indexOf(s.minor) >= 0)) return 4;
-    if (s.major && (s.major.indexOf(q) >= 0 || q.indexOf(s.major) >= 0)) return 3;
-    return s.description.indexOf(q) >= 0 ? 1 : 0;
-  }
-  filter.addEventListener("input", function () {
-    var q = filter.value.trim();
-    var best = [], bestScore = 0, shown = 0;
-    Array.prototype.forEach.call(service.options, function (option) {
-      if (!option.value) { option.hidden = false; return; }
-      var points = q ? score(option.value, q) : 1;
-      option.hidden = points === 0;
-      if (points > 0) shown += 1;
-      if (points > bestScore) { best = [option]; bestScore = points; }
-      else if (points === bestScore && points > 0) best.push(option);
-    });
-    if (!q) { noMatch.hidden = true; ambiguous.hidden = true; return; }
-    // Found only in a description: shown, never chosen for the operator.
-    var chosen = best.length === 1 && bestScore > 1 ? best[0].value : "";
-    service.value = chosen;
-    noMatch.hidden = shown > 0;
-    ambiguous.hidden = !!chosen || shown === 0;
-    ambiguous.textContent = chosen || shown === 0 ? "" : "有 " + shown + " 项匹配，请在列表中选择";
-    loadHistory();
-  });
+  // The service picker (service_picker.js): a stale or guessed choice is never left selected.
+  window.hotlineServicePicker.attach(
+    service, filter, catalogue, noMatch, document.getElementById("service-ambiguous"), loadHistory);
   // Knowledge-base suggestions as the description is typed; a click answers the call from the article.
   var description = form.querySelector("[name=description]");
   var kbPanel = document.getElementById("kb-panel");

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from hotline.domain.workdays import CHINA_TZ
 from hotline.web import forms
 from hotline.web.actions import Action, keep_typed, run_form, take_action
 from hotline.web.auth import current_actor, roles_required, visible_case
+from hotline.web.filters import picker_catalogue
 from hotline.web.services import clock, fresh_read_models, hotline, rules
 from hotline.web.timeline import timeline
 from hotline.web.views.supervision import EscalateForm, escalation_form
@@ -290,6 +292,11 @@ def _build_form(name: str, case: Case | None = None, data=None) -> forms.ActionF
     if isinstance(form, forms.ClassifyForm):
         catalogue = [(code, s.path) for code, s in rules().services.items()]
         form.service_code.choices = [("", "（请选择服务事项）"), *catalogue]
+        # The search box over the catalogue (web/static/service_picker.js), as on the call form.
+        form.service_code.render_kw = {
+            "data-service-picker": "",
+            "data-catalogue": json.dumps(picker_catalogue(rules()), ensure_ascii=False),
+        }
         if case is not None and data is None:  # what the channel sent, where the catalogue knows it
             form.service_code.data = case.service_code if case.service_code in rules().services else ""
             form.category.data = case.category if case.category in CATEGORIES else ""
