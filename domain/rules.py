@@ -61,3 +61,8 @@ class Rules:
     def service_name(self, code: str) -> str:
         service = self.services.get(code)
         return service.name if service else code
+
+    def service_path(self, code: str) -> str:
+        """大类 › 小类 › 细项 of a service code; a code the catalogue does not list, as it is."""
+        service = self.services.get(code)
+        return service.path if service else code

@@ -81,6 +81,7 @@ def register(app: Flask, rules: Rules, clock: Clock) -> None:
     app.add_template_filter(rules.department_name, "department")
     app.add_template_filter(lambda code: ROLE_NAMES.get(code, code), "role_name")
     app.add_template_filter(rules.service_name, "service")
+    app.add_template_filter(rules.service_path, "service_path")
     app.add_template_filter(
         lambda code: template.name if (template := rules.notifications.template(code)) else code, "template_name"
     )

@@ -30,6 +30,8 @@ def test_the_whole_story_through_the_pages(signed_in, web_services):
     operator, hbj, supervisor = signed_in("operator"), signed_in("hbj"), signed_in("supervisor")
     ticket = re.search(r"工单编号 (\d{8}-\d{6})", log_call(operator).text).group(1)
 
+    # The case shows its service with its place in the catalogue (rules/services.csv).
+    assert "<dd>生态环境 › 噪声 › 噪声扰民</dd>" in operator.get(f"/cases/{ticket}").text
     page = act(operator, ticket, "dispatch", department="HBJ", note="")
     assert "已派单" in page.text and "待签收" in page.text
 
