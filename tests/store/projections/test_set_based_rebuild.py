@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hotline.application import clocked
@@ -59,6 +60,44 @@ def the_rest(app) -> None:
     ]
     for minutes, step in enumerate(steps, start=1):
         step(clocked(app, at + timedelta(minutes=5 * minutes)))
+    # Another urgent case, its interim feedback given twice and nothing after: the first one stands.
+    second = clocked(app, at).open_case(replace(call, call_id="rebuild-0002"), OPERATOR_ACTOR).ticket_no
+    for minutes, command in enumerate(
+        (
+            lambda a: a.dispatch(second, OPERATOR_ACTOR, department="HBJ"),
+            lambda a: a.sign(second, hbj),
+            lambda a: a.give_interim_feedback(second, hbj, "已到场"),
+            lambda a: a.give_interim_feedback(second, hbj, "仍在处置"),
+        ),
+        start=1,
+    ):
+        command(clocked(app, at + timedelta(minutes=3 * minutes)))
+    # An emergency handed off three times: not reached, then accepted, then known already; the
+    # accepted one is the hand-off.
+    gas = Call(
+        channel="phone",
+        category="help",
+        service_code="gas_leak",
+        description="楼道里燃气味很浓",
+        caller_phone="13700001111",
+        district="城东区",
+        call_id="rebuild-0003",
+    )
+    emergency = clocked(app, at).open_case(gas, OPERATOR_ACTOR, route=True).ticket_no
+    desk = app.rules.emergency.desks_for("gas_leak")[0]
+    for minutes, outcome in ((1, "not_reached"), (2, "accepted"), (4, "already_known")):
+        moment = at + timedelta(minutes=minutes)
+        clocked(app, moment).hand_off(emergency, OPERATOR_ACTOR, desk, f"{desk} 01 号席", outcome, handed_off_at=moment)
+    # An extension into a year whose holidays are not published: the deadline becomes provisional.
+    late = datetime(2026, 12, 28, 9, 0, tzinfo=CHINA_TZ)  # a Monday: 咨询 answered in 2 working days
+    consult = replace(
+        call, call_id="rebuild-0004", urgency="normal", category="consult", service_code="social_security"
+    )
+    extended = clocked(app, late).open_case(consult, OPERATOR_ACTOR)
+    clocked(app, late).dispatch(extended.ticket_no, OPERATOR_ACTOR, department="HBJ")
+    clocked(app, late + timedelta(hours=1)).sign(extended.ticket_no, hbj)
+    clocked(app, late + timedelta(hours=2)).request_extension(extended.ticket_no, hbj, 5, "需协调多个部门")
+    clocked(app, late + timedelta(hours=3)).approve_extension(extended.ticket_no, event_scenario.SUPERVISOR_ACTOR)
     clocked(app, at + timedelta(minutes=90)).reply(ticket, cgj, f"已联系{CALLER_NAME}，工地已停工", True)
 
 
@@ -117,6 +156,10 @@ def test_the_set_based_rebuild_gives_the_rows_of_the_incremental_run(services, m
     # The reply naming the caller went straight to the rows, the name hidden in the public copy.
     ticket = app.tickets_for_calls(["rebuild-0001"])["rebuild-0001"]
     assert read_models.cases.get(ticket).public_reply == "已联系＊＊，工地已停工"
+    provisional = read_models.cases.get(app.tickets_for_calls(["rebuild-0004"])["rebuild-0004"])
+    assert provisional.deadline_provisional and provisional.reply_by.year == 2027
+    handed = read_models.cases.get(app.tickets_for_calls(["rebuild-0003"])["rebuild-0003"]).handed_off_at
+    assert handed == REFERENCE - timedelta(days=2) + timedelta(minutes=2)
 
     # The incremental runner carries on from the rebuilt position.
     clocked(app, REFERENCE).record_callback(
