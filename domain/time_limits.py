@@ -15,14 +15,23 @@ from hotline.domain.workdays import CLOCKS, Deadline, WorkingDayCalendar
 
 WORKING_DAYS = "working_days"
 HOURS = "hours"
-REPLY_UNITS = (WORKING_DAYS, HOURS)
+UNITS = (WORKING_DAYS, HOURS)
+
+
+def limit_end(calendar: WorkingDayCalendar, start: datetime, amount: int | float, unit: str, clock: str) -> Deadline:
+    """When a limit of ``amount`` ``unit`` started at ``start`` ends: working days end at 24:00 of the
+    last one (the start day not counted); hours run on ``clock``."""
+    if unit == WORKING_DAYS:
+        return calendar.add_working_days(start, int(amount))
+    return calendar.add_hours(start, amount, clock)
 
 
 @dataclass(frozen=True)
 class TimeLimit:
     category: str
     urgency: str
-    sign_hours: float
+    sign_amount: int | float
+    sign_unit: str
     sign_clock: str
     reply_amount: int | float
     reply_unit: str
@@ -36,14 +45,15 @@ class TimeLimit:
             raise InvalidInput(f"时限表中的类别或紧急程度无效：{self.category}/{self.urgency}")
         if self.sign_clock not in CLOCKS or self.reply_clock not in CLOCKS:
             raise InvalidInput("时限表中的计时方式无效")
-        if self.reply_unit not in REPLY_UNITS:
-            raise InvalidInput(f"时限表中的办理时限单位无效：{self.reply_unit}")
-        if self.sign_hours <= 0 or self.reply_amount <= 0 or self.max_extension_days < 0:
+        if self.sign_unit not in UNITS or self.reply_unit not in UNITS:
+            raise InvalidInput(f"时限表中的时限单位无效：{self.sign_unit}/{self.reply_unit}")
+        if self.sign_amount <= 0 or self.reply_amount <= 0 or self.max_extension_days < 0:
             raise InvalidInput("时限必须为正数")
         if self.max_extension_total < self.max_extension_days:
             raise InvalidInput("累计延期上限不能小于每次最长延期")
-        if self.reply_unit == WORKING_DAYS and int(self.reply_amount) != self.reply_amount:
-            raise InvalidInput("以工作日计的办理时限必须是整数")
+        for amount, unit in ((self.sign_amount, self.sign_unit), (self.reply_amount, self.reply_unit)):
+            if unit == WORKING_DAYS and int(amount) != amount:
+                raise InvalidInput("以工作日计的时限必须是整数")
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,7 @@ class TimeLimitTable:
     ) -> CaseDeadlines:
         """The department's clock starts when the case reaches it (派单时刻)."""
         limit = self.limit_for(category, urgency)
-        sign_by = calendar.add_hours(dispatched_at, limit.sign_hours, limit.sign_clock)
-        if limit.reply_unit == WORKING_DAYS:
-            reply_by = calendar.add_working_days(dispatched_at, int(limit.reply_amount))
-        else:
-            reply_by = calendar.add_hours(dispatched_at, limit.reply_amount, limit.reply_clock)
-        return CaseDeadlines(sign_by=sign_by, reply_by=reply_by)
+        return CaseDeadlines(
+            sign_by=limit_end(calendar, dispatched_at, limit.sign_amount, limit.sign_unit, limit.sign_clock),
+            reply_by=limit_end(calendar, dispatched_at, limit.reply_amount, limit.reply_unit, limit.reply_clock),
+        )

@@ -239,12 +239,14 @@ def load_routing(
     return RoutingTable(rules)
 
 
+# The signing limit's columns. A table written before the signing limit had a unit of its own has
+# one column of hours instead (签收时限(小时)): still read, as hours.
+SIGN_COLUMNS = ["签收时限", "签收时限单位", "签收计时"]
+SIGN_COLUMNS_IN_HOURS = ["签收时限(小时)", "签收计时"]
+
+
 def load_time_limits(path: Path) -> TimeLimitTable:
-    columns = [
-        "诉求类别",
-        "紧急程度",
-        "签收时限(小时)",
-        "签收计时",
+    rest = [
         "办理时限",
         "办理时限单位",
         "办理计时",
@@ -252,7 +254,9 @@ def load_time_limits(path: Path) -> TimeLimitTable:
         "累计延期上限(工作日)",
         "依据",
     ]
-    rows = read_table(path, columns)
+    rows = read_table(path, ["诉求类别", "紧急程度", *rest])
+    in_hours = bool(rows) and "签收时限(小时)" in rows[0].values and "签收时限" not in rows[0].values
+    rows = read_table(path, ["诉求类别", "紧急程度", *(SIGN_COLUMNS_IN_HOURS if in_hours else SIGN_COLUMNS), *rest])
     limits = []
     for row in rows:
         try:
@@ -260,11 +264,13 @@ def load_time_limits(path: Path) -> TimeLimitTable:
             urgency = code_for(URGENCIES, row["紧急程度"])
             if category is None or urgency is None:
                 raise DomainError(f"未知诉求类别或紧急程度：{row['诉求类别']}/{row['紧急程度']}")
+            sign = ("签收时限(小时)", "小时") if in_hours else ("签收时限", row["签收时限单位"])
             limits.append(
                 TimeLimit(
                     category=category,
                     urgency=urgency,
-                    sign_hours=float(row["签收时限(小时)"]),
+                    sign_amount=_number(row[sign[0]]),
+                    sign_unit=UNIT_WORDS.get(sign[1], sign[1]),
                     sign_clock=CLOCK_WORDS.get(row["签收计时"], row["签收计时"]),
                     reply_amount=_number(row["办理时限"]),
                     reply_unit=UNIT_WORDS.get(row["办理时限单位"], row["办理时限单位"]),

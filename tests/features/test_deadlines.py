@@ -28,6 +28,11 @@ def hours_limit(calendar, start, hours, clock):
     return calendar.add_hours(start, hours, WORKING if clock == "工作时间" else "natural")
 
 
+@when("按时限表派出一件一般投诉", target_fixture="due")
+def table_sign_limit(rules, calendar, start):
+    return rules.time_limits.deadlines(calendar, "complaint", "normal", start).sign_by
+
+
 @then(parsers.re(r'(办理|签收)期限是"(?P<expected>[^"]+)"'))
 def due_is(due, expected):
     assert due.at == moment(expected)

@@ -196,7 +196,8 @@ def cases_of_month(story, rules, year, month, datatable):
         )
         ticket = clocked(hotline, opened).open_case(call, OPERATOR_ACTOR).ticket_no
         clocked(hotline, opened).dispatch(ticket, OPERATOR_ACTOR, department=code)
-        signed = opened.replace(hour=15) if row["签收"] == "按时" else opened.replace(day=10, hour=10)
+        # 签收 within 1 working day: by 24:00 of Friday the 10th; Saturday the 11th is a make-up working day.
+        signed = opened.replace(hour=15) if row["签收"] == "按时" else opened.replace(day=11, hour=10)
         clocked(hotline, signed).sign(ticket, department(code))
         clocked(hotline, signed.replace(day=13)).reply(ticket, department(code), "已处理", row["问题解决"] != "否")
         if row["回访"] != "未回访":

@@ -41,7 +41,10 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 12
+NEWEST = 13
+# v12 -> v13: the signing limit counted in working days like every limit in days (rules/time_limits.csv:
+# 1 工作日, ending at 24:00 of the next working day, no longer 24 working-clock hours): the same events,
+# only the dispatches' ``sign_by`` values differ.
 # v11 -> v12: the satisfaction SMS sent to a caller and answered by SMS through the gateway, at the end.
 ADDED_IN_V12 = {"hotline:Message.Prepared", "hotline:Message.Sent", "hotline:Case.SmsReplied"}
 # v10 -> v11 (issue 16): 主办 / 协办 at the end: a cooperating department named (CooperationAssigned),
@@ -377,3 +380,18 @@ def test_v12_differs_from_v11_only_by_the_satisfaction_sms_and_its_reply_at_the_
     assert {row[0] for row in newest} - {row[0] for row in earlier} == ADDED_IN_V12
     reply = json.loads(added[-1][3])
     assert (reply["answer"], reply["satisfaction"], reply["actor_id"]) == ("1", "satisfied", "sms-gateway")
+
+
+def test_v13_differs_from_v12_only_by_the_signing_deadlines_of_the_dispatches():
+    """The same events in the same order; only ``sign_by`` moved, to 23:59:59 of a working day."""
+    newest, earlier = fixture(13)["events"], fixture(12)["events"]
+    assert len(newest) == len(earlier)
+    changed: set[str] = set()
+    for now, before in zip(newest, earlier, strict=True):
+        assert now[:3] == before[:3]
+        state, old = json.loads(now[3]), json.loads(before[3])
+        changed |= {key for key in state.keys() | old.keys() if state.get(key) != old.get(key)}
+        if state != old:
+            assert now[0] in ("hotline:Case.Dispatched", "hotline:Case.Redispatched")
+            assert "T23:59:59" in state["sign_by"]["_data_"]
+    assert changed == {"sign_by"}

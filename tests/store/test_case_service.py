@@ -64,7 +64,7 @@ def test_dispatch_follows_routing_and_computes_deadlines_over_national_day(hotli
     ticket = clocked(hotline, T0).open_case(call(service_code="noise"), OPERATOR_ACTOR).ticket_no
     case = clocked(hotline, T0).dispatch(ticket, OPERATOR_ACTOR)
     assert case.department == "HBJ"
-    assert case.sign_by == datetime(2025, 10, 9, 16, 0, tzinfo=CHINA_TZ)  # 24 working hours
+    assert case.sign_by == datetime(2025, 10, 9, 23, 59, 59, tzinfo=CHINA_TZ)  # 1 working day: the 9th, to 24:00
     assert case.reply_by == datetime(2025, 10, 28, 23, 59, 59, tzinfo=CHINA_TZ)  # complaint: 15 working days
     assert not case.deadline_provisional
 

@@ -120,10 +120,11 @@ def test_inbox_lists_overdue_first_then_the_soonest(services):
     late = open_case(hotline, dispatch_to="HBJ", at=T0)
     signed = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(hours=2))
     clocked(hotline, T0 + timedelta(hours=3)).sign(signed, department("HBJ"))
-    fresh = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(days=1))
+    # Saturday the 11th is a make-up working day: ``late`` had to be signed by 24:00 on Friday.
+    fresh = open_case(hotline, dispatch_to="HBJ", at=T0 + timedelta(days=2))
     open_case(hotline, dispatch_to="CGJ")
     read_models.catch_up()
-    rows, total = read_models.inbox("HBJ", now=T0 + timedelta(days=1, hours=1))
+    rows, total = read_models.inbox("HBJ", now=T0 + timedelta(days=2, hours=1))
     assert total == 3
     assert [r.ticket_no for r in rows] == [late, fresh, signed]
     assert [r.overdue for r in rows] == [True, False, False]
@@ -155,7 +156,8 @@ def test_caller_history_stores_only_a_keyed_hash(services):
 
 def test_deadline_queue_covers_cases_items_and_meetings(services):
     hotline, read_models = services.app, services.read_models
-    unsigned = open_case(hotline, dispatch_to="HBJ")
+    # Dispatched on the last day of the National Day holiday: to be signed by 24:00 on Thursday the 9th.
+    unsigned = open_case(hotline, dispatch_to="HBJ", at=T0 - timedelta(days=1))
     replied = open_case(hotline, dispatch_to="CGJ")
     clocked(hotline, T0 + timedelta(hours=1)).sign(replied, department("CGJ"))
     clocked(hotline, T0 + timedelta(hours=2)).reply(replied, department("CGJ"), "已处理", True)
