@@ -123,3 +123,28 @@ def test_the_cooperation_figure_says_what_is_computed(city_rules):
     )
     with pytest.raises(RulesFileError, match="协办按时报送率 的说明须以“协办按时报送数 ÷ 协办应报送数”开头"):
         load_rules(city_rules)
+
+
+def test_a_time_table_written_with_the_signing_limit_in_hours_is_still_read_as_hours(city_rules):
+    """A city's table from before the signing limit had a unit: 签收时限(小时) 24 on the working clock."""
+    path = city_rules / "time_limits.csv"
+    old = [
+        line.replace("签收时限,签收时限单位,", "签收时限(小时),")
+        .replace(",1,工作日,工作时间,", ",24,工作时间,")
+        .replace(",0.5,小时,自然时间,", ",0.5,自然时间,")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    path.write_text("\n".join(old) + "\n", encoding="utf-8")
+    limits = {(limit.category, limit.urgency): limit for limit in load_rules(city_rules).time_limits}
+    assert (limits["complaint", "normal"].sign_amount, limits["complaint", "normal"].sign_unit) == (24, "hours")
+    assert (limits["complaint", "urgent"].sign_amount, limits["complaint", "urgent"].sign_clock) == (0.5, "natural")
+    new = {(limit.category, limit.urgency): limit for limit in load_rules(RULES_DIR).time_limits}
+    assert (new["complaint", "normal"].sign_amount, new["complaint", "normal"].sign_unit) == (1, "working_days")
+
+
+def test_a_signing_limit_in_working_days_must_be_whole(city_rules):
+    path = city_rules / "time_limits.csv"
+    text = path.read_text(encoding="utf-8").replace("投诉,一般,1,工作日,", "投诉,一般,1.5,工作日,")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesFileError, match=r"time_limits\.csv 第 \d+ 行：以工作日计的时限必须是整数"):
+        load_rules(city_rules)
