@@ -244,6 +244,7 @@ class CaseCommands(HotlineBase):
                         result=item.result,
                         at=at,
                         personal_key=keys[offset] if keys else None,
+                        dispatch=self.rules.handling.dispatch,
                     )
                     made.extend((case, CallReceipt.record(item.receipt_key, ticket_no, at=at)))
                     outcomes[index] = Imported(item.source_no, ticket_no, created=True)
@@ -290,7 +291,15 @@ class CaseCommands(HotlineBase):
             ticket_no = format_ticket_no(plan.at.date(), numbers[day])
             numbers[day] += 1
             key = keys[n] if keys else None
-            case = Case.open(ticket_no, plan.call, actor, at=plan.at, reported_at=plan.reported_at, personal_key=key)
+            case = Case.open(
+                ticket_no,
+                plan.call,
+                actor,
+                at=plan.at,
+                reported_at=plan.reported_at,
+                personal_key=key,
+                dispatch=self.rules.handling.dispatch,
+            )
             if self.is_confidential(plan.call):
                 case.mark_confidential(actor, at=plan.at)
             if plan.unknown:
@@ -512,7 +521,10 @@ class CaseCommands(HotlineBase):
 
     def approve_return(self, ticket_no: str, actor: Actor, note: str = "", **options: Any) -> Case:
         """The review agrees: the case waits in the dispatch queue for redispatch."""
-        return self._change(ticket_no, lambda case, at: case.approve_return(actor, note, at=at), **options)
+        dispatch = self.rules.handling.dispatch  # the case waits for redispatch by the 派单时限 from now
+        return self._change(
+            ticket_no, lambda case, at: case.approve_return(actor, note, at=at, dispatch=dispatch), **options
+        )
 
     def reject_return(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
         """The review refuses: the case stays with the department, with the reason."""
@@ -588,7 +600,15 @@ class CaseCommands(HotlineBase):
         **options: Any,
     ) -> Case:
         def command(case: Case, at: datetime) -> None:
-            case.reply(actor, result, resolved, at=at, reported_at=self._reported(case, reported_at, at))
+            case.reply(
+                actor,
+                result,
+                resolved,
+                at=at,
+                reported_at=self._reported(case, reported_at, at),
+                follow_up=self.rules.follow_up,  # the callback deadline, recorded on the reply
+                calendar=self.rules.calendar,
+            )
 
         return self._change(ticket_no, command, **options)
 
@@ -655,7 +675,10 @@ class CaseCommands(HotlineBase):
     def reopen(self, ticket_no: str, actor: Actor, reason: str, **options: Any) -> Case:
         """重启 / 重办: dispatched anew; a closed case only within the window of rules/handling.toml."""
         days = self.rules.handling.callback.reopen_days
-        return self._change(ticket_no, lambda case, at: case.reopen(actor, reason, days, at=at), **options)
+        dispatch = self.rules.handling.dispatch
+        return self._change(
+            ticket_no, lambda case, at: case.reopen(actor, reason, days, at=at, dispatch=dispatch), **options
+        )
 
     def merged_calls(self, target: Case, tickets: Sequence[str]) -> Merged:
         """The calls merged into ``target`` (``tickets``: the case index's list, oldest first), each

@@ -27,13 +27,14 @@ from hotline.domain.catalogue import CATEGORIES, CHANNELS, SATISFACTION, URGENCI
 from hotline.domain.deadlines import is_overdue
 from hotline.domain.emergency import HANDED_OVER
 from hotline.domain.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
+from hotline.domain.follow_up import FollowUpRules
 from hotline.domain.formats import PHONE, TICKET_NO
-from hotline.domain.handling import CallbackRules
+from hotline.domain.handling import CallbackRules, DispatchRules
 from hotline.domain.notifications import SmsReplyRules, reply_words
 from hotline.domain.permits import Permit, Permitted
 from hotline.domain.privacy import ERASED, PERSONAL_FIELDS
 from hotline.domain.text import text
-from hotline.domain.workdays import CHINA_TZ
+from hotline.domain.workdays import CHINA_TZ, WorkingDayCalendar
 
 OPENED = "opened"
 UNCLASSIFIED = "unclassified"  # 待分类: the catalogue does not know the service or category the channel sent
@@ -85,6 +86,18 @@ AWAITING_DISPATCH = (UNCLASSIFIED, OPENED, REOPENED, RETURNED)  # the dispatch c
 AWAITING_CALLBACK = (REPLIED,)  # the hotline calls the citizen back
 # In each state the department works against one deadline: signing, then replying.
 DEADLINE_OF_STATUS = {DISPATCHED: "sign_by", SIGNED: "reply_by"}
+
+
+def event_moment(at: datetime | None) -> datetime:
+    """The moment an event recorded ``at`` takes (None: now, as the library stamps it), so that a
+    deadline counted from it is counted from the event's own timestamp."""
+    return at if at is not None else Aggregate.Event.create_timestamp()
+
+
+def dispatch_due(dispatch: DispatchRules | None, moment: datetime) -> datetime | None:
+    """派单时限 of a case entering the dispatch centre's queue at ``moment`` (None: no rule given,
+    nothing recorded; the read model then counts it as it did before it was recorded)."""
+    return dispatch.dispatch_due(moment) if dispatch is not None else None
 
 
 def current_deadline(status: str, sign_by: datetime | None, reply_by: datetime | None) -> datetime | None:
@@ -280,12 +293,20 @@ class Case(Permitted, HotlineAggregate):
         # (infra/store/personal_keys.py); None: stored before (or without a key table), in clear
         # inside the store-wide encryption, erased by ``PersonalDataErased`` alone.
         personal_key: str | None
-        class_version = 3
+        # 派单时限: by when the dispatch centre dispatches the case (rules/handling.toml [dispatch]),
+        # counted from the opening; None: opened before it was recorded (the read model counts it).
+        dispatch_by: datetime | None
+        class_version = 4
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Cases opened before the per-case keys: their personal fields were stored in clear."""
             state["personal_key"] = None
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Cases opened before the dispatch deadline was recorded on the opening."""
+            state["dispatch_by"] = None
 
     @staticmethod
     def create_id(ticket_no: str, **_: Any) -> UUID:
@@ -300,14 +321,18 @@ class Case(Permitted, HotlineAggregate):
         at: datetime | None = None,
         reported_at: datetime | None = None,
         personal_key: str | None = None,
+        dispatch: DispatchRules | None = None,
     ) -> Case:
+        """``dispatch``: the 派单时限 rule, counted from the opening and recorded on it."""
         require_role(actor, CAN_INTAKE, "受理来电")
         if not TICKET_NO.match(ticket_no):
             raise InvalidInput(f"工单编号格式不正确：{ticket_no}")
+        at = event_moment(at) if dispatch is not None else at
         return cls._create(
             cls.Opened,
             id=case_id(ticket_no),
             timestamp=at,
+            dispatch_by=dispatch_due(dispatch, at) if at is not None else None,
             ticket_no=ticket_no,
             call_id=call.call_id,
             **_call_fields(call),
@@ -375,6 +400,8 @@ class Case(Permitted, HotlineAggregate):
         self.reply_result = ""
         self.resolved: bool | None = None
         self.replied_at: datetime | None = None
+        self.callback_by: datetime | None = None  # 回访期限, as recorded on the reply (None: not recorded)
+        self.callback_by_provisional = False
         self.satisfaction: str | None = None
         self.resolved_per_caller: bool | None = None
         self.caller_reached: bool | None = None
@@ -431,6 +458,15 @@ class Case(Permitted, HotlineAggregate):
         finished: bool
         finished_at: datetime | None
         result: str
+        # 派单时限 of a case open there, counted from the import (None: finished there, or imported
+        # before it was recorded: the read model counts it).
+        dispatch_by: datetime | None
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Cases imported before the dispatch deadline was recorded on the import."""
+            state["dispatch_by"] = None
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -461,13 +497,20 @@ class Case(Permitted, HotlineAggregate):
         result: str,
         at: datetime | None = None,
         personal_key: str | None = None,
+        dispatch: DispatchRules | None = None,
     ) -> Case:
-        """Record a case of the previous system (times checked by the application first)."""
+        """Record a case of the previous system (times checked by the application first); one open
+        there waits for dispatch here, by the ``dispatch`` rule counted from the import."""
         require_role(actor, CAN_MIGRATE, MIGRATE_ACTION)
         if not TICKET_NO.match(ticket_no):
             raise InvalidInput(f"工单编号格式不正确：{ticket_no}")
         if finished_at is not None and finished_at < received_at:
             raise InvalidInput("办结时间早于受理时间")
+        if finished_at is None and dispatch is not None:
+            at = event_moment(at)
+            dispatch_by = dispatch_due(dispatch, at)
+        else:
+            dispatch_by = None
         return cls._create(
             cls.Migrated,
             id=case_id(ticket_no),
@@ -482,6 +525,7 @@ class Case(Permitted, HotlineAggregate):
             finished=finished_at is not None,
             finished_at=finished_at,
             result=text(result, "办理结果", required=False),
+            dispatch_by=dispatch_by,
             actor_id=actor.id,
             actor_role=actor.role,
             reported_at=received_at,
@@ -983,11 +1027,20 @@ class Case(Permitted, HotlineAggregate):
         department: str
         reason: str
         note: str
+        dispatch_by: datetime | None  # 派单时限 of the redispatch; None: approved before it was recorded
+        class_version = 3
 
-    def approve_return(self, actor: Actor, note: str = "", at: datetime | None = None) -> None:
-        """The dispatch centre agrees: the case waits for redispatch."""
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["dispatch_by"] = None
+
+    def approve_return(
+        self, actor: Actor, note: str = "", at: datetime | None = None, dispatch: DispatchRules | None = None
+    ) -> None:
+        """The dispatch centre agrees: the case waits for redispatch, by the ``dispatch`` rule."""
         self._permit("review_return", actor)
         reason = self.pending_return["reason"] if self.pending_return else ""
+        at = event_moment(at) if dispatch is not None else at
         self._record(
             self.ReturnApproved,
             actor,
@@ -995,6 +1048,7 @@ class Case(Permitted, HotlineAggregate):
             department=self.department,
             reason=reason,
             note=text(note, "审核意见", required=False, limit=1000),
+            dispatch_by=dispatch_due(dispatch, at) if at is not None else None,
         )
 
     @event(ReturnApproved)
@@ -1114,6 +1168,17 @@ class Case(Permitted, HotlineAggregate):
         TOPIC = "hotline:Case.Replied"
         result: str
         resolved: bool
+        # 回访期限 (rules/follow_up.csv), counted from the reply on the working-day calendar, and
+        # whether it rests on a year whose arrangement is not published; None: replied before it was
+        # recorded (the read model counts it, never provisional, as it did then).
+        callback_by: datetime | None
+        callback_by_provisional: bool
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["callback_by"] = None
+            state["callback_by_provisional"] = False
 
     def reply(
         self,
@@ -1122,17 +1187,44 @@ class Case(Permitted, HotlineAggregate):
         resolved: bool,
         at: datetime | None = None,
         reported_at: datetime | None = None,
+        follow_up: FollowUpRules | None = None,
+        calendar: WorkingDayCalendar | None = None,
     ) -> None:
+        """答复; with ``follow_up`` and ``calendar`` the callback deadline is counted from the reply
+        and recorded on it."""
         self._permit("reply", actor)
         if not isinstance(resolved, bool):
             raise InvalidInput("请说明诉求是否已解决")
-        self._record(self.Replied, actor, at, reported_at, result=text(result, "办理结果"), resolved=resolved)
+        callback_by, provisional = None, False
+        if follow_up is not None and calendar is not None:
+            at = event_moment(at)
+            due = follow_up.callback_due(calendar, at)
+            callback_by, provisional = due.at, due.provisional
+        self._record(
+            self.Replied,
+            actor,
+            at,
+            reported_at,
+            result=text(result, "办理结果"),
+            resolved=resolved,
+            callback_by=callback_by,
+            callback_by_provisional=provisional,
+        )
 
     @event(Replied)
-    def _replied(self, result: str, resolved: bool, timestamp: datetime) -> None:
+    def _replied(
+        self,
+        result: str,
+        resolved: bool,
+        timestamp: datetime,
+        callback_by: datetime | None,
+        callback_by_provisional: bool,
+    ) -> None:
         self.reply_result = result
         self.resolved = resolved
         self.replied_at = timestamp
+        self.callback_by = callback_by
+        self.callback_by_provisional = callback_by_provisional
         self.pending_extension = None
         self.pending_return = None
         self.callback_attempts = []
@@ -1331,10 +1423,24 @@ class Case(Permitted, HotlineAggregate):
     class Reopened(Event):
         TOPIC = "hotline:Case.Reopened"
         reason: str
+        dispatch_by: datetime | None  # 派单时限 of the new dispatch; None: reopened before it was recorded
+        class_version = 3
 
-    def reopen(self, actor: Actor, reason: str, window_days: int, at: datetime | None = None) -> None:
-        """重启 (重办 after an unsatisfied callback): the case is dispatched anew. A closed case only
-        within ``window_days`` days of closing, on the caller's new call (rules/handling.toml)."""
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["dispatch_by"] = None
+
+    def reopen(
+        self,
+        actor: Actor,
+        reason: str,
+        window_days: int,
+        at: datetime | None = None,
+        dispatch: DispatchRules | None = None,
+    ) -> None:
+        """重启 (重办 after an unsatisfied callback): the case is dispatched anew, by the ``dispatch``
+        rule counted from now. A closed case only within ``window_days`` days of closing, on the
+        caller's new call (rules/handling.toml)."""
         self._permit("reopen", actor)
         reason = text(reason, "重启理由")
         closed = self.closed_at if self.status in (CLOSED, ANSWERED) else None
@@ -1342,10 +1448,14 @@ class Case(Permitted, HotlineAggregate):
             raise InvalidTransition(
                 f"工单 {self.ticket_no} 办结已超过 {window_days} 天，不能重启；来电人再次反映的，请作为新工单受理"
             )
+        at = event_moment(at) if dispatch is not None else at
+        dispatch_by = dispatch_due(dispatch, at) if at is not None else None
         if self.needs_rehandling:  # 重办: counted against the department whose handling was rejected
-            self._record(self.Rehandled, actor, at, reason=reason, department=self.department or "")
+            self._record(
+                self.Rehandled, actor, at, reason=reason, department=self.department or "", dispatch_by=dispatch_by
+            )
         else:
-            self._record(self.Reopened, actor, at, reason=reason)
+            self._record(self.Reopened, actor, at, reason=reason, dispatch_by=dispatch_by)
 
     class Rehandled(Event):
         """重办: the caller was not satisfied or the problem not solved; the case is dispatched anew
@@ -1354,6 +1464,12 @@ class Case(Permitted, HotlineAggregate):
         TOPIC = "hotline:Case.Rehandled"
         reason: str
         department: str  # the department whose handling the caller rejected
+        dispatch_by: datetime | None  # 派单时限 of the new dispatch; None: recorded before it was
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["dispatch_by"] = None
 
     @event(Rehandled)
     def _rehandled(self) -> None:

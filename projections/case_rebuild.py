@@ -153,6 +153,17 @@ EFFECTS: dict[str, dict[str, str | Const]] = {
         "resolved": "flag",
         "replied_at": "at",
         "callback_by": "moment",
+        "callback_provisional": Const(0),
+    },
+    # A reply whose recorded callback deadline rests on a year not published (暂定).
+    "replied_provisional": {
+        "status": Const(REPLIED),
+        "return_requested_at": NONE,
+        "extension_pending": NONE,
+        "resolved": "flag",
+        "replied_at": "at",
+        "callback_by": "moment",
+        "callback_provisional": Const(1),
     },
     "called_back": {"status": Const(CALLED_BACK), "satisfaction": "satisfaction", "resolved_per_caller": "flag"},
     "closed": {"status": Const(CLOSED), "closed_at": "at"},
@@ -187,6 +198,7 @@ INTEGER_COLUMNS = {
     "extension_pending",
     "confidential",
     "erased",
+    "callback_provisional",
 }
 # The events that open a case: their rows come from the incremental path's own handlers.
 OPENINGS = (Case.Opened, Case.Migrated)
@@ -394,8 +406,7 @@ class CaseRebuild:
     # ---- what each event writes ---------------------------------------------------------------------
 
     def _stagers(self) -> dict[type, Callable[[Any], tuple[str, dict[str, Any]]]]:
-        index = self.index
-        dispatch, follow_up, calendar = index.dispatch, index.follow_up, index.calendar
+        index = self.index  # the deadlines as the incremental path reads them (recorded, or counted)
 
         def plain(name: str) -> Callable[[Any], tuple[str, dict[str, Any]]]:
             return lambda e: (name, {})
@@ -438,7 +449,7 @@ class CaseRebuild:
             }
 
         def returned(e: Any) -> tuple[str, dict[str, Any]]:
-            return "returned", {"moment": stamp(dispatch.dispatch_due(e.timestamp))}
+            return "returned", {"moment": index.dispatch_by(e)}
 
         def return_requested(e: Any) -> tuple[str, dict[str, Any]]:
             return "return_requested", {"reason": f"{e.reason}（依据：{e.basis}）"}
@@ -454,10 +465,11 @@ class CaseRebuild:
             return name, {"reply_by": stamp(e.reply_by)}
 
         def replied(e: Any) -> tuple[str, dict[str, Any]]:
-            return "replied", {
+            callback_by, provisional = index.callback_by(e)
+            return "replied_provisional" if provisional else "replied", {
                 "reply": e.result,  # not staged: written to the new table (_write_replies)
                 "flag": int(e.resolved),
-                "moment": stamp(follow_up.callback_due(calendar, e.timestamp).at),
+                "moment": callback_by,
             }
 
         def called_back(e: Any) -> tuple[str, dict[str, Any]]:
@@ -469,7 +481,7 @@ class CaseRebuild:
             }
 
         def reopened(e: Any) -> tuple[str, dict[str, Any]]:
-            return "reopened", {"moment": stamp(dispatch.dispatch_due(e.timestamp))}
+            return "reopened", {"moment": index.dispatch_by(e)}
 
         def merged(e: Any) -> tuple[str, dict[str, Any]]:
             return "merged", {"merged_into": e.target_ticket_no}

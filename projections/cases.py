@@ -2,7 +2,10 @@
 part of the deadline queue, case search and caller history.
 
 The caller's phone number is never stored: only its keyed hash (``caller_key``). The callback
-due moment is computed here (rules/follow_up.csv, working-day calendar) when a reply arrives.
+deadline (``callback_by``, ``callback_provisional``) and the dispatch deadline (``dispatch_by``) are
+the ones the events record (``Case.Replied``; the openings, ``ReturnApproved``, ``Reopened``,
+``Rehandled``); for an event stored before they were recorded they are counted here, as they were
+then (rules/follow_up.csv on the working-day calendar, never provisional; rules/handling.toml).
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ CASES = Table(
         "migrated_from",
         "source_opened_at",
         "erased",
+        "callback_provisional",
     ),
     "id TEXT PRIMARY KEY, ticket_no TEXT NOT NULL UNIQUE, call_id TEXT, status TEXT NOT NULL, department TEXT, "
     "category TEXT, service_code TEXT, channel TEXT, urgency TEXT, district TEXT, address TEXT, description TEXT, "
@@ -109,7 +113,7 @@ CASES = Table(
     "handed_off_at TEXT, interim_by TEXT, interim_given_at TEXT, article_no TEXT, "
     "extension_pending INTEGER, return_requested_at TEXT, return_rejection TEXT, return_reason TEXT, "
     "public_description TEXT, public_reply TEXT, caller_name_key TEXT, dispatch_by TEXT, confidential INTEGER, "
-    "migrated_from TEXT, source_opened_at TEXT, erased INTEGER",
+    "migrated_from TEXT, source_opened_at TEXT, erased INTEGER, callback_provisional INTEGER",
     (
         "opened: opened_at",
         "updated: updated_at",
@@ -186,6 +190,7 @@ class CaseRow:
     migrated_from: str | None = None  # 迁移数据: the previous system's 工单编号 (Case.Migrated)
     source_opened_at: datetime | None = None  # 迁移数据: its 受理时间 there (reported)
     erased: bool | None = None  # the caller's personal data erased (Case.PersonalDataErased)
+    callback_provisional: bool | None = None  # the callback deadline rests on a year not published (暂定)
 
     @property
     def migrated(self) -> bool:
@@ -244,7 +249,14 @@ TIME_FIELDS = {
     "dispatch_by",
     "source_opened_at",
 }
-BOOL_FIELDS = {"deadline_provisional", "resolved", "resolved_per_caller", "emergency", "confidential"}
+BOOL_FIELDS = {
+    "deadline_provisional",
+    "resolved",
+    "resolved_per_caller",
+    "emergency",
+    "confidential",
+    "callback_provisional",
+}
 CASE_FIELDS = [f.name for f in fields(CaseRow)]
 
 
@@ -289,6 +301,20 @@ class CaseIndex(RowView):
         self.handlers = self._handlers()
         super().__init__(view)
 
+    # ---- the deadlines recorded on the events, or counted as before they were -------------------
+
+    def dispatch_by(self, e: Any) -> str | None:
+        """派单时限 as the event records it; counted from the event's time if it records none."""
+        recorded = getattr(e, "dispatch_by", None)
+        return stamp(recorded if recorded is not None else self.dispatch.dispatch_due(e.timestamp))
+
+    def callback_by(self, e: Any) -> tuple[str | None, int]:
+        """回访期限 and whether it is provisional, as the reply records them; one stored before they
+        were recorded: counted from the reply, never provisional (as it read then)."""
+        if e.callback_by is not None:
+            return stamp(e.callback_by), int(e.callback_by_provisional)
+        return stamp(self.follow_up.callback_due(self.calendar, e.timestamp).at), 0
+
     # ---- applying events ------------------------------------------------------------------
 
     def _handlers(self) -> dict:
@@ -311,7 +337,7 @@ class CaseIndex(RowView):
                 long=e.long,
                 caller_key=self.caller_key(e.caller_phone),
                 opened_at=stamp(e.timestamp),
-                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
+                dispatch_by=self.dispatch_by(e),
                 deadline_provisional=0,
                 urge_count=0,
                 reply_result="",
@@ -339,7 +365,7 @@ class CaseIndex(RowView):
                 )
             else:
                 # Open there: in the dispatch centre's queue here, to be dispatched by today's 派单时限.
-                row["dispatch_by"] = stamp(self.dispatch.dispatch_due(e.timestamp))
+                row["dispatch_by"] = self.dispatch_by(e)
 
         def answered(row: Row, e: Any) -> None:
             row.update(status=ANSWERED, closed_at=stamp(e.timestamp), reply_result=scrub_contacts(e.answer))
@@ -390,7 +416,7 @@ class CaseIndex(RowView):
                 status=RETURNED,
                 return_requested_at=None,
                 extension_pending=None,
-                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
+                dispatch_by=self.dispatch_by(e),
             )
             touch(row, e)
 
@@ -425,7 +451,7 @@ class CaseIndex(RowView):
             touch(row, e)
 
         def replied(row: Row, e: Any) -> None:
-            due = self.follow_up.callback_due(self.calendar, e.timestamp)
+            callback_by, provisional = self.callback_by(e)
             row.update(
                 status=REPLIED,
                 return_requested_at=None,
@@ -434,7 +460,8 @@ class CaseIndex(RowView):
                 public_reply=self.caller_key.hide_name(scrub(e.result), row["caller_name_key"]),
                 resolved=int(e.resolved),
                 replied_at=stamp(e.timestamp),
-                callback_by=stamp(due.at),
+                callback_by=callback_by,
+                callback_provisional=provisional,
             )
             touch(row, e)
 
@@ -459,7 +486,7 @@ class CaseIndex(RowView):
                 closed_at=None,
                 satisfaction=None,
                 resolved_per_caller=None,
-                dispatch_by=stamp(self.dispatch.dispatch_due(e.timestamp)),
+                dispatch_by=self.dispatch_by(e),
             )
             touch(row, e)
 

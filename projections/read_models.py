@@ -129,6 +129,17 @@ class DeadlineRow:
     summary: str
 
 
+def case_deadline_provisional(kind: str, row: CaseRow) -> bool:
+    """Whether a case's deadline of ``kind`` rests on a year whose arrangement is not published: the
+    signing and reply deadlines as their dispatch records it, the callback deadline as its reply
+    does; the 派单时限 runs on natural hours and never is."""
+    if kind == CALLBACK:
+        return bool(row.callback_provisional)
+    if kind == DISPATCHING:
+        return False
+    return bool(row.deadline_provisional)
+
+
 def month_bounds(month: str) -> tuple[str, str]:
     """The month as stored-text bounds [start, end)."""
     start, end = month_moments(month)
@@ -495,7 +506,7 @@ class ReadModels:
                     row.ticket_no,
                     row.department,
                     getattr(row, column),
-                    row.deadline_provisional and kind not in (CALLBACK, DISPATCHING),
+                    case_deadline_provisional(kind, row),
                     row.description,
                 )
         if HANDOFF in chosen or INTERIM_FEEDBACK in chosen:

@@ -105,7 +105,11 @@ def describe(event: Case.Event, rules: Rules) -> str:
     if isinstance(event, Case.PersonalDataErased):
         return f"来电人姓名、电话、诉求内容和地址已删除（密钥已销毁），理由：{event.reason}"
     if isinstance(event, Case.Replied):
-        return f"{'已解决' if event.resolved else '未解决'}：{event.result}"
+        text = f"{'已解决' if event.resolved else '未解决'}：{event.result}"
+        if event.callback_by is None:  # replied before the callback deadline was recorded
+            return text
+        mark = "（暂定）" if event.callback_by_provisional else ""
+        return f"{text}；回访期限 {beijing(event.callback_by)}{mark}"
     if isinstance(event, (Case.CallbackRecorded, Case.CalledBack)):
         note = f"；{event.note}" if event.note else ""
         if not event.reached:

@@ -3,13 +3,13 @@ takes its time from the application's clock (no ``at=``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from hotline.application import SimulatedClock
-from hotline.domain.case import EVENT_NAMES, Call
+from hotline.domain.case import EVENT_NAMES, Call, Case
 from hotline.domain.catalogue import SATISFACTION, code_for
 from hotline.domain.errors import DomainError
 from hotline.domain.workdays import CHINA_TZ
@@ -338,3 +338,20 @@ def both_in_the_case(story, rules, lead, partner):
     assert part["signed_at"] is not None and part["report"] == "已查处门前占道经营"
     names = [EVENT_NAMES[type(event)] for event in story.hotline.case_events(story.ticket)]
     assert names[-4:] == ["指定协办单位", "协办签收", "报送协办情况", "答复"]
+
+
+@then(parsers.parse('答复事件记录的回访期限是"{due}"，标注暂定'))
+def callback_deadline_recorded(story, due):
+    [reply] = [event for event in story.hotline.case_events(story.ticket) if isinstance(event, Case.Replied)]
+    assert reply.callback_by == moment(due) and reply.callback_by_provisional is True
+
+
+@then(parsers.parse('工单一览和期限预警中该工单的回访期限都是"{due}"，标注暂定'))
+def callback_deadline_shown(story, due):
+    read_models = story.services.read_models
+    read_models.catch_up()
+    row = read_models.cases.get(story.ticket)
+    assert row.callback_by == moment(due) and row.callback_provisional is True
+    rows, _ = read_models.deadline_queue(moment(due) - timedelta(hours=2), kinds=["callback"])
+    [mine] = [r for r in rows if r.reference == story.ticket]
+    assert (mine.kind_name, mine.due_at, mine.provisional) == ("回访", moment(due), True)

@@ -41,7 +41,18 @@ from tests.fixtures import event_scenario
 from tests.memory.conftest import MEMORY
 from tests.support.paths import FIXTURES_DIR
 
-NEWEST = 13
+NEWEST = 14
+# v13 -> v14 (issue 16): every deadline kind recorded on its event: the callback deadline on the reply
+# (``callback_by``, ``callback_by_provisional``), the dispatch deadline (``dispatch_by``) on the events
+# that put a case in the dispatch queue; the same events, one class_version more each.
+RECORDED_IN_V14 = {
+    "hotline:Case.Opened": ("dispatch_by",),
+    "hotline:Case.Migrated": ("dispatch_by",),
+    "hotline:Case.ReturnApproved": ("dispatch_by",),
+    "hotline:Case.Reopened": ("dispatch_by",),
+    "hotline:Case.Rehandled": ("dispatch_by",),
+    "hotline:Case.Replied": ("callback_by", "callback_by_provisional"),
+}
 # v12 -> v13: the signing limit counted in working days like every limit in days (rules/time_limits.csv:
 # 1 工作日, ending at 24:00 of the next working day, no longer 24 working-clock hours): the same events,
 # only the dispatches' ``sign_by`` values differ.
@@ -395,3 +406,41 @@ def test_v13_differs_from_v12_only_by_the_signing_deadlines_of_the_dispatches():
             assert now[0] in ("hotline:Case.Dispatched", "hotline:Case.Redispatched")
             assert "T23:59:59" in state["sign_by"]["_data_"]
     assert changed == {"sign_by"}
+
+
+def test_v14_differs_from_v13_only_by_the_recorded_callback_and_dispatch_deadlines(rules):
+    """The same events in the same order; the events that start a callback or a wait for dispatch
+    record its deadline (one class_version more each) and nothing else changed. v13 is still read:
+    its events record none (None, not provisional), and the read model counts them as before, which
+    for this scenario gives exactly what v14 records."""
+    newest, earlier = fixture(14)["events"], fixture(13)["events"]
+    assert [row[:3] for row in newest] == [row[:3] for row in earlier]
+    changed = set()
+    for now, before in zip(newest, earlier, strict=True):
+        state, old = json.loads(now[3]), json.loads(before[3])
+        if state == old:
+            continue
+        changed.add(now[0])
+        fields = RECORDED_IN_V14[now[0]]
+        assert state.pop("class_version") == old.pop("class_version", 1) + 1
+        assert set(state) - set(old) == set(fields) and {k: state[k] for k in old} == old
+    assert changed == set(RECORDED_IN_V14)
+
+    mapper = HotlineApplication(rules=rules, env=dict(MEMORY)).mapper
+    dispatch, follow_up, calendar = rules.handling.dispatch, rules.follow_up, rules.calendar
+    provisional = 0
+    for (topic, originator_id, version, state), before in zip(newest, earlier, strict=True):
+        if topic not in RECORDED_IN_V14:
+            continue
+        event = mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state.encode()))
+        old = mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, before[3].encode()))
+        if topic == Case.Replied.TOPIC:
+            assert (old.callback_by, old.callback_by_provisional) == (None, False)
+            due = follow_up.callback_due(calendar, event.timestamp)
+            assert (event.callback_by, event.callback_by_provisional) == (due.at, due.provisional)
+            provisional += event.callback_by_provisional
+        else:
+            assert old.dispatch_by is None
+            finished = getattr(event, "finished", False)  # a migrated case closed there waits for nothing
+            assert event.dispatch_by == (None if finished else dispatch.dispatch_due(event.timestamp))
+    assert provisional == 0  # the scenario's replies fall in published years
