@@ -6,6 +6,8 @@
     python -m bench catchup [--quick]        read-model rebuild events/s at 100k and 1M events, peak RSS
     python -m bench rebuild [--quick]        set-based rebuild beside the replayed one, SQLite and PostgreSQL
     python -m bench pages [--quick]          p50/p95 over HTTP of the inbox, deadline queue and 督办台账
+    python -m bench pages_intake [--full]   the same pages quiet and while one consumer stores calls at full speed
+                                             (quick size by default: 100k events on this 2-core machine)
     python -m bench kb_search [--quick]      the as-you-type knowledge-base suggestion at 5,000 articles
     python -m bench reports [--quick]        the monthly report at 200k cases, hotspots over a day of 5,000 cases
     python -m bench all [--quick]            all of them, in that order (``make bench``)
@@ -82,6 +84,15 @@ def _run_pages(size: str, out: Path | None) -> None:
     _report(result, out)
 
 
+def _run_pages_intake(size: str, out: Path | None) -> None:
+    from bench import pages_intake
+
+    rounds = 3 * pages_intake.SIZES[size].requests
+    with tqdm(total=rounds, desc="pages_intake", unit="round", file=sys.stderr) as bar:
+        result = pages_intake.run(size, progress=bar.update)
+    _report(result, out)
+
+
 def _run_kb_search(size: str, out: Path | None) -> None:
     from bench import kb_search
 
@@ -113,6 +124,7 @@ RUNNERS = {
     "catchup": _run_catchup,
     "rebuild": _run_rebuild,
     "pages": _run_pages,
+    "pages_intake": _run_pages_intake,
     "kb_search": _run_kb_search,
     "reports": _run_reports,
 }
@@ -139,6 +151,24 @@ _command("catchup", "读模型重建：10 万与 100 万事件时每秒处理的
 _command("rebuild", "重建：cases 以集合运算重建与逐个事件重放对比（SQLite 与 PostgreSQL），每秒事件数及峰值内存")
 _command("pages", "页面：承办单位待办、期限队列、督办台账的 HTTP 响应时间 p50/p95")
 _command("reports", "报告与热点：20 万件工单的月报生成时间、一天 5000 件新工单的热点与集中诉求检测时间")
+
+
+@bench.command(
+    "pages_intake",
+    help="页面与接入同时运行：同一次运行中先空闲、再在一个消费者全速入库来电时、再空闲，测承办单位待办、期限队列、"
+    "督办台账的 p50/p95/max，并记录同时的入库速度与读模型滞后"
+    "（默认 --quick：10 万事件，适合本机 2 核；--full：100 万）",
+)
+@click.option("--full", is_flag=True, help="完整规模（100 万事件、20 万件工单）")
+@_options
+def pages_intake_command(full: bool, quick: bool, smoke: bool, out: Path | None) -> None:
+    size = "smoke" if smoke else "full" if full and not quick else "quick"
+    try:
+        _run_pages_intake(size, out)
+    except RuntimeError as error:
+        raise click.ClickException(f"基准 pages_intake 运行失败：{error}") from None
+
+
 _command("kb_search", "知识库：5000 条时边输入边推荐的响应时间 p50/p95（SQLite 与 PostgreSQL），对比无索引的 LIKE 扫描")
 
 
@@ -147,8 +177,11 @@ _command("kb_search", "知识库：5000 条时边输入边推荐的响应时间 
 def run_all(quick: bool, smoke: bool, out: Path | None) -> None:
     for name, runner in RUNNERS.items():
         click.echo(f"== {name}")
+        size = _size(quick, smoke)
+        if name == "pages_intake" and size == "full":
+            size = "quick"  # 1M events generated afresh and intake beside it: too much for 2 cores (--full alone)
         try:
-            runner(_size(quick, smoke), out)
+            runner(size, out)
         except RuntimeError as error:
             raise click.ClickException(f"基准 {name} 运行失败：{error}") from None
 

@@ -26,6 +26,7 @@ HEADLINES = {  # figures that must be positive, per benchmark
     "catchup": ("events_per_s", "peak_rss_mib", "seconds"),
     "rebuild": ("events_per_s", "peak_rss_mib", "seconds"),
     "pages": ("p50_ms", "p95_ms"),
+    "pages_intake": ("p50_ms", "p95_ms", "calls_per_s_during_pages", "calls_per_s_alone"),
     "kb_search": ("p50_ms", "p95_ms"),
     "reports": ("seconds",),
 }
@@ -52,6 +53,7 @@ def numbers(tree, keys=None):
         "catchup",
         "rebuild",
         "pages",
+        pytest.param("pages_intake", marks=pytest.mark.kafka),
         "kb_search",
         "reports",
     ],
