@@ -616,6 +616,8 @@ class Case(Permitted, HotlineAggregate):
             return InvalidTransition(f"工单 {ticket} 尚未签收，不能阶段性反馈，请先签收")
         if command == "interim_feedback" and self.status == SIGNED and self.interim_by is None:
             return InvalidTransition(f"工单 {ticket} 不是紧急工单，无需阶段性反馈")
+        if command == "erase_personal_data" and self.personal_data_erased:
+            return InvalidTransition(f"工单 {ticket} 的个人信息已删除")
         if command == "close" and self.status in (CLOSED, ANSWERED):
             return InvalidTransition(f"工单 {ticket} 已办结，不能重复办结")
         if command == "close" and self.needs_rehandling:
@@ -928,8 +930,6 @@ class Case(Permitted, HotlineAggregate):
         reason = text(reason, "删除理由", limit=500)
         if len(reason) < 4:
             raise InvalidInput("请写明删除个人信息的理由和依据（至少 4 个字）")
-        if self.personal_data_erased:
-            raise InvalidTransition(f"工单 {self.ticket_no} 的个人信息已删除")
         self._record(self.PersonalDataErased, actor, at, reason=reason)
 
     @event(PersonalDataErased)

@@ -72,6 +72,14 @@ CASE_PATHS = {
         lambda app, t: clocked(app, T0).record_callback(t, OP, False),
     ],
     "closed": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).close_case(t, OP)],
+    "closed, personal data erased": [
+        "dispatch",
+        "sign",
+        "reply",
+        "callback",
+        lambda app, t: clocked(app, T0).close_case(t, OP),
+        lambda app, t: clocked(app, T0).erase_personal_data(t, ACTORS["admin"], "来电人本人申请删除"),
+    ],
     "reopened": ["dispatch", "sign", "reply", "callback", lambda app, t: clocked(app, T0).reopen(t, OP, "未解决")],
     "merged": [lambda app, t: clocked(app, T0).merge(t, OP, into=app.other)],
 }
