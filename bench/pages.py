@@ -49,7 +49,7 @@ def free_port() -> int:
 class Server:
     """gunicorn serving ``entrypoints.wsgi:app`` on the data set, 127.0.0.1 only."""
 
-    def __init__(self, dataset: DataSet, workers: int, extra_args: tuple[str, ...] = ()):
+    def __init__(self, dataset: DataSet, workers: int):
         self.port = free_port()
         env = {
             **os.environ,
@@ -72,7 +72,6 @@ class Server:
                 "warning",
                 "--timeout",
                 "120",
-                *extra_args,
                 "entrypoints.wsgi:app",
             ],
             env=env,

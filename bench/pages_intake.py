@@ -4,8 +4,8 @@ run on one PostgreSQL data set.
 
 The set-up is production's: gunicorn serves the data set and a projection runner in its own process
 (``hotline projections run --interval 0.2``, the pause of ``hotline serve``'s runner) follows the
-notification log, so that the pages read the read models as they are and never catch up in the
-request (bench/gunicorn_followed.py). One ``hotline consume --no-dispatch --no-notify`` process
+notification log; its beat (projections/runner_beat.py) tells the workers so, and the pages read
+the read models as they are and never catch up in the request. One ``hotline consume --no-dispatch --no-notify`` process
 (the intake benchmark's consumer) is started and holds its partitions before anything is measured.
 The calls are the intake benchmark's (DemoCalls: 5 % invalid, 5 % redelivered, from the last three
 hours), four in five of them about pollution and noise, which rules/routing.csv sends to 市生态环境局
@@ -330,7 +330,7 @@ def run(size: str = "quick", progress: Progress = no_progress, url: str = PG_URL
         stack.callback(stop_process, runner)
         consumer = start_consumer(dataset, broker.bootstrap, topics.prefix, chosen.batch, logs / "consumer.log")
         stack.callback(stop_process, consumer)
-        server = Server(dataset, chosen.workers, ("--config", "python:bench.gunicorn_followed"))
+        server = Server(dataset, chosen.workers)
         stack.callback(server.stop)
         sampler = Sampler(dataset)
         stack.callback(sampler.close)
@@ -471,7 +471,7 @@ def run(size: str = "quick", progress: Progress = no_progress, url: str = PG_URL
         "consumer": f"one hotline consume --no-dispatch --no-notify, batch {chosen.batch}, {PARTITIONS} partitions",
         "broker": "Tansu (tests/support/broker.py), memory storage, loopback",
         "runner": f"hotline projections run --interval {RUNNER_INTERVAL} (own process)",
-        "server": f"gunicorn, {chosen.workers} workers, pages read the views (bench/gunicorn_followed.py)",
+        "server": f"gunicorn, {chosen.workers} workers, pages read the views (the runner's beat)",
         "client": "one request at a time, keep-alive, round robin over the pages and the login page",
         "phases": "quiet_before, intake_alone (no pages), under_intake, quiet_after",
         "pages": {name: f"{account} {path}" for name, (account, _, path) in PAGES.items()},

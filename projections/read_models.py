@@ -40,6 +40,7 @@ from hotline.projections.report_view import DISPATCHED as DISPATCHED_STEP
 from hotline.projections.report_view import REHANDLED as REHANDLED_STEP
 from hotline.projections.report_view import RETURNED as RETURNED_STEP
 from hotline.projections.report_view import ReportFacts
+from hotline.projections.runner_beat import RunnerBeat
 from hotline.projections.store import ViewRecorder, open_view_recorder
 from hotline.projections.telephony import TelephonyLog
 from hotline.projections.text_search import Segmenter
@@ -199,8 +200,10 @@ class ReadModels:
         # The switch's feed (hotline.telephony): kept as received, not a view of the events (no rebuild).
         self.telephony = TelephonyLog(recorder, caller_key, rules.analysis.telephony)
         self.telephony.create_tables()
+        self.beat = RunnerBeat(recorder)  # a runner in another process says it follows (gunicorn)
+        self.beat.create()
         self._lock = threading.Lock()
-        self.followed = False  # a runner (``follow``) keeps the views up to date
+        self.followed = False  # a runner (``follow``) in this process keeps the views up to date
 
     # ---- keeping up ------------------------------------------------------------------------
 
@@ -274,7 +277,8 @@ class ReadModels:
         try:
             while not stop.is_set():
                 try:
-                    processed = self.catch_up()
+                    self.beat.beat(interval)
+                    processed = self.catch_up(progress=lambda _: self.beat.beat(interval))
                 except Exception:  # the store restarting, say: keep following, say what happened
                     log.exception("读模型更新失败，稍后重试 / catching up failed; retrying")
                     processed = 0
@@ -282,6 +286,18 @@ class ReadModels:
                     stop.wait(interval)
         finally:
             self.followed = False
+            self.retire_runner()
+
+    def retire_runner(self) -> None:
+        """A runner stops: its beat goes, so other processes' pages catch up themselves at once."""
+        try:
+            self.beat.stop()
+        except Exception:  # the store is gone: the beat goes stale on its own
+            log.warning("无法删除读模型后台进程的心跳记录 / could not remove the runner's beat", exc_info=True)
+
+    def is_followed(self) -> bool:
+        """Whether a runner keeps the views up to date: a thread here, or another process (its beat)."""
+        return self.followed or self.beat.alive()
 
     def position(self) -> int:
         """The notification id every view has processed up to (the slowest view's)."""
@@ -289,9 +305,10 @@ class ReadModels:
 
     def fresh_for(self, written: int | None, wait: float = WAIT_FOR_OWN_WRITE) -> Freshness:
         """What a page reads before it shows the views. No runner: catch up here, as before. A
-        runner: wait (at most ``wait`` seconds) until the views include ``written``, the
-        notification id of the user's own last write, and report how far they got."""
-        if not self.followed:
+        runner (here or in another process): wait (at most ``wait`` seconds) until the views
+        include ``written``, the notification id of the user's own last write, and report how
+        far they got."""
+        if not self.is_followed():
             self.catch_up()
             return Freshness(self.position(), 0)
         deadline = time.monotonic() + wait

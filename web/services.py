@@ -95,7 +95,7 @@ def remember_own_writes(app: Flask) -> None:
         # Only signed-in browser sessions, and only while a runner keeps the views up to date
         # (otherwise every page catches up itself): API clients get no cookie from it.
         written = hotline().written()
-        followed = written is not None and read_models().followed and "_user_id" in session
+        followed = written is not None and read_models().is_followed() and "_user_id" in session
         if followed and written > session.get(WRITTEN_UP_TO, 0):
             session[WRITTEN_UP_TO] = written
         return response

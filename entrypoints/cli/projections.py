@@ -77,8 +77,11 @@ def run(interval: float, once: bool) -> None:
     try:
         click.echo(f"读模型追平中（{services.config.store_description()}），Ctrl-C 停止。", err=True)
         while not stop.is_set():
+            # The beat: pages of other processes (gunicorn) read the views as they are (runner_beat.py).
+            beat = (lambda _=0: None) if once else (lambda _=0: read_models.beat.beat(interval))
+            beat()
             try:
-                processed = read_models.catch_up()
+                processed = read_models.catch_up(progress=beat)
             except LogRolledBack as error:
                 raise click.ClickException(str(error)) from None
             total += processed
@@ -91,6 +94,8 @@ def run(interval: float, once: bool) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not once:
+            read_models.retire_runner()
         services.close()
     click.echo(f"已停止，本次共处理 {total} 个事件。")
 
@@ -133,6 +138,8 @@ def status() -> None:
             ahead = "  超出事件日志末尾：日志发生回退" if position > latest else ""
             click.echo(f"{name:<12} 位置 {position:>8}  待处理 {max(0, latest - position)}{ahead}")
         problem = read_models.rollback_problem(positions)  # also a rollback new events have overtaken
+        followed = "运行中" if read_models.beat.alive() else "未运行（页面在请求中自行追平）"
+        click.echo(f"后台追平进程（hotline serve 或 hotline projections run）：{followed}")
     finally:
         services.close()
     if any(position > latest for position in positions.values()):

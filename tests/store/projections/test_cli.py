@@ -34,6 +34,7 @@ def test_projections_run_once_rebuild_and_status(loaded):
     assert rebuilt.returncode == 0 and "集合运算" not in rebuilt.stdout, rebuilt.stderr
     status = hotline(loaded, "projections", "status").stdout
     assert "cases" in status and "待处理 0" in status
+    assert "后台追平进程（hotline serve 或 hotline projections run）：未运行" in status  # run --once beats not
     unknown = hotline(loaded, "projections", "rebuild", "nonsense")
     assert unknown.returncode != 0 and "没有名为 nonsense 的读模型" in unknown.stderr
 

@@ -1,7 +1,8 @@
 """Read models kept up to date outside the request.
 
-A projection runner (a thread of ``hotline serve``; here a thread of the test) follows the
-notification log. Pages then read the views as they are, and wait (a bounded time) only for the
+A projection runner (a thread of ``hotline serve``, here a thread of the test; or
+``hotline projections run`` in a process of its own, as beside gunicorn) follows the notification
+log. Pages then read the views as they are, and wait (a bounded time) only for the
 user's own last write to be in them: read-your-writes without catching up in the request. When the
 runner lags, a page says so instead of waiting for ever. Both stores; the pages on SQLite.
 """
@@ -9,13 +10,19 @@ runner lags, a page says so instead of waiting for ever. Both stores; the pages 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
+import time
+from contextlib import contextmanager
 
 import pytest
 
+from hotline.projections.runner_beat import STALE_AFTER
 from tests.conftest import OPERATOR_ACTOR
 from tests.store.reliability.test_conflicts import CALL
 from tests.store.web.test_operator_pages import log_call
+from tests.support.servers import PROJECT_DIR, server_env
 
 
 class Runner:
@@ -113,3 +120,65 @@ def test_a_page_says_so_when_the_views_lag_behind(signed_in, web_services):
 
     assert console.status_code == 200
     assert "您刚才的操作仍在后台处理中" in console.text and "项更新正在后台处理" in console.text
+
+
+# ---- a runner in a process of its own (gunicorn's workers run none) ------------------------------
+
+
+@contextmanager
+def runner_process(services, log_path):
+    """``hotline projections run`` beside this process, as a deployment runs it beside gunicorn."""
+    command = [sys.executable, "-m", "hotline.entrypoints.cli", "projections", "run", "--interval", "0.2"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, env=server_env(services.config), cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not services.read_models.is_followed():
+            assert process.poll() is None, log_path.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "the runner never said it follows the log"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_a_runner_in_its_own_process_keeps_the_views_and_pages_here_only_wait(services, tmp_path):
+    app, models = services.app, services.read_models
+    with runner_process(services, tmp_path / "runner.log") as runner:
+        app.forget_written()
+        ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+
+        freshness = models.fresh_for(app.written())
+
+        assert not models.followed  # nothing here follows the log: the other process brought the case in
+        assert not freshness.own_write_missing and models.cases.search(ticket_nos=[ticket])[1] == 1
+        runner.terminate()  # a clean stop takes its beat away: pages here catch up themselves at once
+        assert runner.wait(timeout=30) == 0
+        until(lambda: not models.is_followed(), seconds=5)
+        other = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+        assert models.fresh_for(None).pending == 0 and models.cases.search(ticket_nos=[other])[1] == 1
+
+
+def test_a_runner_killed_without_a_goodbye_is_trusted_only_until_its_beat_runs_out(services, tmp_path):
+    app, models = services.app, services.read_models
+    with runner_process(services, tmp_path / "runner.log") as runner:
+        runner.kill()
+        runner.wait(timeout=10)
+        ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+
+        stale = models.fresh_for(None)  # the beat still vouches for the views: nobody catches up
+
+        assert stale.lagging and models.cases.search(ticket_nos=[ticket])[1] == 0
+        until(lambda: not models.is_followed(), seconds=STALE_AFTER + 5)
+        assert models.fresh_for(None).pending == 0 and models.cases.search(ticket_nos=[ticket])[1] == 1
