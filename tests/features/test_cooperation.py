@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from hotline.application import SimulatedClock
 from hotline.domain.case import Call
-from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.bootstrap import bootstrap
 from hotline.web.filters import percent
 from tests.conftest import OPERATOR_ACTOR, department_code, department_named, make_config
+from tests.features.story import ClockedStory, moment, rates_of
 
 scenarios("cooperation.feature")
 
 
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
-
-
-class Story:
+class Story(ClockedStory):
     def __init__(self, services, clock: SimulatedClock):
-        self.services = services
-        self.hotline = services.app
+        super().__init__(services, clock)
         self.models = services.read_models
-        self.clock = clock
         self.tickets: list[str] = []
         self.metrics: dict = {}
-
-    def at(self, when: str) -> None:
-        self.clock.set(moment(when))
 
     @property
     def ticket(self) -> str:
@@ -161,14 +150,5 @@ def lead_has_none(story, rules, name, shown):
 @then("协办按时报送率不改变综合得分")
 def not_in_the_score(story, rules):
     for row in story.metrics.values():
-        rates = {
-            "response": row.response_rate,
-            "timely_signing": row.timely_signing_rate,
-            "resolution": row.resolution_rate,
-            "satisfaction": row.satisfaction_rate,
-            "on_time": row.on_time_rate,
-            "return": row.return_rate,
-            "rehandling": row.rehandling_rate,
-        }
-        assert row.score == rules.metrics.score({**rates, "part_on_time": None})
-        assert row.score == rules.metrics.score({**rates, "part_on_time": 100.0})
+        assert row.score == rules.metrics.score(rates_of(row, {"part_on_time": None}))
+        assert row.score == rules.metrics.score(rates_of(row, {"part_on_time": 100.0}))

@@ -1,16 +1,11 @@
 """Steps for features/deadlines.feature."""
 
-from datetime import datetime
-
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from hotline.domain.workdays import CHINA_TZ, WORKING
+from hotline.domain.workdays import WORKING
+from tests.features.story import moment
 
 scenarios("deadlines.feature")
-
-
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
 
 
 @given(parsers.re(r'派单时间是"(?P<start>[^"]+)"（星期.）'), target_fixture="start")

@@ -3,7 +3,7 @@ takes its time from the application's clock (no ``at=``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
@@ -15,24 +15,16 @@ from hotline.domain.errors import DomainError
 from hotline.domain.workdays import CHINA_TZ
 from hotline.infra.bootstrap import bootstrap
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department_code, department_named, make_config
+from tests.features.story import ClockedStory, moment
 
 scenarios("handling_rules.feature")
 
 
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
-
-
-class Story:
+class Story(ClockedStory):
     def __init__(self, services, clock: SimulatedClock):
-        self.services = services
-        self.hotline = services.app
-        self.clock = clock
+        super().__init__(services, clock)
         self.ticket = ""
         self.refusal: DomainError | None = None
-
-    def at(self, when: str) -> None:
-        self.clock.set(moment(when))
 
     def attempt(self, command) -> None:
         try:

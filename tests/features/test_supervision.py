@@ -12,12 +12,9 @@ from hotline.domain.errors import DomainError
 from hotline.domain.meeting import Decision
 from hotline.domain.workdays import CHINA_TZ
 from tests.conftest import OPERATOR_ACTOR, SUPERVISOR_ACTOR, department, department_code, department_named
+from tests.features.story import moment, rates_of
 
 scenarios("supervision.feature")
-
-
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
 
 
 def shown(value: datetime) -> str:
@@ -326,13 +323,5 @@ def return_and_rehandling_rates(story, rules, name, received, returned, rehandle
 @then("回退率和重办率不改变综合得分")
 def not_in_the_score(story, rules):
     for row in story.metrics.values():
-        rates = {
-            "response": row.response_rate,
-            "timely_signing": row.timely_signing_rate,
-            "resolution": row.resolution_rate,
-            "satisfaction": row.satisfaction_rate,
-            "on_time": row.on_time_rate,
-        }
-        shown = {"return": None, "rehandling": None, "part_on_time": row.part_on_time_rate}
-        assert row.score == rules.metrics.score({**rates, **shown})
-        assert row.score == rules.metrics.score({**rates, **shown, "return": 100.0, "rehandling": 100.0})
+        assert row.score == rules.metrics.score(rates_of(row, {"return": None, "rehandling": None}))
+        assert row.score == rules.metrics.score(rates_of(row, {"return": 100.0, "rehandling": 100.0}))
