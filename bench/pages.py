@@ -143,6 +143,23 @@ class Client:
         self.connection.close()
 
 
+def page_clients(server: Server, stack: ExitStack) -> dict[str, tuple[Client, str]]:
+    """Each measured page with a client signed in as its account, and the baseline (the login page)
+    with a client that has no session; every client closed when ``stack`` closes."""
+    clients: dict[str, Client] = {}
+    for account, password, _ in (*PAGES.values(), BASELINE):
+        if account not in clients:
+            clients[account] = Client(server.port, account, password)
+            stack.callback(clients[account].close)
+    anonymous = Client.__new__(Client)  # the baseline page is the login page: no session needed
+    anonymous.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    anonymous.cookies, anonymous.username = {}, "anonymous"
+    stack.callback(anonymous.close)
+    targets = {name: (clients[account], path) for name, (account, _, path) in PAGES.items()}
+    targets["baseline_login_page"] = (anonymous, BASELINE[2])
+    return targets
+
+
 def prepare(dataset: DataSet) -> None:
     """Bring the read models up to date before serving (not timed: the catch-up benchmark's job)."""
     from hotline.infra.bootstrap import bootstrap
@@ -166,17 +183,7 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
         prepare(dataset)
         server = Server(dataset, workers)
         stack.callback(server.stop)
-        clients: dict[str, Client] = {}
-        for account, password, _ in (*PAGES.values(), BASELINE):
-            if account not in clients:
-                clients[account] = Client(server.port, account, password)
-                stack.callback(clients[account].close)
-        anonymous = Client.__new__(Client)  # the baseline page is the login page: no session needed
-        anonymous.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
-        anonymous.cookies, anonymous.username = {}, "anonymous"
-        stack.callback(anonymous.close)
-        targets = {name: (clients[account], path) for name, (account, _, path) in PAGES.items()}
-        targets["baseline_login_page"] = (anonymous, BASELINE[2])
+        targets = page_clients(server, stack)
         samples: dict[str, list[float]] = {name: [] for name in targets}
         for _ in range(WARM_UP):
             for client, path in targets.values():

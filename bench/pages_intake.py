@@ -30,7 +30,6 @@ for this 2-core machine; the full size is 1M events and 200k cases.
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -46,7 +45,7 @@ from pathlib import Path
 from bench.dataset import DataSet, temporary_dataset
 from bench.harness import PG_URL, PROJECT_DIR, Progress, Result, load_average, median, no_progress, percentile, target
 from bench.intake_scale import _assignment
-from bench.pages import BASELINE, PAGES, WARM_UP, Client, Server, prepare
+from bench.pages import PAGES, WARM_UP, Server, page_clients, prepare
 
 QUIET_GOAL_MS = 50.0
 UNDER_INTAKE_GOAL_MS = 100.0
@@ -348,17 +347,7 @@ def run(size: str = "quick", progress: Progress = no_progress, url: str = PG_URL
 
         wait_until(balanced, 180, "the consumer did not hold every partition")
 
-        clients: dict[str, Client] = {}
-        for account, password, _ in (*PAGES.values(), BASELINE):
-            if account not in clients:
-                clients[account] = Client(server.port, account, password)
-                stack.callback(clients[account].close)
-        anonymous = Client.__new__(Client)  # the baseline page is the login page: no session needed
-        anonymous.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
-        anonymous.cookies, anonymous.username = {}, "anonymous"
-        stack.callback(anonymous.close)
-        requests = {name: (clients[account], path) for name, (account, _, path) in PAGES.items()}
-        requests["baseline_login_page"] = (anonymous, BASELINE[2])
+        requests = page_clients(server, stack)
         for _ in range(WARM_UP):
             for client, path in requests.values():
                 client.timed(path)
