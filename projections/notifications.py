@@ -175,13 +175,21 @@ CREATED = (Case.Opened, Case.Migrated)
 MESSAGE_EVENTS = (Message.Prepared, Message.AttemptStarted, Message.Sent, Message.AttemptFailed, Message.Requeued)
 
 
+CANCELLABLE = (*SIGNING, *CARDS)  # every template a step may cancel: one statement shape for all
+
+
 class Planned(dict):
     """The messages planned in a batch (key → row), findable by case: cancelling a case's pending
-    messages looks at that case's rows, not at every row of the batch."""
+    messages looks at that case's rows, not at every row of the batch. The cancellations of rows
+    stored before the batch are collected and sent in order in one ``executemany`` at its end (one
+    round trip per step had made a catch-up of 1M events on PostgreSQL run at 200 events/s); none is
+    sent for a case opened in the batch, which has no stored rows."""
 
     def __init__(self) -> None:
         super().__init__()
         self._by_case: dict[str, list[Row]] = {}
+        self.opened: set[str] = set()  # cases whose opening is in this batch
+        self.cancels: list[list[Any]] = []  # the UPDATE's parameters, in the order of the events
 
     def __setitem__(self, key: str, row: Row) -> None:
         super().__setitem__(key, row)
@@ -233,14 +241,16 @@ class NotificationPlan(RowView):
                         "reply_by": None,
                     }
                     touched_cases[key] = cases[key]
+                    planned.opened.add(key)
                     continue
                 case = cases.get(key)
                 if case is None:
                     continue
-                self._plan(cursor, case, event, planned)
+                self._plan(case, event, planned)
                 touched_cases[key] = case
             if touched_cases:
                 self._upsert(cursor, CASE_STATE, touched_cases.values())
+            self._cancel_stored(cursor, planned)
             if planned:
                 self._upsert(cursor, MESSAGES, planned.values())
 
@@ -257,11 +267,11 @@ class NotificationPlan(RowView):
                 found[row["message_id"]] = row
         return found
 
-    def _plan(self, cursor: Any, case: Row, event: Any, planned: Planned) -> None:
+    def _plan(self, case: Row, event: Any, planned: Planned) -> None:
         at = event.timestamp
         settings = self.rules.settings
         if isinstance(event, (Case.Dispatched, Case.Redispatched)):
-            self._cancel(cursor, case, (*SIGNING, *CARDS), "已改派" if case["dispatched"] else "", planned)
+            self._cancel(case, (*SIGNING, *CARDS), "已改派" if case["dispatched"] else "", planned)
             case.update(department=event.department, sign_by=stamp(event.sign_by), reply_by=stamp(event.reply_by))
             if not case["dispatched"]:
                 self._add(case, event, RECEIPT, at, planned)
@@ -276,20 +286,20 @@ class NotificationPlan(RowView):
             self._add(case, event, SIGN_OVERDUE, event.sign_by + timedelta(seconds=1), planned)
             self._cards(case, event, event.reply_by, planned)
         elif isinstance(event, Case.Signed):
-            self._cancel(cursor, case, SIGNING, "已签收", planned)
+            self._cancel(case, SIGNING, "已签收", planned)
         elif isinstance(event, (Case.Returned, Case.ReturnApproved)):
-            self._cancel(cursor, case, (*SIGNING, *CARDS), "已退单", planned)
+            self._cancel(case, (*SIGNING, *CARDS), "已退单", planned)
         elif isinstance(event, Case.ExtensionApproved):
-            self._cancel(cursor, case, CARDS, "已延期", planned)
+            self._cancel(case, CARDS, "已延期", planned)
             case["reply_by"] = stamp(event.reply_by)
             self._cards(case, event, event.reply_by, planned)
         elif isinstance(event, Case.Urged):
             self._add(case, event, URGE, at, planned)
         elif isinstance(event, Case.Replied):
-            self._cancel(cursor, case, (*SIGNING, *CARDS), "已答复", planned)
+            self._cancel(case, (*SIGNING, *CARDS), "已答复", planned)
             self._add(case, event, SATISFACTION_REQUEST, at, planned)
         elif isinstance(event, Case.MergedInto):
-            self._cancel(cursor, case, (*SIGNING, *CARDS), "已并单", planned)
+            self._cancel(case, (*SIGNING, *CARDS), "已并单", planned)
 
     def _cards(self, case: Row, event: Any, reply_by: datetime, planned: Planned) -> None:
         settings = self.rules.settings
@@ -328,18 +338,25 @@ class NotificationPlan(RowView):
             )
             planned[key] = row
 
-    def _cancel(self, cursor: Any, case: Row, templates: Sequence[str], reason: str, planned: Planned) -> None:
+    def _cancel(self, case: Row, templates: Sequence[str], reason: str, planned: Planned) -> None:
         """What is still pending of these templates for the case will not be sent."""
         reason = reason or "不再需要"
         for row in planned.of_case(case["id"]):
             if row["template"] in templates and row["status"] == PENDING:
                 row.update(status=CANCELLED, cancelled_reason=reason)
-        marks = ",".join("?" * len(templates))
-        self.view.execute(
+        if case["id"] not in planned.opened:
+            padded = [*templates, *(templates[0] for _ in range(len(CANCELLABLE) - len(templates)))]
+            planned.cancels.append([CANCELLED, reason, case["id"], PENDING, *padded])
+
+    def _cancel_stored(self, cursor: Any, planned: Planned) -> None:
+        """The batch's cancellations of stored rows, in order: the first reason for a row stays, as
+        when each ran at its step. Rows planned in the batch are written after, as they are now."""
+        marks = ",".join("?" * len(CANCELLABLE))
+        self.view.executemany(
             cursor,
             f"UPDATE {self.view.table(MESSAGES.name)} SET status = ?, cancelled_reason = ? "
             f"WHERE case_id = ? AND status = ? AND template IN ({marks})",
-            [CANCELLED, reason, case["id"], PENDING, *templates],
+            planned.cancels,
         )
 
     # ---- queries ----------------------------------------------------------------------------

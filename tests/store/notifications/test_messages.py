@@ -73,6 +73,26 @@ def test_a_dispatch_sends_the_receipt_and_the_sign_reminder_and_signing_cancels_
     assert {(m.template, m.status) for m in listed} >= {("sign_overdue", "cancelled"), ("urge", "sent")}
 
 
+def test_steps_in_one_catch_up_cancel_stored_and_new_messages_and_the_first_reason_stays(clocked):
+    services, _ = clocked
+    models, hbj = services.read_models, department("HBJ")
+    stored = services.app.open_case(CALL, OPERATOR_ACTOR, route=True).ticket_no
+    models.catch_up()  # its reminders and cards are stored rows now
+    services.app.sign(stored, hbj)  # cancels the signing messages: 已签收
+    services.app.reply(stored, hbj, "已责令商铺整改", True)  # signing ones again (already gone), and the cards
+    fresh = services.app.open_case(CALL, OPERATOR_ACTOR, route=True).ticket_no
+    services.app.sign(fresh, hbj)  # planned and cancelled within the same catch-up
+    models.catch_up()
+
+    def cancelled(ticket):
+        rows = models.notifications.for_case(str(services.app.get_case(ticket).id), services.app.now())
+        return {(m.template, m.cancelled_reason) for m in rows if m.status == "cancelled"}
+
+    assert {("sign_reminder", "已签收"), ("sign_overdue", "已签收"), ("yellow_card", "已答复")} <= cancelled(stored)
+    assert {("sign_reminder", "已签收"), ("sign_overdue", "已签收")} <= cancelled(fresh)
+    assert not {reason for template, reason in cancelled(fresh) if template.endswith("_card")}
+
+
 def test_the_http_gateway_gets_each_message_once_with_its_idempotency_key(clocked, httpserver):
     services, _ = clocked
     seen: list[dict] = []
