@@ -17,7 +17,7 @@ waiting to retry, failed. Nothing here sends; ``infra/notify`` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,15 +188,28 @@ class Planned(dict):
     def __init__(self) -> None:
         super().__init__()
         self._by_case: dict[str, list[Row]] = {}
+        self._by_message: dict[str, Row] = {}
         self.opened: set[str] = set()  # cases whose opening is in this batch
         self.cancels: list[list[Any]] = []  # the UPDATE's parameters, in the order of the events
+        self.stored: set[str] = set()  # keys of rows read from the store (the others are new)
 
     def __setitem__(self, key: str, row: Row) -> None:
         super().__setitem__(key, row)
         self._by_case.setdefault(row["case_id"], []).append(row)  # a replaced row too: harmless
+        self._by_message[row["message_id"]] = row
 
     def of_case(self, case_id: str) -> list[Row]:
         return self._by_case.get(case_id, [])
+
+    def of_message(self, message_id: str) -> Row | None:
+        """A message planned earlier in this batch (the notifier may have sent it within the batch)."""
+        return self._by_message.get(message_id)
+
+    def new_rows(self) -> list[Row]:
+        return [row for key, row in self.items() if key not in self.stored]
+
+    def stored_rows(self) -> list[Row]:
+        return [row for key, row in self.items() if key in self.stored]
 
 
 class NotificationPlan(RowView):
@@ -222,10 +235,15 @@ class NotificationPlan(RowView):
             messages = self._messages_by_id(cursor, message_ids)
             planned = Planned()  # key → row, planned in this batch
             touched_cases: dict[str, Row] = {}
+            opened_cases: dict[str, Row] = {}
             for event in mine:
                 key = str(event.originator_id)
                 if isinstance(event, MESSAGE_EVENTS):
                     row = messages.get(key)
+                    if row is not None:
+                        planned.stored.add(row["key"])
+                    else:
+                        row = planned.of_message(key)
                     if row is not None:
                         _message_moved(row, event)
                         planned[row["key"]] = row
@@ -240,19 +258,25 @@ class NotificationPlan(RowView):
                         "sign_by": None,
                         "reply_by": None,
                     }
-                    touched_cases[key] = cases[key]
+                    opened_cases[key] = cases[key]
                     planned.opened.add(key)
                     continue
                 case = cases.get(key)
                 if case is None:
                     continue
                 self._plan(case, event, planned)
-                touched_cases[key] = case
+                if key not in opened_cases:
+                    touched_cases[key] = case
+            # Rows new in this batch are appended (their keys are their events': a batch read twice
+            # fails on them and is retried), rows read from the store replaced.
+            if opened_cases:
+                view.copy_rows(cursor, CASE_STATE.name, CASE_STATE.columns, _values(CASE_STATE, opened_cases.values()))
             if touched_cases:
                 self._upsert(cursor, CASE_STATE, touched_cases.values())
             self._cancel_stored(cursor, planned)
-            if planned:
-                self._upsert(cursor, MESSAGES, planned.values())
+            view.copy_rows(cursor, MESSAGES.name, MESSAGES.columns, _values(MESSAGES, planned.new_rows()))
+            if planned.stored:
+                self._upsert(cursor, MESSAGES, planned.stored_rows())
 
     def _messages_by_id(self, cursor: Any, ids: set[str]) -> dict[str, Row]:
         found: dict[str, Row] = {}
@@ -319,6 +343,7 @@ class NotificationPlan(RowView):
                 if contact is None or not contact.address(template.recipient, channel):
                     continue
             key = f"{case['ticket_no']}-v{event.originator_version}-{code}-{channel}"
+            at = stamp(event.timestamp)
             row = dict.fromkeys(MESSAGES.columns)
             row.update(
                 key=key,
@@ -330,11 +355,11 @@ class NotificationPlan(RowView):
                 channel=channel,
                 recipient=template.recipient,
                 source=f"{event.originator_id}/{event.originator_version}",
-                planned_at=stamp(event.timestamp),
+                planned_at=at,
                 due_at=stamp(due),
                 status=PENDING,
                 attempts=0,
-                updated_at=stamp(event.timestamp),
+                updated_at=at,
             )
             planned[key] = row
 
@@ -411,6 +436,10 @@ class NotificationPlan(RowView):
         found[EXPIRED] = int(expired)
         found[PENDING] -= int(expired)
         return found
+
+
+def _values(table: Table, rows: Iterable[Row]) -> list[tuple]:
+    return [tuple(row[c] for c in table.columns) for row in rows]
 
 
 def _message_moved(row: Row, event: Any) -> None:

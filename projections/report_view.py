@@ -146,21 +146,18 @@ def callers_tally(rows: Iterable[Sequence[Any]]) -> Counter[tuple[str, str]]:
 
 
 def add_callers(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str]]) -> None:
-    view.executemany(
+    view.add_counts(
         cursor,
-        f"INSERT INTO {view.table(CALLERS.name)} AS c (id, month, caller_key, n) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET n = c.n + excluded.n",
+        CALLERS.name,
+        CALLERS.columns,
         [(f"{month}|{caller}", month, caller, n) for (month, caller), n in sorted(counts.items())],
     )
 
 
 def add_days(view: ViewRecorder, cursor: Any, counts: Counter[tuple[str, str, str, str]]) -> None:
     """Add counts (negative ones move a case between departments) to the daily totals."""
-    view.executemany(
-        cursor,
-        f"INSERT INTO {view.table(DAYS.name)} AS d (id, day, kind, dimension, value, n) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET n = d.n + excluded.n",
-        [("|".join(key), *key, n) for key, n in sorted(counts.items()) if n],
+    view.add_counts(
+        cursor, DAYS.name, DAYS.columns, [("|".join(key), *key, n) for key, n in sorted(counts.items()) if n]
     )
     # A count moved away to nothing leaves no row: the totals are the same however the events were
     # batched (a rebuild reproduces them exactly).
@@ -273,8 +270,8 @@ class ReportFacts(RowView):
                     departments.append((case_id, department))
         with view.writing(tracking) as cursor:
             counts = tally(rows.values())
-            if rows:
-                view.upsert(cursor, FACTS.name, FACTS.columns, list(rows.values()))
+            if rows:  # every fact is new: its key is its event's (a batch read twice fails on it, and is retried)
+                view.copy_rows(cursor, FACTS.name, FACTS.columns, list(rows.values()))
             add_words(view, cursor, used)
             add_callers(view, cursor, callers_tally(rows.values()))
             if departments:
@@ -336,10 +333,8 @@ class ReportFacts(RowView):
             moves[(day, OPENED, "department", before)] -= 1
             moves[(day, OPENED, "department", department or "")] += 1
             now[key] = (day, department or "")
-        view.executemany(
-            cursor,
-            f"UPDATE {table} SET department = ? WHERE id = ?",
-            [(department or None, key) for key, (_, department) in now.items()],
+        view.update_rows(
+            cursor, FACTS.name, ("id", "department"), [(key, dept or None) for key, (_, dept) in now.items()]
         )
         return moves
 
@@ -363,9 +358,6 @@ def _unused(row: Any, event: Any) -> None:  # pragma: no cover - process_batch w
 
 def add_words(view: ViewRecorder, cursor: Any, used: dict[tuple[str, str], int]) -> None:
     """Add the batch's (day, word) counts to the words table."""
-    view.executemany(
-        cursor,
-        f"INSERT INTO {view.table(WORDS.name)} AS w (id, day, word, n) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET n = w.n + excluded.n",
-        [(f"{day}|{word}", day, word, n) for (day, word), n in used.items()],
+    view.add_counts(
+        cursor, WORDS.name, WORDS.columns, [(f"{day}|{word}", day, word, n) for (day, word), n in used.items()]
     )

@@ -74,6 +74,16 @@ class ViewRecorder:
             cursor, f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
         )
 
+    def add_counts(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        """Add counts to a table of totals: each row is its key, its other text columns and, last, the
+        count (``n``), added to the stored one or inserted (no key twice in ``rows``)."""
+        self.executemany(
+            cursor,
+            f"INSERT INTO {self.table(name)} AS t ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # type: ignore[attr-defined]
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET {columns[-1]} = t.{columns[-1]} + excluded.{columns[-1]}",
+            rows,
+        )
+
     def update_rows(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
         """Set ``columns[1:]`` of the rows keyed by ``columns[0]`` (text columns)."""
         sets = ", ".join(f"{c} = ?" for c in columns[1:])
@@ -99,6 +109,16 @@ class ViewRecorder:
 
     def position(self, tracking_name: str) -> int:
         return self.max_tracking_id(tracking_name) or 0  # type: ignore[attr-defined]
+
+    def positions(self, tracking_names: Sequence[str]) -> dict[str, int]:
+        """Several views' positions in one round trip (every page asks for all of them)."""
+        rows = self.query(
+            f"SELECT application_name AS name, MAX(notification_id) AS n FROM {self.tracking_table()} "  # type: ignore[attr-defined]
+            f"WHERE application_name IN ({','.join('?' * len(tracking_names))}) GROUP BY application_name",
+            list(tracking_names),
+        )
+        found = {row["name"]: int(row["n"] or 0) for row in rows}
+        return {name: found.get(name, 0) for name in tracking_names}
 
     def forget(self, cursor: Any, tracking_name: str) -> None:
         """Delete a view's position (for a rebuild from zero)."""
@@ -134,6 +154,9 @@ class SQLiteViewRecorder(ViewRecorder, SQLiteTrackingRecorder):
     def table(self, name: str) -> str:
         return name
 
+    def index(self, name: str) -> str:
+        return name
+
     def tracking_table(self) -> str:
         return "tracking"
 
@@ -142,9 +165,12 @@ class SQLiteViewRecorder(ViewRecorder, SQLiteTrackingRecorder):
         return {row[1] for row in cursor.fetchall()}
 
 
-def without_nul(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+def without_nul(rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
     """PostgreSQL text cannot hold NUL: a NUL stored in an event before text was checked
     (domain/text.py) reaches the views as U+FFFD, instead of failing every page and rebuild."""
+    # Nearly always none: one search over the batch's text, then the rows as they are.
+    if "\x00" not in "".join([v for row in rows for v in row if v.__class__ is str]):
+        return rows
     return [
         tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in row)
         if any(isinstance(v, str) and "\x00" in v for v in row)
@@ -170,6 +196,9 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
 
     def table(self, name: str) -> str:
         return f'"{self.datastore.schema}"."{name}"'
+
+    def index(self, name: str) -> str:
+        return self.table(name)  # an index lives in its table's schema
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -216,6 +245,18 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
         cursor.execute(
             f"UPDATE {self.table(name)} AS d SET {sets} FROM unnest({arrays}) AS r({listed}) "
             f"WHERE d.{columns[0]} = r.{columns[0]}",
+            [list(values) for values in zip(*without_nul(rows), strict=True)],
+        )
+
+    def add_counts(self, cursor: Any, name: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        """One statement for the lot: the text columns and the counts as arrays, unnested."""
+        if not rows:
+            return
+        listed, count = ", ".join(columns), columns[-1]
+        arrays = ", ".join([*("%s::text[]" for _ in columns[:-1]), "%s::bigint[]"])
+        cursor.execute(
+            f"INSERT INTO {self.table(name)} AS t ({listed}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET {count} = t.{count} + excluded.{count}",
             [list(values) for values in zip(*without_nul(rows), strict=True)],
         )
 

@@ -93,6 +93,25 @@ def test_steps_in_one_catch_up_cancel_stored_and_new_messages_and_the_first_reas
     assert not {reason for template, reason in cancelled(fresh) if template.endswith("_card")}
 
 
+def test_a_message_planned_and_sent_within_one_batch_is_sent_after_a_rebuild_too(clocked, tmp_path):
+    services, _ = clocked
+    models = services.read_models
+    notifier = Notifier(services.app, models, {"sms": FileSink(tmp_path / "outbox"), "email": FileSink(tmp_path)})
+    ticket = services.app.open_case(CALL, OPERATOR_ACTOR, route=True).ticket_no
+    assert notifier.run_once().sent == 3  # the receipt and the sign reminder (SMS, e-mail)
+    case_id = str(services.app.get_case(ticket).id)
+
+    def statuses():
+        return sorted(
+            (m.template, m.channel, m.status) for m in models.notifications.for_case(case_id, services.app.now())
+        )
+
+    caught_up = statuses()
+    assert ("receipt", "sms", "sent") in caught_up
+    models.rebuild(["notifications"])  # one batch: the dispatch that planned them and the Message events
+    assert statuses() == caught_up
+
+
 def test_the_http_gateway_gets_each_message_once_with_its_idempotency_key(clocked, httpserver):
     services, _ = clocked
     seen: list[dict] = []
