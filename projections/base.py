@@ -43,10 +43,13 @@ class Table:
     name: str
     columns: tuple[str, ...]  # the first one is the key (the aggregate id as text)
     ddl_columns: str
-    indexes: tuple[str, ...] = ()  # "name: col, col"
+    indexes: tuple[str, ...] = ()  # "name: col, col" or, partial, "name: col, col WHERE condition"
     # Labels of the indexes the view's own writes look rows up by: a rebuild that leaves the other
     # indexes out until the end keeps these (without them each lookup reads the whole table).
     write_indexes: tuple[str, ...] = ()
+    # Labels of indexes an earlier version made and nothing reads any more: dropped when the tables
+    # are created (an index changed in place keeps its old definition, so a changed one gets a new label).
+    retired_indexes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -75,6 +78,8 @@ class RowView(Projection[ViewRecorder]):
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
                 add_missing_columns(view, cursor, table)
+                for label in table.retired_indexes:
+                    view.execute(cursor, f"DROP INDEX IF EXISTS {view.index(f'{table.name}_{label}')}")
                 for statement in index_statements(view, table, None if indexes else table.write_indexes):
                     view.execute(cursor, statement)
 
@@ -162,11 +167,13 @@ def index_statements(view: ViewRecorder, table: Table, labels: Sequence[str] | N
     """The statements that create a table's secondary indexes (if missing): all, or those ``labels``."""
     statements = []
     for index in table.indexes:
-        label, columns = index.split(":")
+        label, _, definition = index.partition(":")
         if labels is not None and label.strip() not in labels:
             continue
+        columns, _, condition = definition.partition(" WHERE ")
         statements.append(
             f"CREATE INDEX IF NOT EXISTS {table.name}_{label.strip()} ON {view.table(table.name)} ({columns.strip()})"
+            + (f" WHERE {condition.strip()}" if condition else "")
         )
     return statements
 

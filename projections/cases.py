@@ -49,6 +49,11 @@ DUPLICATE_WINDOW = timedelta(days=30)
 ERASED_COLUMNS = ("description", "public_description", "address")  # the caller's own words, where they sit
 NEWEST_FIRST = "opened_at DESC, ticket_no DESC"
 
+# The emergency queue's rows and order, as SQL (the statuses are the domain's constants, not input).
+EMERGENCY_OPEN = (
+    "(urgency = 'urgent' OR emergency = 1) AND status IN (" + ", ".join(f"'{status}'" for status in UNFINISHED) + ")"
+)
+HANDOFF_FIRST = "(CASE WHEN emergency = 1 AND handed_off_at IS NULL THEN 0 ELSE 1 END)"
 CASES = Table(
     "hv_cases",
     (
@@ -118,23 +123,39 @@ CASES = Table(
         "opened: opened_at",
         "updated: updated_at",
         "inbox: department, status, opened_at",
-        "inbox_sign: department, status, sign_by",
-        "inbox_reply: department, status, reply_by",
+        # Deadlines fall on the same moment for many cases (a limit in days ends at 24:00), so every
+        # deadline index carries the ticket number too: "soonest first, then by number" reads only the
+        # rows of the page, however many cases share the moment.
+        "inbox_sign_due: department, status, sign_by, ticket_no",
+        "inbox_reply_due: department, status, reply_by, ticket_no",
         "caller: caller_key, service_code, opened_at",
         "status: status, opened_at",
-        "sign_by: status, sign_by",
-        "reply_by: status, reply_by",
-        "callback_by: status, callback_by",
+        "sign_due: status, sign_by, ticket_no",
+        "reply_due: status, reply_by, ticket_no",
+        "callback_due: status, callback_by, ticket_no",
         "urgent: urgency, status",
-        "emergency: emergency, status",
         "handoff_by: handoff_by",
-        "interim_by: status, interim_by",
+        "interim_due: status, interim_by, ticket_no",
         "return_review: return_requested_at",
         "extension_review: extension_pending",
-        "dispatch_by: status, dispatch_by",
+        "dispatch_due: status, dispatch_by, ticket_no",
         "dispatch_queue: status, urgency, opened_at",
         "migrated_from: migrated_from",
         "merged_into: merged_into, opened_at",
+        # The emergency queue on every console: only the open emergency cases are in these, in the
+        # queue's order (still to hand off first, then the newest), for all and for one department.
+        f"emergency_queue: {HANDOFF_FIRST}, opened_at DESC WHERE {EMERGENCY_OPEN}",
+        f"emergency_department: department, {HANDOFF_FIRST}, opened_at DESC WHERE {EMERGENCY_OPEN}",
+    ),
+    retired_indexes=(
+        "inbox_sign",
+        "inbox_reply",
+        "sign_by",
+        "reply_by",
+        "callback_by",
+        "interim_by",
+        "dispatch_by",
+        "emergency",
     ),
 )
 
@@ -710,28 +731,34 @@ class CaseIndex(RowView):
         return [case_row(r) for r in rows], int(total)
 
     def due_before(
-        self, kinds: Sequence[tuple[str, str]], horizon: datetime, department: str | None, limit: int
-    ) -> list[tuple[int, list[CaseRow]]]:
-        """For each (status, deadline column): how many cases in that status are due at or before
-        ``horizon``, and the soonest ``limit`` of them. Two statements whatever the number of kinds:
-        a page view pays a round trip per statement."""
+        self, kinds: Sequence[tuple[str, str, str]], horizon: datetime, department: str | None, limit: int
+    ) -> tuple[list[int], list[tuple[int, CaseRow]]]:
+        """For each (kind, status, deadline column): how many cases in that status are due at or before
+        ``horizon``; and the soonest ``limit`` of all kinds together, as (kind's number, row), in the
+        deadline queue's order (due, kind, ticket). Two statements whatever the number of kinds: a page
+        view pays a round trip per statement, and fetches only the rows a page can show."""
         if not kinds:
-            return []
+            return [], []
         counts, selects, count_params, row_params = [], [], [], []
-        for number, (status, column) in enumerate(kinds):
+        for number, (kind, status, column) in enumerate(kinds):
+            if not kind.isidentifier():  # written into the statement: a code constant, never input
+                raise ValueError(kind)
             clause, params = self._due_clause(status, column, horizon, department)
             counts.append(f"(SELECT COUNT(*){clause}) AS n{number}")
             count_params.extend(params)
             selects.append(
-                f"SELECT * FROM (SELECT *, {number} AS kind_number{clause} "
+                f"SELECT * FROM (SELECT *, {number} AS kind_number, '{kind}' AS kind_code, {column} AS due{clause} "
                 f"ORDER BY {column}, ticket_no LIMIT ?) AS kind{number}"
             )
             row_params.extend([*params, max(0, int(limit))])
         totals = self.view.query(f"SELECT {', '.join(counts)}", count_params)[0]
-        found: list[list[CaseRow]] = [[] for _ in kinds]
-        for row in self.view.query(" UNION ALL ".join(selects), row_params):
-            found[int(row["kind_number"])].append(case_row(row))
-        return [(int(totals[f"n{number}"]), found[number]) for number in range(len(kinds))]
+        rows = self.view.query(
+            f"SELECT * FROM ({' UNION ALL '.join(selects)}) AS due_cases ORDER BY due, kind_code, ticket_no LIMIT ?",
+            [*row_params, max(0, int(limit))],
+        )
+        return [int(totals[f"n{number}"]) for number in range(len(kinds))], [
+            (int(row["kind_number"]), case_row(row)) for row in rows
+        ]
 
     def _due_clause(self, status: str, column: str, horizon: datetime, department: str | None) -> tuple[str, list[Any]]:
         clause = f" FROM {self._table()} WHERE status = ? AND {column} <= ?"
@@ -791,19 +818,15 @@ class CaseIndex(RowView):
 
     def emergencies(self, department: str | None, limit: int) -> tuple[list[CaseRow], int]:
         """Open emergency cases (urgent, or on the emergency list), those still to hand off first."""
-        clause = (
-            f" FROM {self._table()} WHERE (urgency = ? OR emergency = 1) "
-            f"AND status IN ({','.join('?' * len(UNFINISHED))})"
-        )
-        params: list[Any] = ["urgent", *UNFINISHED]
+        # The condition written out as the partial indexes have it: only then do both stores use them.
+        clause = f" FROM {self._table()} WHERE {EMERGENCY_OPEN}"
+        params: list[Any] = []
         if department:
             clause += " AND department = ?"
             params.append(department)
         total = self.view.query(f"SELECT COUNT(*) AS n{clause}", params)[0]["n"]
         rows = self.view.query(
-            f"SELECT *{clause} ORDER BY CASE WHEN emergency = 1 AND handed_off_at IS NULL THEN 0 ELSE 1 END, "
-            "opened_at DESC LIMIT ?",
-            [*params, _bounded(limit)],
+            f"SELECT *{clause} ORDER BY {HANDOFF_FIRST}, opened_at DESC LIMIT ?", [*params, _bounded(limit)]
         )
         return [case_row(r) for r in rows], int(total)
 
