@@ -193,6 +193,29 @@ def test_deadline_queue_covers_cases_items_and_meetings(services):
         read_models.deadline_queue(now, kinds=["nonsense"])
 
 
+def test_the_deadline_queue_pages_through_cases_sharing_a_deadline_as_the_whole_list_does(services):
+    hotline, read_models = services.app, services.read_models
+    # Dispatched in the same morning: every one is to be signed by 24:00 of the next working day.
+    tickets = [
+        open_case(hotline, dispatch_to=dept, at=T0 + timedelta(minutes=n)) for n, dept in enumerate(["HBJ", "CGJ"] * 9)
+    ]
+    for ticket in tickets[:6]:  # to reply by their own limit now: another kind in the same queue
+        clocked(hotline, T0 + timedelta(hours=1)).sign(ticket, department(hotline.get_case(ticket).department))
+    read_models.catch_up()
+    now = T0 + timedelta(hours=2)
+    everything, total = read_models.deadline_queue(now, due_within_hours=24 * 30, limit=1000)
+    assert total == len(everything) >= 18
+    assert everything == sorted(everything, key=lambda r: (r.due_at, r.kind, r.reference))
+    paged = []
+    for offset in range(0, total, 4):
+        page, count = read_models.deadline_queue(now, due_within_hours=24 * 30, limit=4, offset=offset)
+        assert count == total
+        paged.extend(page)
+    assert paged == everything
+    hbj, hbj_total = read_models.deadline_queue(now, department="HBJ", due_within_hours=24 * 30, limit=1000)
+    assert hbj == [row for row in everything if row.department == "HBJ"] and hbj_total == len(hbj)
+
+
 def test_an_overdue_case_escalates_into_a_supervision_item(services):
     hotline, read_models = services.app, services.read_models
     ticket = open_case(hotline, dispatch_to="HBJ")
@@ -305,3 +328,25 @@ def test_a_case_escalated_before_the_case_recorded_it_is_not_escalated_twice(ser
     with pytest.raises(InvalidInput, match="已转督办"):
         later.escalate_case(ticket, SUPERVISOR_ACTOR, due="2025-10-31")
     assert hotline.get_case(ticket).version == version and hotline.get_case(ticket).escalated_to is None
+
+
+def test_an_index_an_earlier_version_made_is_dropped_and_the_new_ones_made(services):
+    view = services.read_models.cases.view
+    table = view.table("hv_cases")
+    with view.writing(None) as cursor:  # the signing index as it was before it carried the ticket number
+        view.execute(cursor, f"CREATE INDEX IF NOT EXISTS hv_cases_sign_by ON {table} (status, sign_by)")
+
+    def indexes():
+        if view.dialect == "sqlite":
+            rows = view.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hv_cases'")
+        else:
+            rows = view.query(
+                "SELECT indexname AS name FROM pg_indexes WHERE schemaname = ? AND tablename = 'hv_cases'",
+                [view.datastore.schema],
+            )
+        return {row["name"] for row in rows}
+
+    assert "hv_cases_sign_by" in indexes()
+    services.read_models.cases.create_tables()  # what every start does
+    assert "hv_cases_sign_by" not in indexes()
+    assert {"hv_cases_sign_due", "hv_cases_emergency_queue", "hv_cases_emergency_department"} <= indexes()
