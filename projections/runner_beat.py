@@ -26,7 +26,7 @@ from hotline.projections.store import ViewRecorder
 
 BEAT = "hv_runner_beat"
 BEAT_EVERY = 1.0  # seconds between two beats of a running runner
-STALE_AFTER = 5.0  # a beat older than this: the runner is gone (killed, or its host stalled)
+STALE_AFTER = 5.0  # a beat is valid until its runner's pause plus this: then the runner is gone (killed, or stalled)
 CHECK_EVERY = 1.0  # a page process looks at the beats at most this often
 
 

@@ -76,9 +76,9 @@ def run(interval: float, once: bool) -> None:
     total = 0
     try:
         click.echo(f"读模型追平中（{services.config.store_description()}），Ctrl-C 停止。", err=True)
+        # The beat: pages of other processes (gunicorn) read the views as they are (runner_beat.py).
+        beat = (lambda _=0: None) if once else (lambda _=0: read_models.beat.beat(interval))
         while not stop.is_set():
-            # The beat: pages of other processes (gunicorn) read the views as they are (runner_beat.py).
-            beat = (lambda _=0: None) if once else (lambda _=0: read_models.beat.beat(interval))
             beat()
             try:
                 processed = read_models.catch_up(progress=beat)
