@@ -38,7 +38,10 @@ class TicketRecorder(Protocol):
     """What the store offers for logging calls (infra/store/tickets.py, for each store)."""
 
     def insert_numbered(
-        self, days: Sequence[TicketDay], build: Callable[[dict[str, int]], Sequence[StoredEvent]]
+        self,
+        days: Sequence[TicketDay],
+        build: Callable[[dict[str, int]], Sequence[StoredEvent]],
+        keys: Sequence[tuple[str, bytes]] = (),
     ) -> Sequence[int] | None: ...
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
@@ -157,18 +160,19 @@ class CaseCommands(HotlineBase):
             days = Counter(plan.at.date() for plan in plans)
             recorder = cast(TicketRecorder, self.recorder)
             made: list[Case | CallReceipt] = []
-            # Each case's own key, committed before the transaction that stores the case; a batch
-            # surely rolled back (a refusal, a call id logged meanwhile) gives its keys back. After
-            # any other failure (a lost connection: committed or not?) they stay, unused at worst.
-            keys = self.personal_keys.issue(len(plans)) if self.personal_keys else []
+            # Each case's own key, stored in the same transaction as the case: both or neither. A
+            # batch that failed takes its keys out of memory; a lost connection (committed or not?)
+            # leaves them, as it leaves the cases, to what the store holds.
+            keys, key_rows = self.personal_keys.make(len(plans)) if self.personal_keys else ([], [])
             try:
                 notification_ids = recorder.insert_numbered(
                     [TicketDay.of(day, count) for day, count in sorted(days.items())],
                     lambda firsts: self._build(plans, firsts, actor, openings, made, keys),
+                    key_rows,
                 )
             except (IntegrityError, DomainError):
                 if self.personal_keys and keys:
-                    self.personal_keys.destroy(keys)
+                    self.personal_keys.forget(keys)
                 raise
             self._wrote(notification_ids)
             self._cache_saved(made)  # the next command on a new case reads nothing
@@ -225,7 +229,7 @@ class CaseCommands(HotlineBase):
             recorder = cast(TicketRecorder, self.recorder)
             made: list[Case | CallReceipt] = []
 
-            keys = self.personal_keys.issue(len(plans)) if self.personal_keys else []  # as open_cases does
+            keys, key_rows = self.personal_keys.make(len(plans)) if self.personal_keys else ([], [])  # as in _open
 
             def build(firsts: dict[str, int]) -> list[StoredEvent]:
                 day = at.date()
@@ -251,10 +255,10 @@ class CaseCommands(HotlineBase):
                 return [self.mapper.to_stored_event(e) for aggregate in made for e in aggregate.collect_events()]
 
             try:
-                notification_ids = recorder.insert_numbered([TicketDay.of(at.date(), len(plans))], build)
+                notification_ids = recorder.insert_numbered([TicketDay.of(at.date(), len(plans))], build, key_rows)
             except (IntegrityError, DomainError):
                 if self.personal_keys and keys:
-                    self.personal_keys.destroy(keys)
+                    self.personal_keys.forget(keys)
                 raise
             self._wrote(notification_ids)
             self._cache_saved(made)

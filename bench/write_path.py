@@ -68,13 +68,13 @@ class Recorded:
         numbered = getattr(app.recorder, "insert_numbered", None)
         if numbered is not None:
 
-            def insert_numbered(days, build):
+            def insert_numbered(days, build, keys=()):
                 def counted(firsts):
                     stored_events = build(firsts)
                     self.sizes.append(len(stored_events))
                     return stored_events
 
-                return numbered(days, counted)
+                return numbered(days, counted, keys)
 
             app.recorder.insert_numbered = insert_numbered  # type: ignore[attr-defined]
 
@@ -99,13 +99,13 @@ class Sealed:
             seal(stored_events)
             return inner(stored_events, **kwargs)
 
-        def insert_numbered(days, build):
+        def insert_numbered(days, build, keys=()):
             def sealed(firsts):
                 stored_events = build(firsts)
                 seal(stored_events)
                 return stored_events
 
-            return numbered(days, sealed)
+            return numbered(days, sealed, keys)
 
         recorder.insert_events = insert_events  # type: ignore[method-assign]
         recorder.insert_numbered = insert_numbered  # type: ignore[attr-defined]

@@ -42,7 +42,14 @@ from psycopg.sql import SQL, Identifier
 
 from hotline.infra.store.personal_keys import PostgresPersonalKeys, SQLitePersonalKeys, keys_table
 from hotline.infra.store.pg_save import OneTripSave, create_save_function, drop_old_save_function, save_function_name
-from hotline.infra.store.tickets import Build, PostgresTicketRows, SQLiteTicketRows, TicketDay, pending_table
+from hotline.infra.store.tickets import (
+    Build,
+    KeyRows,
+    PostgresTicketRows,
+    SQLiteTicketRows,
+    TicketDay,
+    pending_table,
+)
 
 GENESIS = bytes(32)
 _LARGEST_ROWID = 2**63 - 1
@@ -422,10 +429,10 @@ class SealingPostgresRecorder(OneTripSave, PostgresPersonalKeys, PostgresTicketR
         self._insert_stored_events(curs, stored_events)
         return self._fetch_ids_after_insert_events(curs, stored_events)
 
-    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build, keys: KeyRows = ()) -> Sequence[int] | None:
         if self.audit_key is None:
             raise AuditKeyMissing()
-        return super().insert_numbered(days, build)
+        return super().insert_numbered(days, build, keys)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

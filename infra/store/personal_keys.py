@@ -11,8 +11,9 @@ makes those fields unreadable wherever the event is: the store, its backups, a c
 The event's bytes do not change, so the audit chain (which hashes them) still verifies, and every
 other field (the facts, the deadlines, the figures) still reads.
 
-The key is issued before the transaction that stores the case (``CaseCommands._open``): a case is
-never stored with a key that was not committed first. A batch that fails gives its keys back.
+The key is written in the same transaction as the case (``insert_numbered(…, keys=…)`` of
+infra/store/tickets.py, from ``CaseCommands._open``): a case is stored with its key or not at all,
+and a batch that fails leaves no key behind (its keys leave the process's memory too).
 
 Reading an event whose key is gone gives ``domain.privacy.ERASED`` for each sealed field. Events
 stored before this (no ``personal_key``) hold the fields in clear inside the store's encryption; for
@@ -77,9 +78,10 @@ class SQLitePersonalKeys:
             "(key_id TEXT PRIMARY KEY, key BLOB NOT NULL)"
         ]
 
-    def insert_personal_keys(self, rows: Sequence[tuple[str, bytes]]) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.executemany(f"INSERT INTO {keys_table(self.events_table_name)} (key_id, key) VALUES (?, ?)", rows)
+    def insert_personal_keys(self, cursor: Any, rows: Sequence[tuple[str, bytes]]) -> None:
+        """In the caller's transaction (the one storing the cases sealed with these keys)."""
+        if rows:
+            cursor.executemany(f"INSERT INTO {keys_table(self.events_table_name)} (key_id, key) VALUES (?, ?)", rows)
 
     def select_personal_keys(self, key_ids: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
@@ -120,10 +122,17 @@ class PostgresPersonalKeys:
             self._keys_table()
         )
 
-    def insert_personal_keys(self, rows: Sequence[tuple[str, bytes]]) -> None:
-        statement = SQL("INSERT INTO {} (key_id, key) VALUES (%s, %s)").format(self._keys_table())
-        with self.datastore.transaction(commit=True) as curs:
-            curs.executemany(statement, list(rows))
+    def insert_personal_keys(self, curs: Any, rows: Sequence[tuple[str, bytes]]) -> None:
+        """In the caller's transaction (the one storing the cases sealed with these keys): one statement."""
+        if rows:
+            ids, keys = zip(*rows, strict=True)
+            curs.execute(
+                SQL("INSERT INTO {} (key_id, key) SELECT * FROM unnest(%s::text[], %s::bytea[])").format(
+                    self._keys_table()
+                ),
+                (list(ids), list(keys)),
+                prepare=True,
+            )
 
     def select_personal_keys(self, key_ids: Sequence[str]) -> dict[str, bytes]:
         if not key_ids:
@@ -148,12 +157,18 @@ class MemoryPersonalKeys:
     def _personal_keys(self) -> dict[str, bytes]:
         return self.__dict__.setdefault("_personal_key_rows", {})  # type: ignore[no-any-return]
 
-    def insert_personal_keys(self, rows: Sequence[tuple[str, bytes]]) -> None:
-        with self._database_lock:
-            table = self._personal_keys()
-            if any(key_id in table for key_id, _ in rows):
-                raise ValueError("personal key id issued twice")
-            table.update(rows)
+    def insert_personal_keys(self, _cursor: Any, rows: Sequence[tuple[str, bytes]]) -> None:
+        """Under the store's lock (the caller holds it)."""
+        table = self._personal_keys()
+        if any(key_id in table for key_id, _ in rows):
+            raise ValueError("personal key id issued twice")
+        table.update(rows)
+
+    def _remove_personal_keys(self, rows: Sequence[tuple[str, bytes]]) -> None:
+        """A failed insert's keys taken back (the caller holds the lock)."""
+        table = self._personal_keys()
+        for key_id, _ in rows:
+            table.pop(key_id, None)
 
     def select_personal_keys(self, key_ids: Sequence[str]) -> dict[str, bytes]:
         with self._database_lock:
@@ -178,14 +193,20 @@ class Keyring:
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
-    def issue(self, count: int) -> list[str]:
-        """``count`` new keys, committed to the key table before anything is sealed with them."""
+    def make(self, count: int) -> tuple[list[str], list[tuple[str, bytes]]]:
+        """``count`` new keys to seal new cases with, and their rows for the key table, which the
+        store writes in the same transaction as the cases (``insert_numbered(…, keys=rows)``): a
+        case and its key are stored together or not at all."""
         made = [(new_key_id(), new_key()) for _ in range(count)]
-        if made:
-            self._recorder.insert_personal_keys([(key_id, self._wrap(key)) for key_id, key in made])
-            with self._lock:
-                self._cache.update(made)
-        return [key_id for key_id, _ in made]
+        with self._lock:
+            self._cache.update(made)
+        return [key_id for key_id, _ in made], [(key_id, self._wrap(key)) for key_id, key in made]
+
+    def forget(self, key_ids: Sequence[str]) -> None:
+        """Keys made for cases that were not stored (their transaction rolled back): out of memory."""
+        with self._lock:
+            for key_id in key_ids:
+                self._cache.pop(key_id, None)
 
     def key(self, key_id: str) -> bytes | None:
         with self._lock:

@@ -34,6 +34,7 @@ from hotline.domain.tickets import TicketDay
 logger = logging.getLogger(__name__)
 
 Build = Callable[[dict[str, int]], Sequence[StoredEvent]]
+KeyRows = Sequence[tuple[str, bytes]]  # the new cases' own keys, wrapped (infra/store/personal_keys.py)
 
 
 def tickets_table(events_table_name: str) -> str:
@@ -55,13 +56,15 @@ class SQLiteTicketRows:
         table = tickets_table(self.events_table_name)
         return [f"CREATE TABLE IF NOT EXISTS {table} (day TEXT PRIMARY KEY, last INTEGER NOT NULL)"]
 
-    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build, keys: KeyRows = ()) -> Sequence[int] | None:
         table = tickets_table(self.events_table_name)
         seed = (
             f"INSERT INTO {table} (day, last) SELECT ?, COALESCE(MAX(originator_version) - 1, 0) "
             f"FROM {self.events_table_name} WHERE originator_id = ? ON CONFLICT (day) DO NOTHING"
         )
         with self.datastore.transaction(commit=True) as c:
+            if keys:
+                self.insert_personal_keys(c, keys)  # type: ignore[attr-defined]
             firsts = {}
             for ticket_day in sorted(days, key=lambda d: d.day):
                 c.execute(seed, (ticket_day.day, ticket_day.legacy_id.hex))
@@ -190,9 +193,12 @@ class PostgresTicketRows:
             firsts[ticket_day.day] = row["first"]
         return ids, firsts
 
-    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build, keys: KeyRows = ()) -> Sequence[int] | None:
+        """``keys``: written first in the same transaction (before the day's row is locked)."""
         if sum(d.count for d in days) < self.speculate_from:
             with self.datastore.transaction(commit=True) as curs:
+                if keys:
+                    self.insert_personal_keys(curs, keys)  # type: ignore[attr-defined]
                 return self._insert_sealed(curs, build(self._raise_rows(curs, days)))  # type: ignore[attr-defined]
         _, _, _, release, forget, withdraw = self.pending_statements()
         with self.datastore.get_connection() as conn:
@@ -203,6 +209,8 @@ class PostgresTicketRows:
                 known = {day: first for day, first in expected.items() if first is not None}
                 built = build(known) if len(known) == len(expected) else None
                 with conn.transaction(), conn.cursor() as curs:
+                    if keys:
+                        self.insert_personal_keys(curs, keys)  # type: ignore[attr-defined]
                     firsts = self._raise_rows(curs, days, ids)
                     curs.execute(forget, ([d.day for d in days], max(ids)), prepare=True)
                     self._read_tail(curs)  # type: ignore[attr-defined]  # the writer before has just committed
@@ -243,9 +251,11 @@ class MemoryTicketRows:
     _database_lock: threading.Lock
     _stored_events_index: dict[str, dict[int, int]]
 
-    def insert_numbered(self, days: Sequence[TicketDay], build: Build) -> Sequence[int] | None:
+    def insert_numbered(self, days: Sequence[TicketDay], build: Build, keys: KeyRows = ()) -> Sequence[int] | None:
         rows: dict[str, int] = self.__dict__.setdefault("_ticket_rows", {})
         with self._database_lock:
+            if keys:
+                self.insert_personal_keys(None, keys)  # type: ignore[attr-defined]
             before = dict(rows)
             firsts = {}
             for ticket_day in sorted(days, key=lambda d: d.day):
@@ -259,6 +269,8 @@ class MemoryTicketRows:
             except BaseException:
                 rows.clear()
                 rows.update(before)
+                if keys:
+                    self._remove_personal_keys(keys)  # type: ignore[attr-defined]
                 raise
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:

@@ -222,3 +222,36 @@ def test_retention_erases_what_was_closed_before_the_period_and_nothing_else(ser
     assert "电钻" not in json.dumps(words_after, ensure_ascii=False)
     again = run("privacy", "retention", "run", env=_env(services))
     assert "共删除 0 件" in again.stdout  # erased once
+
+
+def _key_rows(services) -> set[str]:
+    recorder = services.app.recorder
+    table = f"{recorder.events_table_name}_personal_keys"
+    if getattr(recorder.datastore, "schema", None):
+        table = f'"{recorder.datastore.schema}"."{table}"'
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT key_id FROM {table}")
+        return {row[0] if isinstance(row, tuple) else row["key_id"] for row in cursor.fetchall()}
+
+
+def test_a_case_and_its_key_are_stored_together_or_not_at_all(services, monkeypatch):
+    app = services.app
+    before = _key_rows(services)
+    build = app._build
+
+    def crashed(*args, **kwargs):  # the cases made and sealed, then the process fails before the commit
+        build(*args, **kwargs)
+        raise RuntimeError("连接中断")
+
+    monkeypatch.setattr(app, "_build", crashed)
+    try:
+        app.open_cases([(call, None) for call in _calls()], OPERATOR_ACTOR)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the batch should have failed")
+    assert _key_rows(services) == before  # no key of a case that was never stored
+    monkeypatch.undo()
+    opened = app.open_cases([(call, None) for call in _calls()], OPERATOR_ACTOR)
+    keys = {app.get_case(opening.ticket_no).personal_key for opening in opened}
+    assert len(keys) == 3 and _key_rows(services) == before | keys
