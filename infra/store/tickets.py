@@ -3,7 +3,8 @@
 Each recorder of the application (SQLite, PostgreSQL, the in-memory one of the tests) offers
 ``insert_numbered``: in ONE transaction it raises each day's counter row by the number of new
 cases of that day, hands the first numbers to ``build`` (which makes the cases and returns their
-stored events), and inserts those events with their audit-chain links. The row is locked by the
+stored events), and inserts those events with their audit-chain links, and the new cases' own
+keys (``keys``, infra/store/personal_keys.py) with them. The row is locked by the
 update until the commit, so writers of the same day take turns on it instead of racing for an
 aggregate's version: no retry, no gap (a rolled-back insert rolls the counter back with it), no
 repeat, and numbers in the order the writers commit. On PostgreSQL a large batch is built before
