@@ -350,3 +350,17 @@ def test_an_index_an_earlier_version_made_is_dropped_and_the_new_ones_made(servi
     services.read_models.cases.create_tables()  # what every start does
     assert "hv_cases_sign_by" not in indexes()
     assert {"hv_cases_sign_due", "hv_cases_emergency_queue", "hv_cases_emergency_department"} <= indexes()
+
+
+def test_a_long_catch_up_refreshes_the_views_statistics_and_a_short_one_does_not(services, monkeypatch):
+    from hotline.projections import read_models as module
+
+    refreshed = []
+    monkeypatch.setattr(services.read_models.recorder, "analyse", lambda names: refreshed.append(set(names)))
+    monkeypatch.setattr(module, "LONG_CATCH_UP", 5)
+    open_case(services.app, dispatch_to="HBJ")  # opened and dispatched: two events, a short catch-up
+    assert services.read_models.catch_up() < 5 and refreshed == []
+    for _ in range(3):
+        open_case(services.app, dispatch_to="CGJ")
+    assert services.read_models.catch_up() >= 5  # a long one
+    assert len(refreshed) == 1 and {"hv_cases", "hv_messages", "hv_report_facts"} <= refreshed[0]
