@@ -232,8 +232,10 @@ class CaseCommands(HotlineBase):
             keys, key_rows = self.personal_keys.make(len(plans)) if self.personal_keys else ([], [])  # as in _open
 
             def build(firsts: dict[str, int]) -> list[StoredEvent]:
+                """May be called again with other numbers (as ``_build``): each call replaces the last."""
                 day = at.date()
                 number = firsts[day.isoformat()]
+                new: list[Case | CallReceipt] = []
                 for offset, (index, item) in enumerate(plans):
                     ticket_no = format_ticket_no(day, number + offset)
                     case = Case.migrate(
@@ -250,9 +252,10 @@ class CaseCommands(HotlineBase):
                         personal_key=keys[offset] if keys else None,
                         dispatch=self.rules.handling.dispatch,
                     )
-                    made.extend((case, CallReceipt.record(item.receipt_key, ticket_no, at=at)))
+                    new.extend((case, CallReceipt.record(item.receipt_key, ticket_no, at=at)))
                     outcomes[index] = Imported(item.source_no, ticket_no, created=True)
-                return [self.mapper.to_stored_event(e) for aggregate in made for e in aggregate.collect_events()]
+                made[:] = new
+                return [self.mapper.to_stored_event(e) for aggregate in new for e in aggregate.collect_events()]
 
             try:
                 notification_ids = recorder.insert_numbered([TicketDay.of(at.date(), len(plans))], build, key_rows)

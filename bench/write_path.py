@@ -69,12 +69,16 @@ class Recorded:
         if numbered is not None:
 
             def insert_numbered(days, build, keys=()):
+                built: list[int] = []  # the store may build again with other numbers: the last build is stored
+
                 def counted(firsts):
                     stored_events = build(firsts)
-                    self.sizes.append(len(stored_events))
+                    built.append(len(stored_events))
                     return stored_events
 
-                return numbered(days, counted, keys)
+                notification_ids = numbered(days, counted, keys)
+                self.sizes.append(built[-1])
+                return notification_ids
 
             app.recorder.insert_numbered = insert_numbered  # type: ignore[attr-defined]
 

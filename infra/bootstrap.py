@@ -22,6 +22,7 @@ from hotline.infra.passwords import Passwords
 from hotline.infra.rule_files import load_rules
 from hotline.infra.store.anchors import anchors_file, record_anchor
 from hotline.infra.store.audit_chain import seal_writes
+from hotline.infra.store.pg_pool import most_recent_first
 from hotline.infra.store.schema_lock import schema_setup_lock
 from hotline.intake.bus import InProcessBus, in_process_bus
 from hotline.projections.caller_key import CallerKey
@@ -108,6 +109,9 @@ def bootstrap(config: Config | None = None, clock: Clock | None = None) -> Servi
             raise ConfigError(problem)
         read_models = build_read_models(config, app)
         bus = None if config.kafka_bootstrap else in_process_bus(app)  # its outbox position table too
+    if config.uses_postgres:
+        for datastore in (app.recorder.datastore, read_models.recorder.datastore):  # type: ignore[attr-defined]
+            most_recent_first(datastore.pool)
     services = Services(config=config, rules=rules, app=app, read_models=read_models, bus=bus)
     if config.redis_url:  # sign-in slow-down and Open311 limits shared by every web process
         from hotline.infra.redis_limits import RedisLimitStore

@@ -29,11 +29,17 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Identifier, Literal
 
+from hotline.domain.tickets import TicketDay
+
 ATTEMPTS = 5  # calls with the tail the database answered, before the library's path takes over
 
 
 def save_function_name(events_table_name: str) -> str:
     return f"{events_table_name}_save"
+
+
+def numbered_save_function_name(events_table_name: str) -> str:
+    return f"{events_table_name}_save_numbered"
 
 
 OLD_ARGUMENTS = "bigint, bytea, bigint, {id_type}[], bigint[], text[], bytea[], bytea[], bytea[]"
@@ -99,6 +105,61 @@ def create_save_function(
     )
 
 
+def create_numbered_save_function(
+    datastore: Any, events_table_name: str, tickets_table_name: str, keys_table_name: str
+) -> Any:
+    """New cases in one call: the days' ticket rows (``infra/store/tickets.py``) seeded where new
+    and locked in day order, as the transaction path locks them, before the events' table lock;
+    when every row still holds the last number the caller expected (the numbers its cases were
+    built with), the save function above stores the events and their link, and the rows are raised
+    and the cases' keys inserted in the same statement. Otherwise nothing is stored (the save is
+    asked with a tail that never holds, so that it answers the real one) and the rows' numbers go
+    back with the tail: the caller builds again with them."""
+    schema = datastore.schema
+    return SQL(
+        "CREATE OR REPLACE FUNCTION {function}(expected_seq bigint, expected_mac bytea, expected_id bigint, "
+        "days text[], counts bigint[], legacy {id_type}[], expected_lasts bigint[], "
+        "key_ids text[], key_values bytea[], "
+        "ids {id_type}[], versions bigint[], topics text[], states bytea[], digest bytea, leaves bytea, mac bytea) "
+        "RETURNS TABLE (saved boolean, last_seq bigint, last_mac bytea, last_id bigint, lasts bigint[]) "
+        "LANGUAGE plpgsql AS $body$ "
+        "DECLARE numbers bigint[] := '{{}}'; row_last bigint; expected boolean := true; r record; "
+        "BEGIN "
+        "  SET LOCAL lock_timeout = {lock_timeout}; "
+        "  FOR i IN 1 .. cardinality(days) LOOP "
+        "    SELECT t.last INTO row_last FROM {tickets} t WHERE t.day = days[i] FOR UPDATE; "
+        "    IF NOT FOUND THEN "  # the day's first number: after an old TicketCounter's highest, if any
+        "      INSERT INTO {tickets} (day, last) SELECT days[i], COALESCE(MAX(e.originator_version) - 1, 0) "
+        "        FROM {events} e WHERE e.originator_id = legacy[i] ON CONFLICT (day) DO NOTHING; "
+        "      SELECT t.last INTO row_last FROM {tickets} t WHERE t.day = days[i] FOR UPDATE; "
+        "    END IF; "
+        "    numbers := numbers || row_last; "
+        "    expected := expected AND row_last IS NOT DISTINCT FROM expected_lasts[i]; "
+        "  END LOOP; "
+        "  SELECT * INTO r FROM {save}(CASE WHEN expected THEN expected_seq ELSE -1 END, expected_mac, "
+        "    expected_id, ids, versions, topics, states, digest, leaves, mac); "
+        "  IF r.saved THEN "
+        "    FOR i IN 1 .. cardinality(days) LOOP "
+        "      UPDATE {tickets} t SET last = t.last + counts[i] WHERE t.day = days[i]; "
+        "      numbers[i] := numbers[i] + counts[i]; "
+        "    END LOOP; "
+        "    IF cardinality(key_ids) > 0 THEN "
+        "      INSERT INTO {keys} (key_id, key) SELECT * FROM unnest(key_ids, key_values); "
+        "    END IF; "
+        "  END IF; "
+        "  RETURN QUERY SELECT r.saved, r.last_seq, r.last_mac, r.last_id, numbers; "
+        "END $body$"
+    ).format(
+        function=Identifier(schema, numbered_save_function_name(events_table_name)),
+        id_type=SQL(datastore.originator_id_type),
+        lock_timeout=Literal(f"{datastore.lock_timeout}s"),
+        tickets=Identifier(schema, tickets_table_name),
+        events=Identifier(schema, events_table_name),
+        keys=Identifier(schema, keys_table_name),
+        save=Identifier(schema, save_function_name(events_table_name)),
+    )
+
+
 class OneTripSave:
     """For the sealing PostgreSQL recorder: ``_save_sealed`` on a cursor (autocommitted: one round
     trip; or inside the ticket counter's transaction)."""
@@ -115,6 +176,15 @@ class OneTripSave:
         schema = self.datastore.schema
         self._tail_lock = threading.Lock()
         self._tail_seen: tuple[int, bytes, int] = (-1, b"", -1)  # nothing seen yet: the first call asks
+        self._lasts_seen: dict[str, int] = {}  # each day's last ticket number, as this process saw it last
+        self._numbered_call = SQL(
+            "SELECT saved, last_seq, last_mac, last_id, lasts FROM {}(%s::bigint, %s::bytea, %s::bigint, "
+            "%b::text[], %b::bigint[], %b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[], "
+            "%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea, %b::bytea, %b::bytea)"
+        ).format(
+            Identifier(schema, numbered_save_function_name(self.events_table_name)),
+            id_type=SQL(self.datastore.originator_id_type),
+        )
         self._save_call = SQL(
             "SELECT saved, last_seq, last_mac, last_id FROM {}(%s::bigint, %s::bytea, %s::bigint, "
             "%b::{}[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea, %b::bytea, %b::bytea)"
@@ -144,6 +214,64 @@ class OneTripSave:
     def _saw_tail(self, seq: int, mac: bytes, notification_id: int) -> None:
         with self._tail_lock:
             self._tail_seen = (seq, mac, notification_id)
+
+    def _saw_lasts(self, lasts: dict[str, int]) -> None:
+        with self._tail_lock:
+            self._lasts_seen.update(lasts)
+
+    def _save_numbered(
+        self,
+        curs: Any,
+        days: Sequence[TicketDay],
+        build: Callable[[dict[str, int]], Sequence[StoredEvent]],
+        keys: Sequence[tuple[str, bytes]],
+    ) -> list[int] | None:
+        """New cases, their keys and the days' ticket rows in one autocommitted call, built with
+        the numbers after the last ones this process saw; when another writer took numbers or
+        wrote events since, the call stores nothing and answers what holds now, and the cases are
+        built again with it. None when other writers kept coming between (the caller takes the
+        transaction path)."""
+        assert self.audit_key is not None
+        ordered = sorted(days, key=lambda d: d.day)  # the rows' lock order, as on the transaction path
+        names = [d.day for d in ordered]
+        counts = [d.count for d in ordered]
+        legacy = [d.legacy_id for d in ordered]
+        key_ids = [key_id for key_id, _ in keys]
+        key_values = [value for _, value in keys]
+        with self._tail_lock:
+            seq, mac, top = self._tail_seen
+            lasts: list[int | None] = [self._lasts_seen.get(day) for day in names]
+        for _ in range(ATTEMPTS):
+            stored_events: Sequence[StoredEvent] = []
+            seal = (b"", b"", b"")
+            if None not in lasts:  # else a day not seen yet: ask (nothing built, nothing stored)
+                stored_events = build(
+                    {day: last + 1 for day, last in zip(names, lasts, strict=True) if last is not None}
+                )
+                if not stored_events:
+                    return None
+                notification_ids = list(range(top + 1, top + 1 + len(stored_events)))
+                [link] = self.seal_links(self.audit_key, (seq, mac), stored_events, notification_ids)
+                seal = (link.digest, link.leaves, link.mac)
+            columns = [
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ]
+            curs.execute(
+                self._numbered_call,
+                (seq, mac, top, names, counts, legacy, lasts, key_ids, key_values, *columns, *seal),
+                prepare=True,
+            )
+            row = curs.fetchone()
+            seq, mac, top, lasts = row["last_seq"], bytes(row["last_mac"]), row["last_id"], list(row["lasts"])
+            with self._tail_lock:
+                self._tail_seen = (seq, mac, top)
+                self._lasts_seen.update(zip(names, row["lasts"], strict=True))
+            if row["saved"] and stored_events:
+                return notification_ids
+        return None
 
     def _save_sealed(self, curs: Any, stored_events: Sequence[StoredEvent]) -> list[int] | None:
         """The events and their links, in one call when the tail seen last still holds; None when

@@ -177,3 +177,45 @@ def test_writers_taking_turns_on_postgresql_keep_the_chain_and_the_order(pg, mon
     notes = [e.note for e in pg.app.case_events(ticket) if type(e).__name__ == "Urged"]
     assert notes[-2:] == ["库的写法", "最后一次"] and len(notes) == 10
     assert_event_stream_intact(pg)
+
+
+@pytest.mark.postgres
+def test_a_call_logged_on_postgresql_is_one_statement_to_open_it_and_one_to_dispatch_it(pg, monkeypatch):
+    app = pg.app
+    app.open_case(CALL, OPERATOR_ACTOR)  # the process has seen the day's last number and the chain's tail
+    statements = CountedStatements(monkeypatch)
+
+    ticket = app.open_case(CALL, OPERATOR_ACTOR).ticket_no  # the case, its key and the day's number: one call
+    app.dispatch(ticket, OPERATOR_ACTOR, department="HBJ")
+
+    assert len(statements.sent) == 2 and "hotline_events_save_numbered" in statements.sent[0]
+    assert int(ticket[-6:]) == 2
+
+    other = bootstrap(pg.config)  # another worker logs a call of the same day meanwhile
+    try:
+        theirs = other.app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    finally:
+        other.close()
+    statements.sent.clear()
+    mine = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    # The first call found the day's number taken and stored nothing; built again with the number
+    # it answered, the second stored the case.
+    assert len(statements.sent) == 2 and all("save_numbered" in s for s in statements.sent)
+    assert [int(theirs[-6:]), int(mine[-6:])] == [3, 4]
+    assert app.get_case(mine).caller_phone == CALL.caller_phone  # sealed with its own key, stored beside it
+    assert app.recorder.select_last_numbers() == {mine[:4] + "-" + mine[4:6] + "-" + mine[6:8]: 4}
+    ids = [n.id for n in app.recorder.select_notifications(None, 1000)]
+    assert ids == list(range(1, len(ids) + 1))
+    assert_event_stream_intact(pg)
+
+
+@pytest.mark.postgres
+def test_the_pool_hands_out_the_connection_given_back_last(pg):
+    """One case at a time reuses one hot server process instead of visiting each in turn."""
+    datastore = pg.app.recorder.datastore
+    with datastore.get_connection() as first, datastore.get_connection() as second:
+        first_pid, second_pid = first.info.backend_pid, second.info.backend_pid
+    # ``second`` went back first, then ``first``: ``first`` is the one handed out next, every time
+    for _ in range(3):
+        with datastore.get_connection() as conn:
+            assert conn.info.backend_pid == first_pid != second_pid
