@@ -200,3 +200,34 @@ def test_a_migrated_callers_personal_data_is_sealed_with_the_cases_own_key(hotli
     )
     assert SEALED in state and "caller_name" not in state and "caller_phone" not in state
     assert state["source_no"] == "JZ12345-2025-000101"  # the case's facts stay readable
+
+
+def test_cases_logged_elsewhere_during_an_import_move_its_numbers_on_and_nothing_unstored_is_kept(services):
+    """Another worker took the day's next number after this process last saw the day's row: the
+    import's cases are built again with the numbers after it (on PostgreSQL, where the store asks
+    with the numbers it expects), and only what was stored stays in this process's memory."""
+    from hotline.domain.case import Call, case_id
+    from hotline.infra.bootstrap import bootstrap
+
+    hotline = clocked(services.app, T)
+    call = Call(channel="phone", category="complaint", service_code="noise", description="施工噪音", district="城东区")
+    mine = hotline.open_case(call, OPERATOR_ACTOR).ticket_no
+    other = bootstrap(services.config)
+    try:
+        theirs = clocked(other.app, T).open_case(call, OPERATOR_ACTOR).ticket_no
+    finally:
+        other.close()
+
+    report = imported(hotline)
+
+    assert [mine, theirs] == ["20261202-000001", "20261202-000002"]
+    assert [ticket for _, ticket in report.created] == [f"20261202-00000{n}" for n in (3, 4, 5, 6)]
+
+    def cached(ticket_no: str):
+        try:
+            return hotline.repository.cache.get(case_id(ticket_no))
+        except KeyError:
+            return None
+
+    assert cached(theirs) is None  # the other worker's case: never built here (a first build may have made one)
+    assert [cached(ticket).ticket_no for _, ticket in report.created] == [t for _, t in report.created]
