@@ -56,6 +56,12 @@ class Table:
         return self.columns[0]
 
 
+def row_values(table: Table, rows: Iterable[Row]) -> list[tuple]:
+    """Rows as tuples in the table's column order, as the view recorder writes them."""
+    columns = table.columns
+    return [tuple(row[c] for c in columns) for row in rows]
+
+
 class RowView(Projection[ViewRecorder]):
     """Subclasses set ``name``, ``tables`` and ``handlers`` {event class: (table, handler, creates)}."""
 
@@ -148,17 +154,14 @@ class RowView(Projection[ViewRecorder]):
         return found
 
     def _upsert(self, cursor: Any, table: Table, rows: Iterable[Row]) -> None:
-        columns = table.columns
-        values = [tuple(row[c] for c in columns) for row in rows]
-        self.view.upsert(cursor, table.name, columns, values)
+        self.view.upsert(cursor, table.name, table.columns, row_values(table, rows))
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table, in key order: what a rebuild must reproduce exactly."""
         return {
-            table.name: [
-                tuple(row[c] for c in table.columns)
-                for row in self.view.query(f"SELECT * FROM {self.view.table(table.name)} ORDER BY {table.key}")
-            ]
+            table.name: row_values(
+                table, self.view.query(f"SELECT * FROM {self.view.table(table.name)} ORDER BY {table.key}")
+            )
             for table in self.tables
         }
 

@@ -17,7 +17,7 @@ waiting to retry, failed. Nothing here sends; ``infra/notify`` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +40,7 @@ from hotline.domain.notifications import (
     is_mobile,
     masked,
 )
-from hotline.projections.base import IN_CHUNK, Row, RowView, Table, stamp, unstamp
+from hotline.projections.base import IN_CHUNK, Row, RowView, Table, row_values, stamp, unstamp
 from hotline.projections.store import ViewRecorder
 
 PENDING = "pending"
@@ -270,11 +270,13 @@ class NotificationPlan(RowView):
             # Rows new in this batch are appended (their keys are their events': a batch read twice
             # fails on them and is retried), rows read from the store replaced.
             if opened_cases:
-                view.copy_rows(cursor, CASE_STATE.name, CASE_STATE.columns, _values(CASE_STATE, opened_cases.values()))
+                view.copy_rows(
+                    cursor, CASE_STATE.name, CASE_STATE.columns, row_values(CASE_STATE, opened_cases.values())
+                )
             if touched_cases:
                 self._upsert(cursor, CASE_STATE, touched_cases.values())
             self._cancel_stored(cursor, planned)
-            view.copy_rows(cursor, MESSAGES.name, MESSAGES.columns, _values(MESSAGES, planned.new_rows()))
+            view.copy_rows(cursor, MESSAGES.name, MESSAGES.columns, row_values(MESSAGES, planned.new_rows()))
             if planned.stored:
                 self._upsert(cursor, MESSAGES, planned.stored_rows())
 
@@ -436,10 +438,6 @@ class NotificationPlan(RowView):
         found[EXPIRED] = int(expired)
         found[PENDING] -= int(expired)
         return found
-
-
-def _values(table: Table, rows: Iterable[Row]) -> list[tuple]:
-    return [tuple(row[c] for c in table.columns) for row in rows]
 
 
 def _message_moved(row: Row, event: Any) -> None:

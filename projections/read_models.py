@@ -240,7 +240,9 @@ class ReadModels:
             if processed is None:
                 processed = self._catch_up(chosen, progress)
         if refresh_statistics and processed >= LONG_CATCH_UP:
-            self.recorder.analyse([table.name for view in chosen for table in view.tables])
+            # table by table, with the beat between: a runner is not taken for gone meanwhile
+            between = (lambda: progress(0)) if progress else None
+            self.recorder.analyse([table.name for view in chosen for table in view.tables], between)
         return processed
 
     def _catch_up(self, chosen: list[RowView], progress: Callable[[int], None] | None) -> int:

@@ -13,7 +13,7 @@ psycopg), ``INSERT … ON CONFLICT … DO UPDATE``, TEXT timestamps in one fixed
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -93,11 +93,14 @@ class ViewRecorder:
             [(*row[1:], row[0]) for row in rows],
         )
 
-    def analyse(self, names: Sequence[str]) -> None:
-        """Fresh planner statistics for tables just filled (after a rebuild)."""
-        with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            for name in names:
+    def analyse(self, names: Sequence[str], between: Callable[[], None] | None = None) -> None:
+        """Fresh planner statistics for tables just filled (after a rebuild); ``between`` is called
+        after each table (a runner's beat: other processes see it is still at work)."""
+        for name in names:
+            with self.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
                 cursor.execute(f"ANALYZE {self.table(name)}")  # type: ignore[attr-defined]
+            if between:
+                between()
 
     def select(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor.execute(self.sql(statement), tuple(params))
@@ -213,14 +216,17 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
         )
         return {row["column_name"] if isinstance(row, dict) else row[0] for row in cursor.fetchall()}
 
-    def analyse(self, names: Sequence[str]) -> None:
+    def analyse(self, names: Sequence[str], between: Callable[[], None] | None = None) -> None:
         """VACUUM ANALYZE (outside a transaction): statistics for the planner, and the visibility map
-        that lets counts over the deadline indexes be index-only scans instead of visiting every row."""
+        that lets counts over the deadline indexes be index-only scans instead of visiting every row.
+        ``between`` is called after each table: at a million events one table can take seconds."""
         with self.datastore.get_connection() as connection:
             connection.autocommit = True
             try:
                 for name in names:
                     connection.execute(f"VACUUM (ANALYZE) {self.table(name)}")
+                    if between:
+                        between()
             finally:
                 connection.autocommit = False
 
