@@ -15,6 +15,11 @@ writer came between, or the first save of the process), the function stores noth
 the real tail, and the recorder seals again with it (a second round trip). A writer that keeps
 losing falls back to the library's path, which holds the lock across its round trips.
 
+New cases take one call as well (``create_numbered_save_function``): their ticket numbers are part
+of their events, so the process builds them with the numbers after the day's last one it saw, and
+the function checks the day's row as it checks the tail. A day's first case (or one after another
+writer's) costs a second call; the cases' own keys go in the same statement as the cases.
+
 The arrays go in binary (``%b``): psycopg writes a text array element by element in Python (about
 20 ms for a batch of 500 calls' 1,550 events, all of it inside the ticket row's lock), a binary one
 in about 2 ms.

@@ -7,7 +7,9 @@ stored events), and inserts those events with their audit-chain links, and the n
 keys (``keys``, infra/store/personal_keys.py) with them. The row is locked by the
 update until the commit, so writers of the same day take turns on it instead of racing for an
 aggregate's version: no retry, no gap (a rolled-back insert rolls the counter back with it), no
-repeat, and numbers in the order the writers commit. On PostgreSQL a large batch is built before
+repeat, and numbers in the order the writers commit. On PostgreSQL a few new cases go in one
+call of a plpgsql function that does all of it (``infra/store/pg_save.py``, with the numbers the
+process expects, built again when another writer took them), and a large batch is built before
 the transaction, with the numbers the store expects to issue, and inside it only when the row
 issued others (``PostgresTicketRows``): the row is then held for the insert alone.
 
