@@ -123,11 +123,12 @@ class PostgresPersonalKeys:
         )
 
     def insert_personal_keys(self, curs: Any, rows: Sequence[tuple[str, bytes]]) -> None:
-        """In the caller's transaction (the one storing the cases sealed with these keys): one statement."""
+        """In the caller's transaction (the one storing the cases sealed with these keys): one
+        statement, its arrays in binary (as text, psycopg writes them element by element)."""
         if rows:
             ids, keys = zip(*rows, strict=True)
             curs.execute(
-                SQL("INSERT INTO {} (key_id, key) SELECT * FROM unnest(%s::text[], %s::bytea[])").format(
+                SQL("INSERT INTO {} (key_id, key) SELECT * FROM unnest(%b::text[], %b::bytea[])").format(
                     self._keys_table()
                 ),
                 (list(ids), list(keys)),

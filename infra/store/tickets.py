@@ -235,7 +235,7 @@ class PostgresTicketRows:
         if not originator_ids:
             return []
         statement = SQL(
-            "SELECT originator_id, topic, state FROM {} WHERE originator_version = 1 AND originator_id = ANY(%s)"
+            "SELECT originator_id, topic, state FROM {} WHERE originator_version = 1 AND originator_id = ANY(%b)"
         ).format(Identifier(self.datastore.schema, self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (list(originator_ids),), prepare=True)
