@@ -50,11 +50,13 @@ BATCH_SIZE = 5000
 # when a runner keeps them up to date outside the request; then it shows what it has, and says so.
 WAIT_FOR_OWN_WRITE = 2.0
 FOLLOW_INTERVAL = 0.2  # the runner's pause when the log has nothing new
-# A catch-up this long (a restored backup, a runner back after an outage, a new data set) leaves the
+# This many events applied (in one long catch-up: a restored backup, a runner back after an outage,
+# a new data set; or in many short ones, as a runner following heavy intake makes) leave the
 # planner's statistics and PostgreSQL's visibility map far behind the tables, so the deadline queue's
 # counts visit the heap until autovacuum has run (at 1M events, p95 149 ms right after a catch-up
-# against 40 ms after a rebuild's VACUUM ANALYZE). Such a catch-up refreshes them, as a rebuild does.
-LONG_CATCH_UP = 50_000
+# against 40 ms after a rebuild's VACUUM ANALYZE; autovacuum waits for a fifth of a table to change).
+# Then the views' statistics are refreshed, as a rebuild does.
+REFRESH_AFTER = 50_000
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,7 @@ class ReadModels:
         self.beat = RunnerBeat(recorder)  # a runner in another process says it follows (gunicorn)
         self.beat.create()
         self._lock = threading.Lock()
+        self._unrefreshed = 0  # events read since the views' statistics were refreshed (REFRESH_AFTER)
         self.followed = False  # a runner (``follow``) in this process keeps the views up to date
 
     # ---- keeping up ------------------------------------------------------------------------
@@ -226,8 +229,9 @@ class ReadModels:
         refresh_statistics: bool = True,
     ) -> int:
         """Process every pending event for the views (all by default); returns how many events
-        of the log were read past the slowest view's position. Cheap when nothing is new. After
-        ``LONG_CATCH_UP`` events or more, the views' statistics are refreshed (``analyse``)."""
+        of the log were read past the slowest view's position. Cheap when nothing is new. Once
+        ``REFRESH_AFTER`` events or more were read since the last refresh (by this process, in this
+        catch-up or over several), the views' statistics are refreshed (``analyse``)."""
         chosen = [self._view(name) for name in views] if views else list(self.views.values())
         with self._lock:
             processed = None
@@ -239,7 +243,11 @@ class ReadModels:
                     continue  # another process moved a view on: re-read positions and go on
             if processed is None:
                 processed = self._catch_up(chosen, progress)
-        if refresh_statistics and processed >= LONG_CATCH_UP:
+            self._unrefreshed += processed
+            refresh = refresh_statistics and self._unrefreshed >= REFRESH_AFTER
+            if refresh:
+                self._unrefreshed = 0
+        if refresh:
             # table by table, with the beat between: a runner is not taken for gone meanwhile
             between = (lambda: progress(0)) if progress else None
             self.recorder.analyse([table.name for view in chosen for table in view.tables], between)
@@ -384,6 +392,7 @@ class ReadModels:
                 for name in replayed:
                     self._view(name).create_tables()  # the indexes, each built once over the full table
         self.recorder.analyse([table.name for name in chosen for table in self._view(name).tables])
+        self._unrefreshed = 0
         return read
 
     def rollback_problem(self, positions: dict[str, int] | None = None, overtaken_only: bool = False) -> str | None:

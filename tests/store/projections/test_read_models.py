@@ -359,7 +359,7 @@ def test_a_long_catch_up_refreshes_the_views_statistics_and_a_short_one_does_not
     monkeypatch.setattr(
         services.read_models.recorder, "analyse", lambda names, between=None: refreshed.append(set(names))
     )
-    monkeypatch.setattr(module, "LONG_CATCH_UP", 5)
+    monkeypatch.setattr(module, "REFRESH_AFTER", 5)
     open_case(services.app, dispatch_to="HBJ")  # opened and dispatched: two events, a short catch-up
     assert services.read_models.catch_up() < 5 and refreshed == []
     for _ in range(3):
@@ -368,12 +368,28 @@ def test_a_long_catch_up_refreshes_the_views_statistics_and_a_short_one_does_not
     assert len(refreshed) == 1 and {"hv_cases", "hv_messages", "hv_report_facts"} <= refreshed[0]
 
 
+def test_short_catch_ups_that_add_up_refresh_the_statistics_too(services, monkeypatch):
+    """A runner following heavy intake reads a few thousand events at a time: their sum counts."""
+    from hotline.projections import read_models as module
+
+    refreshed = []
+    monkeypatch.setattr(services.read_models.recorder, "analyse", lambda names, between=None: refreshed.append(names))
+    monkeypatch.setattr(module, "REFRESH_AFTER", 5)
+    read = []
+    for _ in range(4):
+        open_case(services.app, dispatch_to="HBJ")  # opened and dispatched: two events
+        read.append(services.read_models.catch_up())
+        read.append(len(refreshed))
+    # 2 and 4 events read: no refresh; 6: the refresh, and the count starts again; 2: none
+    assert read == [2, 0, 2, 0, 2, 1, 2, 1]
+
+
 def test_a_runner_refreshing_the_statistics_beats_after_each_table(services, monkeypatch):
     """At a million events one table's VACUUM can outlast the beat's validity: the runner says it
     is still at work after each table, so other processes do not take it for gone (runner_beat.py)."""
     from hotline.projections import read_models as module
 
-    monkeypatch.setattr(module, "LONG_CATCH_UP", 5)
+    monkeypatch.setattr(module, "REFRESH_AFTER", 5)
     for _ in range(3):
         open_case(services.app, dispatch_to="CGJ")
     recorder = services.read_models.recorder
