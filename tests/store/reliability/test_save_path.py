@@ -203,7 +203,8 @@ def test_a_call_logged_on_postgresql_is_one_statement_to_open_it_and_one_to_disp
     assert len(statements.sent) == 2 and all("save_numbered" in s for s in statements.sent)
     assert [int(theirs[-6:]), int(mine[-6:])] == [3, 4]
     assert app.get_case(mine).caller_phone == CALL.caller_phone  # sealed with its own key, stored beside it
-    assert app.recorder.select_last_numbers() == {mine[:4] + "-" + mine[4:6] + "-" + mine[6:8]: 4}
+    day = f"{mine[:4]}-{mine[4:6]}-{mine[6:8]}"  # 20261203-000004: the row of 2026-12-03
+    assert app.recorder.select_last_numbers() == {day: 4}
     ids = [n.id for n in app.recorder.select_notifications(None, 1000)]
     assert ids == list(range(1, len(ids) + 1))
     assert_event_stream_intact(pg)
