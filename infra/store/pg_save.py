@@ -246,13 +246,18 @@ class OneTripSave:
         with self._tail_lock:
             seq, mac, top = self._tail_seen
             lasts: list[int | None] = [self._lasts_seen.get(day) for day in names]
+        stored_events: Sequence[StoredEvent] = []
+        built_with: list[int | None] = []
         for _ in range(ATTEMPTS):
-            stored_events: Sequence[StoredEvent] = []
             seal = (b"", b"", b"")
-            if None not in lasts:  # else a day not seen yet: ask (nothing built, nothing stored)
-                stored_events = build(
-                    {day: last + 1 for day, last in zip(names, lasts, strict=True) if last is not None}
-                )
+            if None in lasts:  # a day not seen yet: ask (nothing built, nothing stored)
+                stored_events, built_with = [], []
+            else:
+                if lasts != built_with:  # else only the chain's tail moved: the same cases, sealed again
+                    stored_events = build(
+                        {day: last + 1 for day, last in zip(names, lasts, strict=True) if last is not None}
+                    )
+                    built_with = list(lasts)
                 if not stored_events:
                     return None
                 notification_ids = list(range(top + 1, top + 1 + len(stored_events)))

@@ -220,3 +220,26 @@ def test_the_pool_hands_out_the_connection_given_back_last(pg):
     for _ in range(3):
         with datastore.get_connection() as conn:
             assert conn.info.backend_pid == first_pid != second_pid
+
+
+@pytest.mark.postgres
+def test_an_opening_after_another_workers_dispatch_is_sealed_again_not_built_again(pg, monkeypatch):
+    """Another worker saved (the chain's tail moved) but took no number: the cases built with the
+    day's next number stand; only their seal is made again with the new tail."""
+    app = pg.app
+    first = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+    other = bootstrap(pg.config)
+    try:
+        other.app.dispatch(first, OPERATOR_ACTOR, department="HBJ")
+    finally:
+        other.close()
+    builds = []
+    real_build = type(app)._build
+    monkeypatch.setattr(type(app), "_build", lambda self, *args: builds.append(1) or real_build(self, *args))
+    statements = CountedStatements(monkeypatch)
+
+    second = app.open_case(CALL, OPERATOR_ACTOR).ticket_no
+
+    assert len(statements.sent) == 2 and len(builds) == 1  # two calls, one build
+    assert int(second[-6:]) == 2 and app.get_case(second).ticket_no == second
+    assert_event_stream_intact(pg)
