@@ -10,8 +10,11 @@ machine, one case per command (open + dispatch, PostgreSQL): 2.05–2.19 ms per 
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class _MostRecentFirst(deque):  # type: ignore[type-arg]
@@ -21,8 +24,15 @@ class _MostRecentFirst(deque):  # type: ignore[type-arg]
         self.appendleft(connection)
 
 
-def most_recent_first(pool: Any) -> None:
-    """Make ``pool`` (a psycopg_pool ConnectionPool, open or not) hand out its last returned connection first."""
-    with pool._lock:  # the pool's own lock, as its workers hold it to give a connection back
+def most_recent_first(pool: Any) -> bool:
+    """Make ``pool`` (a psycopg_pool ConnectionPool, open or not) hand out its last returned
+    connection first. These are the pool's own attributes, not its API: a psycopg_pool that keeps
+    its connections otherwise is left with its own order (False), rather than failing to start."""
+    lock, idle = getattr(pool, "_lock", None), getattr(pool, "_pool", None)
+    if lock is None or not isinstance(idle, deque):
+        log.warning("psycopg_pool 的连接池结构已变，保留其原有顺序 / pool layout changed: order left as it is")
+        return False
+    with lock:  # the pool's own lock, as its workers hold it to give a connection back
         if not isinstance(pool._pool, _MostRecentFirst):
             pool._pool = _MostRecentFirst(pool._pool)
+    return True

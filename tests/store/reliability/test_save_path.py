@@ -222,6 +222,15 @@ def test_the_pool_hands_out_the_connection_given_back_last(pg):
             assert conn.info.backend_pid == first_pid != second_pid
 
 
+def test_a_pool_of_another_layout_is_left_with_its_own_order_instead_of_failing():
+    from hotline.infra.store.pg_pool import most_recent_first
+
+    class OtherPool:  # a psycopg_pool that keeps its idle connections some other way
+        _lock = None
+
+    assert most_recent_first(OtherPool()) is False
+
+
 @pytest.mark.postgres
 def test_an_opening_after_another_workers_dispatch_is_sealed_again_not_built_again(pg, monkeypatch):
     """Another worker saved (the chain's tail moved) but took no number: the cases built with the
