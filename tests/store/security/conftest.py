@@ -11,6 +11,13 @@ import pytest
 from hotline.infra.bootstrap import Services
 
 
+def altered(data: bytes) -> bytes:
+    """The bytes with their last byte changed: always a change (setting it to zero was none when it
+    was zero already, one time in 256 for encrypted bytes)."""
+    data = bytes(data)
+    return data[:-1] + bytes([data[-1] ^ 0xFF])
+
+
 class RawStore:
     """Plain SQL on the events and audit tables, bypassing the application. ``?`` placeholders."""
 

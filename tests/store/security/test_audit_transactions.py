@@ -20,7 +20,7 @@ from hotline.entrypoints.cli import main
 from hotline.infra.bootstrap import bootstrap
 from hotline.infra.store import pg_save
 from hotline.infra.store.audit_chain import ALTERED, DELETED, INSERTED, REORDERED, BatchLink, Link, verify
-from tests.store.security.conftest import RawStore
+from tests.store.security.conftest import RawStore, altered
 from tests.store.security.test_audit_chain import cli_env
 from tests.store.test_old_stores import EVENTS, KEY, old_store  # noqa: F401  (the fixture)
 
@@ -85,7 +85,7 @@ def test_a_save_of_several_events_is_one_link_and_verifies(services, raw, batch)
 def test_an_event_altered_inside_a_transaction_is_named_with_its_field(services, raw, batch):
     victim = batch[2]
     originator_id, version, topic, state = raw.event(victim)
-    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (bytes(state)[:-1] + b"\0", victim))
+    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (altered(state), victim))
     result = check(services)
     finding = result.finding
     assert (finding.kind, finding.notification_id, finding.topic, finding.originator_version) == (
@@ -160,7 +160,7 @@ def test_two_events_of_a_transaction_swapped_are_named(services, raw, batch):
 def test_a_links_leaves_changed_without_its_digest_are_caught(services, raw, batch):
     seq, first, _ = raw.link_of(batch[0])
     [[leaves]] = raw.run(f"SELECT leaves FROM {raw.links} WHERE seq = ?", (seq,))
-    raw.run(f"UPDATE {raw.links} SET leaves = ? WHERE seq = ?", (bytes(leaves)[:-1] + b"\0", seq))
+    raw.run(f"UPDATE {raw.links} SET leaves = ? WHERE seq = ?", (altered(leaves), seq))
     finding = check(services).finding
     assert (finding.kind, finding.notification_id) == (ALTERED, first) and "事件摘要被改动" in finding.detail
 
@@ -175,7 +175,7 @@ def test_the_librarys_save_path_writes_the_same_links(services, raw, monkeypatch
     assert result.intact and result.checked == raw.run(f"SELECT COUNT(*) FROM {raw.events}")[0][0]
     assert raw.link_of(ids[0])[1:] == (ids[0], ids[-1]) and result.head.seq == 2
     _, _, _, state = raw.event(ids[1])
-    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (bytes(state)[:-1] + b"\0", ids[1]))
+    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (altered(state), ids[1]))
     assert (check(services).finding.kind, check(services).finding.notification_id) == (ALTERED, ids[1])
 
 
@@ -203,14 +203,14 @@ def test_an_old_store_switches_to_one_link_per_transaction_and_verifies_as_one_c
         # An event sealed before the switch, altered: named with its field, from its per-event link.
         old_victim = old_head.notification_id - 5
         _, _, topic, state = raw.event(old_victim)
-        raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (bytes(state)[:-1] + b"\0", old_victim))
+        raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (altered(state), old_victim))
         finding = check(services).finding
         assert (finding.kind, finding.notification_id, finding.topic) == (ALTERED, old_victim, topic)
         raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (state, old_victim))
 
         # One sealed after it, altered: named too.
         _, _, _, state = raw.event(ids[1])
-        raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (bytes(state)[:-1] + b"\0", ids[1]))
+        raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (altered(state), ids[1]))
         result = check(services)
         assert (result.finding.kind, result.finding.notification_id) == (ALTERED, ids[1])
         assert result.checked == EVENTS + 1

@@ -18,6 +18,7 @@ from hotline.infra.demo import ensure_demo_users
 from hotline.infra.store.audit_chain import ALTERED, verify
 from hotline.web import create_app
 from tests.conftest import OPERATOR_ACTOR
+from tests.store.security.conftest import altered
 from tests.store.security.test_audit_chain import cli_env
 from tests.store.web.conftest import Browser
 
@@ -57,7 +58,7 @@ def test_an_old_event_altered_is_left_to_the_full_check_on_demand(services, raw)
     assert watch.check() is None
     first = raw.run(f"SELECT MIN({raw.id_column}) FROM {raw.events}")[0][0]
     _, _, _, state = raw.event(first)
-    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (bytes(state)[:-1] + b"\0", first))
+    raw.run(f"UPDATE {raw.events} SET state = ? WHERE {raw.id_column} = ?", (altered(state), first))
 
     assert watch.check() is None
     problem = watch.check(full=True)
