@@ -165,6 +165,16 @@ def create_numbered_save_function(
     )
 
 
+def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], list[int], list[str], list[bytes]]:
+    """The events as the functions take them: one array per column."""
+    return (
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    )
+
+
 class OneTripSave:
     """For the sealing PostgreSQL recorder: ``_save_sealed`` on a cursor (autocommitted: one round
     trip; or inside the ticket counter's transaction)."""
@@ -248,27 +258,24 @@ class OneTripSave:
             lasts: list[int | None] = [self._lasts_seen.get(day) for day in names]
         stored_events: Sequence[StoredEvent] = []
         built_with: list[int | None] = []
+        columns = _columns(stored_events)
         for _ in range(ATTEMPTS):
             seal = (b"", b"", b"")
             if None in lasts:  # a day not seen yet: ask (nothing built, nothing stored)
                 stored_events, built_with = [], []
+                columns = _columns(stored_events)
             else:
                 if lasts != built_with:  # else only the chain's tail moved: the same cases, sealed again
                     stored_events = build(
                         {day: last + 1 for day, last in zip(names, lasts, strict=True) if last is not None}
                     )
                     built_with = list(lasts)
+                    columns = _columns(stored_events)
                 if not stored_events:
                     return None
                 notification_ids = list(range(top + 1, top + 1 + len(stored_events)))
                 [link] = self.seal_links(self.audit_key, (seq, mac), stored_events, notification_ids)
                 seal = (link.digest, link.leaves, link.mac)
-            columns = [
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ]
             curs.execute(
                 self._numbered_call,
                 (seq, mac, top, names, counts, legacy, lasts, key_ids, key_values, *columns, *seal),
@@ -288,10 +295,7 @@ class OneTripSave:
         other writers kept coming between (the caller takes the library's path)."""
         assert self.audit_key is not None
         n = len(stored_events)
-        ids = [e.originator_id for e in stored_events]
-        versions = [e.originator_version for e in stored_events]
-        topics = [e.topic for e in stored_events]
-        states = [e.state for e in stored_events]
+        ids, versions, topics, states = _columns(stored_events)
         with self._tail_lock:
             seq, mac, top = self._tail_seen
         for _ in range(ATTEMPTS):
