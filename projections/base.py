@@ -81,6 +81,7 @@ class RowView(Projection[ViewRecorder]):
     def create_tables(self, indexes: bool = True) -> None:
         view = self.view
         with view.writing(None) as cursor:
+            view.lock_tables(cursor)
             for table in self.tables:
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
                 add_missing_columns(view, cursor, table)
@@ -95,6 +96,7 @@ class RowView(Projection[ViewRecorder]):
         first and builds each index once at the end, much faster than maintaining them row by row."""
         view = self.view
         with view.writing(None) as cursor:
+            view.lock_tables(cursor)
             for table in self.tables:
                 view.execute(cursor, f"DROP TABLE IF EXISTS {view.table(table.name)}")
             view.forget(cursor, self.tracking_name)

@@ -328,6 +328,7 @@ class CaseRebuild:
             view.execute(cursor, update_statement(self.dialect, rebuilt, stage))
             view.execute(cursor, f"DROP TABLE {stage}")
             # The swap: the old rows stay readable until the commit, the new ones from then on.
+            view.lock_tables(cursor)  # not while another process creates its tables
             view.execute(cursor, f"DROP TABLE IF EXISTS {table}")
             view.execute(cursor, f"ALTER TABLE {rebuilt} RENAME TO {CASES.name}")
             if view.dialect == "postgres":

@@ -30,6 +30,7 @@ class LogMark:
 
     def create(self) -> None:
         with self.view.writing(None) as cursor:
+            self.view.lock_tables(cursor)
             self.view.execute(
                 cursor,
                 f"CREATE TABLE IF NOT EXISTS {self.view.table(MARK)} "

@@ -13,6 +13,7 @@ psycopg), ``INSERT … ON CONFLICT … DO UPDATE``, TEXT timestamps in one fixed
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,12 @@ class ViewRecorder:
             yield cursor
             if tracking is not None:
                 self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def lock_tables(self, cursor: Any) -> None:
+        """Before creating, dropping or swapping views' tables: one process at a time until this
+        transaction ends. Two processes creating the same table at once (a web worker starting while
+        a rebuild makes its tables again) would otherwise fail on PostgreSQL's catalogue (a
+        ``pg_type`` duplicate key). SQLite has one writer already."""
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
@@ -199,6 +206,12 @@ class PostgresViewRecorder(ViewRecorder, PostgresTrackingRecorder):
 
     def table(self, name: str) -> str:
         return f'"{self.datastore.schema}"."{name}"'
+
+    def lock_tables(self, cursor: Any) -> None:
+        # A key of its own (not bootstrap's schema setup lock, which the same process may hold on
+        # another connection): the same number in every process for this schema.
+        key = zlib.crc32(f"hotline views tables {self.datastore.schema}".encode())
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
     def index(self, name: str) -> str:
         return self.table(name)  # an index lives in its table's schema

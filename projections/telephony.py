@@ -151,6 +151,7 @@ class TelephonyLog:
     def create_tables(self) -> None:
         view = self.view
         with view.writing(None) as cursor:
+            view.lock_tables(cursor)
             hours_missing = not view.columns(cursor, HOURS.name)
             for table in (CALLS, HOURS):
                 view.execute(cursor, f"CREATE TABLE IF NOT EXISTS {view.table(table.name)} ({table.ddl_columns})")
