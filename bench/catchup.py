@@ -1,5 +1,6 @@
 """Projection catch-up: events per second to build every read model from zero on PostgreSQL, at
-100k and at 1M events, and the rebuild's peak memory.
+100k and at 1M events, and the rebuild's peak memory: as ``hotline projections rebuild`` does it
+(its processes, ``--jobs`` by the cores), and in one process, interleaved (A B, B A).
 
 Each rebuild runs in a child process (``python -m bench.catchup --child``) so that its peak RSS is
 its own. The baseline, in another child in the same run, reads the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,8 +22,11 @@ from typing import Any
 
 from bench.dataset import DataSet, generate_dataset, temporary_dataset
 from bench.harness import PG_URL, Progress, Result, median, no_progress, target
+from hotline.infra.rebuild_processes import MAX_JOBS
 
 GOAL = 50_000
+RSS = 200  # MiB, each process
+JOBS = min(os.cpu_count() or 1, MAX_JOBS)  # the rebuild's processes, as `hotline projections rebuild` chooses
 SIZES = {  # (events, cases, repeats)
     "full": [(100_000, 20_000, 3), (1_000_000, 200_000, 1)],
     "quick": [(100_000, 20_000, 1)],
@@ -32,18 +37,21 @@ SIZES = {  # (events, cases, repeats)
 # ---- child side -----------------------------------------------------------------------------------
 
 
-def _child(mode: str, url: str, data_dir: str) -> dict[str, Any]:
+def _child(mode: str, url: str, data_dir: str, jobs: int) -> dict[str, Any]:
     from pathlib import Path
 
     from hotline.infra.bootstrap import bootstrap
     from hotline.infra.config import Config
+    from hotline.infra.rebuild_processes import rebuild_in_processes
 
     services = bootstrap(Config(database_url=url, data_dir=Path(data_dir)))
     try:
-        if mode == "rebuild":
-            began = time.perf_counter()
-            read = services.read_models.rebuild(progress=lambda n: print(f"progress {n}", flush=True))
-            return {"events": read, "seconds": time.perf_counter() - began}
+        if mode == "rebuild":  # as `hotline projections rebuild --jobs N` does
+            began, peaks = time.perf_counter(), []
+            read = rebuild_in_processes(
+                services, None, jobs, progress=lambda n: print(f"progress {n}", flush=True), peaks=peaks
+            )
+            return {"events": read, "seconds": time.perf_counter() - began, "jobs": jobs, "worker_peaks_mib": peaks}
         recorder, mapper = services.app.recorder, services.app.mapper
         out: dict[str, Any] = {}
         for decode in (False, True):
@@ -80,16 +88,24 @@ def child_main() -> None:
     parser.add_argument("--child", choices=["rebuild", "baseline"], required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
-    result = _child(args.child, args.url, args.data_dir)
+    result = _child(args.child, args.url, args.data_dir, args.jobs)
     result["peak_rss_mib"] = own_peak_rss_mib()
+    if result.get("jobs", 1) > 1:  # the processes that rebuilt: the largest, and all of them together
+        result["peak_rss_mib"] = max(result["worker_peaks_mib"])
+        result["sum_of_peaks_mib"] = round(own_peak_rss_mib() + sum(result["worker_peaks_mib"]), 1)
     print("result " + json.dumps(result), flush=True)
 
 
 # ---- parent side ----------------------------------------------------------------------------------
 
 
-def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> dict[str, Any]:
+def _rounded(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in run.items()}
+
+
+def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress, jobs: int = 1) -> dict[str, Any]:
     """Run one measurement in a child process; its result, with the child's own peak RSS in MiB."""
     process = subprocess.Popen(
         [
@@ -102,6 +118,8 @@ def in_child(mode: str, dataset: DataSet, progress: Progress = no_progress) -> d
             dataset.url,
             "--data-dir",
             str(dataset.data_dir),
+            "--jobs",
+            str(jobs),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -132,30 +150,55 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
                 dataset = stack.enter_context(temporary_dataset(events, cases, url=url))
             else:
                 dataset = generate_dataset(events, cases, url=url)
-            runs, baselines = [], []
-            for _ in range(repeats):
+            runs, alone, baselines = [], [], []
+            for repeat in range(repeats):  # A B, then B A: the machine's drift cancels
                 baselines.append(in_child("baseline", dataset))
-                rebuilt = in_child("rebuild", dataset, progress)
-                rebuilt["events_per_s"] = rebuilt["events"] / rebuilt["seconds"]
-                runs.append(rebuilt)
+                for jobs in (JOBS, 1) if repeat % 2 == 0 else (1, JOBS):
+                    rebuilt = in_child("rebuild", dataset, progress, jobs)
+                    rebuilt["events_per_s"] = rebuilt["events"] / rebuilt["seconds"]
+                    (runs if jobs == JOBS else alone).append(rebuilt)
             label = f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1000}k"  # as asked
             rate = median([r["events_per_s"] for r in runs])
+            decoded = median([b["decode_events_per_s"] for b in baselines])
             result.figures[label] = {
                 "events": dataset.events,
                 "cases": dataset.cases,
+                "jobs": JOBS,
                 "events_per_s": round(rate, 1),
                 "seconds": round(median([r["seconds"] for r in runs]), 2),
-                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
-                "ratio_to_decode_only": round(rate / median([b["decode_events_per_s"] for b in baselines]), 4),
-                "runs": [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in runs],
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),  # of the largest process
+                "sum_of_peaks_mib": max(r.get("sum_of_peaks_mib", r["peak_rss_mib"]) for r in runs),
+                "ratio_to_decode_only": round(rate / decoded, 4),
+                "runs": [_rounded(r) for r in runs],
+                "one_process": {
+                    "events_per_s": round(median([r["events_per_s"] for r in alone]), 1),
+                    "seconds": round(median([r["seconds"] for r in alone]), 2),
+                    "peak_rss_mib": max(r["peak_rss_mib"] for r in alone),
+                    "ratio_to_decode_only": round(median([r["events_per_s"] for r in alone]) / decoded, 4),
+                    "runs": [_rounded(r) for r in alone],
+                },
             }
             result.baseline[label] = {
                 "read_events_per_s": round(median([b["read_events_per_s"] for b in baselines]), 1),
-                "read_and_decode_events_per_s": round(median([b["decode_events_per_s"] for b in baselines]), 1),
+                "read_and_decode_events_per_s": round(decoded, 1),
                 "peak_rss_mib": max(b["peak_rss_mib"] for b in baselines),
             }
             result.targets.append(
-                target(f"rebuild of all read models from zero at {label} events (PostgreSQL)", rate, "events/s", GOAL)
+                target(
+                    f"rebuild of all read models from zero at {label} events (PostgreSQL, {JOBS} processes)",
+                    rate,
+                    "events/s",
+                    GOAL,
+                )
+            )
+            result.targets.append(
+                target(
+                    f"peak RSS of a rebuilding process at {label} events",
+                    max(r["peak_rss_mib"] for r in runs),
+                    "MiB",
+                    RSS,
+                    at_most=True,
+                )
             )
     return result
 

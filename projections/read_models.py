@@ -36,6 +36,7 @@ from hotline.projections.ledger import LedgerRow, MeetingRow, SupervisionLedger
 from hotline.projections.log_mark import LogMark
 from hotline.projections.metrics import MetricRow, MetricsView, rank_rows
 from hotline.projections.notifications import NotificationPlan
+from hotline.projections.rebuild_plan import groups as rebuild_groups
 from hotline.projections.report_view import DISPATCHED as DISPATCHED_STEP
 from hotline.projections.report_view import REHANDLED as REHANDLED_STEP
 from hotline.projections.report_view import RETURNED as RETURNED_STEP
@@ -356,6 +357,20 @@ class ReadModels:
         the others are replayed through their handlers."""
         chosen = list(names) if names else list(self.views)
         return [name for name in chosen if name in SET_BASED and covers(self._view(name))]
+
+    def rebuild_groups(self, names: Sequence[str] | None, jobs: int, *, set_based: bool = True) -> list[list[str]]:
+        """The named views (all by default) in groups for ``jobs`` processes rebuilding at once
+        (``rebuild_plan.py``). One group on SQLite: it has one writer, and the set-based case index
+        holds it for its whole pass."""
+        chosen = list(names) if names else list(self.views)
+        if self.recorder.dialect != "postgres" or jobs <= 1:
+            return [chosen]
+        return rebuild_groups(chosen, jobs, self.set_based(chosen) if set_based else ())
+
+    def forget_mark(self) -> None:
+        """Before every view is rebuilt by processes of which each rebuilds some (``rebuild`` does
+        it itself when it rebuilds them all)."""
+        self.mark.forget()
 
     def rebuild(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ from hotline.domain.formats import month_bounds, month_start
 from hotline.domain.workdays import as_china_time
 from hotline.entrypoints.cli.context import build_services, parse_moment
 from hotline.infra.bootstrap import Services
+from hotline.infra.rebuild_processes import MAX_JOBS, RebuildFailed, rebuild_in_processes
 from hotline.infra.store.anchors import ANCHOR_EVERY, AnchorFileBroken, anchors_file, latest_anchor, record_anchor
 from hotline.projections.ledger_export import write_ledger
 from hotline.projections.months import month_figures
@@ -103,10 +105,16 @@ def run(interval: float, once: bool) -> None:
 @projections.command(
     help="从第一个事件重建读模型（NAME：cases、supervision、metrics……；不写则全部）。"
     "cases 以集合运算重建（暂存表在一个事务内，完成后一次替换），其余逐个事件重放。"
+    "PostgreSQL 上默认分几个进程同时重建（--jobs）。"
 )
 @click.argument("names", nargs=-1)
 @click.option("--incremental", is_flag=True, help="全部逐个事件重放（不用集合运算），用于核对与比较")
-def rebuild(names: tuple[str, ...], incremental: bool) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help=f"同时重建的进程数（仅 PostgreSQL；默认为 CPU 核数，最多 {MAX_JOBS}）；SQLite 只有一个写入者，总是一个进程",
+)
+def rebuild(names: tuple[str, ...], incremental: bool, jobs: int | None) -> None:
     from tqdm import tqdm
 
     services = _services()
@@ -116,13 +124,24 @@ def rebuild(names: tuple[str, ...], incremental: bool) -> None:
         if unknown:
             raise click.BadParameter(f"没有名为 {'、'.join(unknown)} 的读模型，可选：{'、'.join(read_models.views)}")
         chosen = list(names) or list(read_models.views)
+        if jobs and jobs > 1 and not services.config.uses_postgres:
+            click.echo("SQLite 只有一个写入者：在一个进程中重建。", err=True)
+        jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         in_sql = [] if incremental else read_models.set_based(chosen)
-        passes = bool(in_sql) + bool(set(chosen) - set(in_sql))  # each pass reads the whole log once
+        groups = read_models.rebuild_groups(chosen, jobs, set_based=not incremental)
+        # each process reads the whole log once per pass: the set-based one, the replayed views'
+        passes = sum(bool(set(group) & set(in_sql)) + bool(set(group) - set(in_sql)) for group in groups)
         total = (services.app.recorder.max_notification_id() or 0) * passes
         with tqdm(total=total, desc="重建读模型", unit="事件", file=sys.stderr) as bar:
-            processed = read_models.rebuild(chosen, progress=bar.update, set_based=not incremental)
+            try:
+                processed = rebuild_in_processes(services, chosen, jobs, set_based=not incremental, progress=bar.update)
+            except RebuildFailed as error:
+                raise click.ClickException(str(error)) from None
         how = f"（{'、'.join(in_sql)} 以集合运算重建）" if in_sql else ""
-        click.echo(f"已重建 {'、'.join(chosen)}：处理 {processed} 个事件{how}。")
+        apart = (
+            f"，{len(groups)} 个进程同时进行：" + " | ".join("、".join(g) for g in groups) if len(groups) > 1 else ""
+        )
+        click.echo(f"已重建 {'、'.join(chosen)}：处理 {processed} 个事件{how}{apart}。")
     finally:
         services.close()
 

@@ -32,6 +32,9 @@ def test_projections_run_once_rebuild_and_status(loaded):
     assert "已重建 cases" in rebuilt.stdout and "cases 以集合运算重建" in rebuilt.stdout
     rebuilt = hotline(loaded, "projections", "rebuild", "--incremental", "cases")
     assert rebuilt.returncode == 0 and "集合运算" not in rebuilt.stdout, rebuilt.stderr
+    rebuilt = hotline(loaded, "projections", "rebuild", "--jobs", "2", "metrics", "supervision")
+    assert rebuilt.returncode == 0 and "SQLite 只有一个写入者：在一个进程中重建" in rebuilt.stderr, rebuilt.stderr
+    assert "个进程同时进行" not in rebuilt.stdout
     status = hotline(loaded, "projections", "status").stdout
     assert "cases" in status and "待处理 0" in status
     assert "后台追平进程（hotline serve 或 hotline projections run）：未运行" in status  # run --once beats not
