@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -58,8 +59,10 @@ class Table:
 
 def row_values(table: Table, rows: Iterable[Row]) -> list[tuple]:
     """Rows as tuples in the table's column order, as the view recorder writes them."""
-    columns = table.columns
-    return [tuple(row[c] for c in columns) for row in rows]
+    if len(table.columns) == 1:
+        return [(row[table.columns[0]],) for row in rows]
+    values = itemgetter(*table.columns)  # a tuple in one call: several times faster than a generator
+    return [values(row) for row in rows]
 
 
 class RowView(Projection[ViewRecorder]):

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hotline.domain.case import Case
-from hotline.domain.message import FAILED, SENDING, SENT, WAITING, Message, message_id
+from hotline.domain.message import FAILED, SENDING, SENT, WAITING, Message, message_id_text
 from hotline.domain.message import STATUS_NAMES as MESSAGE_STATUS_NAMES
 from hotline.domain.notifications import (
     CALLER,
@@ -336,6 +336,7 @@ class NotificationPlan(RowView):
         template = self.rules.template(code)
         if template is None:
             return
+        at = None
         for channel in template.channels:
             if template.recipient == CALLER:
                 if not case["caller_mobile"]:
@@ -345,25 +346,30 @@ class NotificationPlan(RowView):
                 if contact is None or not contact.address(template.recipient, channel):
                     continue
             key = f"{case['ticket_no']}-v{event.originator_version}-{code}-{channel}"
-            at = stamp(event.timestamp)
-            row = dict.fromkeys(MESSAGES.columns)
-            row.update(
-                key=key,
-                message_id=str(message_id(key)),
-                case_id=case["id"],
-                ticket_no=case["ticket_no"],
-                department=case["department"],
-                template=code,
-                channel=channel,
-                recipient=template.recipient,
-                source=f"{event.originator_id}/{event.originator_version}",
-                planned_at=at,
-                due_at=stamp(due),
-                status=PENDING,
-                attempts=0,
-                updated_at=at,
-            )
-            planned[key] = row
+            at = at or stamp(event.timestamp)
+            planned[key] = {  # every column of MESSAGES
+                "key": key,
+                "message_id": message_id_text(key),
+                "case_id": case["id"],
+                "ticket_no": case["ticket_no"],
+                "department": case["department"],
+                "template": code,
+                "channel": channel,
+                "recipient": template.recipient,
+                "source": f"{event.originator_id}/{event.originator_version}",
+                "planned_at": at,
+                "due_at": stamp(due),
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": None,
+                "sent_at": None,
+                "last_error": None,
+                "address_shown": None,
+                "body": None,
+                "cancelled_reason": None,
+                "message_version": None,
+                "updated_at": at,
+            }
 
     def _cancel(self, case: Row, templates: Sequence[str], reason: str, planned: Planned) -> None:
         """What is still pending of these templates for the case will not be sent."""
