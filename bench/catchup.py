@@ -26,6 +26,7 @@ from hotline.infra.rebuild_processes import MAX_JOBS
 
 GOAL = 50_000
 RSS = 200  # MiB, each process
+PASSES = 5  # reads of the log per repeat, for the bar: about 3 by the processes' groups, 2 in one process
 JOBS = min(os.cpu_count() or 1, MAX_JOBS)  # the rebuild's processes, as `hotline projections rebuild` chooses
 SIZES = {  # (events, cases, repeats)
     "full": [(100_000, 20_000, 3), (1_000_000, 200_000, 1)],

@@ -70,7 +70,7 @@ def _run_intake(size: str, out: Path | None) -> None:
 def _run_catchup(size: str, out: Path | None) -> None:
     from bench import catchup
 
-    total = sum(events * repeats for events, _, repeats in catchup.SIZES[size])
+    total = sum(events * repeats * catchup.PASSES for events, _, repeats in catchup.SIZES[size])
     with tqdm(total=total, desc="catchup", unit="event", unit_scale=True, file=sys.stderr) as bar:
         result = catchup.run(size, progress=bar.update)
     _report(result, out)

@@ -4,7 +4,7 @@ the password policy: at least 12 characters, and not a common password (infra/co
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -64,9 +64,18 @@ class Passwords:
 
     def __init__(self) -> None:
         self._hasher = PasswordHasher()
-        # Verifying against this when the user does not exist keeps the response time the same,
-        # so timing does not reveal which user names exist.
-        self._dummy = self._hasher.hash("not-a-real-password")
+
+    @cached_property
+    def _dummy(self) -> str:
+        """Verifying against this when the user does not exist keeps the response time the same,
+        so timing does not reveal which user names exist. Made when a web app starts (``ready``), not
+        with the services: a hash takes argon2's 64 MiB for a moment, which a process that signs
+        nobody in (a rebuild's worker, a CLI command) need not have at its peak."""
+        return self._hasher.hash("not-a-real-password")
+
+    def ready(self) -> None:
+        """A web app makes the dummy hash before its first sign-in (``create_app``)."""
+        self._dummy  # noqa: B018 - computed and kept
 
     def hash(self, password: str) -> str:
         if problem := weakness(password):

@@ -37,6 +37,7 @@ def create_app(services: WebServices, testing: bool = False) -> Flask:
         WTF_I18N_ENABLED=False,  # use WTForms' bundled Chinese messages, no Babel needed
     )
     app.extensions["hotline"] = services
+    services.passwords.ready()  # the first unknown name's sign-in takes as long as any other
     app.extensions["hotline_sign_in"] = SignInLimits(
         store=services.limit_store or MemoryLimitStore(), now=lambda: services.clock.now().timestamp()
     )

@@ -21,6 +21,10 @@ from hotline.web.limits import LimitStore
 class PasswordCheck(Protocol):
     def verify(self, password_hash: str | None, password: str) -> bool: ...
 
+    def ready(self) -> None:
+        """Whatever a check needs made before the first sign-in (done when the app is created)."""
+        ...
+
     def hash(self, password: str) -> str:
         """The hash to store; a weak password raises ValueError with the reason in Chinese."""
         ...

@@ -36,3 +36,11 @@ def test_long_uncommon_passwords_are_accepted(password):
 
 def test_the_message_names_the_minimum_length():
     assert weakness("short") == "密码至少 12 位"
+
+
+def test_the_check_for_an_unknown_name_is_made_when_a_web_app_starts_not_with_the_services():
+    passwords = Passwords()
+    assert "_dummy" not in vars(passwords)  # a rebuild's worker or a CLI command makes no hash
+    passwords.ready()
+    assert vars(passwords)["_dummy"].startswith("$argon2id$")
+    assert not passwords.verify(None, "not-a-real-password")  # no such user: fails, at a hash's cost
