@@ -4,7 +4,7 @@
 A rebuild's time is its views' Python work (a handler per event and row) plus reading and decoding
 the log once per pass. Each process reads the log itself, so a group costs its views plus one pass
 for its replayed views (the set-based case index reads the log in a pass of its own). The costs are
-seconds per 100,000 events on PostgreSQL, each view rebuilt alone on 2026-12-03 (2-core machine,
+seconds per 100,000 events on PostgreSQL, each view rebuilt alone on 2026-12-03 (2-core AMD EPYC,
 ``bench/README.md``); only their proportions matter. A view not listed counts as a cheap one.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 REPLAY_COST = {  # a view replayed beside others: its own work, without the shared read and decode
-    "notifications": 7.7,
-    "reports": 5.2,
-    "cases": 5.3,
-    "metrics": 1.1,
+    "notifications": 5.5,
+    "cases": 3.8,
+    "reports": 3.5,
+    "metrics": 1.3,
 }
-SET_BASED_COST = {"cases": 6.6}  # a pass of its own, reading and decoding included
+SET_BASED_COST = {"cases": 6.5}  # a pass of its own, reading and decoding included
 PASS_COST = 1.3  # reading and decoding the log once
 CHEAP = 0.1  # supervision, knowledge, cooperation and any view not measured
 
