@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.dataset import DataSet, generate_dataset, temporary_dataset
 from bench.harness import PG_URL, Progress, Result, median, no_progress, target
-from hotline.infra.rebuild_processes import MAX_JOBS
+from hotline.infra.rebuild_processes import MAX_JOBS, peak_rss_mib
 
 GOAL = 50_000
 RSS = 200  # MiB, each process
@@ -73,12 +73,8 @@ def _child(mode: str, url: str, data_dir: str, jobs: int) -> dict[str, Any]:
 def own_peak_rss_mib() -> float:
     """This process's peak resident memory. /proc's VmHWM is its own after exec; the rusage of a
     waited child can report the parent's size at fork time instead, when that was larger."""
-    try:
-        for line in open("/proc/self/status", encoding="ascii"):
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
+    if found := peak_rss_mib():
+        return found
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
