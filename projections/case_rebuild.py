@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -355,13 +356,14 @@ class CaseRebuild:
         openings, staged = [], []
         replies: dict[UUID, str] = {}  # the case's last reply or answer in this page
         columns = CASES.columns
+        as_tuple = itemgetter(*columns)
         for notification, event in zip(notifications, events, strict=True):
             kind = type(event)
             if kind in OPENINGS:
                 row = dict.fromkeys(columns)
                 row["id"] = str(event.originator_id)
                 handlers[kind][1](row, event)
-                openings.append(tuple(row[c] for c in columns))
+                openings.append(as_tuple(row))
                 continue
             effect, values = stagers[kind](event)
             staged.append(
@@ -371,7 +373,7 @@ class CaseRebuild:
                     EFFECT_NUMBER[effect],
                     event.originator_version,
                     stamp(event.timestamp),
-                    *(values.get(c) for c in STAGED),
+                    *map(values.get, STAGED),
                 )
             )
             if "reply" in values:
