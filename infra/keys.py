@@ -65,9 +65,19 @@ def private_dir(path: Path) -> Path:
 
 def private_file(path: Path) -> Path:
     """``path`` as a file only its owner may read (0600), created empty if missing, in a private
-    folder. SQLite gives its -wal and -shm files the database file's mode."""
+    folder. SQLite gives its -wal and -shm files the database file's mode.
+
+    An existing file is never opened here: closing any descriptor of a database file drops every
+    POSIX lock this process holds on it, SQLite's own included. A store already open in this
+    process (``event_store_env`` is read again after the application opened it) then looked
+    unused to the other processes, and the next one to close its connection deleted the WAL that
+    this process was still writing to: its later commits were lost (tests/store/reliability/
+    test_sqlite_processes.py)."""
     private_dir(path.parent)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
     return path
