@@ -32,6 +32,8 @@ STATUS_NAMES = {SENDING: "发送中", WAITING: "等待重试", SENT: "已发送"
 CAN_SEND = (SYSTEM, ADMIN)
 CAN_REQUEUE = (SUPERVISOR, ADMIN)
 
+_NAMESPACE = NAMESPACE_URL.bytes
+
 
 def message_id(key: str) -> UUID:
     return UUID(message_id_text(key))
@@ -46,9 +48,6 @@ def message_id_text(key: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_NAMESPACE = NAMESPACE_URL.bytes
 
 
 class Message(Permitted, HotlineAggregate):

@@ -32,13 +32,13 @@ def groups(names: Sequence[str], jobs: int, set_based: Sequence[str] = ()) -> li
     first: each view, costliest first, to the group it makes least costly), in ``names``' order
     within each group; no empty group."""
     in_sql = set(set_based)
-    groups: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(names))))]
+    planned: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(names))))]
 
     def total(group: list[str]) -> float:
         replayed = [name for name in group if name not in in_sql]
         return sum(cost(name, name in in_sql) for name in group) + (PASS_COST if replayed else 0.0)
 
     for name in sorted(names, key=lambda n: -cost(n, n in in_sql)):
-        min(groups, key=lambda group: total([*group, name])).append(name)
+        min(planned, key=lambda group: total([*group, name])).append(name)
     order = {name: number for number, name in enumerate(names)}
-    return [sorted(group, key=order.__getitem__) for group in groups if group]
+    return [sorted(group, key=order.__getitem__) for group in planned if group]
