@@ -150,10 +150,14 @@ def run(size: str = "full", progress: Progress = no_progress, url: str = PG_URL)
             runs, alone, baselines = [], [], []
             for repeat in range(repeats):  # A B, then B A: the machine's drift cancels
                 baselines.append(in_child("baseline", dataset))
-                for jobs in (JOBS, 1) if repeat % 2 == 0 else (1, JOBS):
+                pair = ((JOBS, 1) if repeat % 2 == 0 else (1, JOBS)) if JOBS > 1 else (1,)  # one core: once
+                for jobs in pair:
                     rebuilt = in_child("rebuild", dataset, progress, jobs)
                     rebuilt["events_per_s"] = rebuilt["events"] / rebuilt["seconds"]
-                    (runs if jobs == JOBS else alone).append(rebuilt)
+                    if jobs == JOBS:
+                        runs.append(rebuilt)
+                    if jobs == 1:
+                        alone.append(rebuilt)
             label = f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1000}k"  # as asked
             rate = median([r["events_per_s"] for r in runs])
             decoded = median([b["decode_events_per_s"] for b in baselines])
