@@ -1,7 +1,8 @@
 """Two processes making the same view's tables at once on PostgreSQL: a web worker starting while a
 rebuild creates its tables again, or two rebuild workers starting. Without a lock the second
 ``CREATE TABLE IF NOT EXISTS`` waits on the first one's uncommitted catalogue row and then fails
-(a duplicate key in ``pg_type``): the worker does not start. With it the second waits its turn."""
+(a duplicate key in ``pg_type``): the worker does not start. With it the second waits its turn.
+The two processes are two services here, each with its own connections, in two threads."""
 
 from __future__ import annotations
 
